@@ -1,0 +1,117 @@
+/* dealdesk store: LMDB with one named database per entity.
+ *
+ * Key layout (documented in README "Store layout"):
+ *   prices      sku \0 currency \0 price_list_id  -> PriceEntry (protobuf)
+ *   promotions  id                                -> Promotion
+ *   customers   id                                -> Customer
+ *   checks      id                                -> ComplianceCheck
+ *   policies    kind(1 byte) version(8 bytes BE)  -> PolicyScript
+ *   meta        "data_version"                    -> uint64 LE
+ *               "active/<kind digit>"             -> uint64 LE active version
+ *               "next/<kind digit>"               -> uint64 LE last version
+ *               "schema"                          -> uint64 LE layout version
+ *
+ * Values are the protobuf encoding of the dealdesk.v1 message. Readers use
+ * short read transactions (one per request) and take no locks; writers are
+ * serialised by LMDB's single writer. Every committed write transaction that
+ * changed something advances data_version by one.
+ */
+#ifndef DEALDESK_STORE_H
+#define DEALDESK_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dealdesk/error.h"
+
+typedef struct dd_store dd_store;
+typedef struct dd_rtxn dd_rtxn;
+typedef struct dd_wtxn dd_wtxn;
+
+typedef enum dd_table {
+	DD_T_PRICES = 0,
+	DD_T_PROMOTIONS,
+	DD_T_CUSTOMERS,
+	DD_T_CHECKS,
+	DD_T_POLICIES,
+	DD_T_META,
+	DD_T__COUNT
+} dd_table;
+
+/* A byte range. Data returned by the store points into the LMDB map and is
+ * valid only until the transaction that produced it ends (or, for a write
+ * transaction, until its next write). */
+typedef struct dd_val {
+	const void *data;
+	size_t len;
+} dd_val;
+
+typedef struct dd_store_opts {
+	const char *path;        /* directory; created if missing */
+	size_t map_size;         /* bytes; 0 = 1 GiB */
+	unsigned max_readers;    /* 0 = 126 */
+	int no_sync;             /* tests only: MDB_NOSYNC */
+} dd_store_opts;
+
+#define DD_STORE_MAX_KEY 511
+
+/* Opens (creating if needed) the environment and its databases. */
+int dd_store_open(dd_store **out, const dd_store_opts *opts, dd_error *err);
+void dd_store_close(dd_store *store);
+
+/* ---- reads ---------------------------------------------------------------- */
+
+/* A read transaction handle owned by one thread and reused across requests:
+ * dd_rtxn_new once, then dd_rtxn_begin/dd_rtxn_end around every request
+ * (mdb_txn_renew/mdb_txn_reset underneath; MDB_NOTLS). */
+int dd_rtxn_new(dd_store *store, dd_rtxn **out);
+void dd_rtxn_free(dd_rtxn *txn);
+int dd_rtxn_begin(dd_rtxn *txn);
+void dd_rtxn_end(dd_rtxn *txn);
+
+/* DD_OK and *val, DD_ENOTFOUND, or DD_ESTORE. */
+int dd_rtxn_get(dd_rtxn *txn, dd_table t, dd_val key, dd_val *val);
+
+/* Calls fn for each record whose key starts with prefix (all records when
+ * prefix.len == 0) in key order, starting at the first key >= start when
+ * start.len > 0. fn returns 0 to go on, 1 to stop, or a negative dd_err that
+ * dd_rtxn_scan returns. */
+typedef int (*dd_scan_fn)(void *ud, dd_val key, dd_val val);
+int dd_rtxn_scan(dd_rtxn *txn, dd_table t, dd_val prefix, dd_val start,
+                 dd_scan_fn fn, void *ud);
+
+/* The data version this read transaction sees (0 for a new store). */
+uint64_t dd_rtxn_data_version(dd_rtxn *txn);
+/* A uint64 kept in meta under key; 0 when absent. */
+uint64_t dd_rtxn_meta_u64(dd_rtxn *txn, const char *key);
+
+/* ---- writes --------------------------------------------------------------- */
+
+/* A write transaction with a sticky error: after the first failure every
+ * call returns that error and dd_wtxn_commit aborts (Knot's knot_lmdb_txn). */
+int dd_wtxn_begin(dd_store *store, dd_wtxn **out);
+int dd_wtxn_put(dd_wtxn *txn, dd_table t, dd_val key, dd_val val);
+/* DD_ENOTFOUND (not sticky) when the key is absent. */
+int dd_wtxn_del(dd_wtxn *txn, dd_table t, dd_val key);
+int dd_wtxn_get(dd_wtxn *txn, dd_table t, dd_val key, dd_val *val);
+int dd_wtxn_scan(dd_wtxn *txn, dd_table t, dd_val prefix, dd_val start,
+                 dd_scan_fn fn, void *ud);
+uint64_t dd_wtxn_meta_u64(dd_wtxn *txn, const char *key);
+int dd_wtxn_set_meta_u64(dd_wtxn *txn, const char *key, uint64_t v);
+/* Commits durably; advances data_version when anything was written and
+ * stores the new version in *version (if not NULL). Frees txn either way. */
+int dd_wtxn_commit(dd_wtxn *txn, uint64_t *version);
+void dd_wtxn_abort(dd_wtxn *txn);
+
+/* Online consistent copy to an empty directory (mdb_env_copy2, compacting). */
+int dd_store_backup(dd_store *store, const char *dir, dd_error *err);
+
+/* ---- keys ----------------------------------------------------------------- */
+
+/* Builds "a \0 b \0 c" (nparts strings) into buf; returns the length or
+ * DD_EINVAL when it would exceed size or DD_STORE_MAX_KEY. */
+int dd_key_join(char *buf, size_t size, int nparts, ...);
+/* Policy key: kind byte then version as 8 bytes big-endian (9 bytes). */
+void dd_key_policy(unsigned char out[9], int kind, uint64_t version);
+
+#endif
