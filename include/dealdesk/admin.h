@@ -1,0 +1,117 @@
+/* dealdesk admin: validated writes and reads of the entities finance and
+ * compliance manage, and the policy lifecycle.
+ *
+ * Every write validates all records first (naming the offending field as
+ * "entries[3].unit_price: must be >= 0") and then commits them in one
+ * durable LMDB transaction: all or nothing. Messages returned by get/list
+ * are allocated in the caller's arena and live as long as it.
+ */
+#ifndef DEALDESK_ADMIN_H
+#define DEALDESK_ADMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dealdesk/arena.h"
+#include "dealdesk/error.h"
+#include "dealdesk/sandbox.h"
+#include "dealdesk/store.h"
+#include "dealdesk/v1/types.pb-c.h"
+
+/* Largest id / sku / code, in bytes. */
+#define DD_MAX_ID 64
+/* Most records per put call. */
+#define DD_MAX_BATCH 10000
+
+/* Meta counters that let readers cache derived data per entity. */
+#define DD_META_PROMOTIONS_VERSION "promotions_version"
+#define DD_META_CHECKS_VERSION "checks_version"
+
+typedef enum dd_entity_kind {
+	DD_ENTITY_PRICE = 0,
+	DD_ENTITY_PROMOTION,
+	DD_ENTITY_CUSTOMER,
+	DD_ENTITY_CHECK,
+	DD_ENTITY__COUNT
+} dd_entity_kind;
+
+/* Checks that s is valid UTF-8 without NUL, 1..max bytes (0..max when
+ * optional). On failure sets err naming `field`. */
+int dd_check_string(const char *s, size_t max, int optional, const char *field,
+                    dd_error *err);
+/* Valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF) of len bytes? */
+int dd_utf8_valid(const char *s, size_t len);
+
+/* Validates one record of `kind`; `field` prefixes messages. */
+int dd_entity_validate(dd_entity_kind kind, const ProtobufCMessage *m,
+                       const char *field, dd_error *err);
+
+/* Writes n records (validated first); *version gets the new data version. */
+int dd_admin_put(dd_store *store, dd_entity_kind kind,
+                 ProtobufCMessage *const *items, size_t n, const char *field,
+                 uint64_t *version, dd_error *err);
+/* key parts: PRICE (sku, currency, price_list_id); others (id). */
+int dd_admin_get(dd_store *store, dd_entity_kind kind, const char *const *key,
+                 dd_arena *arena, ProtobufCMessage **out, dd_error *err);
+int dd_admin_delete(dd_store *store, dd_entity_kind kind,
+                    const char *const *key, uint64_t *version, dd_error *err);
+/* Lists records whose key starts with the given parts (nparts may be 0),
+ * page_size (0 = 100, max 1000) at a time from page_token (""/NULL = start).
+ * *next_token is "" at the end. */
+int dd_admin_list(dd_store *store, dd_entity_kind kind,
+                  const char *const *prefix, int nparts, uint32_t page_size,
+                  const char *page_token, dd_arena *arena,
+                  ProtobufCMessage ***items, size_t *n, char **next_token,
+                  dd_error *err);
+
+/* ---- policies ------------------------------------------------------------ */
+
+/* The function each kind of policy must define ("price", "apply", "decide",
+ * "check"), its name ("pricing", ...), or NULL for an invalid kind. */
+const char *dd_policy_entry(int kind);
+const char *dd_policy_kind_name(int kind);
+/* Parses "pricing" / "PRICING" / "POLICY_KIND_PRICING" / "1"; 0 if unknown. */
+int dd_policy_kind_parse(const char *s);
+
+/* Meta key holding the active version of a kind ("active/1"). */
+void dd_policy_active_key(int kind, char buf[16]);
+
+/* Stores a new DRAFT version after compiling it in a scratch sandbox with
+ * `limits` and checking its entry function. */
+int dd_policy_upload(dd_store *store, int kind, const char *source,
+                     const char *author, const char *comment, int64_t now,
+                     const dd_sandbox_limits *limits, dd_arena *arena,
+                     Dealdesk__V1__PolicyScript **out, dd_error *err);
+/* version 0 = the active one. */
+int dd_policy_get(dd_store *store, int kind, uint64_t version, dd_arena *arena,
+                  Dealdesk__V1__PolicyScript **out, dd_error *err);
+int dd_policy_list(dd_store *store, int kind, uint32_t page_size,
+                   const char *page_token, dd_arena *arena,
+                   Dealdesk__V1__PolicyScript ***items, size_t *n,
+                   char **next_token, dd_error *err);
+/* Review steps: to is PENDING_REVIEW (from DRAFT), APPROVED or REJECTED
+ * (from PENDING_REVIEW; actor must differ from the author). */
+int dd_policy_review(dd_store *store, int kind, uint64_t version, int to,
+                     const char *actor, const char *comment, int64_t now,
+                     dd_arena *arena, Dealdesk__V1__PolicyScript **out,
+                     dd_error *err);
+/* Makes version active; the previous active version becomes RETIRED. With
+ * require_approval only APPROVED versions qualify; REJECTED never does. */
+int dd_policy_activate(dd_store *store, int kind, uint64_t version,
+                       const char *actor, int require_approval, int64_t now,
+                       dd_arena *arena, Dealdesk__V1__PolicyScript **out,
+                       dd_error *err);
+
+/* Installs the shipped policies (policies/NAME.lua, embedded at build time) as
+ * the active version of every kind that has none. */
+int dd_policy_install_shipped(dd_store *store, const dd_sandbox_limits *limits,
+                              int64_t now, dd_error *err);
+/* The embedded source of a shipped policy kind, or NULL. */
+const char *dd_policy_shipped_source(int kind, size_t *len);
+
+/* Loads the demo dataset (prices in USD, EUR, JPY, KWD; promotions of each
+ * kind; customers across credit tiers; compliance checks) into an empty
+ * store. DD_EEXIST when the store already has customers. */
+int dd_demo_seed(dd_store *store, dd_error *err);
+
+#endif

@@ -1,0 +1,118 @@
+-- dealdesk compliance policy
+--
+-- check(ctx, checks) runs the compliance checks that compliance officers keep
+-- in dealdesk (read-only here) against the priced order. Each line of
+-- ctx.lines has: sku, quantity, list_price, unit_price, unit_cost,
+-- list_subtotal (list price x quantity), subtotal, discount, total (what the
+-- customer pays for the line). ctx.subtotal, ctx.discount_total, ctx.total
+-- are the order's.
+--
+-- It returns an array of results:
+--   { check = <id>, status = "PASS" | "WARN" | "BLOCK", message = "...",
+--     line = <line number, -1 for the whole order>, value = <computed bps>,
+--     limit = <the check's bps> }
+-- If this policy fails, dealdesk reports BLOCK (fail-safe).
+--
+-- Checks:
+--   MIN_MARGIN    every line's total >= its cost x (1 + bps/10000), i.e. the
+--                 margin over cost is at least bps; a line of unknown cost
+--                 (0) gives WARN, never PASS.
+--   MAX_DISCOUNT  every line's reduction from its list amount (price
+--                 adjustments and promotions together) is at most bps of the
+--                 list amount, and so is the whole order's.
+
+local function money(ctx, v)
+  return dd.format(v, ctx.exponent)
+end
+
+local function pct(bps)
+  return string.format("%d.%02d%%", bps // 100, bps % 100)
+end
+
+local function applies(c, line)
+  return c.skus == nil or c.skus[line.sku] == true
+end
+
+local function min_margin(c, ctx, out)
+  local failed = false
+  for _, line in ipairs(ctx.lines) do
+    if applies(c, line) then
+      if line.unit_cost == 0 then
+        out[#out + 1] = { check = c.id, status = "WARN", line = line.no, limit = c.bps,
+          message = string.format("line %d %s: unit cost unknown, margin not checked",
+                                  line.no, line.sku) }
+        failed = true
+      else
+        local cost = dd.mul(line.unit_cost, line.quantity)
+        local floor = dd.muldiv(cost, 10000 + c.bps, 10000, "up")
+        -- margin over cost in bps, rounded down (never flattering)
+        local margin = dd.muldiv(line.total - cost, 10000, cost, "down")
+        if line.total < floor then
+          out[#out + 1] = { check = c.id, status = c.on_fail, line = line.no,
+            value = margin, limit = c.bps,
+            message = string.format(
+              "line %d %s: total %s is below cost %s plus %s (%s); margin %s",
+              line.no, line.sku, money(ctx, line.total), money(ctx, cost),
+              pct(c.bps), money(ctx, floor), pct(margin)) }
+          failed = true
+        end
+      end
+    end
+  end
+  return failed
+end
+
+local function discount_bps(list_amount, paid)
+  if list_amount <= 0 then return 0 end
+  -- rounded up: 30.001 % counts as more than 30 %
+  return dd.muldiv(list_amount - paid, 10000, list_amount, "up")
+end
+
+local function max_discount(c, ctx, out)
+  local failed = false
+  local list_total, paid_total = 0, 0
+  for _, line in ipairs(ctx.lines) do
+    if applies(c, line) then
+      list_total = dd.add(list_total, line.list_subtotal)
+      paid_total = dd.add(paid_total, line.total)
+      local d = discount_bps(line.list_subtotal, line.total)
+      if d > c.bps then
+        out[#out + 1] = { check = c.id, status = c.on_fail, line = line.no,
+          value = d, limit = c.bps,
+          message = string.format("line %d %s: discount %s from list %s exceeds %s",
+                                  line.no, line.sku, pct(d),
+                                  money(ctx, line.list_subtotal), pct(c.bps)) }
+        failed = true
+      end
+    end
+  end
+  local d = discount_bps(list_total, paid_total)
+  if d > c.bps then
+    out[#out + 1] = { check = c.id, status = c.on_fail, line = -1, value = d, limit = c.bps,
+      message = string.format("order discount %s exceeds %s", pct(d), pct(c.bps)) }
+    failed = true
+  end
+  return failed, d
+end
+
+local runners = { MIN_MARGIN = min_margin, MAX_DISCOUNT = max_discount }
+
+function check(ctx, checks)
+  local out = {}
+  for _, c in ipairs(checks) do
+    local run = runners[c.kind]
+    if not c.enabled then
+      dd.trace("compliance", c.id, false, "disabled")
+    elseif run == nil then
+      dd.trace("compliance", c.id, false, "unknown check kind " .. c.kind)
+    else
+      local failed = run(c, ctx, out)
+      if not failed then
+        out[#out + 1] = { check = c.id, status = "PASS", line = -1, limit = c.bps,
+                          message = c.description }
+      end
+      dd.trace("compliance", c.id, true, failed and "found problems" or "passed")
+    end
+  end
+  return out
+end

@@ -1,0 +1,412 @@
+/* dealdesk admin: policy scripts, their versions and lifecycle.
+ * Each kind has one ACTIVE version (meta "active/<kind>"); versions are
+ * numbered per kind from 1 (meta "next/<kind>" holds the last one). */
+#include "dealdesk/admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+int dd_admin__list_policies(dd_store *store, int kind, uint32_t page_size,
+                            const char *page_token, dd_arena *arena,
+                            ProtobufCMessage ***items, size_t *n,
+                            char **next_token, dd_error *err);
+
+struct dd_embedded_file {
+	const char *name;
+	const char *data;
+	size_t len;
+};
+extern const struct dd_embedded_file dd_embedded_policies[];
+
+static const char *const kind_names[] = { NULL, "pricing", "promotions", "credit", "compliance" };
+static const char *const entry_names[] = { NULL, "price", "apply", "decide", "check" };
+
+#define KIND_OK(k) ((k) >= 1 && (k) <= 4)
+#define MAX_SOURCE (256 * 1024)
+
+const char *dd_policy_entry(int kind)
+{
+	return KIND_OK(kind) ? entry_names[kind] : NULL;
+}
+
+const char *dd_policy_kind_name(int kind)
+{
+	return KIND_OK(kind) ? kind_names[kind] : NULL;
+}
+
+int dd_policy_kind_parse(const char *s)
+{
+	if (s == NULL)
+		return 0;
+	if (strncasecmp(s, "POLICY_KIND_", 12) == 0)
+		s += 12;
+	for (int k = 1; k <= 4; k++)
+		if (strcasecmp(s, kind_names[k]) == 0 ||
+		    (s[0] == '0' + k && s[1] == '\0'))
+			return k;
+	return 0;
+}
+
+void dd_policy_active_key(int kind, char buf[16])
+{
+	snprintf(buf, 16, "active/%d", kind);
+}
+
+static void next_key(int kind, char buf[16])
+{
+	snprintf(buf, 16, "next/%d", kind);
+}
+
+const char *dd_policy_shipped_source(int kind, size_t *len)
+{
+	if (!KIND_OK(kind))
+		return NULL;
+	for (const struct dd_embedded_file *f = dd_embedded_policies; f->name; f++)
+		if (strcmp(f->name, kind_names[kind]) == 0) {
+			if (len)
+				*len = f->len;
+			return f->data;
+		}
+	return NULL;
+}
+
+static void sha256_hex(const char *data, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < mdlen && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[64] = '\0';
+}
+
+/* Compiles source in a scratch sandbox and checks the entry function. */
+static int compile_check(int kind, const char *source, size_t len,
+                         const dd_sandbox_limits *limits, dd_error *err)
+{
+	dd_sandbox *sb;
+	int rc = dd_sandbox_new(&sb, limits, err);
+	if (rc != DD_OK)
+		return rc;
+	int ref;
+	rc = dd_sandbox_load(sb, kind_names[kind], source, len, &ref, err);
+	if (rc == DD_OK) {
+		if (dd_sandbox_push_function(sb, ref, entry_names[kind]) != DD_OK) {
+			rc = dd_error_set(err, DD_EINVAL,
+			                  "source: a %s policy must define function %s()",
+			                  kind_names[kind], entry_names[kind]);
+		} else {
+			lua_pop(dd_sandbox_lua(sb), 1);
+		}
+	} else {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		rc = dd_error_set(err, DD_EINVAL, "source: %s", msg);
+	}
+	dd_sandbox_free(sb);
+	return rc;
+}
+
+static int put_script(dd_wtxn *txn, const Dealdesk__V1__PolicyScript *p)
+{
+	unsigned char key[9];
+	dd_key_policy(key, (int)p->kind, p->version);
+	size_t len = protobuf_c_message_get_packed_size(&p->base);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (buf == NULL)
+		return DD_ENOMEM;
+	protobuf_c_message_pack(&p->base, buf);
+	int rc = dd_wtxn_put(txn, DD_T_POLICIES, (dd_val){ key, 9 }, (dd_val){ buf, len });
+	free(buf);
+	return rc;
+}
+
+static Dealdesk__V1__PolicyScript *get_script(dd_wtxn *txn, int kind,
+                                              uint64_t version, dd_arena *arena)
+{
+	unsigned char key[9];
+	dd_val v;
+	dd_key_policy(key, kind, version);
+	if (dd_wtxn_get(txn, DD_T_POLICIES, (dd_val){ key, 9 }, &v) != DD_OK)
+		return NULL;
+	return (void *)protobuf_c_message_unpack(&dealdesk__v1__policy_script__descriptor,
+	                                         &arena->pb, v.len, v.data);
+}
+
+static int check_kind(int kind, dd_error *err)
+{
+	if (!KIND_OK(kind))
+		return dd_error_set(err, DD_EINVAL,
+		                    "kind: must be PRICING, PROMOTIONS, CREDIT or COMPLIANCE");
+	return DD_OK;
+}
+
+int dd_policy_upload(dd_store *store, int kind, const char *source,
+                     const char *author, const char *comment, int64_t now,
+                     const dd_sandbox_limits *limits, dd_arena *arena,
+                     Dealdesk__V1__PolicyScript **out, dd_error *err)
+{
+	int rc = check_kind(kind, err);
+	if (rc != DD_OK)
+		return rc;
+	size_t len = source ? strlen(source) : 0;
+	if (len == 0)
+		return dd_error_set(err, DD_EINVAL, "source: required");
+	if (len > MAX_SOURCE)
+		return dd_error_set(err, DD_EINVAL, "source: larger than %d bytes", MAX_SOURCE);
+	if (!dd_utf8_valid(source, len))
+		return dd_error_set(err, DD_EINVAL, "source: invalid UTF-8");
+	if ((rc = dd_check_string(author, DD_MAX_ID, 1, "author", err)) != DD_OK ||
+	    (rc = dd_check_string(comment, 1024, 1, "comment", err)) != DD_OK)
+		return rc;
+	if ((rc = compile_check(kind, source, len, limits, err)) != DD_OK)
+		return rc;
+
+	Dealdesk__V1__PolicyScript *p = dd_arena_alloc(arena, sizeof(*p));
+	char *sha = dd_arena_alloc(arena, 65);
+	if (p == NULL || sha == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	dealdesk__v1__policy_script__init(p);
+	sha256_hex(source, len, sha);
+	p->kind = kind;
+	p->source = (char *)source;
+	p->sha256 = sha;
+	p->status = DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_DRAFT;
+	p->author = (char *)(author ? author : "");
+	p->comment = (char *)(comment ? comment : "");
+	p->created_at = p->updated_at = now;
+
+	dd_wtxn *txn;
+	if ((rc = dd_wtxn_begin(store, &txn)) != DD_OK)
+		return dd_error_set(err, rc, "store: cannot begin a write");
+	char nk[16];
+	next_key(kind, nk);
+	p->version = dd_wtxn_meta_u64(txn, nk) + 1;
+	rc = dd_wtxn_set_meta_u64(txn, nk, p->version);
+	if (rc == DD_OK)
+		rc = put_script(txn, p);
+	if (rc != DD_OK) {
+		dd_wtxn_abort(txn);
+		return dd_error_set(err, rc, "store: %s", dd_strerror(rc));
+	}
+	if ((rc = dd_wtxn_commit(txn, NULL)) != DD_OK)
+		return dd_error_set(err, rc, "store: commit failed");
+	*out = p;
+	return DD_OK;
+}
+
+int dd_policy_get(dd_store *store, int kind, uint64_t version, dd_arena *arena,
+                  Dealdesk__V1__PolicyScript **out, dd_error *err)
+{
+	int rc = check_kind(kind, err);
+	if (rc != DD_OK)
+		return rc;
+	dd_rtxn *r;
+	if ((rc = dd_rtxn_new(store, &r)) != DD_OK)
+		return dd_error_set(err, rc, "store: cannot read");
+	if ((rc = dd_rtxn_begin(r)) != DD_OK) {
+		dd_rtxn_free(r);
+		return dd_error_set(err, rc, "store: cannot read");
+	}
+	if (version == 0) {
+		char ak[16];
+		dd_policy_active_key(kind, ak);
+		version = dd_rtxn_meta_u64(r, ak);
+	}
+	unsigned char key[9];
+	dd_val v;
+	dd_key_policy(key, kind, version);
+	rc = version ? dd_rtxn_get(r, DD_T_POLICIES, (dd_val){ key, 9 }, &v) : DD_ENOTFOUND;
+	if (rc == DD_OK) {
+		*out = (void *)protobuf_c_message_unpack(&dealdesk__v1__policy_script__descriptor,
+		                                         &arena->pb, v.len, v.data);
+		if (*out == NULL)
+			rc = dd_error_set(err, DD_ESTORE, "store: corrupt policy record");
+	} else if (rc == DD_ENOTFOUND) {
+		dd_error_set(err, rc, "%s policy version %llu not found", kind_names[kind],
+		             (unsigned long long)version);
+	}
+	dd_rtxn_end(r);
+	dd_rtxn_free(r);
+	return rc;
+}
+
+int dd_policy_list(dd_store *store, int kind, uint32_t page_size,
+                   const char *page_token, dd_arena *arena,
+                   Dealdesk__V1__PolicyScript ***items, size_t *n,
+                   char **next_token, dd_error *err)
+{
+	if (kind != 0 && !KIND_OK(kind))
+		return check_kind(kind, err);
+	int rc = dd_admin__list_policies(store, kind, page_size, page_token, arena,
+	                                 (ProtobufCMessage ***)items, n, next_token, err);
+	if (rc == DD_OK)
+		for (size_t i = 0; i < *n; i++)
+			(*items)[i]->source = ""; /* listings omit sources */
+	return rc;
+}
+
+static const char *status_name(int s)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		&dealdesk__v1__policy_status__descriptor, s);
+	return v ? v->name : "?";
+}
+
+/* Loads a version for a status change inside txn. */
+static int load_for_change(dd_wtxn *txn, int kind, uint64_t version,
+                           dd_arena *arena, Dealdesk__V1__PolicyScript **p,
+                           dd_error *err)
+{
+	*p = get_script(txn, kind, version, arena);
+	if (*p == NULL)
+		return dd_error_set(err, DD_ENOTFOUND, "%s policy version %llu not found",
+		                    kind_names[kind], (unsigned long long)version);
+	return DD_OK;
+}
+
+int dd_policy_review(dd_store *store, int kind, uint64_t version, int to,
+                     const char *actor, const char *comment, int64_t now,
+                     dd_arena *arena, Dealdesk__V1__PolicyScript **out,
+                     dd_error *err)
+{
+	int rc = check_kind(kind, err);
+	if (rc != DD_OK)
+		return rc;
+	if ((rc = dd_check_string(actor, DD_MAX_ID, 0, "actor", err)) != DD_OK ||
+	    (rc = dd_check_string(comment, 1024, 1, "comment", err)) != DD_OK)
+		return rc;
+	dd_wtxn *txn;
+	if ((rc = dd_wtxn_begin(store, &txn)) != DD_OK)
+		return dd_error_set(err, rc, "store: cannot begin a write");
+	Dealdesk__V1__PolicyScript *p;
+	rc = load_for_change(txn, kind, version, arena, &p, err);
+	int from_ok;
+	if (rc == DD_OK) {
+		if (to == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW)
+			from_ok = p->status == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_DRAFT;
+		else
+			from_ok = p->status == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW;
+		if (!from_ok)
+			rc = dd_error_set(err, DD_EPRECOND,
+			                  "version %llu is %s; cannot move to %s",
+			                  (unsigned long long)version, status_name(p->status),
+			                  status_name(to));
+		else if (to != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW &&
+		         strcmp(actor, p->author) == 0)
+			rc = dd_error_set(err, DD_EDENIED,
+			                  "actor: the author of a policy cannot review it");
+	}
+	if (rc == DD_OK) {
+		p->status = to;
+		p->updated_at = now;
+		if (to != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW) {
+			p->reviewer = (char *)actor;
+			p->review_comment = (char *)(comment ? comment : "");
+		}
+		rc = put_script(txn, p);
+		if (rc != DD_OK)
+			dd_error_set(err, rc, "store: %s", dd_strerror(rc));
+	}
+	if (rc != DD_OK) {
+		dd_wtxn_abort(txn);
+		return rc;
+	}
+	if ((rc = dd_wtxn_commit(txn, NULL)) != DD_OK)
+		return dd_error_set(err, rc, "store: commit failed");
+	*out = p;
+	return DD_OK;
+}
+
+int dd_policy_activate(dd_store *store, int kind, uint64_t version,
+                       const char *actor, int require_approval, int64_t now,
+                       dd_arena *arena, Dealdesk__V1__PolicyScript **out,
+                       dd_error *err)
+{
+	int rc = check_kind(kind, err);
+	if (rc != DD_OK)
+		return rc;
+	if ((rc = dd_check_string(actor, DD_MAX_ID, 1, "actor", err)) != DD_OK)
+		return rc;
+	dd_wtxn *txn;
+	if ((rc = dd_wtxn_begin(store, &txn)) != DD_OK)
+		return dd_error_set(err, rc, "store: cannot begin a write");
+	Dealdesk__V1__PolicyScript *p;
+	rc = load_for_change(txn, kind, version, arena, &p, err);
+	if (rc == DD_OK) {
+		if (p->status == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_REJECTED)
+			rc = dd_error_set(err, DD_EPRECOND,
+			                  "version %llu was rejected and cannot be activated",
+			                  (unsigned long long)version);
+		else if (require_approval &&
+		         p->status != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_APPROVED &&
+		         p->status != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_RETIRED &&
+		         p->status != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_ACTIVE)
+			rc = dd_error_set(err, DD_EPRECOND,
+			                  "version %llu is %s; approval is required before activation",
+			                  (unsigned long long)version, status_name(p->status));
+	}
+	char ak[16];
+	dd_policy_active_key(kind, ak);
+	uint64_t prev = rc == DD_OK ? dd_wtxn_meta_u64(txn, ak) : 0;
+	if (rc == DD_OK && prev != 0 && prev != version) {
+		Dealdesk__V1__PolicyScript *old = get_script(txn, kind, prev, arena);
+		if (old != NULL) {
+			old->status = DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_RETIRED;
+			old->updated_at = now;
+			rc = put_script(txn, old);
+		}
+	}
+	if (rc == DD_OK) {
+		p->status = DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_ACTIVE;
+		p->updated_at = now;
+		rc = put_script(txn, p);
+	}
+	if (rc == DD_OK)
+		rc = dd_wtxn_set_meta_u64(txn, ak, version);
+	if (rc != DD_OK) {
+		dd_wtxn_abort(txn);
+		if (err && err->code == DD_OK)
+			dd_error_set(err, rc, "store: %s", dd_strerror(rc));
+		return rc;
+	}
+	if ((rc = dd_wtxn_commit(txn, NULL)) != DD_OK)
+		return dd_error_set(err, rc, "store: commit failed");
+	*out = p;
+	return DD_OK;
+}
+
+int dd_policy_install_shipped(dd_store *store, const dd_sandbox_limits *limits,
+                              int64_t now, dd_error *err)
+{
+	for (int kind = 1; kind <= 4; kind++) {
+		dd_arena arena;
+		dd_arena_init(&arena, 0, 0);
+		Dealdesk__V1__PolicyScript *p;
+		int rc = dd_policy_get(store, kind, 0, &arena, &p, NULL);
+		if (rc == DD_ENOTFOUND) {
+			size_t len;
+			const char *src = dd_policy_shipped_source(kind, &len);
+			if (src == NULL) {
+				dd_arena_free(&arena);
+				return dd_error_set(err, DD_EINTERNAL,
+				                    "no shipped %s policy", kind_names[kind]);
+			}
+			rc = dd_policy_upload(store, kind, src, "dealdesk",
+			                      "shipped policy", now, limits, &arena, &p, err);
+			if (rc == DD_OK)
+				rc = dd_policy_activate(store, kind, p->version, "dealdesk", 0,
+				                        now, &arena, &p, err);
+		} else if (rc != DD_OK) {
+			dd_error_set(err, rc, "cannot read the active %s policy", kind_names[kind]);
+		}
+		dd_arena_free(&arena);
+		if (rc != DD_OK)
+			return rc;
+	}
+	return DD_OK;
+}

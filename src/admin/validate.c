@@ -1,0 +1,268 @@
+/* dealdesk admin: validation of the records finance and compliance write.
+ * Messages name the field ("entries[2].currency: unknown currency 'XYZ'"). */
+#include "dealdesk/admin.h"
+#include "dealdesk/money.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int dd_utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	while (i < len) {
+		unsigned c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n;
+		unsigned cp;
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (len - i <= n) /* truncated sequence */
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+int dd_check_string(const char *s, size_t max, int optional, const char *field,
+                    dd_error *err)
+{
+	size_t len = s ? strlen(s) : 0;
+	if (len == 0) {
+		if (optional)
+			return DD_OK;
+		return dd_error_set(err, DD_EINVAL, "%s: required", field);
+	}
+	if (len > max)
+		return dd_error_set(err, DD_EINVAL,
+		                    "%s: longer than %zu bytes", field, max);
+	if (!dd_utf8_valid(s, len))
+		return dd_error_set(err, DD_EINVAL, "%s: invalid UTF-8", field);
+	return DD_OK;
+}
+
+#define CHECK(expr)                                                            \
+	do {                                                                   \
+		int rc_ = (expr);                                              \
+		if (rc_ != DD_OK)                                              \
+			return rc_;                                            \
+	} while (0)
+
+/* field + "." + name into buf, for messages. */
+static const char *sub(char *buf, size_t n, const char *field,
+                       const char *name)
+{
+	snprintf(buf, n, "%s%s%s", field, *field ? "." : "", name);
+	return buf;
+}
+
+static int check_currency(const char *code, int optional, const char *field,
+                          dd_error *err)
+{
+	if ((code == NULL || *code == '\0') && optional)
+		return DD_OK;
+	if (dd_currency_exponent(code) < 0)
+		return dd_error_set(err, DD_EINVAL,
+		                    "%s: unknown ISO 4217 currency '%.8s'", field,
+		                    code ? code : "");
+	return DD_OK;
+}
+
+static int check_range(int64_t v, int64_t lo, int64_t hi, const char *field,
+                       dd_error *err)
+{
+	if (v < lo || v > hi)
+		return dd_error_set(err, DD_EINVAL,
+		                    "%s: %lld is out of range [%lld, %lld]", field,
+		                    (long long)v, (long long)lo, (long long)hi);
+	return DD_OK;
+}
+
+static int check_window(int64_t from, int64_t to, const char *field,
+                        dd_error *err)
+{
+	char b[160];
+	CHECK(check_range(from, 0, INT64_MAX, sub(b, sizeof(b), field, "valid_from"), err));
+	CHECK(check_range(to, 0, INT64_MAX, sub(b, sizeof(b), field, "valid_to"), err));
+	if (to != 0 && to <= from)
+		return dd_error_set(err, DD_EINVAL,
+		                    "%s.valid_to: must be after valid_from", field);
+	return DD_OK;
+}
+
+static int check_id_list(char **ids, size_t n, const char *field,
+                         const char *name, dd_error *err)
+{
+	char b[200];
+	if (n > 10000)
+		return dd_error_set(err, DD_EINVAL, "%s.%s: more than 10000 entries",
+		                    field, name);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(b, sizeof(b), "%s.%s[%zu]", field, name, i);
+		CHECK(dd_check_string(ids[i], DD_MAX_ID, 0, b, err));
+	}
+	return DD_OK;
+}
+
+static int validate_price(const Dealdesk__V1__PriceEntry *p, const char *f,
+                          dd_error *err)
+{
+	char b[160];
+	CHECK(dd_check_string(p->price_list_id, DD_MAX_ID, 0, sub(b, sizeof(b), f, "price_list_id"), err));
+	CHECK(dd_check_string(p->sku, DD_MAX_ID, 0, sub(b, sizeof(b), f, "sku"), err));
+	CHECK(check_currency(p->currency, 0, sub(b, sizeof(b), f, "currency"), err));
+	CHECK(dd_check_string(p->channel, DD_MAX_ID, 1, sub(b, sizeof(b), f, "channel"), err));
+	CHECK(check_range(p->unit_price, 0, INT64_MAX, sub(b, sizeof(b), f, "unit_price"), err));
+	CHECK(check_range(p->unit_cost, 0, INT64_MAX, sub(b, sizeof(b), f, "unit_cost"), err));
+	CHECK(dd_check_string(p->category, DD_MAX_ID, 1, sub(b, sizeof(b), f, "category"), err));
+	CHECK(check_range(p->rounding, 0, 4, sub(b, sizeof(b), f, "rounding"), err));
+	CHECK(dd_check_string(p->region, DD_MAX_ID, 1, sub(b, sizeof(b), f, "region"), err));
+	CHECK(dd_check_string(p->customer_group, DD_MAX_ID, 1, sub(b, sizeof(b), f, "customer_group"), err));
+	CHECK(dd_check_string(p->name, 256, 1, sub(b, sizeof(b), f, "name"), err));
+	return check_window(p->valid_from, p->valid_to, f, err);
+}
+
+static int validate_promotion(const Dealdesk__V1__Promotion *p, const char *f,
+                              dd_error *err)
+{
+	char b[160];
+	CHECK(dd_check_string(p->id, DD_MAX_ID, 0, sub(b, sizeof(b), f, "id"), err));
+	CHECK(dd_check_string(p->name, 256, 1, sub(b, sizeof(b), f, "name"), err));
+	CHECK(check_id_list(p->skus, p->n_skus, f, "skus", err));
+	CHECK(check_id_list(p->categories, p->n_categories, f, "categories", err));
+	CHECK(check_id_list(p->channels, p->n_channels, f, "channels", err));
+	CHECK(check_id_list(p->customer_groups, p->n_customer_groups, f, "customer_groups", err));
+	CHECK(dd_check_string(p->coupon_code, DD_MAX_ID, 1, sub(b, sizeof(b), f, "coupon_code"), err));
+	CHECK(check_currency(p->currency, 1, sub(b, sizeof(b), f, "currency"), err));
+	CHECK(check_range(p->amount, 0, INT64_MAX, sub(b, sizeof(b), f, "amount"), err));
+	CHECK(check_range(p->threshold, 0, INT64_MAX, sub(b, sizeof(b), f, "threshold"), err));
+	CHECK(check_range(p->bundle_price, 0, INT64_MAX, sub(b, sizeof(b), f, "bundle_price"), err));
+	CHECK(check_range(p->percent_bps, 0, DD_BPS_ONE, sub(b, sizeof(b), f, "percent_bps"), err));
+	CHECK(check_window(p->valid_from, p->valid_to, f, err));
+	int needs_currency = 1;
+	switch (p->kind) {
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_PERCENTAGE:
+		needs_currency = 0;
+		if (p->percent_bps <= 0)
+			return dd_error_set(err, DD_EINVAL,
+			                    "%s.percent_bps: a PERCENTAGE promotion needs 1..10000", f);
+		break;
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FIXED_AMOUNT:
+		if (p->amount <= 0)
+			return dd_error_set(err, DD_EINVAL,
+			                    "%s.amount: a FIXED_AMOUNT promotion needs an amount > 0", f);
+		break;
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_BUNDLE:
+		if (p->n_bundle_items == 0)
+			return dd_error_set(err, DD_EINVAL,
+			                    "%s.bundle_items: a BUNDLE promotion needs at least one item", f);
+		for (size_t i = 0; i < p->n_bundle_items; i++) {
+			const Dealdesk__V1__BundleItem *it = p->bundle_items[i];
+			snprintf(b, sizeof(b), "%s.bundle_items[%zu].sku", f, i);
+			CHECK(dd_check_string(it->sku, DD_MAX_ID, 0, b, err));
+			snprintf(b, sizeof(b), "%s.bundle_items[%zu].quantity", f, i);
+			CHECK(check_range(it->quantity, 1, 1000000, b, err));
+		}
+		break;
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_SPEND_THRESHOLD:
+		if (p->amount <= 0)
+			return dd_error_set(err, DD_EINVAL,
+			                    "%s.amount: a SPEND_THRESHOLD promotion needs an amount > 0", f);
+		break;
+	default:
+		return dd_error_set(err, DD_EINVAL, "%s.kind: unknown promotion kind %d",
+		                    f, (int)p->kind);
+	}
+	if (needs_currency && (p->currency == NULL || *p->currency == '\0'))
+		return dd_error_set(err, DD_EINVAL,
+		                    "%s.currency: required for amounts of this kind", f);
+	return DD_OK;
+}
+
+static int validate_customer(const Dealdesk__V1__Customer *c, const char *f,
+                             dd_error *err)
+{
+	char b[160];
+	CHECK(dd_check_string(c->id, DD_MAX_ID, 0, sub(b, sizeof(b), f, "id"), err));
+	CHECK(dd_check_string(c->name, 256, 1, sub(b, sizeof(b), f, "name"), err));
+	CHECK(dd_check_string(c->customer_group, DD_MAX_ID, 1, sub(b, sizeof(b), f, "customer_group"), err));
+	CHECK(dd_check_string(c->segment, DD_MAX_ID, 1, sub(b, sizeof(b), f, "segment"), err));
+	const Dealdesk__V1__CreditProfile *cr = c->credit;
+	if (cr == NULL)
+		return DD_OK; /* no credit line: every order is prepaid */
+	snprintf(b, sizeof(b), "%s%scredit.currency", f, *f ? "." : "");
+	CHECK(check_currency(cr->currency, 0, b, err));
+	snprintf(b, sizeof(b), "%s%scredit.credit_limit", f, *f ? "." : "");
+	CHECK(check_range(cr->credit_limit, 0, INT64_MAX, b, err));
+	snprintf(b, sizeof(b), "%s%scredit.open_receivables", f, *f ? "." : "");
+	CHECK(check_range(cr->open_receivables, 0, INT64_MAX, b, err));
+	snprintf(b, sizeof(b), "%s%scredit.committed_orders", f, *f ? "." : "");
+	CHECK(check_range(cr->committed_orders, 0, INT64_MAX, b, err));
+	snprintf(b, sizeof(b), "%s%scredit.standard_terms_days", f, *f ? "." : "");
+	CHECK(check_range(cr->standard_terms_days, 0, 365, b, err));
+	snprintf(b, sizeof(b), "%s%scredit.oldest_overdue_days", f, *f ? "." : "");
+	CHECK(check_range(cr->oldest_overdue_days, 0, 36500, b, err));
+	snprintf(b, sizeof(b), "%s%scredit.tier", f, *f ? "." : "");
+	CHECK(dd_check_string(cr->tier, 16, 1, b, err));
+	snprintf(b, sizeof(b), "%s%scredit.next_review_at", f, *f ? "." : "");
+	return check_range(cr->next_review_at, 0, INT64_MAX, b, err);
+}
+
+static int validate_check(const Dealdesk__V1__ComplianceCheck *c, const char *f,
+                          dd_error *err)
+{
+	char b[160];
+	CHECK(dd_check_string(c->id, DD_MAX_ID, 0, sub(b, sizeof(b), f, "id"), err));
+	CHECK(dd_check_string(c->description, 512, 1, sub(b, sizeof(b), f, "description"), err));
+	CHECK(check_id_list(c->skus, c->n_skus, f, "skus", err));
+	if (c->kind != DEALDESK__V1__CHECK_KIND__CHECK_KIND_MIN_MARGIN &&
+	    c->kind != DEALDESK__V1__CHECK_KIND__CHECK_KIND_MAX_DISCOUNT)
+		return dd_error_set(err, DD_EINVAL, "%s%skind: unknown check kind %d",
+		                    f, *f ? "." : "", (int)c->kind);
+	CHECK(check_range(c->bps, 0, 1000000, sub(b, sizeof(b), f, "bps"), err));
+	if (c->on_fail != DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_WARN &&
+	    c->on_fail != DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_BLOCK)
+		return dd_error_set(err, DD_EINVAL,
+		                    "%s%son_fail: must be WARN or BLOCK", f, *f ? "." : "");
+	return DD_OK;
+}
+
+int dd_entity_validate(dd_entity_kind kind, const ProtobufCMessage *m,
+                       const char *field, dd_error *err)
+{
+	if (m == NULL)
+		return dd_error_set(err, DD_EINVAL, "%s: missing", field);
+	switch (kind) {
+	case DD_ENTITY_PRICE:
+		return validate_price((const void *)m, field, err);
+	case DD_ENTITY_PROMOTION:
+		return validate_promotion((const void *)m, field, err);
+	case DD_ENTITY_CUSTOMER:
+		return validate_customer((const void *)m, field, err);
+	case DD_ENTITY_CHECK:
+		return validate_check((const void *)m, field, err);
+	default:
+		return dd_error_set(err, DD_EINTERNAL, "unknown entity kind");
+	}
+}

@@ -1,0 +1,114 @@
+/* dealdesk CLI: what the command files share. Private to src/cli. */
+#ifndef DEALDESK_CLI_H
+#define DEALDESK_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "dealdesk/client.h"
+
+/* Exit codes. */
+enum {
+	CLI_OK = 0,
+	CLI_ERPC = 1,   /* the server answered with an error, or could not be reached */
+	CLI_EUSAGE = 2, /* bad command line or bad input file: nothing was sent */
+};
+
+typedef struct cli {
+	const char *server;
+	bool json;       /* --json: print response messages as JSON */
+	int timeout_ms;  /* per call; <= 0: none */
+	dd_client *client; /* opened by the first call */
+} cli;
+
+/* Options every command accepts besides its own (--server, --json,
+ * --timeout, --help). End a command's option table with CLI_GLOBAL_OPTIONS. */
+enum { CLI_OPT_SERVER = 0x1000, CLI_OPT_JSON, CLI_OPT_TIMEOUT };
+#define CLI_GLOBAL_OPTIONS                                              \
+	{ "server", required_argument, NULL, CLI_OPT_SERVER },              \
+	{ "json", no_argument, NULL, CLI_OPT_JSON },                        \
+	{ "timeout", required_argument, NULL, CLI_OPT_TIMEOUT },            \
+	{ "help", no_argument, NULL, 'h' },                                 \
+	{ NULL, 0, NULL, 0 }
+
+/* Handles a global option returned by getopt_long: 0 handled, CLI_EUSAGE
+ * bad value, -1 when opt is not a global option. */
+int cli_global_option(cli *c, int opt, const char *arg);
+
+/* For a command's getopt loop: handles the global options and getopt's '?'
+ * (which getopt has already explained). Returns 0 when handled, CLI_EUSAGE on
+ * a usage error, -1 when opt is the command's own. */
+int cli_common_option(cli *c, int opt, const char *arg, const char *command);
+
+/* Resets getopt for parsing a command's own argv (argv[0] = its name). */
+void cli_getopt_reset(void);
+
+/* Prints "error: <formatted>" on stderr; returns code. */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "error: <formatted>" and a pointer to --help; returns CLI_EUSAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Calls "/<service>/<method>". On failure prints "error: STATUS: details" and
+ * returns CLI_ERPC; on success *resp is the response (free_unpacked). */
+int cli_call(cli *c, const char *method, const ProtobufCMessage *req,
+             const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp);
+
+/* Calls a List method until next_page_token is empty. req must have a
+ * `page` field (PageRequest); resp_desc a `next_page_token` field. *pages
+ * gets every response (cli_free_pages). */
+int cli_list_all(cli *c, const char *method, ProtobufCMessage *req,
+                 const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage ***pages,
+                 size_t *n_pages);
+void cli_free_pages(ProtobufCMessage **pages, size_t n);
+
+/* The array and count of repeated field `name` of m (NULL, 0 if absent). */
+void **cli_repeated(const ProtobufCMessage *m, const char *name, size_t *n);
+
+/* Prints {"<field>": [every item of every page]} as one line of JSON. */
+int cli_print_pages_json(ProtobufCMessage **pages, size_t n, const char *field);
+
+/* Prints m as one line of JSON (pretty when `pretty`). CLI_OK or CLI_EUSAGE. */
+int cli_print_json(const ProtobufCMessage *m, bool pretty);
+
+/* Reads a whole file ("-" = stdin) into a NUL-terminated buffer (free()).
+ * Prints the error and returns CLI_EUSAGE on failure. */
+int cli_read_file(const char *path, char **data, size_t *len);
+
+/* Strict decimal parsing of a whole string. */
+bool cli_parse_int64(const char *s, int64_t *out);
+bool cli_parse_uint64(const char *s, uint64_t *out);
+
+/* amount in minor units formatted with `exponent` decimals ("12.50"). With a
+ * negative exponent (unknown currency) the plain integer. Returns buf. */
+const char *cli_money(int64_t amount, int exponent, char *buf, size_t size);
+
+/* Unix seconds as "2024-01-31T12:00:00Z" ("-" for 0). Returns buf. */
+const char *cli_time(int64_t t, char *buf, size_t size);
+
+/* Short name of an enum value ("PERCENTAGE"), or its number as text. */
+const char *cli_enum(const ProtobufCEnumDescriptor *d, int value, char *buf, size_t size);
+
+/* A text table with aligned columns. align has one 'l' or 'r' per column. */
+typedef struct cli_table cli_table;
+cli_table *cli_table_new(const char *align, const char *const *headers);
+void cli_table_row(cli_table *t, const char *const *cells); /* copied */
+void cli_table_print(const cli_table *t, FILE *f, const char *indent);
+void cli_table_free(cli_table *t);
+
+/* Commands: argv[0] is the command name. Return an exit code. */
+int cli_cmd_quote(cli *c, int argc, char **argv);
+int cli_cmd_prices(cli *c, int argc, char **argv);
+int cli_cmd_promotions(cli *c, int argc, char **argv);
+int cli_cmd_customers(cli *c, int argc, char **argv);
+int cli_cmd_checks(cli *c, int argc, char **argv);
+int cli_cmd_policy(cli *c, int argc, char **argv);
+int cli_cmd_health(cli *c, int argc, char **argv);
+
+#endif

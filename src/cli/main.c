@@ -1,0 +1,90 @@
+/* dealdesk: the command-line client of dealdeskd.
+ *
+ *   dealdesk [--server ADDR] [--json] [--timeout MS] COMMAND [ARGS]
+ *
+ * Exit codes: 0 ok, 1 the call failed (the server's status is printed as
+ * "error: STATUS: details"), 2 bad usage or bad input (nothing was sent).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char usage_text[] =
+	"usage: dealdesk [--server ADDR] [--json] [--timeout MS] COMMAND [ARGS]\n"
+	"\n"
+	"Commands:\n"
+	"  quote        price an order (--file REQ.json, or --customer/--line flags)\n"
+	"  prices       load FILE.csv | list | get SKU CURRENCY LIST | delete SKU CURRENCY LIST\n"
+	"  promotions   load FILE.json | list | get ID | delete ID\n"
+	"  customers    load FILE.json | list | get ID | delete ID\n"
+	"  checks       load FILE.json | list | get ID | delete ID   (compliance checks)\n"
+	"  policy       upload | activate | submit | approve | reject | list | get\n"
+	"  health       [SERVICE]: the server's grpc.health.v1 status\n"
+	"\n"
+	"Options (before or after the command):\n"
+	"  --server ADDR   dealdeskd address (default $DEALDESK_SERVER or 127.0.0.1:50051)\n"
+	"  --json          print the response message as JSON on stdout\n"
+	"  --timeout MS    deadline of each call in milliseconds (default 30000; 0 = none)\n"
+	"  -h, --help      this text; `dealdesk COMMAND --help` for a command\n"
+	"\n"
+	"Exit status: 0 ok, 1 the call failed, 2 bad usage or input.\n";
+
+static const struct {
+	const char *name;
+	int (*run)(cli *c, int argc, char **argv);
+} commands[] = {
+	{ "quote", cli_cmd_quote },
+	{ "prices", cli_cmd_prices },
+	{ "promotions", cli_cmd_promotions },
+	{ "customers", cli_cmd_customers },
+	{ "checks", cli_cmd_checks },
+	{ "policy", cli_cmd_policy },
+	{ "health", cli_cmd_health },
+};
+
+int main(int argc, char **argv)
+{
+	cli c = { .server = "127.0.0.1:50051", .timeout_ms = 30000 };
+	const char *env = getenv("DEALDESK_SERVER");
+	if (env != NULL && *env != '\0')
+		c.server = env;
+
+	static const struct option options[] = { CLI_GLOBAL_OPTIONS };
+	int opt;
+	/* '+': stop at the command; its own options are parsed by it */
+	while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(usage_text, stdout);
+			return CLI_OK;
+		}
+		int rc = cli_global_option(&c, opt, optarg);
+		if (rc == -1) {
+			fputs("Try 'dealdesk --help'.\n", stderr);
+			return CLI_EUSAGE;
+		}
+		if (rc != 0)
+			return rc;
+	}
+	if (optind >= argc) {
+		fputs(usage_text, stderr);
+		return CLI_EUSAGE;
+	}
+
+	const char *name = argv[optind];
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(name, commands[i].name) == 0) {
+			cli_getopt_reset();
+			int rc = commands[i].run(&c, argc - optind, argv + optind);
+			dd_client_close(c.client);
+			return rc;
+		}
+	}
+	if (strcmp(name, "help") == 0) {
+		fputs(usage_text, stdout);
+		return CLI_OK;
+	}
+	fprintf(stderr, "error: unknown command '%s'\nTry 'dealdesk --help'.\n", name);
+	return CLI_EUSAGE;
+}

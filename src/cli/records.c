@@ -1,0 +1,370 @@
+/* dealdesk promotions | customers | checks: load a JSON file and list, get
+ * and delete records through CatalogAdmin, CustomerAdmin and
+ * ComplianceAdmin. The three differ only in the table below and in how a
+ * listing is printed. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "dealdesk/money.h"
+#include "dealdesk/pbjson.h"
+#include "dealdesk/v1/admin.pb-c.h"
+
+#define BATCH 1000
+#define MEMBER(type, msg, off) (*(type *)((char *)(msg) + (off)))
+
+typedef struct record_kind {
+	const char *command; /* "promotions" */
+	const char *noun;    /* "promotion" */
+	const char *service; /* "dealdesk.v1.CatalogAdmin" */
+	const char *put, *get, *list, *del;
+	const char *field; /* the repeated field of the Put request and List response */
+	const ProtobufCMessageDescriptor *put_req, *key, *item, *list_req, *list_resp;
+	void (*print_rows)(cli_table *t, const ProtobufCMessage *item);
+	const char *align;
+	const char *const *head;
+} record_kind;
+
+/* ---- listing rows ---------------------------------------------------------------- */
+
+static void promotion_row(cli_table *t, const ProtobufCMessage *m)
+{
+	const Dealdesk__V1__Promotion *p = (const Dealdesk__V1__Promotion *)m;
+	char kind[24], prio[16], value[96], a[32], b[32];
+	int exp = dd_currency_exponent(p->currency);
+	switch (p->kind) {
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_PERCENTAGE:
+		snprintf(value, sizeof(value), "%" PRId32 ".%02" PRId32 "%% off", p->percent_bps / 100,
+		         abs(p->percent_bps % 100));
+		break;
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FIXED_AMOUNT:
+		snprintf(value, sizeof(value), "%s %s off per unit",
+		         cli_money(p->amount, exp, a, sizeof(a)), p->currency);
+		break;
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_BUNDLE:
+		snprintf(value, sizeof(value), "%zu SKU%s for %s %s", p->n_bundle_items,
+		         p->n_bundle_items == 1 ? "" : "s",
+		         cli_money(p->bundle_price, exp, a, sizeof(a)), p->currency);
+		break;
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_SPEND_THRESHOLD:
+		snprintf(value, sizeof(value), "%s %s off from %s", cli_money(p->amount, exp, a, sizeof(a)),
+		         p->currency, cli_money(p->threshold, exp, b, sizeof(b)));
+		break;
+	default:
+		value[0] = '\0';
+	}
+	snprintf(prio, sizeof(prio), "%" PRId32, p->priority);
+	const char *row[] = { p->id,
+		              cli_enum(&dealdesk__v1__promotion_kind__descriptor, (int)p->kind, kind,
+		                       sizeof(kind)),
+		              p->enabled ? "yes" : "no", prio, value, p->coupon_code, p->name };
+	cli_table_row(t, row);
+}
+
+static const char *const promotion_head[] = { "ID", "KIND", "ENABLED", "PRIO", "VALUE",
+	                                      "COUPON", "NAME" };
+
+static void customer_row(cli_table *t, const ProtobufCMessage *m)
+{
+	const Dealdesk__V1__Customer *c = (const Dealdesk__V1__Customer *)m;
+	const Dealdesk__V1__CreditProfile *cp = c->credit;
+	char limit[32], ar[32], terms[16];
+	const char *cur = "", *tier = "", *hold = "";
+	limit[0] = ar[0] = terms[0] = '\0';
+	if (cp != NULL) {
+		int exp = dd_currency_exponent(cp->currency);
+		cur = cp->currency;
+		tier = cp->tier;
+		hold = cp->hold ? "HOLD" : "";
+		cli_money(cp->credit_limit, exp, limit, sizeof(limit));
+		cli_money(cp->open_receivables, exp, ar, sizeof(ar));
+		snprintf(terms, sizeof(terms), "%" PRId32, cp->standard_terms_days);
+	}
+	const char *row[] = { c->id, c->name, c->customer_group, tier, cur, limit, ar, terms, hold };
+	cli_table_row(t, row);
+}
+
+static const char *const customer_head[] = { "ID", "NAME", "GROUP", "TIER", "CUR",
+	                                     "CREDIT LIMIT", "OPEN AR", "TERMS", "HOLD" };
+
+static void check_row(cli_table *t, const ProtobufCMessage *m)
+{
+	const Dealdesk__V1__ComplianceCheck *k = (const Dealdesk__V1__ComplianceCheck *)m;
+	char kind[24], status[16], bps[16], skus[128];
+	size_t o = 0;
+	skus[0] = '\0';
+	for (size_t i = 0; i < k->n_skus && o < sizeof(skus); i++) {
+		int n = snprintf(skus + o, sizeof(skus) - o, "%s%s", i ? "," : "", k->skus[i]);
+		if (n > 0)
+			o += (size_t)n;
+	}
+	snprintf(bps, sizeof(bps), "%" PRId32, k->bps);
+	const char *row[] = { k->id,
+		              cli_enum(&dealdesk__v1__check_kind__descriptor, (int)k->kind, kind,
+		                       sizeof(kind)),
+		              bps,
+		              cli_enum(&dealdesk__v1__compliance_status__descriptor, (int)k->on_fail,
+		                       status, sizeof(status)),
+		              k->enabled ? "yes" : "no", k->n_skus ? skus : "(all)", k->description };
+	cli_table_row(t, row);
+}
+
+static const char *const check_head[] = { "ID", "KIND", "BPS", "ON FAIL", "ENABLED", "SKUS",
+	                                  "DESCRIPTION" };
+
+static const record_kind promotions = {
+	"promotions", "promotion", "dealdesk.v1.CatalogAdmin",
+	"PutPromotions", "GetPromotion", "ListPromotions", "DeletePromotion", "promotions",
+	&dealdesk__v1__put_promotions_request__descriptor, &dealdesk__v1__promotion_key__descriptor,
+	&dealdesk__v1__promotion__descriptor, &dealdesk__v1__list_promotions_request__descriptor,
+	&dealdesk__v1__list_promotions_response__descriptor,
+	promotion_row, "lllrlll", promotion_head,
+};
+
+static const record_kind customers = {
+	"customers", "customer", "dealdesk.v1.CustomerAdmin",
+	"PutCustomers", "GetCustomer", "ListCustomers", "DeleteCustomer", "customers",
+	&dealdesk__v1__put_customers_request__descriptor, &dealdesk__v1__customer_key__descriptor,
+	&dealdesk__v1__customer__descriptor, &dealdesk__v1__list_customers_request__descriptor,
+	&dealdesk__v1__list_customers_response__descriptor,
+	customer_row, "lllllrrrl", customer_head,
+};
+
+static const record_kind checks = {
+	"checks", "compliance check", "dealdesk.v1.ComplianceAdmin",
+	"PutComplianceChecks", "GetComplianceCheck", "ListComplianceChecks",
+	"DeleteComplianceCheck", "checks",
+	&dealdesk__v1__put_compliance_checks_request__descriptor,
+	&dealdesk__v1__compliance_check_key__descriptor, &dealdesk__v1__compliance_check__descriptor,
+	&dealdesk__v1__list_compliance_checks_request__descriptor,
+	&dealdesk__v1__list_compliance_checks_response__descriptor,
+	check_row, "llrllll", check_head,
+};
+
+/* ---- the subcommands -------------------------------------------------------------- */
+
+static void print_usage(const record_kind *k, FILE *f)
+{
+	fprintf(f,
+	        "usage: dealdesk %s load FILE.json\n"
+	        "       dealdesk %s list\n"
+	        "       dealdesk %s get ID\n"
+	        "       dealdesk %s delete ID\n"
+	        "\n"
+	        "load: FILE.json (\"-\" = stdin) holds a JSON array of %s objects, or\n"
+	        "{\"%s\": [...]}; field names as in the proto (snake_case or\n"
+	        "lowerCamelCase), enums by name (\"PERCENTAGE\" or the full name), 64-bit\n"
+	        "integers as numbers or strings. The file is checked completely before\n"
+	        "anything is sent; it is sent with %s/%s in calls of at most %d\n"
+	        "records (each call all or nothing).\n"
+	        "list, get and delete use %s/%s, %s and %s.\n",
+	        k->command, k->command, k->command, k->command, k->item->short_name, k->field,
+	        k->service, k->put, BATCH, k->service, k->list, k->get, k->del);
+}
+
+static void method_path(const record_kind *k, const char *method, char *buf, size_t size)
+{
+	snprintf(buf, size, "/%s/%s", k->service, method);
+}
+
+static int records_load(cli *c, const record_kind *k, const char *file)
+{
+	char *text;
+	size_t len;
+	dd_error err;
+	json_object *j;
+	int rc = cli_read_file(file, &text, &len);
+	if (rc != CLI_OK)
+		return rc;
+	if (dd_pbjson_parse(text, len, &j, &err) != DD_OK) {
+		free(text);
+		return cli_error(CLI_EUSAGE, "%s: %s", file, err.msg);
+	}
+	free(text);
+	if (json_object_is_type(j, json_type_array)) {
+		json_object *wrap = json_object_new_object();
+		json_object_object_add(wrap, k->field, j);
+		j = wrap;
+	} else if (!json_object_is_type(j, json_type_object) ||
+	           !json_object_object_get_ex(j, k->field, NULL)) {
+		json_object_put(j);
+		return cli_error(CLI_EUSAGE, "%s: expected a JSON array of %s objects or {\"%s\": [...]}",
+		                 file, k->item->short_name, k->field);
+	}
+	ProtobufCMessage *put;
+	rc = dd_pbjson_to_message(j, k->put_req, &put, &err);
+	json_object_put(j);
+	if (rc != DD_OK)
+		return cli_error(CLI_EUSAGE, "%s: %s", file, err.msg);
+
+	/* send slices of the repeated field, then put it back for the free */
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(k->put_req, k->field);
+	size_t total = MEMBER(size_t, put, f->quantifier_offset);
+	void **all = MEMBER(void **, put, f->offset);
+	char method[128];
+	method_path(k, k->put, method, sizeof(method));
+	uint64_t version = 0;
+	size_t sent = 0;
+	rc = CLI_OK;
+	while (sent < total) {
+		size_t n = total - sent < BATCH ? total - sent : BATCH;
+		MEMBER(size_t, put, f->quantifier_offset) = n;
+		MEMBER(void **, put, f->offset) = all + sent;
+		ProtobufCMessage *resp;
+		rc = cli_call(c, method, put, &dealdesk__v1__write_response__descriptor, &resp);
+		if (rc != CLI_OK) {
+			if (sent > 0)
+				fprintf(stderr, "%s: the first %zu of %zu %ss were loaded; the rest were not\n",
+				        file, sent, total, k->noun);
+			break;
+		}
+		version = ((Dealdesk__V1__WriteResponse *)resp)->data_version;
+		protobuf_c_message_free_unpacked(resp, NULL);
+		sent += n;
+	}
+	MEMBER(size_t, put, f->quantifier_offset) = total;
+	MEMBER(void **, put, f->offset) = all;
+	protobuf_c_message_free_unpacked(put, NULL);
+	if (rc != CLI_OK)
+		return rc;
+
+	if (c->json) {
+		Dealdesk__V1__WriteResponse w = DEALDESK__V1__WRITE_RESPONSE__INIT;
+		w.data_version = version;
+		w.count = (uint32_t)total;
+		return cli_print_json(&w.base, false);
+	}
+	if (total == 0)
+		printf("%s: no %ss to load\n", file, k->noun);
+	else
+		printf("loaded %zu %s%s, data version %" PRIu64 "\n", total, k->noun,
+		       total == 1 ? "" : "s", version);
+	return CLI_OK;
+}
+
+static int records_list(cli *c, const record_kind *k)
+{
+	ProtobufCMessage *req = calloc(1, k->list_req->sizeof_message);
+	if (req == NULL)
+		return cli_error(CLI_ERPC, "out of memory");
+	protobuf_c_message_init(k->list_req, req);
+	char method[128];
+	method_path(k, k->list, method, sizeof(method));
+	ProtobufCMessage **pages;
+	size_t n_pages;
+	int rc = cli_list_all(c, method, req, k->list_resp, &pages, &n_pages);
+	free(req);
+	if (rc != CLI_OK)
+		return rc;
+	if (c->json) {
+		rc = cli_print_pages_json(pages, n_pages, k->field);
+	} else {
+		cli_table *t = cli_table_new(k->align, k->head);
+		size_t total = 0;
+		for (size_t p = 0; p < n_pages; p++) {
+			size_t n;
+			void **items = cli_repeated(pages[p], k->field, &n);
+			for (size_t i = 0; i < n; i++)
+				k->print_rows(t, items[i]);
+			total += n;
+		}
+		if (total == 0)
+			printf("no %ss\n", k->noun);
+		else
+			cli_table_print(t, stdout, "");
+		cli_table_free(t);
+	}
+	cli_free_pages(pages, n_pages);
+	return rc;
+}
+
+/* get or delete by id: every key message has one string field "id". */
+static int records_by_id(cli *c, const record_kind *k, bool del, char *id)
+{
+	ProtobufCMessage *key = calloc(1, k->key->sizeof_message);
+	if (key == NULL)
+		return cli_error(CLI_ERPC, "out of memory");
+	protobuf_c_message_init(k->key, key);
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(k->key, "id");
+	MEMBER(char *, key, f->offset) = id;
+
+	char method[128];
+	method_path(k, del ? k->del : k->get, method, sizeof(method));
+	ProtobufCMessage *resp;
+	int rc = cli_call(c, method, key, del ? &dealdesk__v1__write_response__descriptor : k->item,
+	                  &resp);
+	free(key); /* its one string belongs to argv */
+	if (rc != CLI_OK)
+		return rc;
+	if (c->json)
+		rc = cli_print_json(resp, false);
+	else if (del)
+		printf("deleted %s %s, data version %" PRIu64 "\n", k->noun, id,
+		       ((Dealdesk__V1__WriteResponse *)resp)->data_version);
+	else
+		rc = cli_print_json(resp, true);
+	protobuf_c_message_free_unpacked(resp, NULL);
+	return rc;
+}
+
+static int records_command(cli *c, const record_kind *k, int argc, char **argv)
+{
+	if (argc < 2) {
+		print_usage(k, stderr);
+		return CLI_EUSAGE;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+		print_usage(k, stdout);
+		return CLI_OK;
+	}
+	argc--;
+	argv++;
+	static const struct option options[] = { CLI_GLOBAL_OPTIONS };
+	int opt, rc;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		if (opt == 'h') {
+			print_usage(k, stdout);
+			return CLI_OK;
+		}
+		rc = cli_common_option(c, opt, optarg, k->command);
+		if (rc != 0)
+			return rc == -1 ? CLI_EUSAGE : rc;
+	}
+	int nargs = argc - optind;
+	char **args = argv + optind;
+	if (strcmp(sub, "load") == 0) {
+		if (nargs != 1)
+			return cli_usage_error(k->command, "load needs one FILE.json");
+		return records_load(c, k, args[0]);
+	}
+	if (strcmp(sub, "list") == 0) {
+		if (nargs != 0)
+			return cli_usage_error(k->command, "list takes no arguments");
+		return records_list(c, k);
+	}
+	if (strcmp(sub, "get") == 0 || strcmp(sub, "delete") == 0) {
+		if (nargs != 1)
+			return cli_usage_error(k->command, "%s needs one ID", sub);
+		return records_by_id(c, k, sub[0] == 'd', args[0]);
+	}
+	return cli_usage_error(k->command, "unknown subcommand '%s'", sub);
+}
+
+int cli_cmd_promotions(cli *c, int argc, char **argv)
+{
+	return records_command(c, &promotions, argc, argv);
+}
+
+int cli_cmd_customers(cli *c, int argc, char **argv)
+{
+	return records_command(c, &customers, argc, argv);
+}
+
+int cli_cmd_checks(cli *c, int argc, char **argv)
+{
+	return records_command(c, &checks, argc, argv);
+}

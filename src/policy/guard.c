@@ -1,0 +1,344 @@
+/* Bounded wrappers for the library functions whose cost a count hook cannot
+ * see: they run in C, where no hook fires, for as long as their arguments
+ * say. Each wrapper checks the worst case first, then calls the original
+ * C function (kept as upvalue 1) on the same stack, so argument errors and
+ * positions read exactly as Lua's own. */
+#include <stdint.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "policy/policy_int.h"
+
+/* Subjects longer than this are refused for patterns with special
+ * characters. */
+#define PATTERN_MAX_SUBJECT ((size_t)64 * 1024)
+
+/* Bound on the matcher's worst case, in "states" (see pattern_cost). A
+ * state is a few nanoseconds, so this keeps a call in C well under 10 ms. */
+#define PATTERN_MAX_STATES UINT64_C(1000000)
+
+/* A plain search (memchr + memcmp) costs about subject * (pattern + this)
+ * byte steps in the worst case; beyond PLAIN_MAX_STEPS it is refused. */
+#define PLAIN_STEP_OVERHEAD 16
+#define PLAIN_MAX_STEPS (UINT64_C(1) << 28)
+
+/* table.move/insert/remove: the most elements one call may shift. */
+#define TABLE_MAX_SHIFT ((lua_Unsigned)1 << 22)
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+	return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+	return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+static int call_original(lua_State *L)
+{
+	lua_CFunction orig = lua_tocfunction(L, lua_upvalueindex(1));
+	return orig(L);
+}
+
+/* ---- patterns ----------------------------------------------------------- */
+
+/* What makes a pattern expensive: each unbounded item may try every
+ * position of the subject, each optional item doubles the attempts. */
+typedef struct pattern_shape {
+	unsigned unbounded; /* x* x+ x- %bxy %1..%9 */
+	unsigned optional;  /* x? */
+	int anchored;       /* leading ^ where the function honours it */
+} pattern_shape;
+
+/* The same characters Lua's nospecials() looks for. */
+static int pattern_is_plain(const char *p, size_t m)
+{
+	for (size_t i = 0; i < m; i++)
+		if (p[i] != '\0' && strchr("^$*+?.([%-", p[i]) != NULL)
+			return 0;
+	return 1;
+}
+
+/* p points just past '['; returns just past the closing ']'. Mirrors
+ * lstrlib's classEnd: the first character of a set, even ']', is literal. */
+static const char *set_end(lua_State *L, const char *p, const char *end)
+{
+	if (p < end && *p == '^')
+		p++;
+	do {
+		if (p >= end)
+			luaL_error(L, "malformed pattern (missing ']')");
+		if (*(p++) == '%' && p < end)
+			p++;
+	} while (p >= end || *p != ']');
+	return p + 1;
+}
+
+/* Walks the pattern the way lstrlib's match() reads it, counting the
+ * quantifiers that apply to single-character items (a '*' right after
+ * '(' or %b is a literal, as in Lua). Malformed patterns raise the errors
+ * Lua would. */
+static void pattern_scan(lua_State *L, const char *p, size_t m,
+                         int can_anchor, pattern_shape *sh)
+{
+	const char *end = p + m;
+	memset(sh, 0, sizeof(*sh));
+	if (can_anchor && p < end && *p == '^') {
+		sh->anchored = 1;
+		p++;
+	}
+	while (p < end) {
+		const char *ep; /* end of a single-character item */
+		switch (*p) {
+		case '(':
+		case ')':
+			p++;
+			continue;
+		case '$':
+			if (p + 1 == end) {
+				p++;
+				continue;
+			}
+			ep = p + 1;
+			break;
+		case '%':
+			if (p + 1 >= end)
+				luaL_error(L, "malformed pattern (ends with '%%')");
+			if (p[1] == 'b') {
+				if (p + 4 > end)
+					luaL_error(L, "malformed pattern (missing "
+					              "arguments to '%%b')");
+				sh->unbounded++;
+				p += 4;
+				continue;
+			}
+			if (p[1] == 'f') {
+				p += 2;
+				if (p >= end || *p != '[')
+					luaL_error(L, "missing '[' after '%%f' in "
+					              "pattern");
+				p = set_end(L, p + 1, end);
+				continue;
+			}
+			if (p[1] >= '0' && p[1] <= '9') {
+				/* a back-reference compares a whole capture */
+				sh->unbounded++;
+				p += 2;
+				continue;
+			}
+			ep = p + 2;
+			break;
+		case '[':
+			ep = set_end(L, p + 1, end);
+			break;
+		default:
+			ep = p + 1;
+			break;
+		}
+		if (ep < end) {
+			if (*ep == '*' || *ep == '+' || *ep == '-') {
+				sh->unbounded++;
+				ep++;
+			} else if (*ep == '?') {
+				sh->optional++;
+				ep++;
+			}
+		}
+		p = ep;
+	}
+}
+
+/* Upper bound on the matcher's work: every unbounded item can be tried at
+ * each of n+1 positions for every choice of the items before it, an
+ * unanchored search repeats all that from each of n+1 start positions, and
+ * every optional item doubles it. Saturates instead of wrapping. */
+static uint64_t pattern_cost(const pattern_shape *sh, size_t n)
+{
+	uint64_t cost = 1;
+	uint64_t base = sat_add((uint64_t)n, 1);
+	unsigned exp = sh->unbounded + (sh->anchored ? 0 : 1);
+	for (unsigned i = 0; i < exp && cost <= PATTERN_MAX_STATES; i++)
+		cost = sat_mul(cost, base);
+	for (unsigned i = 0; i < sh->optional && cost <= PATTERN_MAX_STATES;
+	     i++)
+		cost = sat_mul(cost, 2);
+	return cost;
+}
+
+/* Raises a Lua error when string.<fname>(s, p, ...) could run too long in
+ * C. `plain` is set when the call does a plain substring search. */
+static void pattern_check(lua_State *L, const char *fname, int can_anchor,
+                          int plain)
+{
+	size_t n, m;
+	luaL_checklstring(L, 1, &n);
+	const char *p = luaL_checklstring(L, 2, &m);
+	if (plain || pattern_is_plain(p, m)) {
+		uint64_t steps = sat_mul((uint64_t)n,
+		                         sat_add((uint64_t)m,
+		                                 PLAIN_STEP_OVERHEAD));
+		if (m > 1 && steps > PLAIN_MAX_STEPS)
+			luaL_error(L, "string.%s: plain pattern too long for "
+			              "subject length", fname);
+		return;
+	}
+	if (n > PATTERN_MAX_SUBJECT)
+		luaL_error(L, "string.%s: subject too long for a pattern "
+		              "(%d bytes max)", fname, (int)PATTERN_MAX_SUBJECT);
+	pattern_shape sh;
+	pattern_scan(L, p, m, can_anchor, &sh);
+	if (pattern_cost(&sh, n) > PATTERN_MAX_STATES)
+		luaL_error(L, "string.%s: pattern too complex for subject "
+		              "length", fname);
+}
+
+static int guarded_find(lua_State *L)
+{
+	pattern_check(L, "find", 1, lua_toboolean(L, 4));
+	return call_original(L);
+}
+
+static int guarded_match(lua_State *L)
+{
+	pattern_check(L, "match", 1, 0);
+	return call_original(L);
+}
+
+/* gmatch ignores a leading '^' (it is a literal there), so no anchor. */
+static int guarded_gmatch(lua_State *L)
+{
+	pattern_check(L, "gmatch", 0, 0);
+	return call_original(L);
+}
+
+static int guarded_gsub(lua_State *L)
+{
+	pattern_check(L, "gsub", 1, 0);
+	return call_original(L);
+}
+
+/* string.rep with an empty string and separator passes Lua's size check
+ * and then loops n times (up to 2^63) doing nothing. Otherwise the loop is
+ * bounded by the result's size, which the memory budget bounds. */
+static int guarded_rep(lua_State *L)
+{
+	size_t l, lsep;
+	luaL_checklstring(L, 1, &l);
+	lua_Integer n = luaL_checkinteger(L, 2);
+	luaL_optlstring(L, 3, "", &lsep);
+	if (n > 0 && l == 0 && lsep == 0) {
+		lua_pushliteral(L, "");
+		return 1;
+	}
+	return call_original(L);
+}
+
+static void wrap_field(lua_State *L, int idx, const char *name,
+                       lua_CFunction wrapper)
+{
+	idx = lua_absindex(L, idx);
+	lua_getfield(L, idx, name);
+	if (lua_tocfunction(L, -1) == NULL)
+		luaL_error(L, "sandbox: %s is not a C function", name);
+	lua_pushcclosure(L, wrapper, 1);
+	lua_setfield(L, idx, name);
+}
+
+void dd_policy_guard_string(lua_State *L, int idx)
+{
+	wrap_field(L, idx, "find", guarded_find);
+	wrap_field(L, idx, "match", guarded_match);
+	wrap_field(L, idx, "gmatch", guarded_gmatch);
+	wrap_field(L, idx, "gsub", guarded_gsub);
+	wrap_field(L, idx, "rep", guarded_rep);
+}
+
+/* ---- table library ------------------------------------------------------ */
+
+/* table.insert and table.remove shift every element between the position
+ * and #t, where #t comes from __len: a lying __len makes them loop up to
+ * 2^63 times in C. Evaluating __len here and again in the original could
+ * give two different answers, so tables with __len are refused; without
+ * it the length is the real border, bounded by memory. */
+static void refuse_len_metamethod(lua_State *L, const char *fname)
+{
+	if (lua_type(L, 1) != LUA_TTABLE || !lua_getmetatable(L, 1))
+		return; /* the original reports the wrong type */
+	lua_pushliteral(L, "__len");
+	int has_len = lua_rawget(L, -2) != LUA_TNIL; /* raw, as luaL_len */
+	lua_pop(L, 2);
+	if (has_len)
+		luaL_error(L, "table.%s: tables with a __len metamethod are "
+		              "not supported", fname);
+}
+
+static int guarded_insert(lua_State *L)
+{
+	refuse_len_metamethod(L, "insert");
+	return call_original(L);
+}
+
+static int guarded_remove(lua_State *L)
+{
+	refuse_len_metamethod(L, "remove");
+	return call_original(L);
+}
+
+/* table.move(a1, f, e, t): e - f + 1 iterations, whatever the tables
+ * hold. */
+static int guarded_move(lua_State *L)
+{
+	int okf, oke;
+	lua_Integer f = lua_tointegerx(L, 2, &okf);
+	lua_Integer e = lua_tointegerx(L, 3, &oke);
+	if (okf && oke && e >= f &&
+	    (lua_Unsigned)e - (lua_Unsigned)f >= TABLE_MAX_SHIFT)
+		luaL_error(L, "table.move: too many elements to move "
+		              "(%d max)", (int)TABLE_MAX_SHIFT);
+	return call_original(L);
+}
+
+void dd_policy_guard_table(lua_State *L, int idx)
+{
+	wrap_field(L, idx, "insert", guarded_insert);
+	wrap_field(L, idx, "remove", guarded_remove);
+	wrap_field(L, idx, "move", guarded_move);
+}
+
+/* ---- setmetatable ------------------------------------------------------- */
+
+/* A __gc finalizer would run whenever the collector gets to it: in another
+ * script's call, outside any budget, or in lua_close, where an endless
+ * loop could never be stopped. Weak tables (__mode) make results depend on
+ * when the collector ran. Lua only marks an object for finalization if its
+ * metatable has __gc when setmetatable runs, so checking here suffices. */
+static int guarded_setmetatable(lua_State *L)
+{
+	if (lua_type(L, 2) == LUA_TTABLE) {
+		lua_pushliteral(L, "__gc");
+		int has_gc = lua_rawget(L, 2) != LUA_TNIL;
+		lua_pushliteral(L, "__mode");
+		int has_mode = lua_rawget(L, 2) != LUA_TNIL;
+		lua_pop(L, 2);
+		if (has_gc)
+			luaL_error(L, "setmetatable: __gc is not allowed in "
+			              "policies");
+		if (has_mode)
+			luaL_error(L, "setmetatable: __mode is not allowed in "
+			              "policies");
+	}
+	return call_original(L);
+}
+
+void dd_policy_push_safe_setmetatable(lua_State *L)
+{
+	lua_getglobal(L, "setmetatable");
+	if (lua_tocfunction(L, -1) == NULL)
+		luaL_error(L, "sandbox: setmetatable is not a C function");
+	lua_pushcclosure(L, guarded_setmetatable, 1);
+}

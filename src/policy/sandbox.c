@@ -1,0 +1,758 @@
+/* dealdesk policy sandbox: a Lua 5.4 state per worker, budgets per call.
+ *
+ * Layout of a state (everything below lives in the registry, out of any
+ * script's reach):
+ *   the real library tables (string, table, math, utf8, dd), some of their
+ *     functions replaced by bounded wrappers (guard.c, ddlib.c);
+ *   `safe`: the globals a script may read, the libraries as read-only
+ *     proxies;
+ *   one environment per loaded script, referenced by luaL_ref. While the
+ *     top level runs, it is an ordinary table falling back to `safe`; then
+ *     it is frozen: emptied into a contents table and given a metatable
+ *     whose __index is the contents and whose __newindex raises.
+ *
+ * Every entry point that can allocate runs inside lua_pcall, so a memory
+ * error (the budget, the hard cap, or dd_sandbox_fail_alloc_after) comes
+ * back as a status and never reaches the panic handler.
+ */
+#include "dealdesk/sandbox.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "policy/policy_int.h"
+
+#define DEFAULT_MAX_INSTRUCTIONS UINT64_C(10000000)
+#define DEFAULT_MAX_MEMORY ((size_t)32 * 1024 * 1024)
+#define DEFAULT_MAX_MILLIS 250u
+#define DEFAULT_MAX_SOURCE ((size_t)256 * 1024)
+
+/* Instructions between two hook calls: the hook also reads the clock, and
+ * firing it often slows loops down two- to threefold. */
+#define HOOK_STEP 1000
+
+/* Outside calls only this bounds the state (compiling, host pushes). */
+#define HARD_CAP_SLACK ((size_t)64 * 1024 * 1024)
+
+#define BUDGET_ERROR "policy budget exceeded"
+
+_Static_assert(sizeof(lua_Integer) == sizeof(int64_t),
+               "money crosses as lua_Integer: it must be 64 bits");
+
+enum kill_reason { KILL_NONE, KILL_INSTRUCTIONS, KILL_TIME };
+
+struct dd_sandbox {
+	lua_State *L;
+	dd_sandbox_limits lim;
+
+	/* allocator */
+	size_t in_use;      /* bytes held by the state now */
+	size_t hard_cap;    /* never more than this */
+	size_t call_limit;  /* during a call: in_use at its start + max_memory */
+	long fail_after;    /* allocations left before injected failures; -1 off */
+	int limit_on;       /* a budgeted call is running: call_limit applies */
+	int in_msgh;        /* the message handler may pass call_limit */
+	int mem_refused;    /* this call had an allocation refused */
+	int fail_hit;       /* an injected failure happened */
+
+	/* per-call budget */
+	int depth;          /* dd_sandbox_call nesting (host -> script) */
+	int hook_step;
+	uint64_t instructions;
+	uint64_t deadline_ns;
+	enum kill_reason killed;
+	unsigned long trips; /* budget trips since creation */
+};
+
+/* Registry keys: addresses, so no string is interned to look them up. */
+static const char safe_key = 's';
+static const char ddlib_key = 'd';
+static const char budget_msg_key = 'b';
+
+static dd_sandbox *sandbox_of(lua_State *L)
+{
+	void *ud = NULL;
+	lua_getallocf(L, &ud);
+	return ud;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+}
+
+static size_t sat_add_size(size_t a, size_t b)
+{
+	size_t r;
+	return __builtin_add_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+
+/* ---- allocator, panic --------------------------------------------------- */
+
+/* Counts every byte the state holds. Growth is refused (NULL, which Lua
+ * turns into LUA_ERRMEM after one emergency collection) past the hard cap,
+ * past the call's budget, or when a test asked for failures. Shrinking and
+ * freeing never fail. */
+static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	dd_sandbox *sb = ud;
+	size_t old = ptr != NULL ? osize : 0; /* osize is a type tag if !ptr */
+
+	if (nsize == 0) {
+		free(ptr);
+		sb->in_use -= old;
+		return NULL;
+	}
+	if (nsize > old) {
+		size_t grow = nsize - old;
+		if (sb->fail_after == 0) {
+			sb->fail_hit = 1;
+			return NULL;
+		}
+		if (sb->fail_after > 0)
+			sb->fail_after--;
+		if (sb->in_use > sb->hard_cap ||
+		    grow > sb->hard_cap - sb->in_use) {
+			sb->mem_refused |= sb->limit_on;
+			return NULL;
+		}
+		if (sb->limit_on && !sb->in_msgh &&
+		    (sb->in_use > sb->call_limit ||
+		     grow > sb->call_limit - sb->in_use)) {
+			sb->mem_refused = 1;
+			return NULL;
+		}
+	}
+	void *p = realloc(ptr, nsize);
+	if (p == NULL)
+		return NULL;
+	sb->in_use = sb->in_use - old + nsize;
+	return p;
+}
+
+/* Everything runs in protected mode, so this means a bug: say so loudly
+ * before Lua aborts. */
+static int sandbox_panic(lua_State *L)
+{
+	const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+	                                                   : "(not a string)";
+	fprintf(stderr, "dealdesk: unprotected Lua error, aborting: %s\n", msg);
+	fflush(stderr);
+	return 0; /* Lua calls abort() */
+}
+
+/* ---- state setup -------------------------------------------------------- */
+
+static int readonly_newindex(lua_State *L)
+{
+	if (lua_type(L, 2) == LUA_TSTRING)
+		return luaL_error(L, "attempt to set field '%s' of a read-only "
+		                     "table", lua_tostring(L, 2));
+	return luaL_error(L, "attempt to modify a read-only table");
+}
+
+static int frozen_env_newindex(lua_State *L)
+{
+	if (lua_type(L, 2) == LUA_TSTRING)
+		return luaL_error(L, "policy globals are read-only (assignment "
+		                     "to '%s')", lua_tostring(L, 2));
+	return luaL_error(L, "policy globals are read-only");
+}
+
+/* Pushes an empty table that reads through to the table at idx, refuses
+ * writes, and hides its metatable. */
+static void push_readonly_proxy(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	lua_newtable(L);
+	lua_createtable(L, 0, 3);
+	lua_pushvalue(L, idx);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, readonly_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+}
+
+static void clear_fields(lua_State *L, int idx, const char *const *names)
+{
+	for (; *names != NULL; names++) {
+		lua_pushnil(L);
+		lua_setfield(L, idx, *names);
+	}
+}
+
+/* Runs protected from dd_sandbox_new. */
+static int open_sandbox(lua_State *L)
+{
+	static const struct {
+		const char *name;
+		lua_CFunction open;
+	} libs[] = {
+		{LUA_GNAME, luaopen_base},
+		{LUA_STRLIBNAME, luaopen_string},
+		{LUA_TABLIBNAME, luaopen_table},
+		{LUA_MATHLIBNAME, luaopen_math},
+		{LUA_UTF8LIBNAME, luaopen_utf8},
+	};
+	static const char *const unsafe_globals[] = {
+		"dofile", "loadfile", "load", "loadstring", "collectgarbage",
+		"print", "rawset", "require", "module", "warn", NULL,
+	};
+	static const char *const safe_base[] = {
+		"assert", "error", "getmetatable", "ipairs", "next", "pairs",
+		"pcall", "rawequal", "rawget", "rawlen", "select", "tonumber",
+		"tostring", "type", "xpcall", NULL,
+	};
+	static const char *const proxied_libs[] = {
+		LUA_STRLIBNAME, LUA_TABLIBNAME, LUA_MATHLIBNAME,
+		LUA_UTF8LIBNAME, NULL,
+	};
+
+	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+		luaL_requiref(L, libs[i].name, libs[i].open, 1);
+		lua_pop(L, 1);
+	}
+	lua_pushglobaltable(L);
+	int g = lua_gettop(L);
+	clear_fields(L, g, unsafe_globals);
+
+	lua_getfield(L, g, LUA_STRLIBNAME);
+	clear_fields(L, lua_gettop(L), (const char *const[]){"dump", NULL});
+	dd_policy_guard_string(L, -1);
+	lua_pop(L, 1);
+	lua_getfield(L, g, LUA_MATHLIBNAME);
+	clear_fields(L, lua_gettop(L),
+	             (const char *const[]){"random", "randomseed", NULL});
+	lua_pop(L, 1);
+	lua_getfield(L, g, LUA_TABLIBNAME);
+	dd_policy_guard_table(L, -1);
+	lua_pop(L, 1);
+
+	/* getmetatable("") must not hand out the table that every string
+	 * method call goes through. */
+	lua_pushliteral(L, "");
+	if (!lua_getmetatable(L, -1))
+		return luaL_error(L, "sandbox: strings have no metatable");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 2);
+
+	dd_policy_push_ddlib(L);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &ddlib_key);
+
+	lua_newtable(L); /* safe */
+	int safe = lua_gettop(L);
+	for (const char *const *n = safe_base; *n != NULL; n++) {
+		lua_getfield(L, g, *n);
+		lua_setfield(L, safe, *n);
+	}
+	dd_policy_push_safe_setmetatable(L);
+	lua_setfield(L, safe, "setmetatable");
+	for (const char *const *n = proxied_libs; *n != NULL; n++) {
+		lua_getfield(L, g, *n);
+		push_readonly_proxy(L, -1);
+		lua_setfield(L, safe, *n);
+		lua_pop(L, 1);
+	}
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &ddlib_key);
+	push_readonly_proxy(L, -1);
+	lua_setfield(L, safe, "dd");
+	lua_pop(L, 1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &safe_key);
+
+	/* Interned once and kept, so the hook can raise it without
+	 * allocating. */
+	lua_pushliteral(L, BUDGET_ERROR);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &budget_msg_key);
+	lua_settop(L, 0);
+	return 0;
+}
+
+int dd_sandbox_new(dd_sandbox **out, const dd_sandbox_limits *limits,
+                   dd_error *err)
+{
+	*out = NULL;
+	dd_sandbox *sb = calloc(1, sizeof(*sb));
+	if (sb == NULL)
+		return dd_error_set(err, DD_ENOMEM, "sandbox: out of memory");
+	if (limits != NULL)
+		sb->lim = *limits;
+	if (sb->lim.max_instructions == 0)
+		sb->lim.max_instructions = DEFAULT_MAX_INSTRUCTIONS;
+	if (sb->lim.max_memory == 0)
+		sb->lim.max_memory = DEFAULT_MAX_MEMORY;
+	if (sb->lim.max_millis == 0)
+		sb->lim.max_millis = DEFAULT_MAX_MILLIS;
+	if (sb->lim.max_source == 0)
+		sb->lim.max_source = DEFAULT_MAX_SOURCE;
+	size_t four = sb->lim.max_memory > SIZE_MAX / 4 ? SIZE_MAX
+	                                                : sb->lim.max_memory * 4;
+	sb->hard_cap = sat_add_size(four, HARD_CAP_SLACK);
+	sb->fail_after = -1;
+	sb->hook_step = sb->lim.max_instructions < HOOK_STEP
+	                        ? (int)sb->lim.max_instructions
+	                        : HOOK_STEP;
+
+	sb->L = lua_newstate(sandbox_alloc, sb);
+	if (sb->L == NULL) {
+		free(sb);
+		return dd_error_set(err, DD_ENOMEM, "sandbox: out of memory");
+	}
+	lua_atpanic(sb->L, sandbox_panic);
+	lua_pushcfunction(sb->L, open_sandbox);
+	int status = lua_pcall(sb->L, 0, 0, 0);
+	if (status != LUA_OK) {
+		int rc = status == LUA_ERRMEM ? DD_ENOMEM : DD_EINTERNAL;
+		const char *msg = lua_type(sb->L, -1) == LUA_TSTRING
+		                          ? lua_tostring(sb->L, -1)
+		                          : "setup failed";
+		dd_error_set(err, rc, "sandbox: %s", msg);
+		lua_close(sb->L);
+		free(sb);
+		return rc;
+	}
+	*out = sb;
+	return DD_OK;
+}
+
+void dd_sandbox_free(dd_sandbox *sb)
+{
+	if (sb == NULL)
+		return;
+	lua_close(sb->L);
+	free(sb);
+}
+
+lua_State *dd_sandbox_lua(dd_sandbox *sb)
+{
+	return sb->L;
+}
+
+size_t dd_sandbox_memory(const dd_sandbox *sb)
+{
+	return sb->in_use;
+}
+
+void dd_sandbox_fail_alloc_after(dd_sandbox *sb, long n)
+{
+	sb->fail_after = n < 0 ? -1 : n;
+	sb->fail_hit = 0;
+}
+
+/* ---- budgeted calls ----------------------------------------------------- */
+
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	dd_sandbox *sb = sandbox_of(L);
+	if (sb->killed == KILL_NONE) {
+		sb->instructions += (uint64_t)sb->hook_step;
+		if (sb->instructions > sb->lim.max_instructions)
+			sb->killed = KILL_INSTRUCTIONS;
+		else if (now_ns() >= sb->deadline_ns)
+			sb->killed = KILL_TIME;
+		else
+			return;
+		/* From now on raise before every instruction: a pcall in the
+		 * script that catches this error gains one instruction. */
+		lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+	}
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &budget_msg_key);
+	lua_error(L);
+}
+
+/* lua_pcall's message handler. Turns the error object into a string
+ * without calling any of its metamethods (__tostring, __name, __index):
+ * they are script code that would run outside the budget's reach. */
+static int sandbox_msgh(lua_State *L)
+{
+	dd_sandbox *sb = sandbox_of(L);
+	sb->in_msgh = 1;
+	int type = lua_type(L, 1);
+	if (type == LUA_TNUMBER) {
+		lua_tostring(L, 1); /* in place, no metamethod */
+	} else if (type != LUA_TSTRING) {
+		/* position of the innermost Lua function, as error() adds */
+		lua_Debug ar;
+		int level = 1, found = 0;
+		while (lua_getstack(L, level++, &ar))
+			if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+				found = 1;
+				break;
+			}
+		if (found)
+			lua_pushfstring(L, "%s:%d: (error object is a %s value)",
+			                ar.short_src, ar.currentline,
+			                luaL_typename(L, 1));
+		else
+			lua_pushfstring(L, "(error object is a %s value)",
+			                luaL_typename(L, 1));
+	}
+	sb->in_msgh = 0;
+	return 1;
+}
+
+/* Name of the function at idx for budget messages: the script's name for
+ * script functions (their source is "=name"). */
+static void function_name(lua_State *L, int idx, char *buf, size_t size)
+{
+	lua_Debug ar;
+	if (lua_isfunction(L, idx)) {
+		lua_pushvalue(L, idx);
+		if (lua_getinfo(L, ">S", &ar)) {
+			snprintf(buf, size, "%s", ar.short_src);
+			return;
+		}
+	}
+	snprintf(buf, size, "?");
+}
+
+int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
+{
+	lua_State *L = sb->L;
+	int fidx = lua_gettop(L) - nargs;
+	if (nargs < 0 || fidx < 1)
+		return dd_error_set(err, DD_EINVAL, "sandbox: no function to call");
+	if (!lua_checkstack(L, 2)) {
+		lua_settop(L, fidx - 1);
+		return dd_error_set(err, DD_ENOMEM, "sandbox: out of stack");
+	}
+	char name[LUA_IDSIZE];
+	function_name(L, fidx, name, sizeof(name));
+
+	int nested = sb->depth > 0; /* a host function calling back in:
+	                               the outer call's budgets go on */
+	if (!nested) {
+		sb->instructions = 0;
+		sb->killed = KILL_NONE;
+		sb->deadline_ns = now_ns() +
+		                  (uint64_t)sb->lim.max_millis * UINT64_C(1000000);
+		sb->mem_refused = 0;
+		sb->fail_hit = 0;
+		sb->call_limit = sat_add_size(sb->in_use, sb->lim.max_memory);
+		sb->limit_on = 1;
+		lua_sethook(L, budget_hook, LUA_MASKCOUNT, sb->hook_step);
+	}
+	sb->depth++;
+	lua_pushcfunction(L, sandbox_msgh);
+	lua_insert(L, fidx);
+	int status = lua_pcall(L, nargs, nresults, fidx);
+	sb->depth--;
+	sb->in_msgh = 0;
+	if (!nested) {
+		lua_sethook(L, NULL, 0, 0);
+		sb->limit_on = 0;
+	}
+
+	if (status == LUA_OK && sb->killed == KILL_NONE) {
+		lua_remove(L, fidx);
+		return DD_OK;
+	}
+	/* A killed call fails even if the script caught every error. */
+	int rc, collect = 0;
+	if (sb->killed == KILL_INSTRUCTIONS) {
+		rc = dd_error_set(err, DD_EBUDGET,
+		                  "%s: instruction budget exceeded (%llu)", name,
+		                  (unsigned long long)sb->lim.max_instructions);
+	} else if (sb->killed == KILL_TIME) {
+		rc = dd_error_set(err, DD_EBUDGET,
+		                  "%s: time budget exceeded (%u ms)", name,
+		                  (unsigned)sb->lim.max_millis);
+	} else if (sb->fail_hit) {
+		rc = dd_error_set(err, DD_ENOMEM, "%s: out of memory", name);
+		collect = 1;
+	} else if (status == LUA_ERRMEM || sb->mem_refused) {
+		rc = dd_error_set(err, DD_EBUDGET,
+		                  "%s: memory budget exceeded (%zu bytes)", name,
+		                  sb->lim.max_memory);
+		collect = 1;
+	} else if (status == LUA_ERRERR) {
+		rc = dd_error_set(err, DD_EPOLICY, "%s: error in error handling",
+		                  name);
+	} else {
+		const char *msg = lua_type(L, -1) == LUA_TSTRING
+		                          ? lua_tostring(L, -1)
+		                          : "(error object is not a string)";
+		rc = dd_error_set(err, DD_EPOLICY, "%s", msg);
+	}
+	lua_settop(L, fidx - 1);
+	if (!nested) {
+		if (rc == DD_EBUDGET)
+			sb->trips++;
+		/* Outside the budget now: give the garbage back. */
+		if (collect)
+			lua_gc(L, LUA_GCCOLLECT, 0);
+	}
+	return rc;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+/* Runs protected: sets a fresh environment as _ENV of the chunk at 1 and
+ * returns it. */
+static int make_env(lua_State *L)
+{
+	lua_newtable(L); /* env */
+	lua_createtable(L, 0, 2);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &safe_key);
+	lua_setfield(L, -2, "__index");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_pushvalue(L, -1);
+	if (lua_setupvalue(L, 1, 1) == NULL)
+		return luaL_error(L, "sandbox: chunk has no _ENV upvalue");
+	return 1;
+}
+
+/* Runs protected: freezes the environment at 1 and returns its registry
+ * reference. Moving the globals out of the table itself (rather than only
+ * adding __newindex) is what stops assignments to names that exist. */
+static int freeze_env(lua_State *L)
+{
+	lua_newtable(L); /* 2: contents */
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, 2);
+	}
+	lua_pushnil(L);
+	while (lua_next(L, 2)) {
+		lua_pop(L, 1);
+		lua_pushvalue(L, -1);
+		lua_pushnil(L);
+		lua_rawset(L, 1);
+	}
+	lua_createtable(L, 0, 2); /* contents fall back to the safe globals */
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &safe_key);
+	lua_setfield(L, -2, "__index");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, 2);
+
+	lua_createtable(L, 0, 3);
+	lua_pushvalue(L, 2);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, frozen_env_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, 1);
+
+	lua_pushvalue(L, 1);
+	lua_pushinteger(L, luaL_ref(L, LUA_REGISTRYINDEX));
+	return 1;
+}
+
+/* Pushes the contents table of the frozen environment `ref`, or nil when
+ * ref is not one (already unloaded, or never ours). Raw access only. */
+static void push_env_contents(lua_State *L, lua_Integer ref)
+{
+	if (ref <= 0 || lua_rawgeti(L, LUA_REGISTRYINDEX, ref) != LUA_TTABLE ||
+	    !lua_getmetatable(L, -1)) {
+		lua_pushnil(L);
+		return;
+	}
+	lua_pushliteral(L, "__newindex");
+	lua_rawget(L, -2);
+	int frozen = lua_tocfunction(L, -1) == frozen_env_newindex;
+	lua_pop(L, 1);
+	if (!frozen) {
+		lua_pushnil(L);
+		return;
+	}
+	lua_pushliteral(L, "__index");
+	lua_rawget(L, -2);
+}
+
+/* A chunk that assigns _ENV could swap its environment for an unfrozen
+ * table (at load or at call time). Any use of the name is refused; this
+ * also catches it inside strings and comments, which is harmless. */
+static int mentions_env(const char *src, size_t len)
+{
+	for (size_t i = 0; i + 4 <= len; i++) {
+		if (memcmp(src + i, "_ENV", 4) != 0)
+			continue;
+		if (i > 0 && (isalnum((unsigned char)src[i - 1]) ||
+		              src[i - 1] == '_'))
+			continue;
+		if (i + 4 < len && (isalnum((unsigned char)src[i + 4]) ||
+		                    src[i + 4] == '_'))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+int dd_sandbox_load(dd_sandbox *sb, const char *name, const char *src,
+                    size_t len, int *ref, dd_error *err)
+{
+	lua_State *L = sb->L;
+	if (name == NULL || (src == NULL && len > 0) || ref == NULL)
+		return dd_error_set(err, DD_EINVAL, "sandbox: bad arguments");
+	if (src == NULL)
+		src = "";
+	if (sb->depth > 0)
+		return dd_error_set(err, DD_EPRECOND,
+		                    "%s: cannot load a script during a call", name);
+	if (len > sb->lim.max_source)
+		return dd_error_set(err, DD_EINVAL,
+		                    "%s: script is %zu bytes, the limit is %zu",
+		                    name, len, sb->lim.max_source);
+	int top = lua_gettop(L);
+	if (!lua_checkstack(L, 4))
+		return dd_error_set(err, DD_ENOMEM, "%s: out of stack", name);
+
+	char chunkname[LUA_IDSIZE + 2];
+	snprintf(chunkname, sizeof(chunkname), "=%s", name);
+	/* Mode "t": binary chunks are refused by the loader itself. */
+	int status = luaL_loadbufferx(L, src, len, chunkname, "t");
+	if (status != LUA_OK) {
+		int rc = status == LUA_ERRMEM ? DD_ENOMEM : DD_EINVAL;
+		const char *msg = lua_type(L, -1) == LUA_TSTRING
+		                          ? lua_tostring(L, -1)
+		                          : "cannot compile";
+		dd_error_set(err, rc, "%s", msg);
+		lua_settop(L, top);
+		return rc;
+	}
+	if (mentions_env(src, len)) { /* text only, past the loader */
+		lua_settop(L, top);
+		return dd_error_set(err, DD_EINVAL,
+		                    "%s: policies may not use _ENV", name);
+	}
+	lua_pushcfunction(L, make_env);
+	lua_pushvalue(L, -2);
+	status = lua_pcall(L, 1, 1, 0);
+	if (status != LUA_OK) {
+		lua_settop(L, top);
+		return dd_error_set(err, DD_ENOMEM, "%s: out of memory", name);
+	}
+	lua_insert(L, -2); /* env, chunk */
+	int rc = dd_sandbox_call(sb, 0, 0, err);
+	if (rc != DD_OK) {
+		lua_settop(L, top);
+		return rc;
+	}
+	lua_pushcfunction(L, freeze_env);
+	lua_insert(L, -2);
+	status = lua_pcall(L, 1, 1, 0);
+	if (status != LUA_OK) {
+		lua_settop(L, top);
+		return dd_error_set(err, DD_ENOMEM, "%s: out of memory", name);
+	}
+	*ref = (int)lua_tointeger(L, -1);
+	lua_settop(L, top);
+	return DD_OK;
+}
+
+static int unload_env(lua_State *L)
+{
+	lua_Integer ref = lua_tointeger(L, 1);
+	push_env_contents(L, ref);
+	if (!lua_isnil(L, -1))
+		luaL_unref(L, LUA_REGISTRYINDEX, (int)ref);
+	return 0;
+}
+
+void dd_sandbox_unload(dd_sandbox *sb, int ref)
+{
+	lua_State *L = sb->L;
+	if (ref <= 0 || !lua_checkstack(L, 2))
+		return;
+	lua_pushcfunction(L, unload_env);
+	lua_pushinteger(L, ref);
+	if (lua_pcall(L, 1, 0, 0) != LUA_OK)
+		lua_pop(L, 1);
+}
+
+static int lookup_function(lua_State *L)
+{
+	push_env_contents(L, lua_tointeger(L, 1));
+	if (lua_isnil(L, -1))
+		return 1;
+	lua_pushstring(L, lua_touserdata(L, 2));
+	lua_rawget(L, -2);
+	if (!lua_isfunction(L, -1))
+		lua_pushnil(L);
+	return 1;
+}
+
+int dd_sandbox_push_function(dd_sandbox *sb, int ref, const char *fname)
+{
+	lua_State *L = sb->L;
+	if (fname == NULL || !lua_checkstack(L, 3))
+		return DD_ENOTFOUND;
+	lua_pushcfunction(L, lookup_function);
+	lua_pushinteger(L, ref);
+	lua_pushlightuserdata(L, (void *)fname);
+	int status = lua_pcall(L, 2, 1, 0);
+	if (status != LUA_OK) {
+		lua_pop(L, 1);
+		return DD_ENOMEM;
+	}
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return DD_ENOTFOUND;
+	}
+	return DD_OK;
+}
+
+/* ---- host functions, money ---------------------------------------------- */
+
+struct register_args {
+	const char *name;
+	lua_CFunction fn;
+	void *ud;
+};
+
+static int register_host_function(lua_State *L)
+{
+	const struct register_args *a = lua_touserdata(L, 1);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &ddlib_key);
+	lua_pushlightuserdata(L, a->ud);
+	lua_pushcclosure(L, a->fn, 1);
+	lua_setfield(L, -2, a->name);
+	return 0;
+}
+
+void dd_sandbox_register(dd_sandbox *sb, const char *name, lua_CFunction fn,
+                         void *ud)
+{
+	lua_State *L = sb->L;
+	struct register_args a = {name, fn, ud};
+	if (name == NULL || fn == NULL)
+		return;
+	if (!lua_checkstack(L, 2)) {
+		fprintf(stderr, "dealdesk: sandbox: cannot register dd.%s: out "
+		                "of stack\n", name);
+		return;
+	}
+	lua_pushcfunction(L, register_host_function);
+	lua_pushlightuserdata(L, &a);
+	if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+		fprintf(stderr, "dealdesk: sandbox: cannot register dd.%s: %s\n",
+		        name, lua_type(L, -1) == LUA_TSTRING
+		                      ? lua_tostring(L, -1) : "error");
+		lua_pop(L, 1);
+	}
+}
+
+int dd_sandbox_to_money(lua_State *L, int idx, int64_t *out)
+{
+	if (!lua_isinteger(L, idx))
+		return DD_EINVAL;
+	*out = (int64_t)lua_tointeger(L, idx);
+	return DD_OK;
+}

@@ -1,0 +1,174 @@
+/* dealdeskd configuration: defaults, a "key = value" file, flags. */
+#include "server.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dealdesk/log.h"
+
+void dd_config_defaults(dd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:50051");
+	snprintf(c->db, sizeof(c->db), "dealdesk-db");
+	c->map_size = (size_t)1 << 30;
+	c->threads = 2;
+	c->calls_per_thread = 64;
+	c->max_message_bytes = 4u << 20;
+	c->log_level = DD_LOG_INFO;
+	c->shutdown_grace_ms = 10000;
+	c->limits.max_lines = 500;
+	c->limits.max_quantity = 1000000;
+	c->limits.max_coupons = 20;
+	c->limits.max_attributes = 64;
+	c->limits.sandbox.max_instructions = 10000000;
+	c->limits.sandbox.max_memory = 32u << 20;
+	c->limits.sandbox.max_millis = 250;
+}
+
+/* Unsigned with an optional K/M/G suffix (powers of 1024). */
+static int parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return 0;
+	unsigned shift = 0;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end != '\0' || v > (max >> shift))
+		return 0;
+	*out = (uint64_t)v << shift;
+	return 1;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+	if (s == NULL || !strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"))
+		*out = 1;
+	else if (!strcmp(s, "0") || !strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off"))
+		*out = 0;
+	else
+		return 0;
+	return 1;
+}
+
+int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *err)
+{
+	uint64_t v;
+	const char *val = value ? value : "";
+#define COPY(field)                                                              \
+	do {                                                                     \
+		if (strlen(val) == 0 || strlen(val) >= sizeof(c->field))         \
+			goto bad;                                                \
+		snprintf(c->field, sizeof(c->field), "%s", val);                 \
+		return DD_OK;                                                    \
+	} while (0)
+#define NUM(field, lo, hi)                                                       \
+	do {                                                                     \
+		if (!parse_size(val, (hi), &v) || v + 1 < (uint64_t)(lo) + 1)    \
+			goto bad;                                                \
+		c->field = v;                                                    \
+		return DD_OK;                                                    \
+	} while (0)
+	if (!strcmp(key, "listen"))
+		COPY(listen);
+	if (!strcmp(key, "db"))
+		COPY(db);
+	if (!strcmp(key, "map-size"))
+		NUM(map_size, 1u << 20, (uint64_t)1 << 40);
+	if (!strcmp(key, "threads"))
+		NUM(threads, 1, 256);
+	if (!strcmp(key, "calls-per-thread"))
+		NUM(calls_per_thread, 1, 4096);
+	if (!strcmp(key, "max-message-bytes"))
+		NUM(max_message_bytes, 1024, 1u << 30);
+	if (!strcmp(key, "max-lines"))
+		NUM(limits.max_lines, 1, 100000);
+	if (!strcmp(key, "max-quantity"))
+		NUM(limits.max_quantity, 1, (uint64_t)1 << 40);
+	if (!strcmp(key, "max-coupons"))
+		NUM(limits.max_coupons, 0, 1000);
+	if (!strcmp(key, "shutdown-grace-ms"))
+		NUM(shutdown_grace_ms, 0, 3600000);
+	if (!strcmp(key, "policy-max-instructions"))
+		NUM(limits.sandbox.max_instructions, 1000, (uint64_t)1 << 40);
+	if (!strcmp(key, "policy-max-memory"))
+		NUM(limits.sandbox.max_memory, 1u << 20, (uint64_t)4 << 30);
+	if (!strcmp(key, "policy-max-millis"))
+		NUM(limits.sandbox.max_millis, 1, 60000);
+	if (!strcmp(key, "log-level")) {
+		int l = dd_log_parse_level(val);
+		if (l < 0)
+			goto bad;
+		c->log_level = l;
+		return DD_OK;
+	}
+	if (!strcmp(key, "demo")) {
+		if (!parse_bool(value, &c->demo))
+			goto bad;
+		return DD_OK;
+	}
+	if (!strcmp(key, "require-approval")) {
+		if (!parse_bool(value, &c->require_approval))
+			goto bad;
+		return DD_OK;
+	}
+	return dd_error_set(err, DD_EINVAL, "unknown setting '%s'", key);
+bad:
+	return dd_error_set(err, DD_EINVAL, "bad value '%s' for %s", val, key);
+#undef COPY
+#undef NUM
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int dd_config_load_file(dd_config *c, const char *path, dd_error *err)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return dd_error_set(err, DD_EINVAL, "%s: %s", path, strerror(errno));
+	char line[2048];
+	int no = 0, rc = DD_OK;
+	while (rc == DD_OK && fgets(line, sizeof(line), f)) {
+		no++;
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		char *s = trim(line);
+		if (*s == '\0')
+			continue;
+		char *eq = strchr(s, '=');
+		if (eq == NULL) {
+			rc = dd_error_set(err, DD_EINVAL, "%s:%d: expected key = value", path, no);
+			break;
+		}
+		*eq = '\0';
+		dd_error e;
+		rc = dd_config_set(c, trim(s), trim(eq + 1), &e);
+		if (rc != DD_OK)
+			dd_error_set(err, rc, "%s:%d: %s", path, no, e.msg);
+	}
+	fclose(f);
+	return rc;
+}

@@ -1,0 +1,315 @@
+/* dealdeskd handlers: one entry per RPC. The admin CRUD calls share four
+ * generic handlers driven by the message descriptors: a Put request's first
+ * field is the repeated records, a key message's string fields are the key
+ * parts in order, a List request's leading string fields are the prefix and
+ * a List response is (repeated records, next_page_token). */
+#include "server.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "dealdesk/admin.h"
+#include "dealdesk/v1/admin.pb-c.h"
+#include "grpc/health/v1/health.pb-c.h"
+
+static int64_t unix_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Field access by descriptor. */
+#define FIELD_PTR(m, f) ((char *)(m) + (f)->offset)
+#define FIELD_COUNT(m, f) (*(size_t *)((char *)(m) + (f)->quantifier_offset))
+
+/* ---- Quote --------------------------------------------------------------- */
+
+static int h_quote(dd_worker_ctx *w, const ProtobufCMessage *req, dd_arena *a,
+                   ProtobufCMessage **resp, dd_error *err)
+{
+	Dealdesk__V1__QuoteResponse *r;
+	int rc = dd_quote(w->quoter, (const void *)req, unix_now(), a, &r, err);
+	if (rc == DD_OK)
+		*resp = &r->base;
+	return rc;
+}
+
+/* ---- Health -------------------------------------------------------------- */
+
+static const char *const served[] = {
+	"", "dealdesk.v1.QuoteService", "dealdesk.v1.CatalogAdmin",
+	"dealdesk.v1.CustomerAdmin", "dealdesk.v1.ComplianceAdmin",
+	"dealdesk.v1.PolicyAdmin", NULL,
+};
+
+static int h_health(dd_worker_ctx *w, const ProtobufCMessage *req, dd_arena *a,
+                    ProtobufCMessage **resp, dd_error *err)
+{
+	const Grpc__Health__V1__HealthCheckRequest *q = (const void *)req;
+	(void)w;
+	for (int i = 0; served[i]; i++)
+		if (strcmp(q->service, served[i]) == 0) {
+			Grpc__Health__V1__HealthCheckResponse *r = dd_arena_alloc(a, sizeof(*r));
+			if (r == NULL)
+				return dd_error_set(err, DD_ENOMEM, "out of memory");
+			grpc__health__v1__health_check_response__init(r);
+			r->status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+			*resp = &r->base;
+			return DD_OK;
+		}
+	return dd_error_set(err, DD_ENOTFOUND, "service: unknown service '%s'", q->service);
+}
+
+/* ---- generic entity CRUD ------------------------------------------------------ */
+
+static Dealdesk__V1__WriteResponse *write_response(dd_arena *a, uint64_t version,
+                                                   uint32_t count)
+{
+	Dealdesk__V1__WriteResponse *r = dd_arena_alloc(a, sizeof(*r));
+	if (r) {
+		dealdesk__v1__write_response__init(r);
+		r->data_version = version;
+		r->count = count;
+	}
+	return r;
+}
+
+static int do_put(dd_entity_kind kind, const ProtobufCMessage *req, dd_arena *a,
+                  dd_worker_ctx *w, ProtobufCMessage **resp, dd_error *err)
+{
+	const ProtobufCFieldDescriptor *f = &req->descriptor->fields[0];
+	size_t n = FIELD_COUNT(req, f);
+	ProtobufCMessage *const *items = *(ProtobufCMessage *const **)FIELD_PTR(req, f);
+	uint64_t version = 0;
+	int rc = dd_admin_put(w->store, kind, items, n, f->name, &version, err);
+	if (rc != DD_OK)
+		return rc;
+	Dealdesk__V1__WriteResponse *r = write_response(a, version, (uint32_t)n);
+	if (r == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	*resp = &r->base;
+	return DD_OK;
+}
+
+/* The key parts of a key message: its string fields, in order. */
+static int key_parts(const ProtobufCMessage *req, const char *parts[3])
+{
+	int n = 0;
+	const ProtobufCMessageDescriptor *d = req->descriptor;
+	for (unsigned i = 0; i < d->n_fields && n < 3; i++)
+		if (d->fields[i].type == PROTOBUF_C_TYPE_STRING)
+			parts[n++] = *(const char **)FIELD_PTR(req, &d->fields[i]);
+	return n;
+}
+
+static int do_get(dd_entity_kind kind, const ProtobufCMessage *req, dd_arena *a,
+                  dd_worker_ctx *w, ProtobufCMessage **resp, dd_error *err)
+{
+	const char *parts[3];
+	int n = key_parts(req, parts);
+	for (int i = 0; i < n; i++)
+		if (*parts[i] == '\0')
+			return dd_error_set(err, DD_EINVAL, "%s: required",
+			                    req->descriptor->fields[i].name);
+	return dd_admin_get(w->store, kind, parts, a, resp, err);
+}
+
+static int do_delete(dd_entity_kind kind, const ProtobufCMessage *req, dd_arena *a,
+                     dd_worker_ctx *w, ProtobufCMessage **resp, dd_error *err)
+{
+	const char *parts[3];
+	int n = key_parts(req, parts);
+	for (int i = 0; i < n; i++)
+		if (*parts[i] == '\0')
+			return dd_error_set(err, DD_EINVAL, "%s: required",
+			                    req->descriptor->fields[i].name);
+	uint64_t version = 0;
+	int rc = dd_admin_delete(w->store, kind, parts, &version, err);
+	if (rc != DD_OK)
+		return rc;
+	Dealdesk__V1__WriteResponse *r = write_response(a, version, 1);
+	if (r == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	*resp = &r->base;
+	return DD_OK;
+}
+
+static int do_list(dd_entity_kind kind, const ProtobufCMessageDescriptor *resp_desc,
+                   const ProtobufCMessage *req, dd_arena *a, dd_worker_ctx *w,
+                   ProtobufCMessage **resp, dd_error *err)
+{
+	const char *parts[3];
+	int n = 0;
+	const Dealdesk__V1__PageRequest *page = NULL;
+	const ProtobufCMessageDescriptor *d = req->descriptor;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type == PROTOBUF_C_TYPE_STRING && n < 3) {
+			parts[n] = *(const char **)FIELD_PTR(req, f);
+			if (*parts[n] != '\0') {
+				if (n < (int)i)
+					return dd_error_set(err, DD_EINVAL,
+					                    "%s: filtering on it needs %s too", f->name,
+					                    d->fields[i - 1].name);
+				n++;
+			}
+		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+			page = *(const Dealdesk__V1__PageRequest **)FIELD_PTR(req, f);
+		}
+	}
+	ProtobufCMessage **items;
+	size_t count;
+	char *next;
+	int rc = dd_admin_list(w->store, kind, parts, n, page ? page->page_size : 0,
+	                       page ? page->page_token : NULL, a, &items, &count, &next, err);
+	if (rc != DD_OK)
+		return rc;
+	ProtobufCMessage *r = dd_arena_alloc(a, resp_desc->sizeof_message);
+	if (r == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	protobuf_c_message_init(resp_desc, r);
+	FIELD_COUNT(r, &resp_desc->fields[0]) = count;
+	*(ProtobufCMessage ***)FIELD_PTR(r, &resp_desc->fields[0]) = items;
+	*(char **)FIELD_PTR(r, &resp_desc->fields[1]) = next;
+	*resp = r;
+	return DD_OK;
+}
+
+#define ENTITY_HANDLERS(name, kind, list_desc)                                          \
+	static int h_put_##name(dd_worker_ctx *w, const ProtobufCMessage *req,           \
+	                        dd_arena *a, ProtobufCMessage **resp, dd_error *err)     \
+	{                                                                                \
+		return do_put(kind, req, a, w, resp, err);                               \
+	}                                                                                \
+	static int h_get_##name(dd_worker_ctx *w, const ProtobufCMessage *req,           \
+	                        dd_arena *a, ProtobufCMessage **resp, dd_error *err)     \
+	{                                                                                \
+		return do_get(kind, req, a, w, resp, err);                               \
+	}                                                                                \
+	static int h_delete_##name(dd_worker_ctx *w, const ProtobufCMessage *req,        \
+	                           dd_arena *a, ProtobufCMessage **resp, dd_error *err)  \
+	{                                                                                \
+		return do_delete(kind, req, a, w, resp, err);                            \
+	}                                                                                \
+	static int h_list_##name(dd_worker_ctx *w, const ProtobufCMessage *req,          \
+	                         dd_arena *a, ProtobufCMessage **resp, dd_error *err)    \
+	{                                                                                \
+		return do_list(kind, list_desc, req, a, w, resp, err);                   \
+	}
+
+ENTITY_HANDLERS(price, DD_ENTITY_PRICE, &dealdesk__v1__list_price_entries_response__descriptor)
+ENTITY_HANDLERS(promotion, DD_ENTITY_PROMOTION, &dealdesk__v1__list_promotions_response__descriptor)
+ENTITY_HANDLERS(customer, DD_ENTITY_CUSTOMER, &dealdesk__v1__list_customers_response__descriptor)
+ENTITY_HANDLERS(check, DD_ENTITY_CHECK, &dealdesk__v1__list_compliance_checks_response__descriptor)
+
+/* ---- policies ------------------------------------------------------------------ */
+
+static int h_upload_policy(dd_worker_ctx *w, const ProtobufCMessage *req, dd_arena *a,
+                           ProtobufCMessage **resp, dd_error *err)
+{
+	const Dealdesk__V1__UploadPolicyRequest *q = (const void *)req;
+	Dealdesk__V1__PolicyScript *p;
+	int rc = dd_policy_upload(w->store, q->kind, q->source, q->author, q->comment,
+	                          unix_now(), &w->config->limits.sandbox, a, &p, err);
+	if (rc == DD_OK)
+		*resp = &p->base;
+	return rc;
+}
+
+static int h_get_policy(dd_worker_ctx *w, const ProtobufCMessage *req, dd_arena *a,
+                        ProtobufCMessage **resp, dd_error *err)
+{
+	const Dealdesk__V1__PolicyKey *q = (const void *)req;
+	Dealdesk__V1__PolicyScript *p;
+	int rc = dd_policy_get(w->store, q->kind, q->version, a, &p, err);
+	if (rc == DD_OK)
+		*resp = &p->base;
+	return rc;
+}
+
+static int h_list_policies(dd_worker_ctx *w, const ProtobufCMessage *req, dd_arena *a,
+                           ProtobufCMessage **resp, dd_error *err)
+{
+	const Dealdesk__V1__ListPoliciesRequest *q = (const void *)req;
+	Dealdesk__V1__ListPoliciesResponse *r = dd_arena_alloc(a, sizeof(*r));
+	if (r == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	dealdesk__v1__list_policies_response__init(r);
+	int rc = dd_policy_list(w->store, q->kind, q->page ? q->page->page_size : 0,
+	                        q->page ? q->page->page_token : NULL, a, &r->policies,
+	                        &r->n_policies, &r->next_page_token, err);
+	if (rc == DD_OK)
+		*resp = &r->base;
+	return rc;
+}
+
+static int review(dd_worker_ctx *w, const ProtobufCMessage *req, dd_arena *a,
+                  ProtobufCMessage **resp, dd_error *err, int to)
+{
+	const Dealdesk__V1__ReviewPolicyRequest *q = (const void *)req;
+	Dealdesk__V1__PolicyScript *p;
+	int rc = dd_policy_review(w->store, q->kind, q->version, to, q->actor, q->comment,
+	                          unix_now(), a, &p, err);
+	if (rc == DD_OK)
+		*resp = &p->base;
+	return rc;
+}
+
+static int h_submit_policy(dd_worker_ctx *w, const ProtobufCMessage *req, dd_arena *a,
+                           ProtobufCMessage **resp, dd_error *err)
+{
+	return review(w, req, a, resp, err, DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW);
+}
+
+static int h_approve_policy(dd_worker_ctx *w, const ProtobufCMessage *req, dd_arena *a,
+                            ProtobufCMessage **resp, dd_error *err)
+{
+	return review(w, req, a, resp, err, DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_APPROVED);
+}
+
+static int h_reject_policy(dd_worker_ctx *w, const ProtobufCMessage *req, dd_arena *a,
+                           ProtobufCMessage **resp, dd_error *err)
+{
+	return review(w, req, a, resp, err, DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_REJECTED);
+}
+
+static int h_activate_policy(dd_worker_ctx *w, const ProtobufCMessage *req, dd_arena *a,
+                             ProtobufCMessage **resp, dd_error *err)
+{
+	const Dealdesk__V1__ActivatePolicyRequest *q = (const void *)req;
+	Dealdesk__V1__PolicyScript *p;
+	int rc = dd_policy_activate(w->store, q->kind, q->version, q->actor,
+	                            w->config->require_approval, unix_now(), a, &p, err);
+	if (rc == DD_OK)
+		*resp = &p->base;
+	return rc;
+}
+
+#define M(path, msg, fn, hot) { path, &msg##__descriptor, fn, hot }
+const dd_method dd_methods[] = {
+	M("/dealdesk.v1.QuoteService/Quote", dealdesk__v1__quote_request, h_quote, 1),
+	M("/grpc.health.v1.Health/Check", grpc__health__v1__health_check_request, h_health, 1),
+	M("/dealdesk.v1.CatalogAdmin/PutPriceEntries", dealdesk__v1__put_price_entries_request, h_put_price, 0),
+	M("/dealdesk.v1.CatalogAdmin/GetPriceEntry", dealdesk__v1__price_entry_key, h_get_price, 0),
+	M("/dealdesk.v1.CatalogAdmin/ListPriceEntries", dealdesk__v1__list_price_entries_request, h_list_price, 0),
+	M("/dealdesk.v1.CatalogAdmin/DeletePriceEntry", dealdesk__v1__price_entry_key, h_delete_price, 0),
+	M("/dealdesk.v1.CatalogAdmin/PutPromotions", dealdesk__v1__put_promotions_request, h_put_promotion, 0),
+	M("/dealdesk.v1.CatalogAdmin/GetPromotion", dealdesk__v1__promotion_key, h_get_promotion, 0),
+	M("/dealdesk.v1.CatalogAdmin/ListPromotions", dealdesk__v1__list_promotions_request, h_list_promotion, 0),
+	M("/dealdesk.v1.CatalogAdmin/DeletePromotion", dealdesk__v1__promotion_key, h_delete_promotion, 0),
+	M("/dealdesk.v1.CustomerAdmin/PutCustomers", dealdesk__v1__put_customers_request, h_put_customer, 0),
+	M("/dealdesk.v1.CustomerAdmin/GetCustomer", dealdesk__v1__customer_key, h_get_customer, 0),
+	M("/dealdesk.v1.CustomerAdmin/ListCustomers", dealdesk__v1__list_customers_request, h_list_customer, 0),
+	M("/dealdesk.v1.CustomerAdmin/DeleteCustomer", dealdesk__v1__customer_key, h_delete_customer, 0),
+	M("/dealdesk.v1.ComplianceAdmin/PutComplianceChecks", dealdesk__v1__put_compliance_checks_request, h_put_check, 0),
+	M("/dealdesk.v1.ComplianceAdmin/GetComplianceCheck", dealdesk__v1__compliance_check_key, h_get_check, 0),
+	M("/dealdesk.v1.ComplianceAdmin/ListComplianceChecks", dealdesk__v1__list_compliance_checks_request, h_list_check, 0),
+	M("/dealdesk.v1.ComplianceAdmin/DeleteComplianceCheck", dealdesk__v1__compliance_check_key, h_delete_check, 0),
+	M("/dealdesk.v1.PolicyAdmin/UploadPolicy", dealdesk__v1__upload_policy_request, h_upload_policy, 0),
+	M("/dealdesk.v1.PolicyAdmin/GetPolicy", dealdesk__v1__policy_key, h_get_policy, 0),
+	M("/dealdesk.v1.PolicyAdmin/ListPolicies", dealdesk__v1__list_policies_request, h_list_policies, 0),
+	M("/dealdesk.v1.PolicyAdmin/SubmitPolicy", dealdesk__v1__review_policy_request, h_submit_policy, 0),
+	M("/dealdesk.v1.PolicyAdmin/ApprovePolicy", dealdesk__v1__review_policy_request, h_approve_policy, 0),
+	M("/dealdesk.v1.PolicyAdmin/RejectPolicy", dealdesk__v1__review_policy_request, h_reject_policy, 0),
+	M("/dealdesk.v1.PolicyAdmin/ActivatePolicy", dealdesk__v1__activate_policy_request, h_activate_policy, 0),
+	{ NULL, NULL, NULL, 0 },
+};

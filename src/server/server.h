@@ -1,0 +1,68 @@
+/* dealdeskd: the gRPC server (transport), its configuration and handlers. */
+#ifndef DD_SERVER_SERVER_H
+#define DD_SERVER_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "dealdesk/arena.h"
+#include "dealdesk/error.h"
+#include "dealdesk/quote.h"
+#include "dealdesk/store.h"
+
+typedef struct dd_config {
+	char listen[256];
+	char db[1024];
+	size_t map_size;
+	unsigned threads;
+	unsigned calls_per_thread;  /* Quote calls requested ahead per thread */
+	size_t max_message_bytes;
+	int log_level;
+	int demo;
+	int require_approval;
+	unsigned shutdown_grace_ms;
+	dd_quote_limits limits;
+} dd_config;
+
+void dd_config_defaults(dd_config *c);
+/* Applies a "key = value" file; err names file and line. */
+int dd_config_load_file(dd_config *c, const char *path, dd_error *err);
+/* Applies one setting by name (flag name without "--"). */
+int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *err);
+
+typedef struct dd_server dd_server;
+
+/* Per-thread state handed to handlers. */
+typedef struct dd_worker_ctx {
+	dd_server *server;
+	dd_store *store;
+	const dd_config *config;
+	dd_quoter *quoter;
+} dd_worker_ctx;
+
+typedef int (*dd_handler_fn)(dd_worker_ctx *w, const ProtobufCMessage *req,
+                             dd_arena *arena, ProtobufCMessage **resp,
+                             dd_error *err);
+
+typedef struct dd_method {
+	const char *path; /* "/dealdesk.v1.QuoteService/Quote" */
+	const ProtobufCMessageDescriptor *request;
+	dd_handler_fn handler;
+	int hot; /* request many calls ahead (Quote, Health) */
+} dd_method;
+
+/* The method table, terminated by a NULL path. */
+extern const dd_method dd_methods[];
+
+int dd_server_run(const dd_config *config, dd_store *store);
+
+/* grpc status for a dd_err code. */
+grpc_status_code dd_err_grpc_status(int code);
+
+int dd_wire_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                          size_t len, dd_error *err);
+
+#endif

@@ -1,0 +1,683 @@
+/* dealdesk store: the LMDB environment, read and write transactions, scans
+ * and backups (API and key layout in include/dealdesk/store.h).
+ *
+ * LMDB return codes are translated to dd_err here and nowhere else:
+ * MDB_NOTFOUND -> DD_ENOTFOUND, MDB_MAP_FULL -> DD_EFULL, ENOMEM -> DD_ENOMEM,
+ * anything else -> DD_ESTORE.
+ *
+ * Threads: a dd_store is shared by all threads. A dd_rtxn belongs to one
+ * thread at a time (MDB_NOTLS ties the reader slot to the handle, not the
+ * thread, so a pool may hand it from thread to thread between requests). A
+ * dd_wtxn must end on the thread that began it: LMDB's writer lock is a mutex
+ * owned by that thread, and a thread that begins a second dd_wtxn while it
+ * holds one deadlocks.
+ */
+#include "dealdesk/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#define STORE_SCHEMA 1
+#define STORE_DEFAULT_MAP_SIZE ((size_t)1 << 30)
+#define STORE_DEFAULT_MAX_READERS 126
+/* The store holds prices and credit data: owner and group only. */
+#define STORE_DIR_MODE 0750
+#define STORE_FILE_MODE 0640
+
+#define META_DATA_VERSION "data_version"
+#define META_SCHEMA "schema"
+
+/* Indexed by dd_table; the names are the on-disk database names. */
+static const char *const table_names[DD_T__COUNT] = {
+	[DD_T_PRICES] = "prices",
+	[DD_T_PROMOTIONS] = "promotions",
+	[DD_T_CUSTOMERS] = "customers",
+	[DD_T_CHECKS] = "checks",
+	[DD_T_POLICIES] = "policies",
+	[DD_T_META] = "meta",
+};
+
+struct dd_store {
+	MDB_env *env;
+	MDB_dbi dbi[DD_T__COUNT];  /* opened once in dd_store_open, read-only after */
+};
+
+struct dd_rtxn {
+	dd_store *store;
+	MDB_txn *txn;   /* NULL until the first begin, or after a failed renew */
+	bool active;    /* between dd_rtxn_begin and dd_rtxn_end */
+};
+
+struct dd_wtxn {
+	dd_store *store;
+	MDB_txn *txn;
+	int err;        /* sticky: the first failure, DD_OK until then */
+	bool dirty;     /* something was put or deleted: data_version advances */
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int store_err(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS: return DD_OK;
+	case MDB_NOTFOUND: return DD_ENOTFOUND;
+	case MDB_MAP_FULL: return DD_EFULL;
+	case ENOMEM: return DD_ENOMEM;
+	default: return DD_ESTORE;
+	}
+}
+
+static bool table_ok(dd_table t)
+{
+	return (unsigned)t < DD_T__COUNT;
+}
+
+/* LMDB rejects empty keys and keys over its compiled maximum (511). */
+static bool key_ok(dd_val key)
+{
+	return key.data != NULL && key.len > 0 && key.len <= DD_STORE_MAX_KEY;
+}
+
+static MDB_val to_mdb(dd_val v)
+{
+	MDB_val m = { .mv_size = v.len, .mv_data = (void *)v.data };
+	return m;
+}
+
+static dd_val from_mdb(MDB_val m)
+{
+	dd_val v = { .data = m.mv_data, .len = m.mv_size };
+	return v;
+}
+
+static uint64_t u64_load_le(const unsigned char b[8])
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+static void u64_store_le(unsigned char b[8], uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		b[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+/* meta values are 8 bytes little-endian; absent or malformed reads as 0. */
+static uint64_t meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key)
+{
+	if (key == NULL)
+		return 0;
+	MDB_val k = { .mv_size = strlen(key), .mv_data = (void *)key };
+	MDB_val v;
+	if (k.mv_size == 0 || k.mv_size > DD_STORE_MAX_KEY
+	    || mdb_get(txn, dbi, &k, &v) != MDB_SUCCESS || v.mv_size != 8)
+		return 0;
+	return u64_load_le(v.mv_data);
+}
+
+static int meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t value)
+{
+	unsigned char buf[8];
+	u64_store_le(buf, value);
+	MDB_val k = { .mv_size = strlen(key), .mv_data = (void *)key };
+	MDB_val v = { .mv_size = sizeof(buf), .mv_data = buf };
+	return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+/* mkdir -p: creates every missing component of path. 0 or an errno. */
+static int mkdir_p(const char *path)
+{
+	char *copy = strdup(path);
+	if (copy == NULL)
+		return ENOMEM;
+	int rc = 0;
+	for (char *p = copy + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		/* Some systems say EACCES or EROFS, not EEXIST, for an
+		 * existing directory we may not write: stat settles it. */
+		if (mkdir(copy, STORE_DIR_MODE) != 0 && errno != EEXIST) {
+			int mkdir_errno = errno;
+			struct stat st;
+			if (stat(copy, &st) != 0 || !S_ISDIR(st.st_mode)) {
+				rc = mkdir_errno;
+				break;
+			}
+		}
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	free(copy);
+	if (rc != 0)
+		return rc;
+	/* EEXIST also covers a regular file in the way. */
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return errno;
+	return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+}
+
+/* 1 when dir holds nothing but . and .., 0 when it holds something, or -errno. */
+static int dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return -errno;
+	int empty = 1;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			empty = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
+/* Opens the named databases and stamps a new store with its schema.
+ * mdb_dbi_open is not thread-safe, so this runs once, here, before the
+ * store is shared; the handles stay valid until mdb_env_close. */
+static int store_init_dbs(dd_store *store, const char *path, dd_error *err)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+	if (rc != MDB_SUCCESS)
+		return dd_error_set(err, store_err(rc), "store %s: begin: %s",
+		                    path, mdb_strerror(rc));
+	for (int t = 0; t < DD_T__COUNT; t++) {
+		rc = mdb_dbi_open(txn, table_names[t], MDB_CREATE, &store->dbi[t]);
+		if (rc != MDB_SUCCESS) {
+			mdb_txn_abort(txn);
+			return dd_error_set(err, store_err(rc),
+			                    "store %s: open database %s: %s", path,
+			                    table_names[t], mdb_strerror(rc));
+		}
+	}
+	MDB_dbi meta = store->dbi[DD_T_META];
+	MDB_val k = { .mv_size = strlen(META_SCHEMA), .mv_data = META_SCHEMA };
+	MDB_val v;
+	rc = mdb_get(txn, meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		rc = meta_put_u64(txn, meta, META_SCHEMA, STORE_SCHEMA);
+	} else if (rc == MDB_SUCCESS) {
+		uint64_t schema = meta_get_u64(txn, meta, META_SCHEMA);
+		if (schema != STORE_SCHEMA) {
+			mdb_txn_abort(txn);
+			return dd_error_set(err, DD_EPRECOND,
+			                    "store %s: schema %llu, this build reads %d",
+			                    path, (unsigned long long)schema,
+			                    STORE_SCHEMA);
+		}
+	}
+	if (rc != MDB_SUCCESS) {
+		mdb_txn_abort(txn);
+		return dd_error_set(err, store_err(rc), "store %s: schema: %s",
+		                    path, mdb_strerror(rc));
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc != MDB_SUCCESS)
+		return dd_error_set(err, store_err(rc), "store %s: commit: %s",
+		                    path, mdb_strerror(rc));
+	return DD_OK;
+}
+
+/* ---- environment --------------------------------------------------------- */
+
+int dd_store_open(dd_store **out, const dd_store_opts *opts, dd_error *err)
+{
+	if (out == NULL || opts == NULL || opts->path == NULL
+	    || opts->path[0] == '\0')
+		return dd_error_set(err, DD_EINVAL, "store: no path given");
+	*out = NULL;
+	const char *path = opts->path;
+
+	int rc = mkdir_p(path);
+	if (rc != 0)
+		return dd_error_set(err, rc == ENOMEM ? DD_ENOMEM : DD_ESTORE,
+		                    "store %s: create directory: %s", path,
+		                    strerror(rc));
+
+	dd_store *store = calloc(1, sizeof(*store));
+	if (store == NULL)
+		return dd_error_set(err, DD_ENOMEM, "store %s: out of memory", path);
+	rc = mdb_env_create(&store->env);
+	if (rc != MDB_SUCCESS) {
+		free(store);
+		return dd_error_set(err, store_err(rc), "store %s: mdb_env_create: %s",
+		                    path, mdb_strerror(rc));
+	}
+
+	/* All three must be set before mdb_env_open. The map size is address
+	 * space, not disk: a large default spares us mdb_env_set_mapsize on a
+	 * live environment, which is only safe with no transaction open. */
+	size_t map_size = opts->map_size ? opts->map_size : STORE_DEFAULT_MAP_SIZE;
+	unsigned readers = opts->max_readers ? opts->max_readers
+	                                     : STORE_DEFAULT_MAX_READERS;
+	const char *step = "mdb_env_set_maxdbs";
+	rc = mdb_env_set_maxdbs(store->env, DD_T__COUNT);
+	if (rc == MDB_SUCCESS) {
+		step = "mdb_env_set_mapsize";
+		rc = mdb_env_set_mapsize(store->env, map_size);
+	}
+	if (rc == MDB_SUCCESS) {
+		step = "mdb_env_set_maxreaders";
+		rc = mdb_env_set_maxreaders(store->env, readers);
+	}
+
+	/* MDB_NOTLS: worker threads reuse read transactions (reset/renew), so
+	 * a reader slot must belong to the transaction, not the thread.
+	 * Commits are synchronous by default: a request is acknowledged only
+	 * after dd_wtxn_commit returns, and without fsync a crash could lose a
+	 * write we already acknowledged. Throughput comes from group commit,
+	 * not from MDB_NOSYNC, which only tests ask for. */
+	unsigned flags = MDB_NOTLS;
+	if (opts->no_sync)
+		flags |= MDB_NOSYNC;
+	if (rc == MDB_SUCCESS) {
+		step = "mdb_env_open";
+		rc = mdb_env_open(store->env, path, flags, STORE_FILE_MODE);
+	}
+	if (rc == MDB_SUCCESS && mdb_env_get_maxkeysize(store->env) < DD_STORE_MAX_KEY) {
+		mdb_env_close(store->env);
+		free(store);
+		return dd_error_set(err, DD_ESTORE,
+		                    "store %s: liblmdb built with keys shorter than %d",
+		                    path, DD_STORE_MAX_KEY);
+	}
+	if (rc != MDB_SUCCESS) {
+		mdb_env_close(store->env);
+		free(store);
+		return dd_error_set(err, store_err(rc), "store %s: %s: %s", path,
+		                    step, mdb_strerror(rc));
+	}
+
+	/* Reader slots left by a crashed process would pin old pages forever. */
+	int dead = 0;
+	mdb_reader_check(store->env, &dead);
+
+	int ret = store_init_dbs(store, path, err);
+	if (ret != DD_OK) {
+		mdb_env_close(store->env);
+		free(store);
+		return ret;
+	}
+	*out = store;
+	return DD_OK;
+}
+
+/* Every dd_rtxn must be freed and every dd_wtxn ended before this. */
+void dd_store_close(dd_store *store)
+{
+	if (store == NULL)
+		return;
+	mdb_env_close(store->env);
+	free(store);
+}
+
+int dd_store_backup(dd_store *store, const char *dir, dd_error *err)
+{
+	if (store == NULL || dir == NULL || dir[0] == '\0')
+		return dd_error_set(err, DD_EINVAL, "backup: no directory given");
+	int rc = mkdir_p(dir);
+	if (rc != 0)
+		return dd_error_set(err, rc == ENOMEM ? DD_ENOMEM : DD_ESTORE,
+		                    "backup %s: create directory: %s", dir,
+		                    strerror(rc));
+	/* A backup never lands on top of another store's files. */
+	int empty = dir_is_empty(dir);
+	if (empty < 0)
+		return dd_error_set(err, DD_ESTORE, "backup %s: %s", dir,
+		                    strerror(-empty));
+	if (empty == 0)
+		return dd_error_set(err, DD_EEXIST, "backup %s: directory is not empty",
+		                    dir);
+	/* The copy runs in its own read transaction: a consistent snapshot
+	 * while writers go on. Compacting drops free pages. */
+	rc = mdb_env_copy2(store->env, dir, MDB_CP_COMPACT);
+	if (rc != MDB_SUCCESS)
+		return dd_error_set(err, store_err(rc), "backup %s: mdb_env_copy2: %s",
+		                    dir, mdb_strerror(rc));
+	return DD_OK;
+}
+
+/* ---- scans (shared by read and write transactions) ----------------------- */
+
+static bool has_prefix(MDB_val key, dd_val prefix)
+{
+	return prefix.len == 0
+	       || (key.mv_size >= prefix.len
+	           && memcmp(key.mv_data, prefix.data, prefix.len) == 0);
+}
+
+/* The larger of two keys in LMDB's default order (memcmp, then length). */
+static dd_val key_max(dd_val a, dd_val b)
+{
+	size_t n = a.len < b.len ? a.len : b.len;
+	int c = memcmp(a.data, b.data, n);
+	if (c == 0)
+		c = a.len < b.len ? -1 : a.len > b.len;
+	return c >= 0 ? a : b;
+}
+
+/* Returns DD_OK (done or stopped by fn), fn's negative code, DD_EINVAL, or a
+ * translated LMDB error; *lmdb_failed tells the caller which of the last. */
+static int scan(MDB_txn *txn, MDB_dbi dbi, dd_val prefix, dd_val start,
+                dd_scan_fn fn, void *ud, bool *lmdb_failed)
+{
+	*lmdb_failed = false;
+	if (fn == NULL || prefix.len > DD_STORE_MAX_KEY || start.len > DD_STORE_MAX_KEY
+	    || (prefix.len > 0 && prefix.data == NULL)
+	    || (start.len > 0 && start.data == NULL))
+		return DD_EINVAL;
+
+	/* Keys are sorted, so the records with the prefix are one run that
+	 * begins at the first key >= prefix; a start inside or past that run
+	 * moves the beginning, one before it does not. */
+	dd_val seek = prefix;
+	if (start.len > 0)
+		seek = prefix.len > 0 ? key_max(prefix, start) : start;
+
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc != MDB_SUCCESS) {
+		*lmdb_failed = true;
+		return store_err(rc);
+	}
+	MDB_val k = to_mdb(seek), v;
+	rc = mdb_cursor_get(cur, &k, &v, seek.len > 0 ? MDB_SET_RANGE : MDB_FIRST);
+	int ret = DD_OK;
+	while (rc == MDB_SUCCESS && has_prefix(k, prefix)) {
+		int r = fn(ud, from_mdb(k), from_mdb(v));
+		if (r != 0) {
+			ret = r < 0 ? r : DD_OK;
+			break;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	if (ret == DD_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+		*lmdb_failed = true;
+		ret = store_err(rc);
+	}
+	mdb_cursor_close(cur);
+	return ret;
+}
+
+/* ---- read transactions --------------------------------------------------- */
+
+int dd_rtxn_new(dd_store *store, dd_rtxn **out)
+{
+	if (store == NULL || out == NULL)
+		return DD_EINVAL;
+	dd_rtxn *txn = calloc(1, sizeof(*txn));
+	if (txn == NULL)
+		return DD_ENOMEM;
+	/* The MDB_txn comes with the first begin, so an idle handle holds no
+	 * reader slot and pins no snapshot. */
+	txn->store = store;
+	*out = txn;
+	return DD_OK;
+}
+
+void dd_rtxn_free(dd_rtxn *txn)
+{
+	if (txn == NULL)
+		return;
+	if (txn->txn != NULL)
+		mdb_txn_abort(txn->txn); /* also releases the reader slot */
+	free(txn);
+}
+
+int dd_rtxn_begin(dd_rtxn *txn)
+{
+	if (txn == NULL || txn->active)
+		return DD_EINVAL;
+	int rc;
+	if (txn->txn == NULL) {
+		rc = mdb_txn_begin(txn->store->env, NULL, MDB_RDONLY, &txn->txn);
+		if (rc != MDB_SUCCESS)
+			txn->txn = NULL;
+	} else {
+		/* Reuses the reader slot and the handle: no malloc, no lock. */
+		rc = mdb_txn_renew(txn->txn);
+		if (rc != MDB_SUCCESS) {
+			/* Start from scratch next time. */
+			mdb_txn_abort(txn->txn);
+			txn->txn = NULL;
+		}
+	}
+	if (rc != MDB_SUCCESS)
+		return store_err(rc);
+	txn->active = true;
+	return DD_OK;
+}
+
+/* Releases the snapshot (old pages can be reused again) but keeps the slot. */
+void dd_rtxn_end(dd_rtxn *txn)
+{
+	if (txn == NULL || !txn->active)
+		return;
+	mdb_txn_reset(txn->txn);
+	txn->active = false;
+}
+
+int dd_rtxn_get(dd_rtxn *txn, dd_table t, dd_val key, dd_val *val)
+{
+	if (txn == NULL || !txn->active || !table_ok(t) || !key_ok(key) || val == NULL)
+		return DD_EINVAL;
+	MDB_val k = to_mdb(key), v;
+	int rc = mdb_get(txn->txn, txn->store->dbi[t], &k, &v);
+	if (rc != MDB_SUCCESS)
+		return store_err(rc);
+	*val = from_mdb(v);
+	return DD_OK;
+}
+
+int dd_rtxn_scan(dd_rtxn *txn, dd_table t, dd_val prefix, dd_val start,
+                 dd_scan_fn fn, void *ud)
+{
+	if (txn == NULL || !txn->active || !table_ok(t))
+		return DD_EINVAL;
+	bool lmdb_failed;
+	return scan(txn->txn, txn->store->dbi[t], prefix, start, fn, ud,
+	            &lmdb_failed);
+}
+
+uint64_t dd_rtxn_meta_u64(dd_rtxn *txn, const char *key)
+{
+	if (txn == NULL || !txn->active)
+		return 0;
+	return meta_get_u64(txn->txn, txn->store->dbi[DD_T_META], key);
+}
+
+uint64_t dd_rtxn_data_version(dd_rtxn *txn)
+{
+	return dd_rtxn_meta_u64(txn, META_DATA_VERSION);
+}
+
+/* ---- write transactions -------------------------------------------------- */
+
+/* Records the first failure; later calls return it. */
+static int wtxn_fail(dd_wtxn *txn, int code)
+{
+	if (txn->err == DD_OK)
+		txn->err = code;
+	return txn->err;
+}
+
+int dd_wtxn_begin(dd_store *store, dd_wtxn **out)
+{
+	if (store == NULL || out == NULL)
+		return DD_EINVAL;
+	dd_wtxn *txn = calloc(1, sizeof(*txn));
+	if (txn == NULL)
+		return DD_ENOMEM;
+	/* Blocks while another thread or process holds the writer lock. */
+	int rc = mdb_txn_begin(store->env, NULL, 0, &txn->txn);
+	if (rc != MDB_SUCCESS) {
+		free(txn);
+		return store_err(rc);
+	}
+	txn->store = store;
+	*out = txn;
+	return DD_OK;
+}
+
+int dd_wtxn_put(dd_wtxn *txn, dd_table t, dd_val key, dd_val val)
+{
+	if (txn == NULL)
+		return DD_EINVAL;
+	if (txn->err != DD_OK)
+		return txn->err;
+	/* A put that cannot happen sticks: committing the rest of the
+	 * transaction would store a change the caller did not make whole. */
+	if (!table_ok(t) || !key_ok(key) || (val.len > 0 && val.data == NULL))
+		return wtxn_fail(txn, DD_EINVAL);
+	MDB_val k = to_mdb(key), v = to_mdb(val);
+	if (v.mv_size == 0)
+		v.mv_data = ""; /* LMDB copies 0 bytes, but not from NULL */
+	int rc = mdb_put(txn->txn, txn->store->dbi[t], &k, &v, 0);
+	if (rc != MDB_SUCCESS)
+		return wtxn_fail(txn, store_err(rc));
+	txn->dirty = true;
+	return DD_OK;
+}
+
+int dd_wtxn_del(dd_wtxn *txn, dd_table t, dd_val key)
+{
+	if (txn == NULL)
+		return DD_EINVAL;
+	if (txn->err != DD_OK)
+		return txn->err;
+	if (!table_ok(t) || !key_ok(key))
+		return wtxn_fail(txn, DD_EINVAL);
+	MDB_val k = to_mdb(key);
+	int rc = mdb_del(txn->txn, txn->store->dbi[t], &k, NULL);
+	if (rc == MDB_NOTFOUND)
+		return DD_ENOTFOUND; /* nothing changed: not a failure */
+	if (rc != MDB_SUCCESS)
+		return wtxn_fail(txn, store_err(rc));
+	txn->dirty = true;
+	return DD_OK;
+}
+
+/* *val is valid until the next write in txn or its end. */
+int dd_wtxn_get(dd_wtxn *txn, dd_table t, dd_val key, dd_val *val)
+{
+	if (txn == NULL)
+		return DD_EINVAL;
+	if (txn->err != DD_OK)
+		return txn->err;
+	/* A bad lookup changes nothing, so it does not stick. */
+	if (!table_ok(t) || !key_ok(key) || val == NULL)
+		return DD_EINVAL;
+	MDB_val k = to_mdb(key), v;
+	int rc = mdb_get(txn->txn, txn->store->dbi[t], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return DD_ENOTFOUND;
+	if (rc != MDB_SUCCESS)
+		return wtxn_fail(txn, store_err(rc));
+	*val = from_mdb(v);
+	return DD_OK;
+}
+
+/* fn may write through txn (LMDB moves the cursors of a write transaction
+ * with the data), but a write invalidates the key and val it was given. */
+int dd_wtxn_scan(dd_wtxn *txn, dd_table t, dd_val prefix, dd_val start,
+                 dd_scan_fn fn, void *ud)
+{
+	if (txn == NULL)
+		return DD_EINVAL;
+	if (txn->err != DD_OK)
+		return txn->err;
+	if (!table_ok(t))
+		return DD_EINVAL;
+	bool lmdb_failed;
+	int ret = scan(txn->txn, txn->store->dbi[t], prefix, start, fn, ud,
+	               &lmdb_failed);
+	/* fn's own code is the caller's business; only LMDB failures stick. */
+	if (lmdb_failed)
+		return wtxn_fail(txn, ret);
+	return txn->err != DD_OK ? txn->err : ret;
+}
+
+uint64_t dd_wtxn_meta_u64(dd_wtxn *txn, const char *key)
+{
+	if (txn == NULL || txn->err != DD_OK)
+		return 0;
+	return meta_get_u64(txn->txn, txn->store->dbi[DD_T_META], key);
+}
+
+int dd_wtxn_set_meta_u64(dd_wtxn *txn, const char *key, uint64_t v)
+{
+	if (txn == NULL)
+		return DD_EINVAL;
+	if (txn->err != DD_OK)
+		return txn->err;
+	if (key == NULL)
+		return wtxn_fail(txn, DD_EINVAL);
+	unsigned char buf[8];
+	u64_store_le(buf, v);
+	dd_val k = { .data = key, .len = strlen(key) };
+	dd_val val = { .data = buf, .len = sizeof(buf) };
+	return dd_wtxn_put(txn, DD_T_META, k, val);
+}
+
+int dd_wtxn_commit(dd_wtxn *txn, uint64_t *version)
+{
+	if (txn == NULL)
+		return DD_EINVAL;
+	int ret = txn->err;
+	if (ret != DD_OK) {
+		mdb_txn_abort(txn->txn);
+		free(txn);
+		return ret;
+	}
+	MDB_dbi meta = txn->store->dbi[DD_T_META];
+	uint64_t v = meta_get_u64(txn->txn, meta, META_DATA_VERSION);
+	if (!txn->dirty) {
+		/* Nothing to make durable: abort spares the two fsyncs. */
+		mdb_txn_abort(txn->txn);
+		free(txn);
+		if (version != NULL)
+			*version = v;
+		return DD_OK;
+	}
+	/* Same transaction: readers see the data and its version together. */
+	v++;
+	int rc = meta_put_u64(txn->txn, meta, META_DATA_VERSION, v);
+	if (rc != MDB_SUCCESS) {
+		mdb_txn_abort(txn->txn);
+		free(txn);
+		return store_err(rc);
+	}
+	rc = mdb_txn_commit(txn->txn); /* frees the MDB_txn, success or not */
+	free(txn);
+	if (rc != MDB_SUCCESS)
+		return store_err(rc);
+	if (version != NULL)
+		*version = v;
+	return DD_OK;
+}
+
+void dd_wtxn_abort(dd_wtxn *txn)
+{
+	if (txn == NULL)
+		return;
+	mdb_txn_abort(txn->txn);
+	free(txn);
+}

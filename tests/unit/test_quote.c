@@ -1,0 +1,485 @@
+/* Unit tests for src/quote: the whole pipeline in-process over a store with
+ * the demo dataset and the shipped policies. Every amount is worked out by
+ * hand in the comments from the rules in policies/ and README. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dealdesk/admin.h"
+#include "dealdesk/quote.h"
+
+#define T0 1790000000
+
+typedef struct fixture {
+	char dir[64];
+	dd_store *store;
+	dd_quoter *q;
+	dd_arena arena;
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/dd-test-quote-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	dd_store_opts o = { .path = f->dir, .map_size = 64u << 20, .no_sync = 1 };
+	dd_error err;
+	assert_int_equal(dd_store_open(&f->store, &o, &err), DD_OK);
+	assert_int_equal(dd_policy_install_shipped(f->store, NULL, T0, &err), DD_OK);
+	assert_int_equal(dd_demo_seed(f->store, &err), DD_OK);
+	assert_int_equal(dd_quoter_new(&f->q, f->store, NULL, &err), DD_OK);
+	dd_arena_init(&f->arena, 0, 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	dd_arena_free(&f->arena);
+	dd_quoter_free(f->q);
+	dd_store_close(f->store);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* A request on the stack: up to 8 lines. */
+typedef struct req_buf {
+	Dealdesk__V1__QuoteRequest r;
+	Dealdesk__V1__LineRequest l[8];
+	Dealdesk__V1__LineRequest *lp[8];
+	char *coupons[4];
+} req_buf;
+
+static void req_init(req_buf *b, const char *customer, const char *currency,
+                     const char *channel)
+{
+	memset(b, 0, sizeof(*b));
+	dealdesk__v1__quote_request__init(&b->r);
+	b->r.customer_id = (char *)customer;
+	b->r.currency = (char *)currency;
+	b->r.channel = (char *)channel;
+	b->r.request_time = T0;
+	b->r.lines = b->lp;
+	b->r.coupon_codes = b->coupons;
+}
+
+static void req_line(req_buf *b, const char *sku, int64_t qty)
+{
+	size_t i = b->r.n_lines++;
+	dealdesk__v1__line_request__init(&b->l[i]);
+	b->l[i].sku = (char *)sku;
+	b->l[i].quantity = qty;
+	b->lp[i] = &b->l[i];
+}
+
+static Dealdesk__V1__QuoteResponse *quote_ok(fixture *f, req_buf *b)
+{
+	Dealdesk__V1__QuoteResponse *r = NULL;
+	dd_error err;
+	dd_arena_reset(&f->arena);
+	int rc = dd_quote(f->q, &b->r, T0, &f->arena, &r, &err);
+	if (rc != DD_OK)
+		fail_msg("quote failed: %s", err.msg);
+	return r;
+}
+
+static int quote_err(fixture *f, req_buf *b, const char *want_msg)
+{
+	Dealdesk__V1__QuoteResponse *r = NULL;
+	dd_error err;
+	dd_arena_reset(&f->arena);
+	int rc = dd_quote(f->q, &b->r, T0, &f->arena, &r, &err);
+	assert_int_not_equal(rc, DD_OK);
+	if (want_msg && strstr(err.msg, want_msg) == NULL)
+		fail_msg("error '%s' lacks '%s'", err.msg, want_msg);
+	return rc;
+}
+
+static int64_t discount_of(const Dealdesk__V1__QuoteLine *l, const char *promo)
+{
+	int64_t sum = 0;
+	for (size_t i = 0; i < l->n_discounts; i++)
+		if (strcmp(l->discounts[i]->promotion_id, promo) == 0)
+			sum += l->discounts[i]->amount;
+	return sum;
+}
+
+static void assert_sums(const Dealdesk__V1__QuoteResponse *r)
+{
+	int64_t sub = 0, disc = 0, tot = 0;
+	for (size_t i = 0; i < r->n_lines; i++) {
+		const Dealdesk__V1__QuoteLine *l = r->lines[i];
+		int64_t d = 0;
+		for (size_t k = 0; k < l->n_discounts; k++)
+			d += l->discounts[k]->amount;
+		assert_int_equal(d, l->discount_total);
+		assert_int_equal(l->line_subtotal - l->discount_total, l->line_total);
+		assert_true(l->line_total >= 0);
+		sub += l->line_subtotal;
+		disc += l->discount_total;
+		tot += l->line_total;
+	}
+	assert_int_equal(sub, r->subtotal);
+	assert_int_equal(disc, r->discount_total);
+	assert_int_equal(tot, r->total);
+}
+
+/* USD: a bundle that fits twice with leftovers, a percentage, a fixed amount,
+ * and a spend threshold that the discounts push the cart below. */
+static void test_usd_bundle_percentage_fixed(void **state)
+{
+	fixture *f = *state;
+	req_buf b;
+	req_init(&b, "acme", "USD", "web");
+	req_line(&b, "WIDGET-1", 3); /* 3 x 19.99 = 59.97 */
+	req_line(&b, "CABLE-3", 5);  /* 5 x 8.99 = 44.95 */
+	req_line(&b, "GADGET-2", 4); /* 4 x 49.99 = 199.96 */
+	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
+	assert_sums(r);
+	assert_int_equal(r->currency_exponent, 2);
+	assert_int_equal(r->subtotal, 30488);
+	/* DESK-BUNDLE fits twice: 2 widgets (39.98) + 4 cables (35.96) = 75.94
+	 * for 2 x 29.99 = 59.98: saving 15.96 shared 3998:3596 by largest
+	 * remainder -> 840.24 / 755.76 -> 840 and 756. */
+	assert_int_equal(discount_of(r->lines[0], "DESK-BUNDLE"), 840);
+	assert_int_equal(discount_of(r->lines[1], "DESK-BUNDLE"), 756);
+	/* CABLES-10 on the one free cable: 10 % of 8.99 = 0.899, half up 0.90 */
+	assert_int_equal(discount_of(r->lines[1], "CABLES-10"), 90);
+	/* WIDGET-2OFF: 2.00 off the one widget no bundle took */
+	assert_int_equal(discount_of(r->lines[0], "WIDGET-2OFF"), 200);
+	assert_int_equal(discount_of(r->lines[2], "DESK-BUNDLE"), 0);
+	assert_int_equal(r->lines[0]->line_total, 4957);
+	assert_int_equal(r->lines[1]->line_total, 3649);
+	assert_int_equal(r->lines[2]->line_total, 19996);
+	/* SPEND-300: 286.02 after line discounts is below 300.00: not applied */
+	assert_int_equal(r->n_order_discounts, 0);
+	assert_int_equal(r->discount_total, 1886);
+	assert_int_equal(r->total, 28602);
+	/* credit: 200000.00 + 50000.00 + 286.02 of 1000000.00 = 25.03 % (up) */
+	assert_int_equal(r->credit->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_APPROVE);
+	assert_int_equal(r->credit->payment_terms_days, 30);
+	assert_int_equal(r->credit->exposure, 25028602);
+	assert_int_equal(r->credit->available_credit, 100000000 - 25028602);
+	assert_int_equal(r->credit->n_reasons, 1);
+	assert_string_equal(r->credit->reasons[0],
+	                    "EXPOSURE_WITHIN_LIMIT: exposure 250286.02 is 25.03% of the limit "
+	                    "1000000.00 (tier A)");
+	assert_int_equal(r->compliance_status, DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_PASS);
+	assert_int_equal(r->n_compliance, 3);
+	assert_int_equal(r->versions->pricing_policy, 1);
+	assert_int_equal(strlen(r->decision_id), 32);
+}
+
+/* JPY (exponent 0): a spend threshold spread by largest remainder. */
+static void test_jpy_threshold_allocation(void **state)
+{
+	fixture *f = *state;
+	req_buf b;
+	req_init(&b, "tokyo", "JPY", "");
+	req_line(&b, "WIDGET-1", 3); /* 8940 */
+	req_line(&b, "CABLE-3", 4);  /* 5120 */
+	req_line(&b, "MANUAL-4", 2); /* 7000 */
+	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
+	assert_sums(r);
+	assert_int_equal(r->currency_exponent, 0);
+	assert_int_equal(r->subtotal, 21060);
+	/* CABLES-10: 512 yen; then 20548 >= 20000 so SPEND-JPY takes 1000
+	 * spread 8940:4608:7000 -> 435.08 224.26 340.67 -> 435 224 341 */
+	assert_int_equal(discount_of(r->lines[1], "CABLES-10"), 512);
+	assert_int_equal(r->n_order_discounts, 1);
+	assert_string_equal(r->order_discounts[0]->promotion_id, "SPEND-JPY");
+	assert_int_equal(r->order_discounts[0]->amount, 1000);
+	assert_int_equal(r->order_discounts[0]->kind,
+	                 DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_SPEND_THRESHOLD);
+	assert_int_equal(discount_of(r->lines[0], "SPEND-JPY"), 435);
+	assert_int_equal(discount_of(r->lines[1], "SPEND-JPY"), 224);
+	assert_int_equal(discount_of(r->lines[2], "SPEND-JPY"), 341);
+	assert_int_equal(r->total, 19548);
+	assert_int_equal(r->discount_total, 1512);
+	assert_int_equal(r->credit->exposure, 1019548);
+	assert_string_equal(r->credit->reasons[0],
+	                    "EXPOSURE_WITHIN_LIMIT: exposure 1019548 is 20.40% of the limit "
+	                    "5000000 (tier A)");
+}
+
+/* KWD (exponent 3): stacked percentages with a coupon, half-up rounding. */
+static void test_kwd_coupon_stacking(void **state)
+{
+	fixture *f = *state;
+	req_buf b;
+	req_init(&b, "kuwait", "KWD", "web");
+	req_line(&b, "WIDGET-1", 2); /* 12.300 */
+	req_line(&b, "CABLE-3", 3);  /* 8.250 */
+	b.coupons[0] = "WELCOME10";
+	b.r.n_coupon_codes = 1;
+	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
+	assert_sums(r);
+	assert_int_equal(r->currency_exponent, 3);
+	/* CABLES-10 first (priority 10): 0.825; WELCOME10 then takes 10 % of
+	 * what is left: widgets 1.230, cables 10 % of 7.425 = 0.7425 -> 0.743 */
+	assert_int_equal(discount_of(r->lines[1], "CABLES-10"), 825);
+	assert_int_equal(discount_of(r->lines[0], "WELCOME10"), 1230);
+	assert_int_equal(discount_of(r->lines[1], "WELCOME10"), 743);
+	assert_int_equal(r->total, 17752);
+	assert_int_equal(r->credit->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_APPROVE);
+	assert_string_equal(r->credit->reasons[0],
+	                    "EXPOSURE_WITHIN_LIMIT: exposure 2017.752 is 20.18% of the limit "
+	                    "10000.000 (tier B)");
+}
+
+static void test_member_price(void **state)
+{
+	fixture *f = *state;
+	req_buf b;
+	req_init(&b, "wholesale", "EUR", "");
+	req_line(&b, "WIDGET-1", 1);
+	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
+	/* 10 % of 18.49 = 1.849 -> 1.85 (half up) -> 16.64 */
+	assert_int_equal(r->lines[0]->unit_list_price, 1849);
+	assert_int_equal(r->lines[0]->unit_price, 1664);
+	assert_string_equal(r->lines[0]->price_reason,
+	                    "member price for group wholesale: 10.00% below list");
+	assert_int_equal(r->total, 1664);
+	assert_int_equal(r->credit->payment_terms_days, 45);
+}
+
+static void test_channel_price_list(void **state)
+{
+	fixture *f = *state;
+	req_buf b;
+	req_init(&b, "acme", "USD", "store");
+	req_line(&b, "WIDGET-1", 1);
+	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
+	assert_string_equal(r->lines[0]->price_list_id, "store-usd");
+	assert_int_equal(r->lines[0]->unit_list_price, 2099);
+	/* WIDGET-2OFF is for the web channel only */
+	assert_int_equal(r->total, 2099);
+}
+
+static void test_credit_outcomes(void **state)
+{
+	fixture *f = *state;
+	req_buf b;
+	Dealdesk__V1__QuoteResponse *r;
+
+	/* bolt: 4500.00 used of 5000.00, + 17.99 -> 90.36 %: tier B shortens terms */
+	req_init(&b, "bolt", "USD", "web");
+	req_line(&b, "WIDGET-1", 1);
+	r = quote_ok(f, &b);
+	assert_int_equal(r->total, 1799);
+	assert_int_equal(r->credit->outcome,
+	                 DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_APPROVE_SHORTER_TERMS);
+	assert_int_equal(r->credit->payment_terms_days, 15);
+
+	/* bolt, 12 gadgets: 599.88 - 25.00 = 574.88 -> 101.50 %: deposit of what
+	 * exceeds 90 % of the limit (4500.00), capped at the order */
+	req_init(&b, "bolt", "USD", "web");
+	req_line(&b, "GADGET-2", 12);
+	r = quote_ok(f, &b);
+	assert_int_equal(r->total, 57488);
+	assert_int_equal(r->credit->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_DEPOSIT);
+	assert_int_equal(r->credit->deposit_amount, 57488);
+
+	req_init(&b, "cashonly", "USD", "web");
+	req_line(&b, "CABLE-3", 1);
+	r = quote_ok(f, &b);
+	assert_int_equal(r->credit->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_PREPAY);
+	assert_string_equal(r->credit->reasons[0], "NO_CREDIT_LINE: the customer has no credit limit");
+
+	req_init(&b, "latepay", "USD", "web");
+	req_line(&b, "CABLE-3", 1);
+	r = quote_ok(f, &b);
+	assert_int_equal(r->credit->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_REVIEW);
+
+	req_init(&b, "defaulter", "USD", "web");
+	req_line(&b, "CABLE-3", 1);
+	r = quote_ok(f, &b);
+	assert_int_equal(r->credit->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_DECLINE);
+
+	/* acme keeps its credit in USD: a EUR order goes to review */
+	req_init(&b, "acme", "EUR", "");
+	req_line(&b, "CABLE-3", 1);
+	r = quote_ok(f, &b);
+	assert_int_equal(r->credit->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_REVIEW);
+	assert_int_equal(r->credit->exposure, 25000000);
+}
+
+static void test_bad_input(void **state)
+{
+	fixture *f = *state;
+	req_buf b;
+	req_init(&b, "acme", "USD", "web");
+	assert_int_equal(quote_err(f, &b, "lines: at least one line"), DD_EINVAL);
+	req_line(&b, "WIDGET-1", 0);
+	assert_int_equal(quote_err(f, &b, "lines[0].quantity: must be > 0"), DD_EINVAL);
+	b.l[0].quantity = 1000001;
+	assert_int_equal(quote_err(f, &b, "lines[0].quantity"), DD_EINVAL);
+	b.l[0].quantity = 1;
+	b.l[0].sku = "NOPE";
+	assert_int_equal(quote_err(f, &b, "lines[0].sku: unknown SKU 'NOPE'"), DD_ENOTFOUND);
+	b.l[0].sku = "SUPPORT-5"; /* has USD only */
+	b.r.currency = "JPY";
+	assert_int_equal(quote_err(f, &b, "lines[0].sku: no price list has 'SUPPORT-5' in currency JPY"),
+	                 DD_ENOTFOUND);
+	b.r.currency = "XYZ";
+	assert_int_equal(quote_err(f, &b, "currency: 'XYZ' is not an ISO 4217"), DD_EINVAL);
+	b.r.currency = "USD";
+	b.r.customer_id = "nobody";
+	assert_int_equal(quote_err(f, &b, "customer_id: customer 'nobody' not found"), DD_ENOTFOUND);
+	b.r.customer_id = "bad\xff";
+	assert_int_equal(quote_err(f, &b, "customer_id: invalid UTF-8"), DD_EINVAL);
+	b.r.customer_id = "acme";
+	b.l[0].quantity = -5;
+	assert_int_equal(quote_err(f, &b, "lines[0].quantity"), DD_EINVAL);
+}
+
+static void test_overflow_detected(void **state)
+{
+	fixture *f = *state;
+	dd_error err;
+	Dealdesk__V1__PriceEntry e = DEALDESK__V1__PRICE_ENTRY__INIT;
+	e.price_list_id = "huge";
+	e.sku = "YACHT";
+	e.currency = "USD";
+	e.unit_price = INT64_MAX / 2;
+	ProtobufCMessage *items[] = { &e.base };
+	assert_int_equal(dd_admin_put(f->store, DD_ENTITY_PRICE, items, 1, "entries", NULL, &err), DD_OK);
+	req_buf b;
+	req_init(&b, "acme", "USD", "web");
+	req_line(&b, "YACHT", 3);
+	assert_int_equal(quote_err(f, &b, "overflows int64"), DD_EOVERFLOW);
+	b.l[0].quantity = 1;
+	req_line(&b, "YACHT", 2);
+	assert_int_equal(quote_err(f, &b, "overflows int64"), DD_EOVERFLOW);
+}
+
+/* Uploads and activates a policy of kind; returns the version. */
+static uint64_t activate(fixture *f, int kind, const char *src)
+{
+	dd_error err;
+	dd_arena a;
+	dd_arena_init(&a, 0, 0);
+	Dealdesk__V1__PolicyScript *p;
+	if (dd_policy_upload(f->store, kind, src, "tester", "", T0, NULL, &a, &p, &err) != DD_OK)
+		fail_msg("upload: %s", err.msg);
+	uint64_t v = p->version;
+	assert_int_equal(dd_policy_activate(f->store, kind, v, "tester", 0, T0, &a, &p, &err), DD_OK);
+	dd_arena_free(&a);
+	return v;
+}
+
+static void test_policy_failures(void **state)
+{
+	fixture *f = *state;
+	req_buf b;
+	req_init(&b, "acme", "USD", "web");
+	req_line(&b, "CABLE-3", 1);
+
+	/* a credit policy that errors: fail-safe REVIEW naming script and line */
+	activate(f, 3, "function decide(ctx, c)\n  local x = nil\n  return x.y\nend\n");
+	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
+	assert_int_equal(r->credit->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_REVIEW);
+	assert_non_null(strstr(r->credit->reasons[0], "POLICY_ERROR"));
+	assert_non_null(strstr(r->credit->reasons[0], "credit.v2:3:"));
+	assert_int_equal(r->versions->credit_policy, 2);
+
+	/* a compliance policy that loops forever: stopped, fail-safe BLOCK */
+	activate(f, 4, "function check(ctx, checks) while true do end end");
+	r = quote_ok(f, &b);
+	assert_int_equal(r->compliance_status, DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_BLOCK);
+	assert_string_equal(r->compliance[0]->check_id, "policy-error");
+
+	/* a pricing policy that returns a float price: the quote fails clearly */
+	activate(f, 1, "function price(ctx) return { { unit_price = 1.5 } } end");
+	assert_int_equal(quote_err(f, &b, "pricing policy v2"), DD_EPOLICY);
+
+	activate(f, 1, "function price(ctx) return {} end");
+	/* a promotions policy that eats memory: stopped */
+	activate(f, 2, "function apply(ctx, p) local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end end");
+	int rc = quote_err(f, &b, "promotions policy v2");
+	assert_true(rc == DD_EBUDGET || rc == DD_EPOLICY);
+
+	/* a promotions policy that tries to discount below zero is capped */
+	activate(f, 2, "function apply(ctx, p) return { lines = { { { promotion = 'X', "
+	               "kind = 'FIXED_AMOUNT', amount = 999999 } } }, order = { { promotion = 'Y', "
+	               "kind = 'SPEND_THRESHOLD', amount = 5 } } } end");
+	r = quote_ok(f, &b);
+	assert_int_equal(r->lines[0]->line_total, 0);
+	assert_int_equal(r->lines[0]->discount_total, 899);
+	assert_int_equal(r->total, 0);
+	assert_int_equal(r->n_order_discounts, 0); /* nothing left to take 5 off */
+}
+
+static void test_explain_trace(void **state)
+{
+	fixture *f = *state;
+	req_buf b;
+	req_init(&b, "acme", "USD", "web");
+	req_line(&b, "WIDGET-1", 1);
+	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
+	assert_int_equal(r->n_trace, 0);
+	b.r.explain = 1;
+	r = quote_ok(f, &b);
+	int saw_applied = 0, saw_coupon = 0;
+	for (size_t i = 0; i < r->n_trace; i++) {
+		const Dealdesk__V1__TraceEntry *t = r->trace[i];
+		if (!strcmp(t->rule, "WIDGET-2OFF") && t->applied)
+			saw_applied = 1;
+		if (!strcmp(t->rule, "WELCOME10") && !t->applied &&
+		    !strcmp(t->detail, "needs its coupon code"))
+			saw_coupon = 1;
+	}
+	assert_true(saw_applied);
+	assert_true(saw_coupon);
+}
+
+static void test_deterministic(void **state)
+{
+	fixture *f = *state;
+	req_buf b;
+	req_init(&b, "acme", "USD", "web");
+	req_line(&b, "WIDGET-1", 3);
+	req_line(&b, "CABLE-3", 5);
+	b.r.explain = 1;
+	uint8_t first[8192], again[8192];
+	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
+	char id1[33];
+	snprintf(id1, sizeof(id1), "%s", r->decision_id);
+	r->decision_id = "";
+	size_t n1 = protobuf_c_message_pack(&r->base, first);
+	r = quote_ok(f, &b);
+	assert_string_not_equal(id1, r->decision_id);
+	r->decision_id = "";
+	size_t n2 = protobuf_c_message_pack(&r->base, again);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(first, again, n1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_usd_bundle_percentage_fixed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jpy_threshold_allocation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kwd_coupon_stacking, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_member_price, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_price_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credit_outcomes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overflow_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_explain_trace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deterministic, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
