@@ -7,7 +7,8 @@
  * for every quote. The standard health check asks for the server as a whole
  * (service ""), the way load balancers do.
  *
- * Header-only (static inline) because every bench/*.c is its own program.
+ * Header-only (static inline) because every bench source file is its own
+ * program.
  */
 #ifndef DD_BENCH_WORKLOAD_H
 #define DD_BENCH_WORKLOAD_H

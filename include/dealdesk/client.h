@@ -27,8 +27,9 @@ void dd_client_close(dd_client *c);
 /* Calls a unary method ("/dealdesk.v1.QuoteService/Quote") with req and waits
  * for the answer, at most timeout_ms milliseconds (<= 0: no deadline).
  *
- * *status is always set; *details (if details is not NULL) is always set to
- * a new NUL-terminated string the caller frees with free() (possibly "").
+ * *status (if status is not NULL) is always set, and so is *details (if
+ * details is not NULL): a new NUL-terminated string the caller frees with
+ * free(), possibly "" (NULL only when even that allocation failed).
  * Failures on this side are reported as statuses too: a response that does
  * not decode as resp_desc is GRPC_STATUS_INTERNAL "cannot decode response".
  *

@@ -81,6 +81,9 @@ int cli_print_json(const ProtobufCMessage *m, bool pretty);
  * Prints the error and returns CLI_EUSAGE on failure. */
 int cli_read_file(const char *path, char **data, size_t *len);
 
+/* The name to show for a file argument: "<stdin>" for "-". */
+const char *cli_file_name(const char *path);
+
 /* Strict decimal parsing of a whole string. */
 bool cli_parse_int64(const char *s, int64_t *out);
 bool cli_parse_uint64(const char *s, uint64_t *out);

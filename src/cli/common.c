@@ -238,7 +238,7 @@ int cli_read_file(const char *path, char **data, size_t *len)
 				free(buf);
 				if (f != stdin)
 					fclose(f);
-				return cli_error(CLI_EUSAGE, "%s: out of memory", path);
+				return cli_error(CLI_EUSAGE, "%s: out of memory", cli_file_name(path));
 			}
 			buf = grown;
 		}
@@ -252,12 +252,17 @@ int cli_read_file(const char *path, char **data, size_t *len)
 		fclose(f);
 	if (failed) {
 		free(buf);
-		return cli_error(CLI_EUSAGE, "cannot read %s", path);
+		return cli_error(CLI_EUSAGE, "cannot read %s", cli_file_name(path));
 	}
 	buf[n] = '\0';
 	*data = buf;
 	*len = n;
 	return CLI_OK;
+}
+
+const char *cli_file_name(const char *path)
+{
+	return strcmp(path, "-") == 0 ? "<stdin>" : path;
 }
 
 bool cli_parse_int64(const char *s, int64_t *out)

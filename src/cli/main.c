@@ -75,8 +75,9 @@ int main(int argc, char **argv)
 	const char *name = argv[optind];
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(name, commands[i].name) == 0) {
+			int first = optind;
 			cli_getopt_reset();
-			int rc = commands[i].run(&c, argc - optind, argv + optind);
+			int rc = commands[i].run(&c, argc - first, argv + first);
 			dd_client_close(c.client);
 			return rc;
 		}

@@ -161,7 +161,8 @@ static int policy_upload(cli *c, const policy_args *a, const char *file)
 	/* protobuf-c would cut the source at a NUL without a word */
 	if (memchr(source, '\0', len) != NULL || dd_pbjson_utf8_check(source, len) != len) {
 		free(source);
-		return cli_error(CLI_EUSAGE, "%s: not UTF-8 text (Lua source only, no bytecode)", file);
+		return cli_error(CLI_EUSAGE, "%s: not UTF-8 text without NUL bytes (Lua source only, "
+		                 "no bytecode)", cli_file_name(file));
 	}
 	Dealdesk__V1__UploadPolicyRequest req = DEALDESK__V1__UPLOAD_POLICY_REQUEST__INIT;
 	req.kind = a->kind;

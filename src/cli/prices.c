@@ -204,11 +204,12 @@ static int send_batches(cli *c, const char *file, const dd_csv *csv,
 	return CLI_OK;
 }
 
-static int prices_load(cli *c, const char *file)
+static int prices_load(cli *c, const char *path)
 {
 	char *text;
 	size_t len;
-	int rc = cli_read_file(file, &text, &len);
+	const char *file = cli_file_name(path);
+	int rc = cli_read_file(path, &text, &len);
 	if (rc != CLI_OK)
 		return rc;
 	dd_csv *csv = NULL;

@@ -380,7 +380,7 @@ int cli_cmd_quote(cli *c, int argc, char **argv)
 		                                  &from_file, &err);
 		free(text);
 		if (prc != DD_OK) {
-			rc = cli_error(CLI_EUSAGE, "%s: %s", q.file, err.msg);
+			rc = cli_error(CLI_EUSAGE, "%s: %s", cli_file_name(q.file), err.msg);
 			goto out;
 		}
 		if (q.explain)

@@ -152,15 +152,16 @@ static void print_usage(const record_kind *k, FILE *f)
 	        "       dealdesk %s get ID\n"
 	        "       dealdesk %s delete ID\n"
 	        "\n"
-	        "load: FILE.json (\"-\" = stdin) holds a JSON array of %s objects, or\n"
-	        "{\"%s\": [...]}; field names as in the proto (snake_case or\n"
+	        "load: FILE.json (\"-\" = stdin) holds a JSON array of %s objects,\n"
+	        "or {\"%s\": [...]}. Field names as in the proto (snake_case or\n"
 	        "lowerCamelCase), enums by name (\"PERCENTAGE\" or the full name), 64-bit\n"
 	        "integers as numbers or strings. The file is checked completely before\n"
-	        "anything is sent; it is sent with %s/%s in calls of at most %d\n"
-	        "records (each call all or nothing).\n"
-	        "list, get and delete use %s/%s, %s and %s.\n",
+	        "anything is sent, then sent in calls of at most %d records (each call\n"
+	        "all or nothing).\n"
+	        "\n"
+	        "RPCs: %s/{%s, %s, %s, %s}\n",
 	        k->command, k->command, k->command, k->command, k->item->short_name, k->field,
-	        k->service, k->put, BATCH, k->service, k->list, k->get, k->del);
+	        BATCH, k->service, k->put, k->list, k->get, k->del);
 }
 
 static void method_path(const record_kind *k, const char *method, char *buf, size_t size)
@@ -168,13 +169,14 @@ static void method_path(const record_kind *k, const char *method, char *buf, siz
 	snprintf(buf, size, "/%s/%s", k->service, method);
 }
 
-static int records_load(cli *c, const record_kind *k, const char *file)
+static int records_load(cli *c, const record_kind *k, const char *path)
 {
 	char *text;
 	size_t len;
 	dd_error err;
 	json_object *j;
-	int rc = cli_read_file(file, &text, &len);
+	const char *file = cli_file_name(path);
+	int rc = cli_read_file(path, &text, &len);
 	if (rc != CLI_OK)
 		return rc;
 	if (dd_pbjson_parse(text, len, &j, &err) != DD_OK) {

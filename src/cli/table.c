@@ -65,15 +65,18 @@ void cli_table_print(const cli_table *t, FILE *f, const char *indent)
 				width[i] = w;
 		}
 	for (size_t r = 0; r < t->rows; r++) {
+		const char *const *row = (const char *const *)&t->cells[r * t->ncols];
+		size_t ncols = t->ncols; /* trailing empty cells: no trailing spaces */
+		while (ncols > 1 && row[ncols - 1][0] == '\0')
+			ncols--;
 		fputs(indent, f);
-		for (size_t i = 0; i < t->ncols; i++) {
-			const char *cell = t->cells[r * t->ncols + i];
-			size_t pad = width[i] - text_width(cell);
-			bool last = i + 1 == t->ncols;
+		for (size_t i = 0; i < ncols; i++) {
+			size_t pad = width[i] - text_width(row[i]);
+			bool last = i + 1 == ncols;
 			if (t->align[i] == 'r')
-				fprintf(f, "%*s%s", (int)pad, "", cell);
+				fprintf(f, "%*s%s", (int)pad, "", row[i]);
 			else
-				fprintf(f, "%s%*s", cell, last ? 0 : (int)pad, "");
+				fprintf(f, "%s%*s", row[i], last ? 0 : (int)pad, "");
 			if (!last)
 				fputs("  ", f);
 		}

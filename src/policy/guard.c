@@ -3,6 +3,7 @@
  * say. Each wrapper checks the worst case first, then calls the original
  * C function (kept as upvalue 1) on the same stack, so argument errors and
  * positions read exactly as Lua's own. */
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -15,14 +16,16 @@
  * characters. */
 #define PATTERN_MAX_SUBJECT ((size_t)64 * 1024)
 
-/* Bound on the matcher's worst case, in "states" (see pattern_cost). A
- * state is a few nanoseconds, so this keeps a call in C well under 10 ms. */
-#define PATTERN_MAX_STATES UINT64_C(1000000)
+/* Bound on the matcher's worst case in model steps (see pattern_cost).
+ * Measured on this kind of machine: 0.6 to 10 ns per model step, the top
+ * of that for gsub building its result, so a call stays under ~40 ms in
+ * C; typical policy patterns on short strings are far below it. */
+#define PATTERN_MAX_STEPS (UINT64_C(1) << 22)
 
 /* A plain search (memchr + memcmp) costs about subject * (pattern + this)
- * byte steps in the worst case; beyond PLAIN_MAX_STEPS it is refused. */
+ * byte steps in the worst case: ~9 ns a position even for two bytes. */
 #define PLAIN_STEP_OVERHEAD 16
-#define PLAIN_MAX_STEPS (UINT64_C(1) << 28)
+#define PLAIN_MAX_STEPS (UINT64_C(1) << 26)
 
 /* table.move/insert/remove: the most elements one call may shift. */
 #define TABLE_MAX_SHIFT ((lua_Unsigned)1 << 22)
@@ -153,32 +156,52 @@ static void pattern_scan(lua_State *L, const char *p, size_t m,
 	}
 }
 
-/* Upper bound on the matcher's work: every unbounded item can be tried at
- * each of n+1 positions for every choice of the items before it, an
- * unanchored search repeats all that from each of n+1 start positions, and
- * every optional item doubles it. Saturates instead of wrapping. */
-static uint64_t pattern_cost(const pattern_shape *sh, size_t n)
+/* C(n, r), saturated just past `limit` (the caller only compares). */
+static uint64_t binomial_capped(uint64_t n, uint64_t r, uint64_t limit)
 {
-	uint64_t cost = 1;
-	uint64_t base = sat_add((uint64_t)n, 1);
-	unsigned exp = sh->unbounded + (sh->anchored ? 0 : 1);
-	for (unsigned i = 0; i < exp && cost <= PATTERN_MAX_STATES; i++)
-		cost = sat_mul(cost, base);
-	for (unsigned i = 0; i < sh->optional && cost <= PATTERN_MAX_STATES;
+	uint64_t c = 1;
+	if (r > n)
+		return 0;
+	/* C(n-r+i, i) = C(n-r+i-1, i-1) * (n-r+i) / i: exact, and growing
+	 * with i, so stopping early is safe. */
+	for (uint64_t i = 1; i <= r && c <= limit; i++) {
+		uint64_t t = sat_mul(c, n - r + i);
+		if (t == UINT64_MAX)
+			return UINT64_MAX;
+		c = t / i;
+	}
+	return c;
+}
+
+/* Upper bound on lstrlib's work for a subject of n bytes. Quantifiers
+ * cannot nest in Lua patterns, so one attempt is fixed by where each of
+ * the k unbounded items stops: positions e1 <= ... <= ek in [0, n]; an
+ * unanchored search adds the start position in front. That is at most
+ * C(n + j, j) attempts, j = k (+ 1 when unanchored); every optional item
+ * doubles them, and one attempt walks at most the whole pattern (m + 1).
+ * Saturates instead of wrapping. */
+static uint64_t pattern_cost(const pattern_shape *sh, size_t n, size_t m)
+{
+	uint64_t j = (uint64_t)sh->unbounded + (sh->anchored ? 0 : 1);
+	uint64_t cost = binomial_capped(sat_add((uint64_t)n, j), j,
+	                                PATTERN_MAX_STEPS);
+	for (unsigned i = 0; i < sh->optional && cost <= PATTERN_MAX_STEPS;
 	     i++)
 		cost = sat_mul(cost, 2);
-	return cost;
+	return sat_mul(cost, sat_add((uint64_t)m, 1));
 }
 
 /* Raises a Lua error when string.<fname>(s, p, ...) could run too long in
- * C. `plain` is set when the call does a plain substring search. */
+ * C. For find, a plain search (plain = true, or a pattern without special
+ * characters) uses memchr/memcmp rather than the matcher. */
 static void pattern_check(lua_State *L, const char *fname, int can_anchor,
-                          int plain)
+                          int is_find)
 {
 	size_t n, m;
 	luaL_checklstring(L, 1, &n);
 	const char *p = luaL_checklstring(L, 2, &m);
-	if (plain || pattern_is_plain(p, m)) {
+	int plain = pattern_is_plain(p, m);
+	if (is_find && (plain || lua_toboolean(L, 4))) {
 		uint64_t steps = sat_mul((uint64_t)n,
 		                         sat_add((uint64_t)m,
 		                                 PLAIN_STEP_OVERHEAD));
@@ -187,19 +210,19 @@ static void pattern_check(lua_State *L, const char *fname, int can_anchor,
 			              "subject length", fname);
 		return;
 	}
-	if (n > PATTERN_MAX_SUBJECT)
+	if (!plain && n > PATTERN_MAX_SUBJECT)
 		luaL_error(L, "string.%s: subject too long for a pattern "
 		              "(%d bytes max)", fname, (int)PATTERN_MAX_SUBJECT);
 	pattern_shape sh;
 	pattern_scan(L, p, m, can_anchor, &sh);
-	if (pattern_cost(&sh, n) > PATTERN_MAX_STATES)
+	if (pattern_cost(&sh, n, m) > PATTERN_MAX_STEPS)
 		luaL_error(L, "string.%s: pattern too complex for subject "
 		              "length", fname);
 }
 
 static int guarded_find(lua_State *L)
 {
-	pattern_check(L, "find", 1, lua_toboolean(L, 4));
+	pattern_check(L, "find", 1, 1);
 	return call_original(L);
 }
 
@@ -222,20 +245,42 @@ static int guarded_gsub(lua_State *L)
 	return call_original(L);
 }
 
-/* string.rep with an empty string and separator passes Lua's size check
- * and then loops n times (up to 2^63) doing nothing. Otherwise the loop is
- * bounded by the result's size, which the memory budget bounds. */
+/* string.rep, same results and errors as Lua's. Lua's own loop runs n
+ * times: 2^63 times doing nothing for an empty string, and one memcpy a
+ * byte for ("x"):rep(3e7) (~100 ms in C). This fills the result by
+ * doubling what is already written. */
 static int guarded_rep(lua_State *L)
 {
 	size_t l, lsep;
-	luaL_checklstring(L, 1, &l);
+	const char *s = luaL_checklstring(L, 1, &l);
 	lua_Integer n = luaL_checkinteger(L, 2);
-	luaL_optlstring(L, 3, "", &lsep);
-	if (n > 0 && l == 0 && lsep == 0) {
+	const char *sep = luaL_optlstring(L, 3, "", &lsep);
+	const size_t max = (size_t)INT_MAX; /* lstrlib's MAXSIZE */
+	if (n <= 0 || l + lsep == 0) {
 		lua_pushliteral(L, "");
 		return 1;
 	}
-	return call_original(L);
+	if (l + lsep < l || l + lsep > max / (lua_Unsigned)n)
+		return luaL_error(L, "resulting string too large");
+	size_t total = (size_t)n * l + (size_t)(n - 1) * lsep;
+	luaL_Buffer b;
+	char *p = luaL_buffinitsize(L, &b, total);
+	memcpy(p, s, l);
+	size_t len = l;
+	if (n > 1) { /* p[l, len) holds whole copies of sep .. s */
+		memcpy(p + len, sep, lsep);
+		memcpy(p + len + lsep, s, l);
+		len += lsep + l;
+	}
+	while (len < total) {
+		size_t chunk = len - l;
+		if (chunk > total - len)
+			chunk = total - len;
+		memcpy(p + len, p + l, chunk);
+		len += chunk;
+	}
+	luaL_pushresultsize(&b, total);
+	return 1;
 }
 
 static void wrap_field(lua_State *L, int idx, const char *name,
@@ -249,13 +294,21 @@ static void wrap_field(lua_State *L, int idx, const char *name,
 	lua_setfield(L, idx, name);
 }
 
+static void replace_field(lua_State *L, int idx, const char *name,
+                          lua_CFunction fn)
+{
+	idx = lua_absindex(L, idx);
+	lua_pushcfunction(L, fn);
+	lua_setfield(L, idx, name);
+}
+
 void dd_policy_guard_string(lua_State *L, int idx)
 {
 	wrap_field(L, idx, "find", guarded_find);
 	wrap_field(L, idx, "match", guarded_match);
 	wrap_field(L, idx, "gmatch", guarded_gmatch);
 	wrap_field(L, idx, "gsub", guarded_gsub);
-	wrap_field(L, idx, "rep", guarded_rep);
+	replace_field(L, idx, "rep", guarded_rep);
 }
 
 /* ---- table library ------------------------------------------------------ */

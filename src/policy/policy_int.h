@@ -2,19 +2,32 @@
 #ifndef DEALDESK_POLICY_INT_H
 #define DEALDESK_POLICY_INT_H
 
+#include <stdint.h>
+
 #include <lua.h>
+
+/* Strings a call may create are at most this long: string comparison and
+ * equality are single VM instructions that take time in proportion to the
+ * length, out of the count hook's sight. */
+#define DD_POLICY_MAX_STRING ((size_t)256 * 1024)
+
+/* Library wrappers report the C work they are about to do (about one unit
+ * a byte or element); past the call's deadline this raises the budget
+ * error. A no-op outside budgeted calls. */
+void dd_policy_charge(lua_State *L, uint64_t work);
 
 /* Pushes a new table holding the integer-only money helpers (the real `dd`
  * table; scripts only ever see a read-only proxy of it). */
 void dd_policy_push_ddlib(lua_State *L);
 
-/* Replaces string.find/match/gmatch/gsub/rep in the real string table at idx
- * with bounded wrappers around the originals. */
-void dd_policy_guard_string(lua_State *L, int idx);
+/* Replaces the C functions of the library table at idx with wrappers that
+ * charge their work, and bound those whose worst case is unbounded
+ * (string.find/match/gmatch/gsub/rep, table.insert/remove/move/sort). */
+void dd_policy_guard_library(lua_State *L, int idx);
 
-/* Replaces table.insert/remove/move in the real table library at idx with
- * wrappers that refuse unbounded C loops. */
-void dd_policy_guard_table(lua_State *L, int idx);
+/* Replaces global `name` (a C function) in the table at idx with a wrapper
+ * that charges its work. */
+void dd_policy_guard_function(lua_State *L, int idx, const char *name);
 
 /* Pushes setmetatable wrapped so that scripts cannot create finalizers
  * (__gc) or weak tables (__mode). The original is taken from the global

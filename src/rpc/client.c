@@ -150,6 +150,9 @@ int dd_client_call_raw(dd_client *c, const char *method, const void *req_bytes,
                        size_t len, void **resp_bytes, size_t *resp_len,
                        grpc_status_code *status, char **details, int timeout_ms)
 {
+	grpc_status_code ignored;
+	if (status == NULL)
+		status = &ignored;
 	*resp_bytes = NULL;
 	*resp_len = 0;
 	if (details != NULL)
@@ -251,6 +254,9 @@ int dd_client_call(dd_client *c, const char *method, const ProtobufCMessage *req
                    const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
                    grpc_status_code *status, char **details, int timeout_ms)
 {
+	grpc_status_code ignored;
+	if (status == NULL)
+		status = &ignored;
 	*resp = NULL;
 	if (details != NULL)
 		*details = NULL;

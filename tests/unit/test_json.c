@@ -476,6 +476,139 @@ static void test_enum_helpers(void **state)
 		dd_pbjson_enum_short_name(&dealdesk__v1__rounding_mode__descriptor, 1), "HALF_UP");
 }
 
+/* ---- a hand-made descriptor for what the dealdesk protos do not use: double,
+ * float, bytes, a oneof, a proto2 optional with has_, an int32-keyed map ---- */
+
+typedef struct kitchen_tags_entry {
+	ProtobufCMessage base;
+	int32_t key;
+	char *value;
+} kitchen_tags_entry;
+
+typedef struct kitchen {
+	ProtobufCMessage base;
+	double ratio;
+	ProtobufCBinaryData blob;
+	uint32_t choice_case;
+	union {
+		char *text;
+		int64_t number;
+	};
+	protobuf_c_boolean has_opt;
+	int32_t opt;
+	size_t n_scores;
+	float *scores;
+	size_t n_tags;
+	kitchen_tags_entry **tags;
+} kitchen;
+
+static const ProtobufCMessageDescriptor kitchen_descriptor, kitchen_tags_entry_descriptor;
+
+static void kitchen_tags_entry_init(ProtobufCMessage *m)
+{
+	kitchen_tags_entry *e = (kitchen_tags_entry *)m;
+	memset(e, 0, sizeof(*e));
+	e->base.descriptor = &kitchen_tags_entry_descriptor;
+	e->value = (char *)protobuf_c_empty_string;
+}
+
+static void kitchen_init(ProtobufCMessage *m)
+{
+	memset(m, 0, sizeof(kitchen));
+	m->descriptor = &kitchen_descriptor;
+}
+
+static const ProtobufCFieldDescriptor kitchen_tags_entry_fields[] = {
+	{ "key", 1, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_INT32, 0,
+	  offsetof(kitchen_tags_entry, key), NULL, NULL, 0, 0, NULL, NULL },
+	{ "value", 2, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_STRING, 0,
+	  offsetof(kitchen_tags_entry, value), NULL, &protobuf_c_empty_string, 0, 0, NULL, NULL },
+};
+static const unsigned kitchen_tags_entry_by_name[] = { 0, 1 };
+static const ProtobufCIntRange kitchen_tags_entry_ranges[] = { { 1, 0 }, { 0, 2 } };
+static const ProtobufCMessageDescriptor kitchen_tags_entry_descriptor = {
+	PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC, "test.Kitchen.TagsEntry", "TagsEntry",
+	"Kitchen__TagsEntry", "test", sizeof(kitchen_tags_entry), 2, kitchen_tags_entry_fields,
+	kitchen_tags_entry_by_name, 1, kitchen_tags_entry_ranges, kitchen_tags_entry_init,
+	NULL, NULL, NULL,
+};
+
+static const ProtobufCFieldDescriptor kitchen_fields[] = {
+	{ "ratio", 1, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_DOUBLE, 0, offsetof(kitchen, ratio),
+	  NULL, NULL, 0, 0, NULL, NULL },
+	{ "blob", 2, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_BYTES, 0, offsetof(kitchen, blob),
+	  NULL, NULL, 0, 0, NULL, NULL },
+	{ "text", 3, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_STRING, offsetof(kitchen, choice_case),
+	  offsetof(kitchen, text), NULL, NULL, PROTOBUF_C_FIELD_FLAG_ONEOF, 0, NULL, NULL },
+	{ "number", 4, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_INT64,
+	  offsetof(kitchen, choice_case), offsetof(kitchen, number), NULL, NULL,
+	  PROTOBUF_C_FIELD_FLAG_ONEOF, 0, NULL, NULL },
+	{ "opt", 5, PROTOBUF_C_LABEL_OPTIONAL, PROTOBUF_C_TYPE_INT32, offsetof(kitchen, has_opt),
+	  offsetof(kitchen, opt), NULL, NULL, 0, 0, NULL, NULL },
+	{ "scores", 6, PROTOBUF_C_LABEL_REPEATED, PROTOBUF_C_TYPE_FLOAT, offsetof(kitchen, n_scores),
+	  offsetof(kitchen, scores), NULL, NULL, 0, 0, NULL, NULL },
+	{ "tags", 7, PROTOBUF_C_LABEL_REPEATED, PROTOBUF_C_TYPE_MESSAGE, offsetof(kitchen, n_tags),
+	  offsetof(kitchen, tags), &kitchen_tags_entry_descriptor, NULL, 0, 0, NULL, NULL },
+};
+static const unsigned kitchen_by_name[] = { 1, 3, 4, 0, 5, 6, 2 };
+static const ProtobufCIntRange kitchen_ranges[] = { { 1, 0 }, { 0, 7 } };
+static const ProtobufCMessageDescriptor kitchen_descriptor = {
+	PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC, "test.Kitchen", "Kitchen", "Kitchen", "test",
+	sizeof(kitchen), 7, kitchen_fields, kitchen_by_name, 1, kitchen_ranges, kitchen_init,
+	NULL, NULL, NULL,
+};
+
+static void test_generic_types(void **state)
+{
+	(void)state;
+	const char *full =
+		"{\"ratio\":0.5,\"blob\":\"aGVsbG8=\",\"number\":42,\"opt\":0,"
+		"\"scores\":[1.5,-2.25],\"tags\":{\"1\":\"one\",\"-7\":\"minus seven\"}}";
+	assert_round_trip(full, &kitchen_descriptor, NULL);
+	ProtobufCMessage *m = parse_ok(full, &kitchen_descriptor);
+	kitchen *k = (kitchen *)m;
+	assert_true(k->ratio == 0.5);
+	assert_int_equal(k->blob.len, 5);
+	assert_memory_equal(k->blob.data, "hello", 5);
+	assert_int_equal(k->choice_case, 4);
+	assert_int_equal(k->number, 42);
+	assert_true(k->has_opt);
+	assert_int_equal(k->n_scores, 2);
+	assert_true(k->scores[1] == -2.25f);
+	assert_int_equal(k->n_tags, 2);
+	assert_int_equal(k->tags[1]->key, -7);
+	protobuf_c_message_free_unpacked(m, NULL);
+
+	/* the other oneof member; URL-safe base64 without padding; floats as
+	 * strings; an unset optional stays out */
+	assert_round_trip("{\"blob\":\"-_8\",\"text\":\"\",\"scores\":[\"1e2\",3]}",
+	                  &kitchen_descriptor,
+	                  "{\"blob\":\"+/8=\",\"text\":\"\",\"scores\":[100.0,3.0]}");
+	assert_round_trip("{\"ratio\":\"NaN\",\"scores\":[\"-Infinity\"]}", &kitchen_descriptor,
+	                  "{\"ratio\":\"NaN\",\"scores\":[\"-Infinity\"]}");
+	assert_round_trip("{\"ratio\":3}", &kitchen_descriptor, "{\"ratio\":3.0}");
+
+	assert_parse_error("{\"text\":\"a\",\"number\":1}", &kitchen_descriptor,
+	                   "number: cannot be set together with text");
+	assert_parse_error("{\"blob\":\"a\"}", &kitchen_descriptor, "blob: invalid base64");
+	assert_parse_error("{\"blob\":\"ab!c\"}", &kitchen_descriptor, "blob: invalid base64");
+	assert_parse_error("{\"tags\":{\"1\":\"a\",\"x\":\"b\"}}", &kitchen_descriptor,
+	                   "tags[\"x\"]: map key must be an integer");
+	assert_parse_error("{\"tags\":{\"2147483648\":\"b\"}}", &kitchen_descriptor,
+	                   "tags[\"2147483648\"]: 2147483648 is out of range for int32");
+	assert_parse_error("{\"scores\":[\"fast\"]}", &kitchen_descriptor,
+	                   "scores[0]: expected a number");
+	assert_parse_error("{\"scores\":[1e39]}", &kitchen_descriptor,
+	                   "scores[0]: out of range for float");
+	assert_parse_error("{\"ratio\":true}", &kitchen_descriptor, "ratio: expected a number");
+
+	kitchen e;
+	kitchen_init(&e.base);
+	assert_format(&e.base, 0, "{}");
+	assert_format(&e.base, DD_PBJSON_EMIT_DEFAULTS,
+	              "{\"ratio\":0.0,\"blob\":\"\",\"scores\":[],\"tags\":{}}");
+}
+
 /* ---- CSV ------------------------------------------------------------------------- */
 
 static dd_csv *csv_ok(const char *text, size_t len)
@@ -597,6 +730,7 @@ int main(void)
 		cmocka_unit_test(test_errors_strings),
 		cmocka_unit_test(test_errors_text),
 		cmocka_unit_test(test_enum_helpers),
+		cmocka_unit_test(test_generic_types),
 		cmocka_unit_test(test_csv_rfc4180),
 		cmocka_unit_test(test_csv_errors),
 		cmocka_unit_test(test_csv_large),
