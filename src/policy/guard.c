@@ -1,14 +1,25 @@
-/* Bounded wrappers for the library functions whose cost a count hook cannot
- * see: they run in C, where no hook fires, for as long as their arguments
- * say. Each wrapper checks the worst case first, then calls the original
- * C function (kept as upvalue 1) on the same stack, so argument errors and
- * positions read exactly as Lua's own. */
+/* Wrappers for library functions, for the time they spend in C where no
+ * count hook fires.
+ *
+ * Every C function of string, table and utf8 (and tonumber, rawequal) is
+ * wrapped: before running, it charges its work to the call's budget
+ * (dd_policy_charge, about a unit a byte or element of its arguments), so
+ * the deadline is checked between library calls however few VM
+ * instructions separate them. Functions whose single call could run for
+ * long are also bounded: patterns by a worst-case model, string.rep by
+ * building its result in O(log n) copies, table.insert/remove/move/sort by
+ * refusing lying __len and oversized ranges.
+ *
+ * A wrapper calls the original C function (upvalue 1) on its own stack
+ * frame, so argument errors and positions read exactly as Lua's own.
+ */
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <lualib.h>
 
 #include "policy/policy_int.h"
 
@@ -42,10 +53,51 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 	return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
 }
 
+/* table.sort without a Lua comparison function: at most this many
+ * elements (2^17 sort in ~35 ms; 2^21 took 0.8 s). */
+#define SORT_MAX_PLAIN ((lua_Unsigned)1 << 17)
+
+/* One number argument counts for at most this much work. */
+#define CHARGE_MAX_INT ((uint64_t)1 << 24)
+
 static int call_original(lua_State *L)
 {
 	lua_CFunction orig = lua_tocfunction(L, lua_upvalueindex(1));
 	return orig(L);
+}
+
+/* Work a library call may do, from its arguments: string lengths, table
+ * lengths (raw: no metamethod runs), and integers, which are counts or
+ * positions (table.unpack(t, 1, 1e6) pushes a million values). */
+static uint64_t argument_work(lua_State *L)
+{
+	int top = lua_gettop(L);
+	uint64_t work = (uint64_t)top + 1;
+	for (int i = 1; i <= top; i++) {
+		switch (lua_type(L, i)) {
+		case LUA_TSTRING:
+		case LUA_TTABLE:
+			work += lua_rawlen(L, i);
+			break;
+		case LUA_TNUMBER: { /* floats too: unpack(t, 1, 5e5) */
+			lua_Number v = lua_tonumber(L, i);
+			if (v < 0)
+				v = -v;
+			work += v < (lua_Number)CHARGE_MAX_INT ? (uint64_t)v
+			                                       : CHARGE_MAX_INT;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	return work;
+}
+
+static int charged_call(lua_State *L)
+{
+	dd_policy_charge(L, argument_work(L));
+	return call_original(L);
 }
 
 /* ---- patterns ----------------------------------------------------------- */
@@ -192,10 +244,11 @@ static uint64_t pattern_cost(const pattern_shape *sh, size_t n, size_t m)
 }
 
 /* Raises a Lua error when string.<fname>(s, p, ...) could run too long in
- * C. For find, a plain search (plain = true, or a pattern without special
- * characters) uses memchr/memcmp rather than the matcher. */
-static void pattern_check(lua_State *L, const char *fname, int can_anchor,
-                          int is_find)
+ * C; returns the work to charge. For find, a plain search (plain = true,
+ * or a pattern without special characters) uses memchr/memcmp rather than
+ * the matcher. */
+static uint64_t pattern_check(lua_State *L, const char *fname,
+                              int can_anchor, int is_find)
 {
 	size_t n, m;
 	luaL_checklstring(L, 1, &n);
@@ -208,40 +261,44 @@ static void pattern_check(lua_State *L, const char *fname, int can_anchor,
 		if (m > 1 && steps > PLAIN_MAX_STEPS)
 			luaL_error(L, "string.%s: plain pattern too long for "
 			              "subject length", fname);
-		return;
+		return m > 1 ? steps : (uint64_t)n;
 	}
 	if (!plain && n > PATTERN_MAX_SUBJECT)
 		luaL_error(L, "string.%s: subject too long for a pattern "
 		              "(%d bytes max)", fname, (int)PATTERN_MAX_SUBJECT);
 	pattern_shape sh;
 	pattern_scan(L, p, m, can_anchor, &sh);
-	if (pattern_cost(&sh, n, m) > PATTERN_MAX_STEPS)
+	uint64_t cost = pattern_cost(&sh, n, m);
+	if (cost > PATTERN_MAX_STEPS)
 		luaL_error(L, "string.%s: pattern too complex for subject "
 		              "length", fname);
+	return cost;
 }
 
 static int guarded_find(lua_State *L)
 {
-	pattern_check(L, "find", 1, 1);
+	dd_policy_charge(L, pattern_check(L, "find", 1, 1));
 	return call_original(L);
 }
 
 static int guarded_match(lua_State *L)
 {
-	pattern_check(L, "match", 1, 0);
+	dd_policy_charge(L, pattern_check(L, "match", 1, 0));
 	return call_original(L);
 }
 
-/* gmatch ignores a leading '^' (it is a literal there), so no anchor. */
+/* gmatch ignores a leading '^' (it is a literal there), so no anchor. The
+ * iterator's calls together scan the subject once: charged here. */
 static int guarded_gmatch(lua_State *L)
 {
-	pattern_check(L, "gmatch", 0, 0);
+	dd_policy_charge(L, pattern_check(L, "gmatch", 0, 0));
 	return call_original(L);
 }
 
+/* gsub's replacements allocate its result: the allocator charges that. */
 static int guarded_gsub(lua_State *L)
 {
-	pattern_check(L, "gsub", 1, 0);
+	dd_policy_charge(L, pattern_check(L, "gsub", 1, 0));
 	return call_original(L);
 }
 
@@ -263,6 +320,7 @@ static int guarded_rep(lua_State *L)
 	if (l + lsep < l || l + lsep > max / (lua_Unsigned)n)
 		return luaL_error(L, "resulting string too large");
 	size_t total = (size_t)n * l + (size_t)(n - 1) * lsep;
+	dd_policy_charge(L, total);
 	luaL_Buffer b;
 	char *p = luaL_buffinitsize(L, &b, total);
 	memcpy(p, s, l);
@@ -281,34 +339,6 @@ static int guarded_rep(lua_State *L)
 	}
 	luaL_pushresultsize(&b, total);
 	return 1;
-}
-
-static void wrap_field(lua_State *L, int idx, const char *name,
-                       lua_CFunction wrapper)
-{
-	idx = lua_absindex(L, idx);
-	lua_getfield(L, idx, name);
-	if (lua_tocfunction(L, -1) == NULL)
-		luaL_error(L, "sandbox: %s is not a C function", name);
-	lua_pushcclosure(L, wrapper, 1);
-	lua_setfield(L, idx, name);
-}
-
-static void replace_field(lua_State *L, int idx, const char *name,
-                          lua_CFunction fn)
-{
-	idx = lua_absindex(L, idx);
-	lua_pushcfunction(L, fn);
-	lua_setfield(L, idx, name);
-}
-
-void dd_policy_guard_string(lua_State *L, int idx)
-{
-	wrap_field(L, idx, "find", guarded_find);
-	wrap_field(L, idx, "match", guarded_match);
-	wrap_field(L, idx, "gmatch", guarded_gmatch);
-	wrap_field(L, idx, "gsub", guarded_gsub);
-	replace_field(L, idx, "rep", guarded_rep);
 }
 
 /* ---- table library ------------------------------------------------------ */
@@ -333,13 +363,13 @@ static void refuse_len_metamethod(lua_State *L, const char *fname)
 static int guarded_insert(lua_State *L)
 {
 	refuse_len_metamethod(L, "insert");
-	return call_original(L);
+	return charged_call(L);
 }
 
 static int guarded_remove(lua_State *L)
 {
 	refuse_len_metamethod(L, "remove");
-	return call_original(L);
+	return charged_call(L);
 }
 
 /* table.move(a1, f, e, t): e - f + 1 iterations, whatever the tables
@@ -349,18 +379,113 @@ static int guarded_move(lua_State *L)
 	int okf, oke;
 	lua_Integer f = lua_tointegerx(L, 2, &okf);
 	lua_Integer e = lua_tointegerx(L, 3, &oke);
-	if (okf && oke && e >= f &&
-	    (lua_Unsigned)e - (lua_Unsigned)f >= TABLE_MAX_SHIFT)
-		luaL_error(L, "table.move: too many elements to move "
-		              "(%d max)", (int)TABLE_MAX_SHIFT);
-	return call_original(L);
+	if (okf && oke && e >= f) {
+		lua_Unsigned span = (lua_Unsigned)e - (lua_Unsigned)f;
+		if (span >= TABLE_MAX_SHIFT)
+			luaL_error(L, "table.move: too many elements to move "
+			              "(%d max)", (int)TABLE_MAX_SHIFT);
+		dd_policy_charge(L, span + 1);
+	}
+	return charged_call(L);
 }
 
-void dd_policy_guard_table(lua_State *L, int idx)
+/* table.sort compares in C unless given a Lua function, where the hook
+ * fires. n log n steps, so large plain sorts are refused. */
+static int guarded_sort(lua_State *L)
 {
-	wrap_field(L, idx, "insert", guarded_insert);
-	wrap_field(L, idx, "remove", guarded_remove);
-	wrap_field(L, idx, "move", guarded_move);
+	if (lua_type(L, 1) == LUA_TTABLE && lua_type(L, 2) != LUA_TFUNCTION) {
+		refuse_len_metamethod(L, "sort");
+		lua_Unsigned n = lua_rawlen(L, 1);
+		if (n > SORT_MAX_PLAIN)
+			luaL_error(L, "table.sort: at most %d elements without "
+			              "a comparison function", (int)SORT_MAX_PLAIN);
+		dd_policy_charge(L, (uint64_t)n * 18);
+	} else if (lua_iscfunction(L, 2)) {
+		refuse_len_metamethod(L, "sort");
+		if (lua_rawlen(L, 1) > SORT_MAX_PLAIN)
+			luaL_error(L, "table.sort: at most %d elements with a C "
+			              "comparison function", (int)SORT_MAX_PLAIN);
+	}
+	return charged_call(L);
+}
+
+/* ---- installing ----------------------------------------------------------- */
+
+static const struct special {
+	const char *lib;
+	const char *name;
+	lua_CFunction wrapper;
+	int replaces; /* the wrapper is a full replacement: no original */
+} specials[] = {
+	{LUA_STRLIBNAME, "find", guarded_find, 0},
+	{LUA_STRLIBNAME, "match", guarded_match, 0},
+	{LUA_STRLIBNAME, "gmatch", guarded_gmatch, 0},
+	{LUA_STRLIBNAME, "gsub", guarded_gsub, 0},
+	{LUA_STRLIBNAME, "rep", guarded_rep, 1},
+	{LUA_TABLIBNAME, "insert", guarded_insert, 0},
+	{LUA_TABLIBNAME, "remove", guarded_remove, 0},
+	{LUA_TABLIBNAME, "move", guarded_move, 0},
+	{LUA_TABLIBNAME, "sort", guarded_sort, 0},
+};
+
+/* Pushes the wrapper for lib.name whose original is on the stack top
+ * (replacing it). */
+static void push_wrapper(lua_State *L, const char *lib, const char *name)
+{
+	for (size_t i = 0; i < sizeof(specials) / sizeof(specials[0]); i++) {
+		if (strcmp(specials[i].lib, lib) != 0 ||
+		    strcmp(specials[i].name, name) != 0)
+			continue;
+		if (specials[i].replaces) {
+			lua_pop(L, 1);
+			lua_pushcfunction(L, specials[i].wrapper);
+		} else {
+			lua_pushcclosure(L, specials[i].wrapper, 1);
+		}
+		return;
+	}
+	lua_pushcclosure(L, charged_call, 1);
+}
+
+void dd_policy_guard_library(lua_State *L, int idx, const char *lib)
+{
+	idx = lua_absindex(L, idx);
+	/* Names first, then replace: simpler than reasoning about changing
+	 * a table while lua_next walks it. */
+	lua_newtable(L);
+	int names = lua_gettop(L);
+	lua_Integer count = 0;
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			lua_pushvalue(L, -1);
+			lua_rawseti(L, names, ++count);
+		}
+	}
+	for (lua_Integer i = 1; i <= count; i++) {
+		lua_rawgeti(L, names, i);
+		const char *name = lua_tostring(L, -1);
+		lua_pushvalue(L, -1);
+		lua_rawget(L, idx);
+		if (lua_tocfunction(L, -1) != NULL) {
+			push_wrapper(L, lib, name);
+			lua_rawset(L, idx);
+		} else {
+			lua_pop(L, 2);
+		}
+	}
+	lua_pop(L, 1);
+}
+
+void dd_policy_guard_function(lua_State *L, int idx, const char *name)
+{
+	idx = lua_absindex(L, idx);
+	lua_getfield(L, idx, name);
+	if (lua_tocfunction(L, -1) == NULL)
+		luaL_error(L, "sandbox: %s is not a C function", name);
+	lua_pushcclosure(L, charged_call, 1);
+	lua_setfield(L, idx, name);
 }
 
 /* ---- setmetatable ------------------------------------------------------- */

@@ -37,6 +37,14 @@
  * firing it often slows loops down two- to threefold. */
 #define HOOK_STEP 1000
 
+/* During a call the clock is also read after this many bytes allocated:
+ * building big strings and tables is C work the hook cannot see. */
+#define ALLOC_CLOCK_BYTES ((size_t)1024 * 1024)
+
+/* dd_policy_charge reads the clock after this much reported work (about
+ * a millisecond of C). */
+#define CHARGE_CLOCK_WORK (UINT64_C(1) << 20)
+
 /* Outside calls only this bounds the state (compiling, host pushes). */
 #define HARD_CAP_SLACK ((size_t)64 * 1024 * 1024)
 
@@ -59,7 +67,10 @@ struct dd_sandbox {
 	int limit_on;       /* a budgeted call is running: call_limit applies */
 	int in_msgh;        /* the message handler may pass call_limit */
 	int mem_refused;    /* this call had an allocation refused */
+	int string_refused; /* ... because a string was too long */
 	int fail_hit;       /* an injected failure happened */
+	size_t alloc_since_clock; /* bytes allocated since the clock was read */
+	uint64_t work_since_clock; /* dd_policy_charge work since then */
 
 	/* per-call budget */
 	int depth;          /* dd_sandbox_call nesting (host -> script) */
@@ -95,6 +106,18 @@ static size_t sat_add_size(size_t a, size_t b)
 	return __builtin_add_overflow(a, b, &r) ? SIZE_MAX : r;
 }
 
+static void budget_hook(lua_State *L, lua_Debug *ar);
+
+/* Marks the running call killed. From now on the hook raises before every
+ * instruction, so a pcall in the script that catches the error gains one
+ * instruction, and the allocator refuses to grow. lua_sethook may be
+ * called at any point, even from inside the allocator. */
+static void kill_call(dd_sandbox *sb, enum kill_reason why)
+{
+	sb->killed = why;
+	lua_sethook(sb->L, budget_hook, LUA_MASKCOUNT, 1);
+}
+
 /* ---- allocator, panic --------------------------------------------------- */
 
 /* Counts every byte the state holds. Growth is refused (NULL, which Lua
@@ -124,11 +147,28 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 			sb->mem_refused |= sb->limit_on;
 			return NULL;
 		}
-		if (sb->limit_on && !sb->in_msgh &&
-		    (sb->in_use > sb->call_limit ||
-		     grow > sb->call_limit - sb->in_use)) {
-			sb->mem_refused = 1;
-			return NULL;
+		if (sb->limit_on && !sb->in_msgh) {
+			if (sb->killed != KILL_NONE)
+				return NULL;
+			if (sb->in_use > sb->call_limit ||
+			    grow > sb->call_limit - sb->in_use) {
+				sb->mem_refused = 1;
+				return NULL;
+			}
+			/* new string object: osize is its type tag */
+			if (ptr == NULL && osize == LUA_TSTRING &&
+			    nsize > DD_POLICY_MAX_STRING + 64) {
+				sb->mem_refused = sb->string_refused = 1;
+				return NULL;
+			}
+			sb->alloc_since_clock += grow;
+			if (sb->alloc_since_clock >= ALLOC_CLOCK_BYTES) {
+				sb->alloc_since_clock = 0;
+				if (now_ns() >= sb->deadline_ns) {
+					kill_call(sb, KILL_TIME);
+					return NULL;
+				}
+			}
 		}
 	}
 	void *p = realloc(ptr, nsize);
@@ -228,15 +268,20 @@ static int open_sandbox(lua_State *L)
 
 	lua_getfield(L, g, LUA_STRLIBNAME);
 	clear_fields(L, lua_gettop(L), (const char *const[]){"dump", NULL});
-	dd_policy_guard_string(L, -1);
+	dd_policy_guard_library(L, -1, LUA_STRLIBNAME);
 	lua_pop(L, 1);
-	lua_getfield(L, g, LUA_MATHLIBNAME);
+	lua_getfield(L, g, LUA_TABLIBNAME);
+	dd_policy_guard_library(L, -1, LUA_TABLIBNAME);
+	lua_pop(L, 1);
+	lua_getfield(L, g, LUA_UTF8LIBNAME);
+	dd_policy_guard_library(L, -1, LUA_UTF8LIBNAME);
+	lua_pop(L, 1);
+	lua_getfield(L, g, LUA_MATHLIBNAME); /* O(1) functions: as they are */
 	clear_fields(L, lua_gettop(L),
 	             (const char *const[]){"random", "randomseed", NULL});
 	lua_pop(L, 1);
-	lua_getfield(L, g, LUA_TABLIBNAME);
-	dd_policy_guard_table(L, -1);
-	lua_pop(L, 1);
+	dd_policy_guard_function(L, g, "tonumber");
+	dd_policy_guard_function(L, g, "rawequal");
 
 	/* getmetatable("") must not hand out the table that every string
 	 * method call goes through. */
@@ -351,6 +396,14 @@ void dd_sandbox_fail_alloc_after(dd_sandbox *sb, long n)
 
 /* ---- budgeted calls ----------------------------------------------------- */
 
+/* Raises the budget error without allocating (the message is interned
+ * and anchored in the registry). */
+static int raise_budget_error(lua_State *L)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &budget_msg_key);
+	return lua_error(L);
+}
+
 static void budget_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
@@ -358,17 +411,30 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	if (sb->killed == KILL_NONE) {
 		sb->instructions += (uint64_t)sb->hook_step;
 		if (sb->instructions > sb->lim.max_instructions)
-			sb->killed = KILL_INSTRUCTIONS;
+			kill_call(sb, KILL_INSTRUCTIONS);
 		else if (now_ns() >= sb->deadline_ns)
-			sb->killed = KILL_TIME;
+			kill_call(sb, KILL_TIME);
 		else
 			return;
-		/* From now on raise before every instruction: a pcall in the
-		 * script that catches this error gains one instruction. */
-		lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
 	}
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &budget_msg_key);
-	lua_error(L);
+	raise_budget_error(L);
+}
+
+void dd_policy_charge(lua_State *L, uint64_t work)
+{
+	dd_sandbox *sb = sandbox_of(L);
+	if (!sb->limit_on)
+		return;
+	if (sb->killed == KILL_NONE) {
+		sb->work_since_clock += work;
+		if (sb->work_since_clock < CHARGE_CLOCK_WORK)
+			return;
+		sb->work_since_clock = 0;
+		if (now_ns() < sb->deadline_ns)
+			return;
+		kill_call(sb, KILL_TIME);
+	}
+	raise_budget_error(L);
 }
 
 /* lua_pcall's message handler. Turns the error object into a string
@@ -437,8 +503,10 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 		sb->killed = KILL_NONE;
 		sb->deadline_ns = now_ns() +
 		                  (uint64_t)sb->lim.max_millis * UINT64_C(1000000);
-		sb->mem_refused = 0;
+		sb->mem_refused = sb->string_refused = 0;
 		sb->fail_hit = 0;
+		sb->alloc_since_clock = 0;
+		sb->work_since_clock = 0;
 		sb->call_limit = sat_add_size(sb->in_use, sb->lim.max_memory);
 		sb->limit_on = 1;
 		lua_sethook(L, budget_hook, LUA_MASKCOUNT, sb->hook_step);
@@ -470,6 +538,11 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 		                  (unsigned)sb->lim.max_millis);
 	} else if (sb->fail_hit) {
 		rc = dd_error_set(err, DD_ENOMEM, "%s: out of memory", name);
+		collect = 1;
+	} else if (sb->string_refused) {
+		rc = dd_error_set(err, DD_EBUDGET,
+		                  "%s: memory budget exceeded (string over %zu "
+		                  "bytes)", name, DD_POLICY_MAX_STRING);
 		collect = 1;
 	} else if (status == LUA_ERRMEM || sb->mem_refused) {
 		rc = dd_error_set(err, DD_EBUDGET,

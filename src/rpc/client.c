@@ -232,8 +232,11 @@ int dd_client_call_raw(dd_client *c, const char *method, const void *req_bytes,
 				} else if ((rc = read_byte_buffer(recv_buf, resp_bytes, resp_len)) !=
 				           DD_OK) {
 					free(details ? *details : NULL);
-					rc = local_status(GRPC_STATUS_RESOURCE_EXHAUSTED,
-					                  "out of memory", status, details);
+					rc = rc == DD_ENOMEM
+						? local_status(GRPC_STATUS_RESOURCE_EXHAUSTED,
+						               "out of memory", status, details)
+						: local_status(GRPC_STATUS_INTERNAL,
+						               "cannot read the response", status, details);
 				}
 			}
 		}

@@ -402,10 +402,12 @@ static void test_memory_budget(void **state)
 	(void)state;
 	static const char *const bombs[] = {
 		"local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1024) end",
+		"local t = {} for i = 1, 1e9 do t[i] = {i} end",
+		"local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(200000) .. i end",
+		/* single strings are capped well below the budget */
 		"return string.rep('x', 2^31 - 1)",
 		"return string.rep('x', 2^29, 'y')",
 		"local s = 'x' while true do s = s .. s end",
-		"local t = {} for i = 1, 1e9 do t[i] = {i} end",
 		NULL,
 	};
 	dd_sandbox *sb = new_sandbox(NULL);
@@ -418,20 +420,73 @@ static void test_memory_budget(void **state)
 		double t0 = now_ms();
 		int rc = run(sb, *b, &err);
 		if (!(rc == DD_EBUDGET &&
-		      strstr(err.msg, "memory budget exceeded (33554432 bytes)")) &&
+		      strstr(err.msg, "pol: memory budget exceeded (")) &&
 		    !(rc == DD_EPOLICY && strstr(err.msg, "not enough memory")))
 			fail_msg("%s: rc %d: %s", *b, rc, err.msg);
+		if (b - bombs < 3)
+			assert_string_equal(err.msg, "pol: memory budget "
+			                    "exceeded (33554432 bytes)");
 		assert_true(now_ms() - t0 < 1000);
 		/* garbage collected outside the budget */
 		assert_true(dd_sandbox_memory(sb) < baseline + 256 * 1024);
 	}
+	expect_error(sb, "local s = 'x' while true do s = s .. s end",
+	             DD_EBUDGET, "memory budget exceeded (string over 262144 "
+	                         "bytes)");
 	/* Lua caps string.rep at INT_MAX bytes before allocating */
 	expect_error(sb, "return string.rep('x', 2^31)", DD_EPOLICY,
 	             "resulting string too large");
 	/* usable afterwards */
 	expect_true(sb, "#string.rep('z', 1000) == 1000");
+	expect_true(sb, "#string.rep('ab', 3, ',') == 8 and "
+	                "string.rep('ab', 3, ',') == 'ab,ab,ab' and "
+	                "string.rep('a', 0) == '' and string.rep('', 1, 'x') "
+	                "== ''");
+	expect_true(sb, "#('xyz'):rep(60000, '-') == 60000 * 4 - 1");
 	/* a script may catch a refused allocation and go on */
 	expect_true(sb, "not pcall(string.rep, 'x', 2^31)");
+
+	/* a smaller budget is honoured */
+	dd_sandbox_limits lim = {.max_memory = 1024 * 1024};
+	dd_sandbox *small = new_sandbox(&lim);
+	assert_int_equal(run(small, "local t = {} for i = 1, 1e9 do t[i] = i "
+	                            "end", &err), DD_EBUDGET);
+	assert_string_equal(err.msg,
+	                    "pol: memory budget exceeded (1048576 bytes)");
+	dd_sandbox_free(small);
+	dd_sandbox_free(sb);
+}
+
+/* C work between two hook calls still meets the deadline: each of these
+ * loops runs expensive library calls or instructions back to back. */
+static void test_deadline_in_c_work(void **state)
+{
+	(void)state;
+	static const char *const loops[] = {
+		"local s = ('x'):rep(250000) while true do utf8.len(s) end",
+		"local s = ('1'):rep(250000) while true do tonumber(s) end",
+		"local s = ('a'):rep(1400) while true do s:find('.-b') end",
+		"local s = ('a'):rep(250000) while true do s:upper() end",
+		"local a, b = ('x'):rep(250000), ('x'):rep(250000) .. '' "
+		"while true do local c = a == b or a < b end",
+		"local t = {} for i = 1, 1e5 do t[i] = 1e5 - i end "
+		"while true do table.sort(t) end",
+		"while true do select('#', table.unpack({}, 1, 5e5)) end",
+		NULL,
+	};
+	dd_sandbox_limits lim = {.max_instructions = UINT64_MAX / 2,
+	                         .max_millis = 50};
+	dd_sandbox *sb = new_sandbox(&lim);
+	for (const char *const *l = loops; *l != NULL; l++) {
+		dd_error err;
+		double t0 = now_ms();
+		int rc = run(sb, *l, &err);
+		double elapsed = now_ms() - t0;
+		if (rc != DD_EBUDGET || strstr(err.msg, "time budget") == NULL)
+			fail_msg("%s: rc %d: %s", *l, rc, err.msg);
+		if (elapsed > 150)
+			fail_msg("%s: killed after %.0f ms", *l, elapsed);
+	}
 	dd_sandbox_free(sb);
 }
 
@@ -529,6 +584,14 @@ static void test_table_guard(void **state)
 	             DD_EPOLICY, "__gc is not allowed");
 	expect_error(sb, "setmetatable({}, {__mode = 'k'})", DD_EPOLICY,
 	             "__mode is not allowed");
+	expect_error(sb, "local t = {} for i = 1, 2^17 + 1 do t[i] = i end "
+	                 "table.sort(t)", DD_EPOLICY, "table.sort: at most");
+	expect_true(sb, "(function() local t = {3, 1, 2} table.sort(t) "
+	                "table.sort(t, function(a, b) return a > b end) "
+	                "return table.concat(t, ',') end)() == '3,2,1'");
+	expect_true(sb, "select('#', table.unpack({1, 2, 3})) == 3 and "
+	                "utf8.len('h\\u{E9}') == 2 and tonumber('0x10') == 16 "
+	                "and rawequal('a', 'a')");
 	expect_true(sb, "getmetatable(setmetatable({}, {__index = {a = 1}}))"
 	                ".__index.a == 1");
 	dd_sandbox_free(sb);
@@ -778,6 +841,7 @@ int main(void)
 		cmocka_unit_test(test_pcall_cannot_swallow_kill),
 		cmocka_unit_test(test_memory_budget),
 		cmocka_unit_test(test_wall_clock_budget),
+		cmocka_unit_test(test_deadline_in_c_work),
 		cmocka_unit_test(test_pattern_guard),
 		cmocka_unit_test(test_table_guard),
 		cmocka_unit_test(test_error_objects),
