@@ -32,6 +32,8 @@ typedef enum dd_entity_kind {
 	DD_ENTITY_PROMOTION,
 	DD_ENTITY_CUSTOMER,
 	DD_ENTITY_CHECK,
+	DD_ENTITY_SIGNALS,
+	DD_ENTITY_COUPON,
 	DD_ENTITY__COUNT
 } dd_entity_kind;
 
@@ -41,6 +43,20 @@ int dd_check_string(const char *s, size_t max, int optional, const char *field,
                     dd_error *err);
 /* Valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF) of len bytes? */
 int dd_utf8_valid(const char *s, size_t len);
+
+/* Completes a record before it is validated and stored: for a promotion
+ * with a time zone, computes valid_from / valid_to from the local times. */
+int dd_entity_normalize(dd_entity_kind kind, ProtobufCMessage *m,
+                        const char *field, dd_error *err);
+
+/* Converts "YYYY-MM-DDTHH:MM[:SS]" in IANA zone tz to Unix seconds. */
+int dd_local_to_unix(const char *local, const char *tz, int64_t *out);
+
+/* Compiles a promotion condition (the body of function(ctx, promotion)) in
+ * a scratch sandbox; DD_EINVAL with the Lua message when it does not. */
+int dd_condition_check(const char *body, const char *field, dd_error *err);
+/* The Lua source a condition body is wrapped in, in buf. */
+int dd_condition_source(const char *body, char *buf, size_t size);
 
 /* Validates one record of `kind`; `field` prefixes messages. */
 int dd_entity_validate(dd_entity_kind kind, const ProtobufCMessage *m,

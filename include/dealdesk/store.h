@@ -6,6 +6,10 @@
  *   customers   id                                -> Customer
  *   checks      id                                -> ComplianceCheck
  *   policies    kind(1 byte) version(8 bytes BE)  -> PolicyScript
+ *   signals     sku                               -> SkuSignals
+ *   coupons     code                              -> Coupon
+ *   usage       "c" \0 code [\0 customer]          -> Usage (coupon uses)
+ *               "p" \0 promotion [\0 customer]     -> Usage (promotion budget)
  *   meta        "data_version"                    -> uint64 LE
  *               "active/<kind digit>"             -> uint64 LE active version
  *               "next/<kind digit>"               -> uint64 LE last version
@@ -35,6 +39,9 @@ typedef enum dd_table {
 	DD_T_CHECKS,
 	DD_T_POLICIES,
 	DD_T_META,
+	DD_T_SIGNALS,
+	DD_T_COUPONS,
+	DD_T_USAGE,
 	DD_T__COUNT
 } dd_table;
 

@@ -20,6 +20,8 @@ static const entity_def entities[DD_ENTITY__COUNT] = {
 	[DD_ENTITY_CUSTOMER] = { DD_T_CUSTOMERS, &dealdesk__v1__customer__descriptor, 1, NULL },
 	[DD_ENTITY_CHECK] = { DD_T_CHECKS, &dealdesk__v1__compliance_check__descriptor, 1,
 	                      DD_META_CHECKS_VERSION },
+	[DD_ENTITY_SIGNALS] = { DD_T_SIGNALS, &dealdesk__v1__sku_signals__descriptor, 1, NULL },
+	[DD_ENTITY_COUPON] = { DD_T_COUPONS, &dealdesk__v1__coupon__descriptor, 1, NULL },
 };
 
 /* The key of a record: PRICE is (sku, currency, price_list_id). */
@@ -68,7 +70,9 @@ int dd_admin_put(dd_store *store, dd_entity_kind kind,
 		                    field, DD_MAX_BATCH);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(f, sizeof(f), "%s[%zu]", field, i);
-		int rc = dd_entity_validate(kind, items[i], f, err);
+		int rc = dd_entity_normalize(kind, items[i], f, err);
+		if (rc == DD_OK)
+			rc = dd_entity_validate(kind, items[i], f, err);
 		if (rc != DD_OK)
 			return rc;
 	}
@@ -128,6 +132,8 @@ static const char *key_words(dd_entity_kind kind)
 	case DD_ENTITY_PRICE: return "price entry";
 	case DD_ENTITY_PROMOTION: return "promotion";
 	case DD_ENTITY_CUSTOMER: return "customer";
+	case DD_ENTITY_SIGNALS: return "signals of SKU";
+	case DD_ENTITY_COUPON: return "coupon";
 	default: return "compliance check";
 	}
 }

@@ -140,6 +140,11 @@ static int validate_price(const Dealdesk__V1__PriceEntry *p, const char *f,
 	CHECK(dd_check_string(p->region, DD_MAX_ID, 1, sub(b, sizeof(b), f, "region"), err));
 	CHECK(dd_check_string(p->customer_group, DD_MAX_ID, 1, sub(b, sizeof(b), f, "customer_group"), err));
 	CHECK(dd_check_string(p->name, 256, 1, sub(b, sizeof(b), f, "name"), err));
+	CHECK(check_range(p->min_quantity, 0, INT64_MAX, sub(b, sizeof(b), f, "min_quantity"), err));
+	CHECK(check_range(p->floor_price, 0, INT64_MAX, sub(b, sizeof(b), f, "floor_price"), err));
+	CHECK(check_range(p->ceiling_price, 0, INT64_MAX, sub(b, sizeof(b), f, "ceiling_price"), err));
+	if (p->ceiling_price && p->floor_price > p->ceiling_price)
+		return dd_error_set(err, DD_EINVAL, "%s.floor_price: above ceiling_price", f);
 	return check_window(p->valid_from, p->valid_to, f, err);
 }
 
@@ -186,9 +191,39 @@ static int validate_promotion(const Dealdesk__V1__Promotion *p, const char *f,
 		}
 		break;
 	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_SPEND_THRESHOLD:
-		if (p->amount <= 0)
+		if (p->n_tiers == 0 && p->amount <= 0)
 			return dd_error_set(err, DD_EINVAL,
-			                    "%s.amount: a SPEND_THRESHOLD promotion needs an amount > 0", f);
+			                    "%s.amount: a SPEND_THRESHOLD promotion needs an amount > 0 or tiers", f);
+		if (p->n_tiers > 0 && p->repeating)
+			return dd_error_set(err, DD_EINVAL, "%s.repeating: not with tiers", f);
+		if (p->repeating && p->threshold <= 0)
+			return dd_error_set(err, DD_EINVAL, "%s.threshold: a repeating threshold must be > 0", f);
+		for (size_t i = 0; i < p->n_tiers; i++) {
+			const Dealdesk__V1__ThresholdTier *t = p->tiers[i];
+			if (t->amount <= 0 || t->threshold < 0 ||
+			    (i > 0 && t->threshold <= p->tiers[i - 1]->threshold))
+				return dd_error_set(err, DD_EINVAL,
+				                    "%s.tiers[%zu]: thresholds must ascend and amounts be > 0", f, i);
+		}
+		break;
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FIXED_PRICE:
+		break;
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_BUY_X_GET_Y:
+		needs_currency = 0;
+		CHECK(check_range(p->buy_quantity, 1, 1000000, sub(b, sizeof(b), f, "buy_quantity"), err));
+		CHECK(check_range(p->get_quantity, 1, 1000000, sub(b, sizeof(b), f, "get_quantity"), err));
+		if (p->percent_bps <= 0)
+			return dd_error_set(err, DD_EINVAL,
+			                    "%s.percent_bps: BUY_X_GET_Y needs 1..10000 (10000 = free)", f);
+		break;
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FREE_GIFT:
+		needs_currency = 0;
+		CHECK(dd_check_string(p->gift_sku, DD_MAX_ID, 0, sub(b, sizeof(b), f, "gift_sku"), err));
+		CHECK(check_range(p->gift_quantity, 0, 1000, sub(b, sizeof(b), f, "gift_quantity"), err));
+		break;
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_LOYALTY_POINTS:
+		needs_currency = 0;
+		CHECK(check_range(p->points_multiplier, 1, 100, sub(b, sizeof(b), f, "points_multiplier"), err));
 		break;
 	default:
 		return dd_error_set(err, DD_EINVAL, "%s.kind: unknown promotion kind %d",
@@ -197,6 +232,36 @@ static int validate_promotion(const Dealdesk__V1__Promotion *p, const char *f,
 	if (needs_currency && (p->currency == NULL || *p->currency == '\0'))
 		return dd_error_set(err, DD_EINVAL,
 		                    "%s.currency: required for amounts of this kind", f);
+	CHECK(check_id_list(p->customer_segments, p->n_customer_segments, f, "customer_segments", err));
+	CHECK(check_id_list(p->customer_tiers, p->n_customer_tiers, f, "customer_tiers", err));
+	CHECK(check_id_list(p->regions, p->n_regions, f, "regions", err));
+	CHECK(check_range(p->dormant_days, 0, 36500, sub(b, sizeof(b), f, "dormant_days"), err));
+	CHECK(check_range(p->min_quantity, 0, INT64_MAX, sub(b, sizeof(b), f, "min_quantity"), err));
+	CHECK(check_range(p->min_amount, 0, INT64_MAX, sub(b, sizeof(b), f, "min_amount"), err));
+	CHECK(check_range(p->max_discount, 0, INT64_MAX, sub(b, sizeof(b), f, "max_discount"), err));
+	CHECK(check_range(p->budget_amount, 0, INT64_MAX, sub(b, sizeof(b), f, "budget_amount"), err));
+	CHECK(check_range(p->budget_uses, 0, INT64_MAX, sub(b, sizeof(b), f, "budget_uses"), err));
+	CHECK(check_range(p->customer_budget_uses, 0, INT64_MAX, sub(b, sizeof(b), f, "customer_budget_uses"), err));
+	CHECK(check_range(p->customer_budget_amount, 0, INT64_MAX, sub(b, sizeof(b), f, "customer_budget_amount"), err));
+	CHECK(dd_check_string(p->stacking_group, DD_MAX_ID, 1, sub(b, sizeof(b), f, "stacking_group"), err));
+	CHECK(dd_check_string(p->experiment_id, DD_MAX_ID, 1, sub(b, sizeof(b), f, "experiment_id"), err));
+	if (p->n_arms > 0 && (p->experiment_id == NULL || *p->experiment_id == '\0'))
+		return dd_error_set(err, DD_EINVAL, "%s.experiment_id: required with arms", f);
+	if (p->n_arms > 64)
+		return dd_error_set(err, DD_EINVAL, "%s.arms: at most 64", f);
+	for (size_t i = 0; i < p->n_arms; i++) {
+		const Dealdesk__V1__ExperimentArm *a = p->arms[i];
+		snprintf(b, sizeof(b), "%s.arms[%zu].name", f, i);
+		CHECK(dd_check_string(a->name, DD_MAX_ID, 0, b, err));
+		snprintf(b, sizeof(b), "%s.arms[%zu].weight", f, i);
+		CHECK(check_range(a->weight, 1, 1000000, b, err));
+		snprintf(b, sizeof(b), "%s.arms[%zu].percent_bps", f, i);
+		CHECK(check_range(a->percent_bps, 0, DD_BPS_ONE, b, err));
+		snprintf(b, sizeof(b), "%s.arms[%zu].amount", f, i);
+		CHECK(check_range(a->amount, 0, INT64_MAX, b, err));
+	}
+	if (p->condition && *p->condition)
+		CHECK(dd_condition_check(p->condition, sub(b, sizeof(b), f, "condition"), err));
 	return DD_OK;
 }
 
@@ -208,6 +273,10 @@ static int validate_customer(const Dealdesk__V1__Customer *c, const char *f,
 	CHECK(dd_check_string(c->name, 256, 1, sub(b, sizeof(b), f, "name"), err));
 	CHECK(dd_check_string(c->customer_group, DD_MAX_ID, 1, sub(b, sizeof(b), f, "customer_group"), err));
 	CHECK(dd_check_string(c->segment, DD_MAX_ID, 1, sub(b, sizeof(b), f, "segment"), err));
+	CHECK(dd_check_string(c->loyalty_tier, DD_MAX_ID, 1, sub(b, sizeof(b), f, "loyalty_tier"), err));
+	CHECK(check_range(c->order_count, 0, INT64_MAX, sub(b, sizeof(b), f, "order_count"), err));
+	CHECK(check_range(c->first_order_at, 0, INT64_MAX, sub(b, sizeof(b), f, "first_order_at"), err));
+	CHECK(check_range(c->last_order_at, 0, INT64_MAX, sub(b, sizeof(b), f, "last_order_at"), err));
 	const Dealdesk__V1__CreditProfile *cr = c->credit;
 	if (cr == NULL)
 		return DD_OK; /* no credit line: every order is prepaid */
@@ -248,6 +317,42 @@ static int validate_check(const Dealdesk__V1__ComplianceCheck *c, const char *f,
 	return DD_OK;
 }
 
+static int validate_signals(const Dealdesk__V1__SkuSignals *s, const char *f,
+                            dd_error *err)
+{
+	char b[160];
+	CHECK(dd_check_string(s->sku, DD_MAX_ID, 0, sub(b, sizeof(b), f, "sku"), err));
+	CHECK(check_range(s->inventory_on_hand, 0, INT64_MAX, sub(b, sizeof(b), f, "inventory_on_hand"), err));
+	CHECK(check_range(s->inventory_at, 0, INT64_MAX, sub(b, sizeof(b), f, "inventory_at"), err));
+	CHECK(check_range(s->demand_per_week, 0, INT64_MAX, sub(b, sizeof(b), f, "demand_per_week"), err));
+	CHECK(check_range(s->demand_at, 0, INT64_MAX, sub(b, sizeof(b), f, "demand_at"), err));
+	if (s->n_competitor_prices > 100)
+		return dd_error_set(err, DD_EINVAL, "%s.competitor_prices: at most 100", f);
+	for (size_t i = 0; i < s->n_competitor_prices; i++) {
+		const Dealdesk__V1__CompetitorPrice *c = s->competitor_prices[i];
+		snprintf(b, sizeof(b), "%s.competitor_prices[%zu].competitor", f, i);
+		CHECK(dd_check_string(c->competitor, DD_MAX_ID, 0, b, err));
+		snprintf(b, sizeof(b), "%s.competitor_prices[%zu].currency", f, i);
+		CHECK(check_currency(c->currency, 0, b, err));
+		snprintf(b, sizeof(b), "%s.competitor_prices[%zu].price", f, i);
+		CHECK(check_range(c->price, 1, INT64_MAX, b, err));
+		snprintf(b, sizeof(b), "%s.competitor_prices[%zu].observed_at", f, i);
+		CHECK(check_range(c->observed_at, 0, INT64_MAX, b, err));
+	}
+	return DD_OK;
+}
+
+static int validate_coupon(const Dealdesk__V1__Coupon *c, const char *f, dd_error *err)
+{
+	char b[160];
+	CHECK(dd_check_string(c->code, DD_MAX_ID, 0, sub(b, sizeof(b), f, "code"), err));
+	CHECK(dd_check_string(c->promotion_id, DD_MAX_ID, 0, sub(b, sizeof(b), f, "promotion_id"), err));
+	CHECK(dd_check_string(c->customer_id, DD_MAX_ID, 1, sub(b, sizeof(b), f, "customer_id"), err));
+	CHECK(check_range(c->max_uses, 0, INT64_MAX, sub(b, sizeof(b), f, "max_uses"), err));
+	CHECK(check_range(c->max_uses_per_customer, 0, INT64_MAX, sub(b, sizeof(b), f, "max_uses_per_customer"), err));
+	return check_window(c->valid_from, c->valid_to, f, err);
+}
+
 int dd_entity_validate(dd_entity_kind kind, const ProtobufCMessage *m,
                        const char *field, dd_error *err)
 {
@@ -262,6 +367,10 @@ int dd_entity_validate(dd_entity_kind kind, const ProtobufCMessage *m,
 		return validate_customer((const void *)m, field, err);
 	case DD_ENTITY_CHECK:
 		return validate_check((const void *)m, field, err);
+	case DD_ENTITY_SIGNALS:
+		return validate_signals((const void *)m, field, err);
+	case DD_ENTITY_COUPON:
+		return validate_coupon((const void *)m, field, err);
 	default:
 		return dd_error_set(err, DD_EINTERNAL, "unknown entity kind");
 	}

@@ -38,7 +38,7 @@
 #define PLAIN_STEP_OVERHEAD 16
 #define PLAIN_MAX_STEPS (UINT64_C(1) << 26)
 
-/* table.move/insert/remove: the most elements one call may shift. */
+/* table.move: the most elements one call may copy. */
 #define TABLE_MAX_SHIFT ((lua_Unsigned)1 << 22)
 
 static uint64_t sat_mul(uint64_t a, uint64_t b)
@@ -409,7 +409,7 @@ static int guarded_sort(lua_State *L)
 	return charged_call(L);
 }
 
-/* ---- installing ----------------------------------------------------------- */
+/* ---- installing --------------------------------------------------------- */
 
 static const struct special {
 	const char *lib;

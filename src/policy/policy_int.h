@@ -20,9 +20,10 @@ void dd_policy_charge(lua_State *L, uint64_t work);
  * table; scripts only ever see a read-only proxy of it). */
 void dd_policy_push_ddlib(lua_State *L);
 
-/* Replaces the C functions of the library table at idx (named lib) with wrappers that
- * charge their work, and bound those whose worst case is unbounded
- * (string.find/match/gmatch/gsub/rep, table.insert/remove/move/sort). */
+/* Replaces the C functions of the library table at idx (named lib) with
+ * wrappers that charge their work, and bound those whose worst case is
+ * unbounded (string.find/match/gmatch/gsub/rep,
+ * table.insert/remove/move/sort). */
 void dd_policy_guard_library(lua_State *L, int idx, const char *lib);
 
 /* Replaces global `name` (a C function) in the table at idx with a wrapper

@@ -11,6 +11,10 @@
  *     it is frozen: emptied into a contents table and given a metatable
  *     whose __index is the contents and whose __newindex raises.
  *
+ * Time: the count hook reads the clock every HOOK_STEP instructions; the
+ * allocator and the library wrappers (dd_policy_charge) read it too, for
+ * C work between hook calls.
+ *
  * Every entry point that can allocate runs inside lua_pcall, so a memory
  * error (the budget, the hard cap, or dd_sandbox_fail_alloc_after) comes
  * back as a status and never reaches the panic handler.
@@ -67,7 +71,8 @@ struct dd_sandbox {
 	size_t in_use;      /* bytes held by the state now */
 	size_t hard_cap;    /* never more than this */
 	size_t call_limit;  /* during a call: in_use at its start + max_memory */
-	long fail_after;    /* allocations left before injected failures; -1 off */
+	long fail_after;    /* growing allocations left before injected
+	                       failures; -1 off */
 	int limit_on;       /* a budgeted call is running: call_limit applies */
 	int in_msgh;        /* the message handler may pass call_limit */
 	int mem_refused;    /* this call had an allocation refused */
@@ -125,8 +130,10 @@ static void kill_call(dd_sandbox *sb, enum kill_reason why)
 
 /* Counts every byte the state holds. Growth is refused (NULL, which Lua
  * turns into LUA_ERRMEM after one emergency collection) past the hard cap,
- * past the call's budget, or when a test asked for failures. Shrinking and
- * freeing never fail. */
+ * or when a test asked for failures; and during a call past its memory
+ * budget, for a string longer than DD_POLICY_MAX_STRING, once the call is
+ * killed, or when the deadline has passed (checked every
+ * ALLOC_CLOCK_BYTES). Shrinking and freeing never fail. */
 static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	dd_sandbox *sb = ud;
@@ -559,7 +566,13 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 		const char *msg = lua_type(L, -1) == LUA_TSTRING
 		                          ? lua_tostring(L, -1)
 		                          : "(error object is not a string)";
-		rc = dd_error_set(err, DD_EPOLICY, "%s", msg);
+		/* errors raised in C or by error(msg, 0) carry no position:
+		 * still say which script */
+		size_t nl = strlen(name);
+		if (strncmp(msg, name, nl) == 0 && msg[nl] == ':')
+			rc = dd_error_set(err, DD_EPOLICY, "%s", msg);
+		else
+			rc = dd_error_set(err, DD_EPOLICY, "%s: %s", name, msg);
 	}
 	lua_settop(L, fidx - 1);
 	/* Outside the budget now: give the garbage back. */

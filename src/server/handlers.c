@@ -200,6 +200,8 @@ ENTITY_HANDLERS(price, DD_ENTITY_PRICE, &dealdesk__v1__list_price_entries_respon
 ENTITY_HANDLERS(promotion, DD_ENTITY_PROMOTION, &dealdesk__v1__list_promotions_response__descriptor)
 ENTITY_HANDLERS(customer, DD_ENTITY_CUSTOMER, &dealdesk__v1__list_customers_response__descriptor)
 ENTITY_HANDLERS(check, DD_ENTITY_CHECK, &dealdesk__v1__list_compliance_checks_response__descriptor)
+ENTITY_HANDLERS(signals, DD_ENTITY_SIGNALS, &dealdesk__v1__list_sku_signals_response__descriptor)
+ENTITY_HANDLERS(coupon, DD_ENTITY_COUPON, &dealdesk__v1__list_coupons_response__descriptor)
 
 /* ---- policies ------------------------------------------------------------------ */
 
@@ -296,6 +298,14 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.CatalogAdmin/GetPromotion", dealdesk__v1__promotion_key, h_get_promotion, 0),
 	M("/dealdesk.v1.CatalogAdmin/ListPromotions", dealdesk__v1__list_promotions_request, h_list_promotion, 0),
 	M("/dealdesk.v1.CatalogAdmin/DeletePromotion", dealdesk__v1__promotion_key, h_delete_promotion, 0),
+	M("/dealdesk.v1.CatalogAdmin/PutSkuSignals", dealdesk__v1__put_sku_signals_request, h_put_signals, 0),
+	M("/dealdesk.v1.CatalogAdmin/GetSkuSignals", dealdesk__v1__sku_key, h_get_signals, 0),
+	M("/dealdesk.v1.CatalogAdmin/ListSkuSignals", dealdesk__v1__list_sku_signals_request, h_list_signals, 0),
+	M("/dealdesk.v1.CatalogAdmin/DeleteSkuSignals", dealdesk__v1__sku_key, h_delete_signals, 0),
+	M("/dealdesk.v1.CatalogAdmin/PutCoupons", dealdesk__v1__put_coupons_request, h_put_coupon, 0),
+	M("/dealdesk.v1.CatalogAdmin/GetCoupon", dealdesk__v1__coupon_key, h_get_coupon, 0),
+	M("/dealdesk.v1.CatalogAdmin/ListCoupons", dealdesk__v1__list_coupons_request, h_list_coupon, 0),
+	M("/dealdesk.v1.CatalogAdmin/DeleteCoupon", dealdesk__v1__coupon_key, h_delete_coupon, 0),
 	M("/dealdesk.v1.CustomerAdmin/PutCustomers", dealdesk__v1__put_customers_request, h_put_customer, 0),
 	M("/dealdesk.v1.CustomerAdmin/GetCustomer", dealdesk__v1__customer_key, h_get_customer, 0),
 	M("/dealdesk.v1.CustomerAdmin/ListCustomers", dealdesk__v1__list_customers_request, h_list_customer, 0),

@@ -41,6 +41,9 @@ static const char *const table_names[DD_T__COUNT] = {
 	[DD_T_CHECKS] = "checks",
 	[DD_T_POLICIES] = "policies",
 	[DD_T_META] = "meta",
+	[DD_T_SIGNALS] = "signals",
+	[DD_T_COUPONS] = "coupons",
+	[DD_T_USAGE] = "usage",
 };
 
 struct dd_store {

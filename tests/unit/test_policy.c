@@ -631,7 +631,9 @@ static void test_error_objects(void **state)
 	expect_error(sb, "error(nil)", DD_EPOLICY,
 	             "(error object is a nil value)");
 	expect_error(sb, "error(42)", DD_EPOLICY, "42");
-	expect_error(sb, "error('plain', 0)", DD_EPOLICY, "plain");
+	expect_error(sb, "error('plain', 0)", DD_EPOLICY, "pol: plain");
+	expect_error(sb, "local function g(s) return (s:gsub('.', g)) end "
+	                 "return g('ab')", DD_EPOLICY, "pol: C stack overflow");
 	expect_error(sb, "local x = nil\nreturn x.y", DD_EPOLICY,
 	             "pol:3: attempt to index a nil value (local 'x')");
 	expect_error(sb, "return nosuch()", DD_EPOLICY,
