@@ -29,8 +29,9 @@ local function pct(bps)
   return string.format("%d.%02d%%", bps // 100, bps % 100)
 end
 
+-- gift lines (free by design) are not checked
 local function applies(c, line)
-  return c.skus == nil or c.skus[line.sku] == true
+  return not line.gift and (c.skus == nil or c.skus[line.sku] == true)
 end
 
 local function min_margin(c, ctx, out)

@@ -84,6 +84,9 @@ int cli_read_file(const char *path, char **data, size_t *len);
 /* The name to show for a file argument: "<stdin>" for "-". */
 const char *cli_file_name(const char *path);
 
+/* s without leading and trailing spaces and tabs (modified in place). */
+char *cli_trim(char *s);
+
 /* Strict decimal parsing of a whole string. */
 bool cli_parse_int64(const char *s, int64_t *out);
 bool cli_parse_uint64(const char *s, uint64_t *out);
@@ -105,12 +108,42 @@ void cli_table_row(cli_table *t, const char *const *cells); /* copied */
 void cli_table_print(const cli_table *t, FILE *f, const char *indent);
 void cli_table_free(cli_table *t);
 
+/* A kind of record that is loaded from a file and listed, read and deleted
+ * by one string key through four RPCs of an admin service (records.c). */
+typedef struct cli_record_kind {
+	const char *command; /* "promotions" */
+	const char *noun;    /* "promotion"; messages add an "s" for the plural */
+	const char *service; /* "dealdesk.v1.CatalogAdmin" */
+	const char *put, *get, *list, *del;
+	const char *field;     /* the repeated field of the Put request and List response */
+	const char *key_field; /* the one string field of the key message: "id" */
+	const char *key_arg;   /* what usage calls the key: "ID" */
+	const ProtobufCMessageDescriptor *put_req, *key, *item, *list_req, *list_resp;
+	void (*print_row)(cli_table *t, const ProtobufCMessage *item);
+	const char *align;
+	const char *const *head;
+	/* A dd_entity_kind: load checks every record with dd_entity_validate
+	 * before sending any. -1: only the server validates (promotions are
+	 * completed by the server before it validates them). */
+	int entity;
+	/* Optional: builds the Put request from the text of a CSV file. Returns
+	 * CLI_OK and *put (protobuf_c_message_free_unpacked), or prints the error
+	 * naming line and column and returns CLI_EUSAGE. */
+	int (*read_csv)(const char *file, const char *text, size_t len, ProtobufCMessage **put);
+	const char *csv_help; /* the usage paragraph on the CSV columns */
+} cli_record_kind;
+
+/* Runs `dealdesk <k->command> load|list|get|delete ...`. */
+int cli_records_command(cli *c, const cli_record_kind *k, int argc, char **argv);
+
 /* Commands: argv[0] is the command name. Return an exit code. */
 int cli_cmd_quote(cli *c, int argc, char **argv);
 int cli_cmd_prices(cli *c, int argc, char **argv);
 int cli_cmd_promotions(cli *c, int argc, char **argv);
 int cli_cmd_customers(cli *c, int argc, char **argv);
 int cli_cmd_checks(cli *c, int argc, char **argv);
+int cli_cmd_signals(cli *c, int argc, char **argv);
+int cli_cmd_coupons(cli *c, int argc, char **argv);
 int cli_cmd_policy(cli *c, int argc, char **argv);
 int cli_cmd_health(cli *c, int argc, char **argv);
 

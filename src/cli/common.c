@@ -265,6 +265,16 @@ const char *cli_file_name(const char *path)
 	return strcmp(path, "-") == 0 ? "<stdin>" : path;
 }
 
+char *cli_trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}
+
 bool cli_parse_int64(const char *s, int64_t *out)
 {
 	if (s == NULL || !(*s == '-' || (*s >= '0' && *s <= '9')))

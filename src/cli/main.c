@@ -20,6 +20,8 @@ static const char usage_text[] =
 	"  promotions   load FILE.json | list | get ID | delete ID\n"
 	"  customers    load FILE.json | list | get ID | delete ID\n"
 	"  checks       load FILE.json | list | get ID | delete ID   (compliance checks)\n"
+	"  signals      load FILE.json|FILE.csv | list | get SKU | delete SKU   (market signals)\n"
+	"  coupons      load FILE.json | list | get CODE | delete CODE\n"
 	"  policy       upload | activate | submit | approve | reject | list | get\n"
 	"  health       [SERVICE]: the server's grpc.health.v1 status\n"
 	"\n"
@@ -40,6 +42,8 @@ static const struct {
 	{ "promotions", cli_cmd_promotions },
 	{ "customers", cli_cmd_customers },
 	{ "checks", cli_cmd_checks },
+	{ "signals", cli_cmd_signals },
+	{ "coupons", cli_cmd_coupons },
 	{ "policy", cli_cmd_policy },
 	{ "health", cli_cmd_health },
 };

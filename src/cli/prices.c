@@ -59,23 +59,13 @@ static const struct column {
 };
 #define N_COLUMNS (sizeof(columns) / sizeof(columns[0]))
 
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	return s;
-}
-
 /* Which CSV field holds each known column (-1: absent). */
 static int map_header(const char *file, const dd_csv_record *h, int where[N_COLUMNS])
 {
 	for (size_t k = 0; k < N_COLUMNS; k++)
 		where[k] = -1;
 	for (size_t i = 0; i < h->n_fields; i++) {
-		char *name = trim(h->fields[i]);
+		char *name = cli_trim(h->fields[i]);
 		size_t k = 0;
 		while (k < N_COLUMNS && strcasecmp(columns[k].name, name) != 0)
 			k++;
@@ -104,7 +94,7 @@ static int convert_row(const char *file, const dd_csv_record *r, const int where
 	for (size_t k = 0; k < N_COLUMNS; k++) {
 		if (where[k] < 0 || columns[k].kind != COL_STRING)
 			continue;
-		*(char **)((char *)e + columns[k].offset) = trim(r->fields[where[k]]);
+		*(char **)((char *)e + columns[k].offset) = cli_trim(r->fields[where[k]]);
 	}
 	exp = dd_currency_exponent(e->currency);
 	if (exp < 0)
@@ -114,7 +104,7 @@ static int convert_row(const char *file, const dd_csv_record *r, const int where
 	for (size_t k = 0; k < N_COLUMNS; k++) {
 		if (where[k] < 0 || columns[k].kind == COL_STRING)
 			continue;
-		const char *v = trim(r->fields[where[k]]);
+		const char *v = cli_trim(r->fields[where[k]]);
 		void *dst = (char *)e + columns[k].offset;
 		const char *col = columns[k].name;
 		int64_t n;

@@ -1,30 +1,20 @@
-/* dealdesk promotions | customers | checks: load a JSON file and list, get
- * and delete records through CatalogAdmin, CustomerAdmin and
- * ComplianceAdmin. The three differ only in the table below and in how a
- * listing is printed. */
+/* dealdesk promotions | customers | checks | coupons (and signals, whose
+ * table is in signals.c): load a file and list, get and delete records
+ * through CatalogAdmin, CustomerAdmin and ComplianceAdmin. The kinds differ
+ * only in a cli_record_kind and in how a listing is printed. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
+#include "dealdesk/admin.h"
 #include "dealdesk/money.h"
 #include "dealdesk/pbjson.h"
 #include "dealdesk/v1/admin.pb-c.h"
 
 #define BATCH 1000
 #define MEMBER(type, msg, off) (*(type *)((char *)(msg) + (off)))
-
-typedef struct record_kind {
-	const char *command; /* "promotions" */
-	const char *noun;    /* "promotion" */
-	const char *service; /* "dealdesk.v1.CatalogAdmin" */
-	const char *put, *get, *list, *del;
-	const char *field; /* the repeated field of the Put request and List response */
-	const ProtobufCMessageDescriptor *put_req, *key, *item, *list_req, *list_resp;
-	void (*print_rows)(cli_table *t, const ProtobufCMessage *item);
-	const char *align;
-	const char *const *head;
-} record_kind;
 
 /* ---- listing rows ---------------------------------------------------------------- */
 
@@ -113,77 +103,128 @@ static void check_row(cli_table *t, const ProtobufCMessage *m)
 static const char *const check_head[] = { "ID", "KIND", "BPS", "ON FAIL", "ENABLED", "SKUS",
 	                                  "DESCRIPTION" };
 
-static const record_kind promotions = {
-	"promotions", "promotion", "dealdesk.v1.CatalogAdmin",
-	"PutPromotions", "GetPromotion", "ListPromotions", "DeletePromotion", "promotions",
-	&dealdesk__v1__put_promotions_request__descriptor, &dealdesk__v1__promotion_key__descriptor,
-	&dealdesk__v1__promotion__descriptor, &dealdesk__v1__list_promotions_request__descriptor,
-	&dealdesk__v1__list_promotions_response__descriptor,
-	promotion_row, "lllrlll", promotion_head,
+static void coupon_row(cli_table *t, const ProtobufCMessage *m)
+{
+	const Dealdesk__V1__Coupon *c = (const Dealdesk__V1__Coupon *)m;
+	char uses[24], per[24], from[32], to[32];
+	if (c->max_uses > 0)
+		snprintf(uses, sizeof(uses), "%" PRId64, c->max_uses);
+	else
+		snprintf(uses, sizeof(uses), "-");
+	if (c->max_uses_per_customer > 0)
+		snprintf(per, sizeof(per), "%" PRId64, c->max_uses_per_customer);
+	else
+		snprintf(per, sizeof(per), "-");
+	const char *row[] = { c->code, c->promotion_id, c->enabled ? "yes" : "no", uses, per,
+		              cli_time(c->valid_from, from, sizeof(from)),
+		              cli_time(c->valid_to, to, sizeof(to)), c->customer_id };
+	cli_table_row(t, row);
+}
+
+static const char *const coupon_head[] = { "CODE", "PROMOTION", "ENABLED", "MAX USES",
+	                                   "PER CUSTOMER", "VALID FROM", "VALID TO",
+	                                   "CUSTOMER" };
+
+static const cli_record_kind promotions = {
+	.command = "promotions", .noun = "promotion", .service = "dealdesk.v1.CatalogAdmin",
+	.put = "PutPromotions", .get = "GetPromotion", .list = "ListPromotions",
+	.del = "DeletePromotion", .field = "promotions", .key_field = "id", .key_arg = "ID",
+	.put_req = &dealdesk__v1__put_promotions_request__descriptor,
+	.key = &dealdesk__v1__promotion_key__descriptor,
+	.item = &dealdesk__v1__promotion__descriptor,
+	.list_req = &dealdesk__v1__list_promotions_request__descriptor,
+	.list_resp = &dealdesk__v1__list_promotions_response__descriptor,
+	.print_row = promotion_row, .align = "lllrlll", .head = promotion_head,
+	.entity = -1,
 };
 
-static const record_kind customers = {
-	"customers", "customer", "dealdesk.v1.CustomerAdmin",
-	"PutCustomers", "GetCustomer", "ListCustomers", "DeleteCustomer", "customers",
-	&dealdesk__v1__put_customers_request__descriptor, &dealdesk__v1__customer_key__descriptor,
-	&dealdesk__v1__customer__descriptor, &dealdesk__v1__list_customers_request__descriptor,
-	&dealdesk__v1__list_customers_response__descriptor,
-	customer_row, "lllllrrrl", customer_head,
+static const cli_record_kind customers = {
+	.command = "customers", .noun = "customer", .service = "dealdesk.v1.CustomerAdmin",
+	.put = "PutCustomers", .get = "GetCustomer", .list = "ListCustomers",
+	.del = "DeleteCustomer", .field = "customers", .key_field = "id", .key_arg = "ID",
+	.put_req = &dealdesk__v1__put_customers_request__descriptor,
+	.key = &dealdesk__v1__customer_key__descriptor,
+	.item = &dealdesk__v1__customer__descriptor,
+	.list_req = &dealdesk__v1__list_customers_request__descriptor,
+	.list_resp = &dealdesk__v1__list_customers_response__descriptor,
+	.print_row = customer_row, .align = "lllllrrrl", .head = customer_head,
+	.entity = -1,
 };
 
-static const record_kind checks = {
-	"checks", "compliance check", "dealdesk.v1.ComplianceAdmin",
-	"PutComplianceChecks", "GetComplianceCheck", "ListComplianceChecks",
-	"DeleteComplianceCheck", "checks",
-	&dealdesk__v1__put_compliance_checks_request__descriptor,
-	&dealdesk__v1__compliance_check_key__descriptor, &dealdesk__v1__compliance_check__descriptor,
-	&dealdesk__v1__list_compliance_checks_request__descriptor,
-	&dealdesk__v1__list_compliance_checks_response__descriptor,
-	check_row, "llrllll", check_head,
+static const cli_record_kind checks = {
+	.command = "checks", .noun = "compliance check", .service = "dealdesk.v1.ComplianceAdmin",
+	.put = "PutComplianceChecks", .get = "GetComplianceCheck",
+	.list = "ListComplianceChecks", .del = "DeleteComplianceCheck", .field = "checks",
+	.key_field = "id", .key_arg = "ID",
+	.put_req = &dealdesk__v1__put_compliance_checks_request__descriptor,
+	.key = &dealdesk__v1__compliance_check_key__descriptor,
+	.item = &dealdesk__v1__compliance_check__descriptor,
+	.list_req = &dealdesk__v1__list_compliance_checks_request__descriptor,
+	.list_resp = &dealdesk__v1__list_compliance_checks_response__descriptor,
+	.print_row = check_row, .align = "llrllll", .head = check_head,
+	.entity = -1,
+};
+
+static const cli_record_kind coupons = {
+	.command = "coupons", .noun = "coupon", .service = "dealdesk.v1.CatalogAdmin",
+	.put = "PutCoupons", .get = "GetCoupon", .list = "ListCoupons", .del = "DeleteCoupon",
+	.field = "coupons", .key_field = "code", .key_arg = "CODE",
+	.put_req = &dealdesk__v1__put_coupons_request__descriptor,
+	.key = &dealdesk__v1__coupon_key__descriptor,
+	.item = &dealdesk__v1__coupon__descriptor,
+	.list_req = &dealdesk__v1__list_coupons_request__descriptor,
+	.list_resp = &dealdesk__v1__list_coupons_response__descriptor,
+	.print_row = coupon_row, .align = "lllrrlll", .head = coupon_head,
+	.entity = DD_ENTITY_COUPON,
 };
 
 /* ---- the subcommands -------------------------------------------------------------- */
 
-static void print_usage(const record_kind *k, FILE *f)
+static void print_usage(const cli_record_kind *k, FILE *f)
 {
 	fprintf(f,
-	        "usage: dealdesk %s load FILE.json\n"
+	        "usage: dealdesk %s load FILE.json%s\n"
 	        "       dealdesk %s list\n"
-	        "       dealdesk %s get ID\n"
-	        "       dealdesk %s delete ID\n"
+	        "       dealdesk %s get %s\n"
+	        "       dealdesk %s delete %s\n"
 	        "\n"
 	        "load: FILE.json (\"-\" = stdin) holds a JSON array of %s objects,\n"
 	        "or {\"%s\": [...]}. Field names as in the proto (snake_case or\n"
 	        "lowerCamelCase), enums by name (\"PERCENTAGE\" or the full name), 64-bit\n"
 	        "integers as numbers or strings. The file is checked completely before\n"
 	        "anything is sent, then sent in calls of at most %d records (each call\n"
-	        "all or nothing).\n"
-	        "\n"
-	        "RPCs: %s/{%s, %s, %s, %s}\n",
-	        k->command, k->command, k->command, k->command, k->item->short_name, k->field,
-	        BATCH, k->service, k->put, k->list, k->get, k->del);
+	        "all or nothing).\n",
+	        k->command, k->read_csv ? " | FILE.csv" : "", k->command, k->command, k->key_arg,
+	        k->command, k->key_arg, k->item->short_name, k->field, BATCH);
+	if (k->csv_help != NULL)
+		fprintf(f, "\n%s", k->csv_help);
+	fprintf(f, "\nRPCs: %s/{%s, %s, %s, %s}\n", k->service, k->put, k->list, k->get, k->del);
 }
 
-static void method_path(const record_kind *k, const char *method, char *buf, size_t size)
+static void method_path(const cli_record_kind *k, const char *method, char *buf, size_t size)
 {
 	snprintf(buf, size, "/%s/%s", k->service, method);
 }
 
-static int records_load(cli *c, const record_kind *k, const char *path)
+/* A file is CSV by its name; stdin has none, and JSON starts with [ or {. */
+static bool is_csv(const char *path, const char *text, size_t len)
 {
-	char *text;
-	size_t len;
+	size_t n = strlen(path);
+	if (strcmp(path, "-") != 0)
+		return n >= 4 && strcasecmp(path + n - 4, ".csv") == 0;
+	size_t i = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+	while (i < len && strchr(" \t\r\n", text[i]) != NULL)
+		i++;
+	return i < len && text[i] != '[' && text[i] != '{';
+}
+
+static int read_json(const cli_record_kind *k, const char *file, const char *text, size_t len,
+                     ProtobufCMessage **put)
+{
 	dd_error err;
 	json_object *j;
-	const char *file = cli_file_name(path);
-	int rc = cli_read_file(path, &text, &len);
-	if (rc != CLI_OK)
-		return rc;
-	if (dd_pbjson_parse(text, len, &j, &err) != DD_OK) {
-		free(text);
+	if (dd_pbjson_parse(text, len, &j, &err) != DD_OK)
 		return cli_error(CLI_EUSAGE, "%s: %s", file, err.msg);
-	}
-	free(text);
 	if (json_object_is_type(j, json_type_array)) {
 		json_object *wrap = json_object_new_object();
 		json_object_object_add(wrap, k->field, j);
@@ -194,12 +235,31 @@ static int records_load(cli *c, const record_kind *k, const char *path)
 		return cli_error(CLI_EUSAGE, "%s: expected a JSON array of %s objects or {\"%s\": [...]}",
 		                 file, k->item->short_name, k->field);
 	}
-	ProtobufCMessage *put;
-	rc = dd_pbjson_to_message(j, k->put_req, &put, &err);
+	int rc = dd_pbjson_to_message(j, k->put_req, put, &err);
 	json_object_put(j);
 	if (rc != DD_OK)
 		return cli_error(CLI_EUSAGE, "%s: %s", file, err.msg);
+	if (k->entity < 0)
+		return CLI_OK;
 
+	size_t n;
+	void **items = cli_repeated(*put, k->field, &n);
+	for (size_t i = 0; i < n; i++) {
+		char where[64];
+		snprintf(where, sizeof(where), "%s[%zu]", k->field, i);
+		if (dd_entity_validate((dd_entity_kind)k->entity, items[i], where, &err) != DD_OK) {
+			protobuf_c_message_free_unpacked(*put, NULL);
+			*put = NULL;
+			return cli_error(CLI_EUSAGE, "%s: %s", file, err.msg);
+		}
+	}
+	return CLI_OK;
+}
+
+/* Sends the records of put in calls of at most BATCH and reports. */
+static int records_send(cli *c, const cli_record_kind *k, const char *file,
+                        ProtobufCMessage *put)
+{
 	/* send slices of the repeated field, then put it back for the free */
 	const ProtobufCFieldDescriptor *f =
 		protobuf_c_message_descriptor_get_field_by_name(k->put_req, k->field);
@@ -208,8 +268,8 @@ static int records_load(cli *c, const record_kind *k, const char *path)
 	char method[128];
 	method_path(k, k->put, method, sizeof(method));
 	uint64_t version = 0;
-	size_t sent = 0;
-	rc = CLI_OK;
+	size_t sent = 0, calls = 0;
+	int rc = CLI_OK;
 	while (sent < total) {
 		size_t n = total - sent < BATCH ? total - sent : BATCH;
 		MEMBER(size_t, put, f->quantifier_offset) = n;
@@ -225,10 +285,10 @@ static int records_load(cli *c, const record_kind *k, const char *path)
 		version = ((Dealdesk__V1__WriteResponse *)resp)->data_version;
 		protobuf_c_message_free_unpacked(resp, NULL);
 		sent += n;
+		calls++;
 	}
 	MEMBER(size_t, put, f->quantifier_offset) = total;
 	MEMBER(void **, put, f->offset) = all;
-	protobuf_c_message_free_unpacked(put, NULL);
 	if (rc != CLI_OK)
 		return rc;
 
@@ -241,12 +301,33 @@ static int records_load(cli *c, const record_kind *k, const char *path)
 	if (total == 0)
 		printf("%s: no %ss to load\n", file, k->noun);
 	else
-		printf("loaded %zu %s%s, data version %" PRIu64 "\n", total, k->noun,
-		       total == 1 ? "" : "s", version);
+		printf("loaded %zu %s%s in %zu call%s, data version %" PRIu64 "\n", total, k->noun,
+		       total == 1 ? "" : "s", calls, calls == 1 ? "" : "s", version);
 	return CLI_OK;
 }
 
-static int records_list(cli *c, const record_kind *k)
+static int records_load(cli *c, const cli_record_kind *k, const char *path)
+{
+	char *text;
+	size_t len;
+	const char *file = cli_file_name(path);
+	int rc = cli_read_file(path, &text, &len);
+	if (rc != CLI_OK)
+		return rc;
+	ProtobufCMessage *put = NULL;
+	if (k->read_csv != NULL && is_csv(path, text, len))
+		rc = k->read_csv(file, text, len, &put);
+	else
+		rc = read_json(k, file, text, len, &put);
+	free(text);
+	if (rc != CLI_OK)
+		return rc;
+	rc = records_send(c, k, file, put);
+	protobuf_c_message_free_unpacked(put, NULL);
+	return rc;
+}
+
+static int records_list(cli *c, const cli_record_kind *k)
 {
 	ProtobufCMessage *req = calloc(1, k->list_req->sizeof_message);
 	if (req == NULL)
@@ -269,7 +350,7 @@ static int records_list(cli *c, const record_kind *k)
 			size_t n;
 			void **items = cli_repeated(pages[p], k->field, &n);
 			for (size_t i = 0; i < n; i++)
-				k->print_rows(t, items[i]);
+				k->print_row(t, items[i]);
 			total += n;
 		}
 		if (total == 0)
@@ -282,15 +363,15 @@ static int records_list(cli *c, const record_kind *k)
 	return rc;
 }
 
-/* get or delete by id: every key message has one string field "id". */
-static int records_by_id(cli *c, const record_kind *k, bool del, char *id)
+/* get or delete by key: every key message has one string field, k->key_field. */
+static int records_by_key(cli *c, const cli_record_kind *k, bool del, char *id)
 {
 	ProtobufCMessage *key = calloc(1, k->key->sizeof_message);
 	if (key == NULL)
 		return cli_error(CLI_ERPC, "out of memory");
 	protobuf_c_message_init(k->key, key);
 	const ProtobufCFieldDescriptor *f =
-		protobuf_c_message_descriptor_get_field_by_name(k->key, "id");
+		protobuf_c_message_descriptor_get_field_by_name(k->key, k->key_field);
 	MEMBER(char *, key, f->offset) = id;
 
 	char method[128];
@@ -312,7 +393,7 @@ static int records_by_id(cli *c, const record_kind *k, bool del, char *id)
 	return rc;
 }
 
-static int records_command(cli *c, const record_kind *k, int argc, char **argv)
+int cli_records_command(cli *c, const cli_record_kind *k, int argc, char **argv)
 {
 	if (argc < 2) {
 		print_usage(k, stderr);
@@ -340,7 +421,8 @@ static int records_command(cli *c, const record_kind *k, int argc, char **argv)
 	char **args = argv + optind;
 	if (strcmp(sub, "load") == 0) {
 		if (nargs != 1)
-			return cli_usage_error(k->command, "load needs one FILE.json");
+			return cli_usage_error(k->command, "load needs one FILE.json%s",
+			                       k->read_csv ? " or FILE.csv" : "");
 		return records_load(c, k, args[0]);
 	}
 	if (strcmp(sub, "list") == 0) {
@@ -350,23 +432,28 @@ static int records_command(cli *c, const record_kind *k, int argc, char **argv)
 	}
 	if (strcmp(sub, "get") == 0 || strcmp(sub, "delete") == 0) {
 		if (nargs != 1)
-			return cli_usage_error(k->command, "%s needs one ID", sub);
-		return records_by_id(c, k, sub[0] == 'd', args[0]);
+			return cli_usage_error(k->command, "%s needs one %s", sub, k->key_arg);
+		return records_by_key(c, k, sub[0] == 'd', args[0]);
 	}
 	return cli_usage_error(k->command, "unknown subcommand '%s'", sub);
 }
 
 int cli_cmd_promotions(cli *c, int argc, char **argv)
 {
-	return records_command(c, &promotions, argc, argv);
+	return cli_records_command(c, &promotions, argc, argv);
 }
 
 int cli_cmd_customers(cli *c, int argc, char **argv)
 {
-	return records_command(c, &customers, argc, argv);
+	return cli_records_command(c, &customers, argc, argv);
 }
 
 int cli_cmd_checks(cli *c, int argc, char **argv)
 {
-	return records_command(c, &checks, argc, argv);
+	return cli_records_command(c, &checks, argc, argv);
+}
+
+int cli_cmd_coupons(cli *c, int argc, char **argv)
+{
+	return cli_records_command(c, &coupons, argc, argv);
 }

@@ -96,6 +96,8 @@ promo_index *promo_index_build(Dealdesk__V1__Promotion *const *promos, size_t n)
 		const Dealdesk__V1__Promotion *p = promos[i];
 		uint32_t v = (uint32_t)i;
 		int targeted = 0, rc = post(ix, "i:", p->id, v);
+		if (rc == 0 && p->coupon_code && *p->coupon_code)
+			rc = post(ix, "k:", p->coupon_code, v);
 		for (size_t k = 0; rc == 0 && k < p->n_skus; k++, targeted = 1)
 			rc = post(ix, "s:", p->skus[k], v);
 		for (size_t k = 0; rc == 0 && k < p->n_categories; k++, targeted = 1)
@@ -172,6 +174,11 @@ void promo_index_add_category(promo_index *ix, const char *category)
 void promo_index_add_id(promo_index *ix, const char *id)
 {
 	add_key(ix, "i:", id);
+}
+
+void promo_index_add_code(promo_index *ix, const char *code)
+{
+	add_key(ix, "k:", code);
 }
 
 static int cmp_u32(const void *a, const void *b)

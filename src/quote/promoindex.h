@@ -23,6 +23,8 @@ void promo_index_begin(promo_index *ix);
 void promo_index_add_sku(promo_index *ix, const char *sku);
 void promo_index_add_category(promo_index *ix, const char *category);
 void promo_index_add_id(promo_index *ix, const char *id);
+/* Adds the promotions whose own coupon_code is code. */
+void promo_index_add_code(promo_index *ix, const char *code);
 /* The candidates so far (global ones included), ascending = priority order.
  * Valid until the next begin. */
 const uint32_t *promo_index_result(promo_index *ix, size_t *n);

@@ -13,6 +13,7 @@
 typedef struct line_work {
 	Dealdesk__V1__QuoteLine *out;
 	const Dealdesk__V1__PriceEntry *price;
+	const Dealdesk__V1__SkuSignals *signals; /* NULL when none are kept */
 	int64_t list_subtotal;
 	Dealdesk__V1__AppliedDiscount **disc;
 	size_t ndisc, capdisc;
@@ -30,6 +31,8 @@ typedef struct quote_run {
 	size_t nlines;
 	Dealdesk__V1__QuoteResponse *resp;
 	int ctx; /* stack index of ctx */
+	size_t nrequested; /* lines in the request; gift lines follow */
+	int32_t multiplier; /* loyalty points multiplier from promotions */
 } quote_run;
 
 /* ---- 1. validation ------------------------------------------------------- */
@@ -112,6 +115,7 @@ static int load_customer(quote_run *r)
 
 typedef struct price_pick {
 	quote_run *r;
+	int64_t quantity;
 	const Dealdesk__V1__PriceEntry *best;
 	int best_score;
 	size_t candidates;
@@ -129,8 +133,8 @@ static int scope_matches(const char *entry, const char *want)
 }
 
 /* Precedence: most specific scope (customer group 4, channel 2, region 1),
- * then priority, then the newest valid_from, then the first price list id
- * in key order. */
+ * then the highest quantity tier the line reaches, then priority, then the
+ * newest valid_from, then the first price list id in key order. */
 static int pick_one(void *ud, dd_val key, dd_val val)
 {
 	price_pick *p = ud;
@@ -149,13 +153,17 @@ static int pick_one(void *ud, dd_val key, dd_val val)
 	if ((e->valid_from && r->time < e->valid_from) ||
 	    (e->valid_to && r->time >= e->valid_to))
 		return 0;
+	if (e->min_quantity > p->quantity)
+		return 0; /* a quantity tier the line does not reach */
 	int score = (!str_empty(e->customer_group) << 2) |
 	            (!str_empty(e->channel) << 1) | !str_empty(e->region);
 	const Dealdesk__V1__PriceEntry *b = p->best;
 	if (b == NULL || score > p->best_score ||
 	    (score == p->best_score &&
-	     (e->priority > b->priority ||
-	      (e->priority == b->priority && e->valid_from > b->valid_from)))) {
+	     (e->min_quantity > b->min_quantity ||
+	      (e->min_quantity == b->min_quantity &&
+	       (e->priority > b->priority ||
+	        (e->priority == b->priority && e->valid_from > b->valid_from)))))) {
 		p->best = e;
 		p->best_score = score;
 	}
@@ -170,18 +178,53 @@ static int any_record(void *ud, dd_val key, dd_val val)
 	return 1;
 }
 
+/* Picks the price entry of sku for quantity units (see pick_one). */
+static int find_price(quote_run *r, const char *sku, int64_t quantity, price_pick *p)
+{
+	char prefix[DD_STORE_MAX_KEY + 1];
+	int plen = dd_key_join(prefix, sizeof(prefix) - 1, 2, sku, r->req->currency);
+	if (plen < 0)
+		return DD_EINVAL;
+	prefix[plen++] = '\0';
+	*p = (price_pick){ r, quantity, NULL, -1, 0, 0 };
+	int rc = dd_rtxn_scan(r->q->txn, DD_T_PRICES, (dd_val){ prefix, (size_t)plen },
+	                      (dd_val){ NULL, 0 }, pick_one, p);
+	return rc < 0 ? DD_ESTORE : DD_OK;
+}
+
+/* Fills line i's output from its chosen price entry. */
+static int fill_line(quote_run *r, size_t i, const char *sku, int64_t quantity,
+                     const Dealdesk__V1__PriceEntry *e)
+{
+	line_work *w = &r->lines[i];
+	w->price = e;
+	Dealdesk__V1__QuoteLine *o = w->out;
+	o->line_no = (int32_t)i;
+	o->sku = (char *)sku;
+	o->quantity = quantity;
+	o->price_list_id = e->price_list_id;
+	o->unit_list_price = o->unit_price = e->unit_price;
+	o->price_reason = "";
+	o->price_tier = e->min_quantity > 1 ? e->min_quantity : 1;
+	dd_val sv;
+	if (dd_rtxn_get(r->q->txn, DD_T_SIGNALS, (dd_val){ sku, strlen(sku) }, &sv) == DD_OK)
+		w->signals = (void *)protobuf_c_message_unpack(
+			&dealdesk__v1__sku_signals__descriptor, &r->arena->pb, sv.len, sv.data);
+	if (dd_money_mul(o->unit_list_price, o->quantity, &w->list_subtotal) != DD_OK)
+		return dd_error_set(r->err, DD_EOVERFLOW,
+		                    "lines[%zu].quantity: %lld x %lld overflows int64", i,
+		                    (long long)o->quantity, (long long)o->unit_list_price);
+	return DD_OK;
+}
+
 static int price_line(quote_run *r, size_t i)
 {
 	const Dealdesk__V1__LineRequest *l = r->req->lines[i];
-	char prefix[DD_STORE_MAX_KEY + 1];
-	int plen = dd_key_join(prefix, sizeof(prefix) - 1, 2, l->sku, r->req->currency);
-	if (plen < 0)
+	price_pick p;
+	int rc = find_price(r, l->sku, l->quantity, &p);
+	if (rc == DD_EINVAL)
 		return dd_error_set(r->err, DD_EINVAL, "lines[%zu].sku: too long", i);
-	prefix[plen++] = '\0';
-	price_pick p = { r, NULL, -1, 0, 0 };
-	int rc = dd_rtxn_scan(r->q->txn, DD_T_PRICES, (dd_val){ prefix, (size_t)plen },
-	                      (dd_val){ NULL, 0 }, pick_one, &p);
-	if (rc < 0)
+	if (rc != DD_OK)
 		return dd_error_set(r->err, DD_ESTORE, "store: cannot read prices");
 	if (p.best == NULL) {
 		if (p.candidates > 0)
@@ -199,23 +242,13 @@ static int price_line(quote_run *r, size_t i)
 		return dd_error_set(r->err, DD_ENOTFOUND, "lines[%zu].sku: unknown SKU '%s'",
 		                    i, l->sku);
 	}
-	line_work *w = &r->lines[i];
-	w->price = p.best;
-	Dealdesk__V1__QuoteLine *o = w->out;
-	o->line_no = (int32_t)i;
-	o->sku = l->sku;
-	o->quantity = l->quantity;
-	o->price_list_id = p.best->price_list_id;
-	o->unit_list_price = o->unit_price = p.best->unit_price;
-	o->price_reason = "";
-	if (dd_money_mul(o->unit_list_price, o->quantity, &w->list_subtotal) != DD_OK)
-		return dd_error_set(r->err, DD_EOVERFLOW,
-		                    "lines[%zu].quantity: %lld x %lld overflows int64", i,
-		                    (long long)o->quantity, (long long)o->unit_list_price);
+	if ((rc = fill_line(r, i, l->sku, l->quantity, p.best)) != DD_OK)
+		return rc;
+	const Dealdesk__V1__QuoteLine *o = r->lines[i].out;
 	quote_trace(r->q, "pricing", p.best->price_list_id, 1,
-	            "line %zu %s: list price %lld from %s (%zu entries in %s)", i, l->sku,
-	            (long long)p.best->unit_price, p.best->price_list_id, p.candidates,
-	            r->req->currency);
+	            "line %zu %s: list price %lld from %s, tier %lld (%zu entries in %s)", i,
+	            l->sku, (long long)p.best->unit_price, p.best->price_list_id,
+	            (long long)o->price_tier, p.candidates, r->req->currency);
 	return DD_OK;
 }
 
@@ -246,6 +279,55 @@ static void push_credit_profile(lua_State *L, const Dealdesk__V1__CreditProfile 
 	lc_set_bool(L, "hold", c ? c->hold : 0);
 }
 
+static void push_signals(lua_State *L, const Dealdesk__V1__SkuSignals *sg)
+{
+	lua_createtable(L, 0, 5);
+	lc_set_int(L, "inventory", sg->inventory_on_hand);
+	lc_set_int(L, "inventory_at", sg->inventory_at);
+	lc_set_int(L, "demand_per_week", sg->demand_per_week);
+	lc_set_int(L, "demand_at", sg->demand_at);
+	lua_createtable(L, (int)sg->n_competitor_prices, 0);
+	for (size_t i = 0; i < sg->n_competitor_prices; i++) {
+		const Dealdesk__V1__CompetitorPrice *c = sg->competitor_prices[i];
+		lua_createtable(L, 0, 4);
+		lc_set_str(L, "competitor", c->competitor);
+		lc_set_str(L, "currency", c->currency);
+		lc_set_int(L, "price", c->price);
+		lc_set_int(L, "observed_at", c->observed_at);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, "competitors");
+}
+
+/* Pushes the Lua view of line i. */
+static void push_line(lua_State *L, const line_work *w, size_t i)
+{
+	lua_createtable(L, 0, 20);
+	lc_set_int(L, "no", (int64_t)i);
+	lc_set_str(L, "sku", w->out->sku);
+	lc_set_int(L, "quantity", w->out->quantity);
+	lc_set_str(L, "category", w->price->category);
+	lc_set_str(L, "price_list", w->price->price_list_id);
+	lc_set_int(L, "price_tier", w->out->price_tier);
+	lc_set_int(L, "list_price", w->price->unit_price);
+	lc_set_int(L, "unit_price", w->out->unit_price);
+	lc_set_int(L, "unit_cost", w->price->unit_cost);
+	lc_set_int(L, "floor", w->price->floor_price);
+	lc_set_int(L, "ceiling", w->price->ceiling_price);
+	lc_set_int(L, "list_subtotal", w->list_subtotal);
+	lc_set_int(L, "subtotal", w->out->gift ? w->out->line_subtotal : w->list_subtotal);
+	lc_set_str(L, "rounding", rounding_name(w->price->rounding));
+	lc_set_bool(L, "gift", w->out->gift);
+	if (w->out->gift) {
+		lc_set_int(L, "discount", w->out->discount_total);
+		lc_set_int(L, "total", w->out->line_total);
+	}
+	if (w->signals) {
+		push_signals(L, w->signals);
+		lua_setfield(L, -2, "signals");
+	}
+}
+
 static int push_ctx(quote_run *r)
 {
 	lua_State *L = r->q->L;
@@ -267,6 +349,10 @@ static int push_ctx(quote_run *r)
 	lc_set_str(L, "group", c->customer_group);
 	lc_set_str(L, "segment", c->segment);
 	lc_set_str(L, "tier", c->credit ? c->credit->tier : "");
+	lc_set_str(L, "loyalty_tier", c->loyalty_tier);
+	lc_set_int(L, "order_count", c->order_count);
+	lc_set_int(L, "first_order_at", c->first_order_at);
+	lc_set_int(L, "last_order_at", c->last_order_at);
 	push_credit_profile(L, c->credit);
 	lua_setfield(L, -2, "credit");
 	lua_setfield(L, -2, "customer");
@@ -277,6 +363,12 @@ static int push_ctx(quote_run *r)
 		lua_setfield(L, -2, req->coupon_codes[i]);
 	}
 	lua_setfield(L, -2, "coupons");
+	lua_createtable(L, (int)req->n_coupon_codes, 0);
+	for (size_t i = 0; i < req->n_coupon_codes; i++) {
+		lua_pushstring(L, req->coupon_codes[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, "coupon_list");
 
 	lua_createtable(L, 0, (int)req->n_attributes);
 	for (size_t i = 0; i < req->n_attributes; i++) {
@@ -287,19 +379,7 @@ static int push_ctx(quote_run *r)
 
 	lua_createtable(L, (int)r->nlines, 0);
 	for (size_t i = 0; i < r->nlines; i++) {
-		const line_work *w = &r->lines[i];
-		lua_createtable(L, 0, 14);
-		lc_set_int(L, "no", (int64_t)i);
-		lc_set_str(L, "sku", w->out->sku);
-		lc_set_int(L, "quantity", w->out->quantity);
-		lc_set_str(L, "category", w->price->category);
-		lc_set_str(L, "price_list", w->price->price_list_id);
-		lc_set_int(L, "list_price", w->price->unit_price);
-		lc_set_int(L, "unit_price", w->price->unit_price);
-		lc_set_int(L, "unit_cost", w->price->unit_cost);
-		lc_set_int(L, "list_subtotal", w->list_subtotal);
-		lc_set_int(L, "subtotal", w->list_subtotal);
-		lc_set_str(L, "rounding", rounding_name(w->price->rounding));
+		push_line(L, &r->lines[i], i);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 	lua_setfield(L, -2, "lines");
@@ -409,6 +489,30 @@ static int run_pricing(quote_run *r)
 		w->out->price_reason = (char *)reason;
 	}
 	lua_settop(L, res - 1);
+	/* the per-SKU bounds hold whatever the policy says */
+	for (size_t i = 0; i < r->nlines; i++) {
+		Dealdesk__V1__QuoteLine *o = r->lines[i].out;
+		const Dealdesk__V1__PriceEntry *e = r->lines[i].price;
+		int64_t bound = 0;
+		const char *which = NULL;
+		if (e->floor_price && o->unit_price < e->floor_price) {
+			bound = e->floor_price;
+			which = "floor";
+		} else if (e->ceiling_price && o->unit_price > e->ceiling_price) {
+			bound = e->ceiling_price;
+			which = "ceiling";
+		}
+		if (which) {
+			quote_trace(r->q, "pricing", which, 1, "line %zu %s: %lld held at the %s %lld",
+			            i, o->sku, (long long)o->unit_price, which, (long long)bound);
+			o->unit_price = bound;
+			o->price_reason = dd_arena_printf(r->arena, "%s%sheld at the %s price",
+			                                  o->price_reason, *o->price_reason ? "; " : "",
+			                                  which);
+			if (o->price_reason == NULL)
+				return dd_error_set(r->err, DD_ENOMEM, "out of memory");
+		}
+	}
 	int64_t subtotal = 0;
 	for (size_t i = 0; i < r->nlines; i++) {
 		Dealdesk__V1__QuoteLine *o = r->lines[i].out;
@@ -572,8 +676,37 @@ static int apply_order_discounts(quote_run *r, int res)
 		int64_t amount;
 		if (!read_discount(r, &promo, &kind, &amount, &desc))
 			return bad_result(r, 2, "a malformed order discount [%lld]", (long long)k);
-		/* optional list of eligible line numbers (1-based) */
-		int t = lc_raw(L, -1, "lines");
+		/* optional explicit shares {[line] = n}, else the eligible lines
+		 * (1-based) over which dealdesk spreads the amount */
+		int have_shares = 0;
+		if (lc_raw(L, -1, "shares") == LUA_TTABLE) {
+			have_shares = 1;
+			int64_t sum = 0;
+			for (size_t i = 0; i < r->nlines; i++) {
+				int t2 = lua_rawgeti(L, -1, (lua_Integer)i + 1);
+				shares[i] = 0;
+				if (t2 != LUA_TNIL && !lua_isinteger(L, -1))
+					return bad_result(r, 2, "order[%lld].shares[%zu] that is not an integer",
+					                  (long long)k, i + 1);
+				if (t2 != LUA_TNIL)
+					shares[i] = (int64_t)lua_tointeger(L, -1);
+				lua_pop(L, 1);
+				if (shares[i] < 0 || shares[i] > r->lines[i].out->line_total)
+					return bad_result(r, 2, "order[%lld].shares[%zu] = %lld outside 0..%lld",
+					                  (long long)k, i + 1, (long long)shares[i],
+					                  (long long)r->lines[i].out->line_total);
+				sum += shares[i];
+			}
+			if (sum != amount)
+				return bad_result(r, 2, "order[%lld].shares summing to %lld, not %lld",
+				                  (long long)k, (long long)sum, (long long)amount);
+			lua_pop(L, 1);
+		} else {
+			lua_pop(L, 1);
+		}
+		int t = have_shares ? LUA_TNIL : lc_raw(L, -1, "lines");
+		if (have_shares)
+			lua_pushnil(L);
 		memset(eligible, t == LUA_TNIL, r->nlines);
 		if (t == LUA_TTABLE) {
 			for (lua_Integer j = 1; lua_rawgeti(L, -1, j) != LUA_TNIL; j++) {
@@ -588,23 +721,27 @@ static int apply_order_discounts(quote_run *r, int res)
 			return bad_result(r, 2, "order[%lld].lines that is not a table", (long long)k);
 		}
 		lua_pop(L, 2); /* lines, the discount */
-		int64_t room = 0;
-		for (size_t i = 0; i < r->nlines; i++) {
-			weights[i] = eligible[i] ? r->lines[i].out->line_total : 0;
-			room += weights[i]; /* <= subtotal, cannot overflow */
-		}
-		if (amount > room) {
-			quote_trace(r->q, "promotions", promo, 1,
-			            "order discount %lld capped at %lld, what the eligible lines cost",
-			            (long long)amount, (long long)room);
-			amount = room;
+		if (!have_shares) {
+			int64_t room = 0;
+			for (size_t i = 0; i < r->nlines; i++) {
+				weights[i] = eligible[i] ? r->lines[i].out->line_total : 0;
+				room += weights[i]; /* <= subtotal, cannot overflow */
+			}
+			if (amount > room) {
+				quote_trace(r->q, "promotions", promo, 1,
+				            "order discount %lld capped at %lld, what the eligible lines cost",
+				            (long long)amount, (long long)room);
+				amount = room;
+			}
+			if (amount == 0)
+				continue;
+			int rc = dd_money_allocate(amount, weights, weights, r->nlines, shares);
+			if (rc != DD_OK)
+				return dd_error_set(r->err, rc, "allocating order discount: %s",
+				                    dd_strerror(rc));
 		}
 		if (amount == 0)
 			continue;
-		int rc = dd_money_allocate(amount, weights, weights, r->nlines, shares);
-		if (rc != DD_OK)
-			return dd_error_set(r->err, rc, "allocating order discount: %s",
-			                    dd_strerror(rc));
 		for (size_t i = 0; i < r->nlines; i++)
 			if (shares[i] > 0 &&
 			    add_discount(r, &r->lines[i], promo, kind, shares[i], desc) != DD_OK)
@@ -616,10 +753,317 @@ static int apply_order_discounts(quote_run *r, int res)
 	return DD_OK;
 }
 
+/* Reads a Usage counter ("c"/"p", id[, customer]); zero when absent. */
+static void read_usage(quote_run *r, const char *kind, const char *id,
+                       const char *customer, int64_t *uses, int64_t *amount)
+{
+	char key[DD_STORE_MAX_KEY + 1];
+	int klen = customer ? dd_key_join(key, sizeof(key), 3, kind, id, customer)
+	                    : dd_key_join(key, sizeof(key), 2, kind, id);
+	dd_val v;
+	*uses = *amount = 0;
+	if (klen < 0 || dd_rtxn_get(r->q->txn, DD_T_USAGE, (dd_val){ key, (size_t)klen }, &v) != DD_OK)
+		return;
+	Dealdesk__V1__Usage *u = (void *)protobuf_c_message_unpack(
+		&dealdesk__v1__usage__descriptor, &r->arena->pb, v.len, v.data);
+	if (u) {
+		*uses = u->uses;
+		*amount = u->amount;
+	}
+}
+
+/* ctx.coupon_info[code] = { promotion =, valid =, reason = } for every code
+ * of the request kept as a Coupon; adds their promotions to the candidates. */
+static int load_coupons(quote_run *r, promo_index *ix)
+{
+	lua_State *L = r->q->L;
+	const Dealdesk__V1__QuoteRequest *req = r->req;
+	lua_createtable(L, 0, (int)req->n_coupon_codes);
+	for (size_t i = 0; i < req->n_coupon_codes; i++) {
+		const char *code = req->coupon_codes[i];
+		if (ix)
+			promo_index_add_code(ix, code);
+		dd_val v;
+		if (dd_rtxn_get(r->q->txn, DD_T_COUPONS, (dd_val){ code, strlen(code) }, &v) != DD_OK)
+			continue;
+		Dealdesk__V1__Coupon *c = (void *)protobuf_c_message_unpack(
+			&dealdesk__v1__coupon__descriptor, &r->arena->pb, v.len, v.data);
+		if (c == NULL)
+			return dd_error_set(r->err, DD_ESTORE, "store: coupon '%s' is corrupt", code);
+		int64_t uses, amount, cuses, camount;
+		read_usage(r, "c", code, NULL, &uses, &amount);
+		read_usage(r, "c", code, req->customer_id, &cuses, &camount);
+		const char *reason = "";
+		if (!c->enabled)
+			reason = "DISABLED: the code is switched off";
+		else if (c->valid_from && r->time < c->valid_from)
+			reason = "NOT_STARTED: the code is not valid yet";
+		else if (c->valid_to && r->time >= c->valid_to)
+			reason = "EXPIRED: the code has expired";
+		else if (*c->customer_id && strcmp(c->customer_id, req->customer_id) != 0)
+			reason = "NOT_FOR_CUSTOMER: the code belongs to another customer";
+		else if (c->max_uses && uses >= c->max_uses)
+			reason = "EXHAUSTED: the code has been used up";
+		else if (c->max_uses_per_customer && cuses >= c->max_uses_per_customer)
+			reason = "CUSTOMER_EXHAUSTED: this customer has used the code up";
+		lua_createtable(L, 0, 5);
+		lc_set_str(L, "promotion", c->promotion_id);
+		lc_set_bool(L, "valid", *reason == '\0');
+		lc_set_str(L, "reason", reason);
+		lc_set_int(L, "uses", uses);
+		lc_set_int(L, "customer_uses", cuses);
+		lua_setfield(L, -2, code);
+		if (ix)
+			promo_index_add_id(ix, c->promotion_id);
+	}
+	lua_pushvalue(L, r->ctx);
+	lua_insert(L, -2);
+	lua_setfield(L, -2, "coupon_info");
+	lua_pop(L, 1);
+	return DD_OK;
+}
+
+/* Pushes the array of candidate promotions (in priority order) and sets
+ * ctx.usage for those with budgets. */
+static int push_candidates(quote_run *r)
+{
+	dd_quoter *q = r->q;
+	lua_State *L = q->L;
+	promo_index *ix = q->pindex;
+	if (ix) {
+		promo_index_begin(ix);
+		for (size_t i = 0; i < r->nlines; i++) {
+			promo_index_add_sku(ix, r->lines[i].out->sku);
+			promo_index_add_category(ix, r->lines[i].price->category);
+		}
+	}
+	int rc = load_coupons(r, ix);
+	if (rc != DD_OK)
+		return rc;
+	size_t n = 0;
+	const uint32_t *cand = ix ? promo_index_result(ix, &n) : NULL;
+	lua_createtable(L, 0, 4); /* ctx.usage */
+	for (size_t k = 0; k < n; k++) {
+		const promo_meta *m = &q->pmeta[cand[k]];
+		if (!m->has_budget)
+			continue;
+		int64_t uses, amount, cuses, camount;
+		read_usage(r, "p", m->id, NULL, &uses, &amount);
+		read_usage(r, "p", m->id, r->req->customer_id, &cuses, &camount);
+		lua_createtable(L, 0, 4);
+		lc_set_int(L, "uses", uses);
+		lc_set_int(L, "amount", amount);
+		lc_set_int(L, "customer_uses", cuses);
+		lc_set_int(L, "customer_amount", camount);
+		lua_setfield(L, -2, m->id);
+	}
+	lua_pushvalue(L, r->ctx);
+	lua_insert(L, -2);
+	lua_setfield(L, -2, "usage");
+	lua_pop(L, 1);
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, q->promos_ref);
+	int all = lua_gettop(L);
+	lua_createtable(L, (int)n, 0);
+	for (size_t k = 0; k < n; k++) {
+		lua_geti(L, all, (lua_Integer)cand[k] + 1);
+		lua_rawseti(L, -2, (lua_Integer)k + 1);
+	}
+	lua_remove(L, all);
+	return DD_OK;
+}
+
+#define MAX_GIFTS 16
+
+/* Appends a gift line: the gift's list price, discounted in full. */
+static int add_gift(quote_run *r, const char *promo, const char *sku, int64_t qty,
+                    const char *desc)
+{
+	price_pick p;
+	if (r->nlines >= r->nrequested + MAX_GIFTS || find_price(r, sku, qty, &p) != DD_OK ||
+	    p.best == NULL) {
+		quote_trace(r->q, "promotions", promo, 0, "gift %s is not available in %s",
+		            sku, r->req->currency);
+		return DD_ENOTFOUND;
+	}
+	size_t i = r->nlines;
+	int rc = fill_line(r, i, sku, qty, p.best);
+	if (rc != DD_OK)
+		return rc;
+	line_work *w = &r->lines[i];
+	w->out->gift = 1;
+	w->out->line_subtotal = w->out->line_total = w->list_subtotal;
+	if (w->list_subtotal > 0 &&
+	    add_discount(r, w, promo, DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FREE_GIFT,
+	                 w->list_subtotal, desc) != DD_OK)
+		return dd_error_set(r->err, DD_ENOMEM, "out of memory");
+	r->nlines++;
+	/* the credit and compliance policies see the gift line too */
+	lua_State *L = r->q->L;
+	lc_raw(L, r->ctx, "lines");
+	push_line(L, w, i);
+	lua_rawseti(L, -2, (lua_Integer)i + 1);
+	lua_pop(L, 1);
+	return DD_OK;
+}
+
+static int add_note(quote_run *r, const char *promo, const char *code, const char *msg)
+{
+	Dealdesk__V1__QuoteResponse *resp = r->resp;
+	Dealdesk__V1__PromotionNote *n = dd_arena_alloc(r->arena, sizeof(*n));
+	Dealdesk__V1__PromotionNote **list = dd_arena_alloc(
+		r->arena, (resp->n_promotion_notes + 1) * sizeof(*list));
+	if (n == NULL || list == NULL)
+		return dd_error_set(r->err, DD_ENOMEM, "out of memory");
+	dealdesk__v1__promotion_note__init(n);
+	n->promotion_id = (char *)promo;
+	n->code = (char *)code;
+	n->message = (char *)msg;
+	if (resp->n_promotion_notes)
+		memcpy(list, resp->promotion_notes, resp->n_promotion_notes * sizeof(*list));
+	list[resp->n_promotion_notes++] = n;
+	resp->promotion_notes = list;
+	return DD_OK;
+}
+
+/* Iterates array field k of the result table at res, calling fn with each
+ * element (a table) on top of the stack. */
+static int each_entry(quote_run *r, int res, const char *k, size_t max,
+                      int (*fn)(quote_run *r, size_t i))
+{
+	lua_State *L = r->q->L;
+	int t = lc_raw(L, res, k);
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return DD_OK;
+	}
+	if (t != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return bad_result(r, 2, "a non-table '%s'", k);
+	}
+	int list = lua_gettop(L);
+	size_t n = lua_rawlen(L, list);
+	if (n > max) {
+		lua_pop(L, 1);
+		return bad_result(r, 2, "more than %zu '%s'", max, k);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (lua_rawgeti(L, list, (lua_Integer)i + 1) != LUA_TTABLE) {
+			lua_settop(L, list - 1);
+			return bad_result(r, 2, "%s[%zu] that is not a table", k, i + 1);
+		}
+		int rc = fn(r, i);
+		lua_settop(L, list);
+		if (rc != DD_OK) {
+			lua_settop(L, list - 1);
+			return rc;
+		}
+	}
+	lua_settop(L, list - 1);
+	return DD_OK;
+}
+
+static int read_gift(quote_run *r, size_t i)
+{
+	const char *promo, *sku, *desc;
+	int64_t qty;
+	lua_State *L = r->q->L;
+	if (!lc_str_field(L, -1, "promotion", NULL, DD_MAX_ID, r->arena, &promo) || !promo ||
+	    !lc_str_field(L, -1, "sku", NULL, DD_MAX_ID, r->arena, &sku) || !sku ||
+	    !lc_int_field(L, -1, "quantity", 1, &qty) || qty < 1 || qty > 1000 ||
+	    !lc_str_field(L, -1, "description", "", MAX_TEXT, r->arena, &desc))
+		return bad_result(r, 2, "a malformed gifts[%zu]", i + 1);
+	int rc = add_gift(r, promo, sku, qty, desc);
+	if (rc == DD_ENOTFOUND)
+		return add_note(r, promo, "GIFT_UNAVAILABLE",
+		                dd_arena_printf(r->arena, "gift %s has no price in %s", sku,
+		                                r->req->currency));
+	return rc;
+}
+
+static int read_note(quote_run *r, size_t i)
+{
+	const char *promo, *code, *msg;
+	lua_State *L = r->q->L;
+	if (!lc_str_field(L, -1, "promotion", NULL, DD_MAX_ID, r->arena, &promo) || !promo ||
+	    !lc_str_field(L, -1, "code", "", DD_MAX_ID, r->arena, &code) ||
+	    !lc_str_field(L, -1, "message", "", MAX_TEXT, r->arena, &msg))
+		return bad_result(r, 2, "a malformed notes[%zu]", i + 1);
+	return add_note(r, promo, code, msg);
+}
+
+static int read_coupon(quote_run *r, size_t i)
+{
+	const char *code, *reason, *promo;
+	lua_State *L = r->q->L;
+	if (!lc_str_field(L, -1, "code", NULL, DD_MAX_ID, r->arena, &code) || !code ||
+	    !lc_str_field(L, -1, "reason", "", MAX_TEXT, r->arena, &reason) ||
+	    !lc_str_field(L, -1, "promotion", "", DD_MAX_ID, r->arena, &promo))
+		return bad_result(r, 2, "a malformed coupons[%zu]", i + 1);
+	lc_raw(L, -1, "accepted");
+	int accepted = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	Dealdesk__V1__CouponResult *c = dd_arena_alloc(r->arena, sizeof(*c));
+	if (c == NULL)
+		return dd_error_set(r->err, DD_ENOMEM, "out of memory");
+	dealdesk__v1__coupon_result__init(c);
+	c->code = (char *)code;
+	c->accepted = accepted;
+	c->reason = (char *)reason;
+	c->promotion_id = (char *)promo;
+	r->resp->coupons[r->resp->n_coupons++] = c;
+	return DD_OK;
+}
+
+static int read_experiment(quote_run *r, size_t i)
+{
+	const char *exp, *promo, *arm;
+	lua_State *L = r->q->L;
+	if (!lc_str_field(L, -1, "experiment", NULL, DD_MAX_ID, r->arena, &exp) || !exp ||
+	    !lc_str_field(L, -1, "promotion", "", DD_MAX_ID, r->arena, &promo) ||
+	    !lc_str_field(L, -1, "arm", "", DD_MAX_ID, r->arena, &arm))
+		return bad_result(r, 2, "a malformed experiments[%zu]", i + 1);
+	Dealdesk__V1__ExperimentAssignment *a = dd_arena_alloc(r->arena, sizeof(*a));
+	if (a == NULL)
+		return dd_error_set(r->err, DD_ENOMEM, "out of memory");
+	dealdesk__v1__experiment_assignment__init(a);
+	a->experiment_id = (char *)exp;
+	a->promotion_id = (char *)promo;
+	a->arm = (char *)arm;
+	r->resp->experiments[r->resp->n_experiments++] = a;
+	return DD_OK;
+}
+
+/* Gifts, loyalty multiplier, notes, coupon results, experiment arms. */
+static int apply_extras(quote_run *r, int res)
+{
+	lua_State *L = r->q->L;
+	int64_t mult;
+	if (!lc_int_field(L, res, "points_multiplier", 1, &mult) || mult < 1 || mult > 100)
+		return bad_result(r, 2, "a points_multiplier outside 1..100");
+	r->multiplier = (int32_t)mult;
+	r->resp->coupons = dd_arena_calloc(r->arena, 64, sizeof(*r->resp->coupons));
+	r->resp->experiments = dd_arena_calloc(r->arena, 64, sizeof(*r->resp->experiments));
+	if (!r->resp->coupons || !r->resp->experiments)
+		return dd_error_set(r->err, DD_ENOMEM, "out of memory");
+	int rc;
+	if ((rc = each_entry(r, res, "notes", 256, read_note)) != DD_OK ||
+	    (rc = each_entry(r, res, "coupons", 64, read_coupon)) != DD_OK ||
+	    (rc = each_entry(r, res, "experiments", 64, read_experiment)) != DD_OK ||
+	    (rc = each_entry(r, res, "gifts", MAX_GIFTS, read_gift)) != DD_OK)
+		return rc;
+	return DD_OK;
+}
+
 static int run_promotions(quote_run *r)
 {
 	lua_State *L = r->q->L;
-	int rc = call_policy(r, 2, r->q->promos_ref, 1);
+	int rc = push_candidates(r);
+	if (rc != DD_OK)
+		return rc;
+	int cands = lua_gettop(L);
+	rc = call_policy(r, 2, cands, 0);
+	lua_remove(L, cands);
 	if (rc != DD_OK)
 		return policy_fail(r, 2, "failed");
 	int res = lua_gettop(L);
@@ -627,25 +1071,40 @@ static int run_promotions(quote_run *r)
 		rc = apply_line_discounts(r, res);
 		if (rc == DD_OK)
 			rc = apply_order_discounts(r, res);
+		if (rc == DD_OK)
+			rc = apply_extras(r, res);
 	} else if (lua_type(L, res) != LUA_TNIL) {
 		rc = bad_result(r, 2, "a %s instead of a table", luaL_typename(L, res));
 	}
 	lua_settop(L, res - 1);
 	if (rc != DD_OK)
 		return rc;
-	int64_t discount = 0;
+	int64_t discount = 0, subtotal = 0;
 	for (size_t i = 0; i < r->nlines; i++) {
 		line_work *w = &r->lines[i];
 		w->out->discounts = w->disc;
 		w->out->n_discounts = w->ndisc;
+		if (dd_money_add(subtotal, w->out->line_subtotal, &subtotal) != DD_OK)
+			return dd_error_set(r->err, DD_EOVERFLOW, "subtotal with gifts overflows int64");
 		discount += w->out->discount_total; /* each <= its subtotal */
-		ctx_line_set(r, i, "discount", w->out->discount_total);
-		ctx_line_set(r, i, "total", w->out->line_total);
+		if (i < r->nrequested) {
+			ctx_line_set(r, i, "discount", w->out->discount_total);
+			ctx_line_set(r, i, "total", w->out->line_total);
+		}
 	}
+	r->resp->subtotal = subtotal;
 	r->resp->discount_total = discount;
-	r->resp->total = r->resp->subtotal - discount;
+	r->resp->total = subtotal - discount;
+	ctx_set(r, "subtotal", subtotal);
 	ctx_set(r, "discount_total", discount);
 	ctx_set(r, "total", r->resp->total);
+	/* loyalty: one point per major unit of the total, times the multiplier */
+	int64_t unit = 1;
+	for (int e = 0; e < r->exponent; e++)
+		unit *= 10;
+	if (dd_money_mul(r->resp->total / unit, r->multiplier, &r->resp->loyalty_points) != DD_OK)
+		return dd_error_set(r->err, DD_EOVERFLOW, "loyalty points overflow int64");
+	r->resp->loyalty_multiplier = r->multiplier;
 	return DD_OK;
 }
 
@@ -916,15 +1375,18 @@ int dd_quote(dd_quoter *q, const Dealdesk__V1__QuoteRequest *req, int64_t now,
 	r.time = req->request_time ? req->request_time : now;
 	r.exponent = dd_currency_exponent(req->currency);
 	r.nlines = req->n_lines;
-	r.lines = dd_arena_calloc(arena, r.nlines, sizeof(*r.lines));
+	size_t cap = r.nlines + MAX_GIFTS;
+	r.nrequested = r.nlines;
+	r.multiplier = 1;
+	r.lines = dd_arena_calloc(arena, cap, sizeof(*r.lines));
 	r.resp = dd_arena_alloc(arena, sizeof(*r.resp));
-	Dealdesk__V1__QuoteLine *lines = dd_arena_calloc(arena, r.nlines, sizeof(*lines));
-	Dealdesk__V1__QuoteLine **lp = dd_arena_calloc(arena, r.nlines, sizeof(*lp));
+	Dealdesk__V1__QuoteLine *lines = dd_arena_calloc(arena, cap, sizeof(*lines));
+	Dealdesk__V1__QuoteLine **lp = dd_arena_calloc(arena, cap, sizeof(*lp));
 	char *id = dd_arena_alloc(arena, 33);
 	if (!r.lines || !r.resp || !lines || !lp || !id)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
 	dealdesk__v1__quote_response__init(r.resp);
-	for (size_t i = 0; i < r.nlines; i++) {
+	for (size_t i = 0; i < cap; i++) {
 		dealdesk__v1__quote_line__init(&lines[i]);
 		r.lines[i].out = lp[i] = &lines[i];
 	}
@@ -947,6 +1409,7 @@ int dd_quote(dd_quoter *q, const Dealdesk__V1__QuoteRequest *req, int64_t now,
 			dd_error_set(err, rc, "%s", dd_strerror(rc));
 		return rc;
 	}
+	r.resp->n_lines = r.nlines; /* with gift lines */
 	quote_decision_id(q, id);
 	r.resp->decision_id = id;
 	r.resp->trace = q->trace;

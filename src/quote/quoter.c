@@ -24,6 +24,22 @@ static int lua_trace(lua_State *L)
 	return 0;
 }
 
+/* dd.bucket(key, n): a stable bucket in [0, n) for key (FNV-1a 64), the
+ * same on every machine, restart and version: experiment assignment. */
+static int lua_bucket(lua_State *L)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	lua_Integer n = luaL_checkinteger(L, 2);
+	if (n <= 0)
+		return luaL_error(L, "dd.bucket: n must be > 0");
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	lua_pushinteger(L, (lua_Integer)(h % (uint64_t)n));
+	return 1;
+}
+
 int dd_quoter_new(dd_quoter **out, dd_store *store, const dd_quote_limits *limits,
                   dd_error *err)
 {
@@ -56,6 +72,7 @@ int dd_quoter_new(dd_quoter **out, dd_store *store, const dd_quote_limits *limit
 		return rc;
 	}
 	dd_sandbox_register(q->sb, "trace", lua_trace, q);
+	dd_sandbox_register(q->sb, "bucket", lua_bucket, NULL);
 	q->L = dd_sandbox_lua(q->sb);
 	if (getrandom(q->rng, sizeof(q->rng), 0) != (ssize_t)sizeof(q->rng))
 		q->rng[0] = (uint64_t)(uintptr_t)q ^ 0x9E3779B97F4A7C15ull;
@@ -64,10 +81,27 @@ int dd_quoter_new(dd_quoter **out, dd_store *store, const dd_quote_limits *limit
 	return DD_OK;
 }
 
+static void free_promos(dd_quoter *q)
+{
+	for (size_t i = 0; i < q->ncond; i++)
+		dd_sandbox_unload(q->sb, q->cond_refs[i]);
+	free(q->cond_refs);
+	q->cond_refs = NULL;
+	q->ncond = 0;
+	for (size_t i = 0; i < q->npromos; i++)
+		free(q->pmeta[i].id);
+	free(q->pmeta);
+	q->pmeta = NULL;
+	promo_index_free(q->pindex);
+	q->pindex = NULL;
+	q->npromos = 0;
+}
+
 void dd_quoter_free(dd_quoter *q)
 {
 	if (q == NULL)
 		return;
+	free_promos(q);
 	dd_sandbox_free(q->sb);
 	dd_rtxn_free(q->txn);
 	free(q);
@@ -216,7 +250,7 @@ static int promo_cmp(const void *a, const void *b)
 
 static void push_promotion(lua_State *L, const Dealdesk__V1__Promotion *p)
 {
-	lua_createtable(L, 0, 20);
+	lua_createtable(L, 0, 48);
 	lc_set_str(L, "id", p->id);
 	lc_set_str(L, "name", p->name);
 	lc_set_str(L, "kind", enum_short(&dealdesk__v1__promotion_kind__descriptor,
@@ -226,20 +260,48 @@ static void push_promotion(lua_State *L, const Dealdesk__V1__Promotion *p)
 	lc_set_str(L, "currency", p->currency);
 	lc_set_int(L, "bundle_price", p->bundle_price);
 	lc_set_int(L, "threshold", p->threshold);
+	lc_set_bool(L, "repeating", p->repeating);
 	lc_set_int(L, "valid_from", p->valid_from);
 	lc_set_int(L, "valid_to", p->valid_to);
 	lc_set_int(L, "priority", p->priority);
 	lc_set_bool(L, "enabled", p->enabled);
 	if (p->coupon_code && *p->coupon_code)
 		lc_set_str(L, "coupon_code", p->coupon_code);
+	lc_set_bool(L, "requires_coupon", p->requires_coupon);
+	lc_set_int(L, "buy_quantity", p->buy_quantity);
+	lc_set_int(L, "get_quantity", p->get_quantity);
+	lc_set_str(L, "gift_sku", p->gift_sku);
+	lc_set_int(L, "gift_quantity", p->gift_quantity ? p->gift_quantity : 1);
+	lc_set_int(L, "points_multiplier", p->points_multiplier);
+	lc_set_bool(L, "new_customers_only", p->new_customers_only);
+	lc_set_int(L, "dormant_days", p->dormant_days);
+	lc_set_int(L, "min_quantity", p->min_quantity);
+	lc_set_int(L, "min_amount", p->min_amount);
+	lc_set_bool(L, "exclusive", p->exclusive);
+	if (p->stacking_group && *p->stacking_group)
+		lc_set_str(L, "stacking_group", p->stacking_group);
+	lc_set_bool(L, "stop_after", p->stop_after);
+	lc_set_int(L, "max_discount", p->max_discount);
+	lc_set_int(L, "budget_amount", p->budget_amount);
+	lc_set_int(L, "budget_uses", p->budget_uses);
+	lc_set_int(L, "customer_budget_uses", p->customer_budget_uses);
+	lc_set_int(L, "customer_budget_amount", p->customer_budget_amount);
+	if (p->experiment_id && *p->experiment_id)
+		lc_set_str(L, "experiment_id", p->experiment_id);
 	lc_push_set(L, p->skus, p->n_skus);
 	lua_setfield(L, -2, "skus");
 	lc_push_set(L, p->categories, p->n_categories);
 	lua_setfield(L, -2, "categories");
 	lc_push_set(L, p->channels, p->n_channels);
 	lua_setfield(L, -2, "channels");
+	lc_push_set(L, p->regions, p->n_regions);
+	lua_setfield(L, -2, "regions");
 	lc_push_set(L, p->customer_groups, p->n_customer_groups);
 	lua_setfield(L, -2, "customer_groups");
+	lc_push_set(L, p->customer_segments, p->n_customer_segments);
+	lua_setfield(L, -2, "customer_segments");
+	lc_push_set(L, p->customer_tiers, p->n_customer_tiers);
+	lua_setfield(L, -2, "customer_tiers");
 	lua_createtable(L, (int)p->n_bundle_items, 0);
 	for (size_t i = 0; i < p->n_bundle_items; i++) {
 		lua_createtable(L, 0, 2);
@@ -248,6 +310,26 @@ static void push_promotion(lua_State *L, const Dealdesk__V1__Promotion *p)
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 	lua_setfield(L, -2, "bundle");
+	lua_createtable(L, (int)p->n_tiers, 0);
+	for (size_t i = 0; i < p->n_tiers; i++) {
+		lua_createtable(L, 0, 2);
+		lc_set_int(L, "threshold", p->tiers[i]->threshold);
+		lc_set_int(L, "amount", p->tiers[i]->amount);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, "tiers");
+	lua_createtable(L, (int)p->n_arms, 0);
+	for (size_t i = 0; i < p->n_arms; i++) {
+		const Dealdesk__V1__ExperimentArm *a = p->arms[i];
+		lua_createtable(L, 0, 5);
+		lc_set_str(L, "name", a->name);
+		lc_set_int(L, "weight", a->weight);
+		lc_set_int(L, "percent_bps", a->percent_bps);
+		lc_set_int(L, "amount", a->amount);
+		lc_set_bool(L, "control", a->control);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, "arms");
 }
 
 static void push_check(lua_State *L, const Dealdesk__V1__ComplianceCheck *c)
@@ -334,6 +416,50 @@ static void freeze(lua_State *L, int depth)
 	lua_replace(L, t);
 }
 
+/* Replaces the promotion index and metadata with those of promos. */
+static int index_promotions(dd_quoter *q, Dealdesk__V1__Promotion **promos,
+                            size_t n, dd_error *err)
+{
+	free_promos(q);
+	q->pindex = promo_index_build(promos, n);
+	q->pmeta = calloc(n ? n : 1, sizeof(*q->pmeta));
+	q->cond_refs = calloc(n ? n : 1, sizeof(int));
+	if (q->pindex == NULL || q->pmeta == NULL || q->cond_refs == NULL) {
+		free(q->pmeta);
+		q->pmeta = NULL;
+		return dd_error_set(err, DD_ENOMEM, "out of memory indexing promotions");
+	}
+	q->npromos = n;
+	for (size_t i = 0; i < n; i++) {
+		const Dealdesk__V1__Promotion *p = promos[i];
+		q->pmeta[i].id = strdup(p->id);
+		q->pmeta[i].has_budget = p->budget_amount || p->budget_uses ||
+		                         p->customer_budget_uses || p->customer_budget_amount;
+		if (q->pmeta[i].id == NULL)
+			return dd_error_set(err, DD_ENOMEM, "out of memory indexing promotions");
+	}
+	return DD_OK;
+}
+
+/* Compiles a promotion's condition and sets it as field "condition" of the
+ * promotion table on top of the stack. */
+static int push_condition(dd_quoter *q, const Dealdesk__V1__Promotion *p, dd_error *err)
+{
+	char src[4200], name[80];
+	if (dd_condition_source(p->condition, src, sizeof(src)) != DD_OK)
+		return dd_error_set(err, DD_EPOLICY, "promotion %s: condition too long", p->id);
+	snprintf(name, sizeof(name), "condition:%s", p->id);
+	int ref;
+	int rc = dd_sandbox_load(q->sb, name, src, strlen(src), &ref, err);
+	if (rc != DD_OK)
+		return rc;
+	q->cond_refs[q->ncond++] = ref;
+	if (dd_sandbox_push_function(q->sb, ref, "condition") != DD_OK)
+		return dd_error_set(err, DD_EPOLICY, "promotion %s: condition has no function", p->id);
+	lua_setfield(q->L, -2, "condition");
+	return DD_OK;
+}
+
 /* Rebuilds the Lua array of a table's records when its meta counter moved.
  * The conversion uses a scratch arena: only the Lua copy is kept. */
 static int refresh(dd_quoter *q, dd_table table, const char *counter,
@@ -357,14 +483,28 @@ static int refresh(dd_quoter *q, dd_table table, const char *counter,
 		dd_arena_free(&scratch);
 		return dd_error_set(err, DD_ENOMEM, "Lua stack exhausted");
 	}
-	if (table == DD_T_PROMOTIONS)
+	if (table == DD_T_PROMOTIONS) {
 		qsort(c.items, c.n, sizeof(*c.items), promo_cmp);
+		rc = index_promotions(q, (Dealdesk__V1__Promotion **)c.items, c.n, err);
+		if (rc != DD_OK) {
+			dd_arena_free(&scratch);
+			return rc;
+		}
+	}
 	lua_createtable(L, (int)c.n, 0);
 	for (size_t i = 0; i < c.n; i++) {
-		if (table == DD_T_PROMOTIONS)
-			push_promotion(L, (void *)c.items[i]);
-		else
+		if (table == DD_T_PROMOTIONS) {
+			Dealdesk__V1__Promotion *p = (void *)c.items[i];
+			push_promotion(L, p);
+			if (p->condition && *p->condition &&
+			    push_condition(q, p, err) != DD_OK) {
+				lua_settop(L, lua_gettop(L) - 2);
+				dd_arena_free(&scratch);
+				return DD_EPOLICY;
+			}
+		} else {
 			push_check(L, (void *)c.items[i]);
+		}
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 	dd_arena_free(&scratch);

@@ -10,6 +10,13 @@
 
 #include "dealdesk/admin.h"
 #include "dealdesk/quote.h"
+#include "promoindex.h"
+
+/* What the quote path needs of a promotion without going to Lua. */
+typedef struct promo_meta {
+	char *id;
+	int has_budget;
+} promo_meta;
 
 struct dd_quoter {
 	dd_store *store;
@@ -24,6 +31,11 @@ struct dd_quoter {
 	uint64_t promos_version, checks_version;
 	int promos_loaded, checks_loaded;
 	int promos_ref, checks_ref; /* Lua arrays in the registry */
+	promo_index *pindex;        /* candidates by SKU, category, id, code */
+	promo_meta *pmeta;          /* parallel to the promotions array */
+	size_t npromos;
+	int *cond_refs;             /* sandbox scripts of promotion conditions */
+	size_t ncond;
 	/* per request */
 	dd_arena *arena;
 	int explain;
