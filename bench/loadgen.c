@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <grpc/byte_buffer.h>
@@ -684,6 +685,13 @@ int main(int argc, char **argv)
 		hist_merge(total_hist, &w->hist);
 	}
 	int64_t t_done = mono_ns();
+	/* the client's CPU per completed call, gRPC's own threads included: how
+	 * much of the shared cores the load generator itself took */
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double client_cpu_us = ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec) * 1e6 +
+	                       (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec;
+	double client_us_per_call = total ? client_cpu_us / (double)total : 0;
 
 	double rps = (double)calls / o.duration_s;
 	double p50 = hist_percentile_us(total_hist, 50);
@@ -700,10 +708,11 @@ int main(int argc, char **argv)
 
 	if (o.csv) {
 		printf("method,connections,inflight,threads,duration_s,calls,errors,rps,"
-		       "p50_us,p90_us,p99_us,p999_us,mean_us,max_us\n");
-		printf("%s,%d,%d,%d,%.2f,%" PRIu64 ",%" PRIu64 ",%.1f,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f\n",
+		       "p50_us,p90_us,p99_us,p999_us,mean_us,max_us,completed,client_cpu_us_per_call\n");
+		printf("%s,%d,%d,%d,%.2f,%" PRIu64 ",%" PRIu64 ",%.1f,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f,"
+		       "%" PRIu64 ",%.1f\n",
 		       o.method, o.connections, o.inflight, o.threads, o.duration_s, calls, errors,
-		       rps, p50, p90, p99, p999, mean, max);
+		       rps, p50, p90, p99, p999, mean, max, total, client_us_per_call);
 	} else if (!o.quiet) {
 		printf("loadgen: %s on %s: %d connections x %d in flight, %d thread%s, "
 		       "warm-up %.1f s, measured %.1f s (drain %.2f s)\n",
@@ -716,6 +725,8 @@ int main(int argc, char **argv)
 		printf("  throughput  %.1f calls/s\n", rps);
 		printf("  latency us  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  mean %.1f  max %.1f\n",
 		       p50, p90, p99, p999, mean, max);
+		printf("  client CPU  %.1f us per call (%" PRIu64 " calls, warm-up and drain included)\n",
+		       client_us_per_call, total);
 		printf("  response    %s\n", why);
 	}
 	if (errors > 0) {
@@ -737,9 +748,10 @@ int main(int argc, char **argv)
 	}
 	printf("RESULT method=%s connections=%d inflight=%d threads=%d duration_s=%.2f "
 	       "calls=%" PRIu64 " errors=%" PRIu64 " rps=%.1f p50_us=%.1f p90_us=%.1f "
-	       "p99_us=%.1f p999_us=%.1f mean_us=%.1f max_us=%.1f\n",
+	       "p99_us=%.1f p999_us=%.1f mean_us=%.1f max_us=%.1f completed=%" PRIu64
+	       " client_cpu_us_per_call=%.1f\n",
 	       o.method, o.connections, o.inflight, o.threads, o.duration_s, calls, errors, rps,
-	       p50, p90, p99, p999, mean, max);
+	       p50, p90, p99, p999, mean, max, total, client_us_per_call);
 
 	for (int t = 0; t < o.threads; t++) {
 		worker *w = &workers[t];

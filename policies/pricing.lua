@@ -1,39 +1,114 @@
 -- dealdesk pricing policy
 --
--- Decides each line's unit price before any promotion. The price list has
--- already been chosen (by currency, channel, region and customer group);
--- this policy may adjust the list price it found.
+-- Decides each line's unit price before any promotion. The price entry has
+-- already been chosen (by currency, channel, region, customer group,
+-- validity and quantity tier); this policy may lower its list price:
+--
+--   member price      customers of some groups pay less than list;
+--   clearance         when stock on hand covers too many weeks of demand;
+--   competitor match  when a competitor's recent price in the same currency
+--                     is lower.
+--
+-- The lowest of these wins, then it is held within the SKU's floor and
+-- ceiling (PriceEntry floor_price / ceiling_price; dealdesk enforces them
+-- too). Market signals older than SIGNAL_MAX_AGE_DAYS are ignored.
 --
 -- price(ctx) returns a table indexed by line position (1, 2, ...). An entry
 --   { unit_price = <minor units>, reason = "<why>" }
 -- changes that line's unit price; a line without an entry keeps its list
 -- price. Amounts are integers in minor units (cents, yen, fils).
 
--- Member prices: customers in these groups pay the list price less this
--- many basis points (100 bp = 1 %).
+-- Member prices: list price less this many basis points (100 bp = 1 %).
 local member_discount_bps = {
   wholesale = 1000,   -- 10 % below list
 }
 
+-- Clearance markdowns by weeks of cover (stock / weekly demand), highest
+-- first. No demand at all counts as unlimited cover.
+local clearance = {
+  { weeks = 26, bps = 3000 },   -- half a year of stock or more: 30 % off
+  { weeks = 12, bps = 1500 },   -- a quarter or more: 15 % off
+}
+
+local COMPETITOR_MAX_AGE_DAYS = 7
+local SIGNAL_MAX_AGE_DAYS = 14
+local DAY = 86400
+
+local function pct(bps)
+  return string.format("%d.%02d%%", bps // 100, bps % 100)
+end
+
+local function fresh(ctx, at, days)
+  return at > 0 and ctx.now - at <= days * DAY and at <= ctx.now
+end
+
+-- the clearance markdown for a line, or nil
+local function clearance_bps(ctx, line)
+  local s = line.signals
+  if s == nil or s.inventory <= 0 then return nil end
+  if not fresh(ctx, s.inventory_at, SIGNAL_MAX_AGE_DAYS) then return nil end
+  for _, step in ipairs(clearance) do
+    -- cover >= weeks  <=>  inventory >= weeks * demand (no division)
+    if s.demand_per_week == 0 or s.inventory >= dd.mul(step.weeks, s.demand_per_week) then
+      return step.bps, step.weeks
+    end
+  end
+  return nil
+end
+
+-- the lowest recent competitor price in the order's currency, or nil
+local function competitor_price(ctx, line)
+  local s = line.signals
+  if s == nil then return nil end
+  local best, who = nil, nil
+  for _, c in ipairs(s.competitors) do
+    if c.currency == ctx.currency and fresh(ctx, c.observed_at, COMPETITOR_MAX_AGE_DAYS)
+       and (best == nil or c.price < best or (c.price == best and c.competitor < who)) then
+      best, who = c.price, c.competitor
+    end
+  end
+  return best, who
+end
+
 function price(ctx)
   local result = {}
-  local bps = member_discount_bps[ctx.customer.group]
-  if bps == nil then
-    dd.trace("pricing", "member-price", false,
-             "customer group '" .. ctx.customer.group .. "' has no member price")
-    return result
-  end
+  local member_bps = member_discount_bps[ctx.customer.group]
   for i, line in ipairs(ctx.lines) do
-    -- the reduction is rounded the way the line's price list says
-    local reduction = dd.bps(line.list_price, bps, line.rounding)
-    result[i] = {
-      unit_price = line.list_price - reduction,
-      reason = string.format("member price for group %s: %d.%02d%% below list",
-                             ctx.customer.group, bps // 100, bps % 100),
-    }
-    dd.trace("pricing", "member-price", true,
-             string.format("line %d %s: %d - %d", line.no, line.sku,
-                           line.list_price, reduction))
+    local best, why = line.list_price, nil
+    if member_bps then
+      local p = line.list_price - dd.bps(line.list_price, member_bps, line.rounding)
+      if p < best then
+        best = p
+        why = string.format("member price for group %s: %s below list",
+                            ctx.customer.group, pct(member_bps))
+      end
+    end
+    local cbps, weeks = clearance_bps(ctx, line)
+    if cbps then
+      local p = line.list_price - dd.bps(line.list_price, cbps, line.rounding)
+      if p < best then
+        best = p
+        why = string.format("clearance: stock covers %d+ weeks of demand, %s off", weeks, pct(cbps))
+      end
+    end
+    local comp, who = competitor_price(ctx, line)
+    if comp and comp < best then
+      best = comp
+      why = "competitor match: " .. who .. " sells at " .. dd.format(comp, ctx.exponent)
+    end
+    if line.floor > 0 and best < line.floor then
+      best = line.floor
+      why = (why and why .. "; " or "") .. "held at the floor " .. dd.format(line.floor, ctx.exponent)
+    end
+    if line.ceiling > 0 and best > line.ceiling then
+      best = line.ceiling
+      why = (why and why .. "; " or "") .. "held at the ceiling " .. dd.format(line.ceiling, ctx.exponent)
+    end
+    if why then
+      result[i] = { unit_price = best, reason = why }
+      dd.trace("pricing", line.sku, true, string.format("line %d: %d -> %d: %s",
+               line.no, line.list_price, best, why))
+    end
   end
   return result
 end
