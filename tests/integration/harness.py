@@ -70,23 +70,22 @@ class Server:
             args.append("--demo")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        # wait for the server to listen before connecting: a refused first
+        # connection would put the channel into reconnect backoff
+        deadline = time.time() + 60
+        while "dealdeskd ready on" not in self.read_log():
+            if self.proc.poll() is not None:
+                raise RuntimeError("dealdeskd exited: " + self.read_log())
+            if time.time() > deadline:
+                raise RuntimeError("dealdeskd did not start: " + self.read_log())
+            time.sleep(0.02)
         self.channel = grpc.insecure_channel(self.addr)
         m = stubs()
         self.health = self.channel.unary_unary(
             "/grpc.health.v1.Health/Check",
             request_serializer=m["health_pb2"].HealthCheckRequest.SerializeToString,
             response_deserializer=m["health_pb2"].HealthCheckResponse.FromString)
-        deadline = time.time() + 30
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError("dealdeskd exited: " + self.read_log())
-            try:
-                self.health(m["health_pb2"].HealthCheckRequest(), timeout=1)
-                break
-            except grpc.RpcError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
+        self.health(m["health_pb2"].HealthCheckRequest(), timeout=30, wait_for_ready=True)
         self.quote = m["quote_pb2_grpc"].QuoteServiceStub(self.channel)
         self.catalog = m["admin_pb2_grpc"].CatalogAdminStub(self.channel)
         self.customers = m["admin_pb2_grpc"].CustomerAdminStub(self.channel)
