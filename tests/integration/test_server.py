@@ -281,7 +281,7 @@ class SandboxTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.s = harness.Server("--policy-max-millis", "200")
+        cls.s = harness.Server("--policy-max-millis", "5000")
         cls.good = {}
         for kind, name in [(T.POLICY_KIND_CREDIT, "credit"), (T.POLICY_KIND_PRICING, "pricing")]:
             cls.good[kind] = cls.s.policies.GetPolicy(A.PolicyKey(kind=kind)).version
