@@ -484,7 +484,8 @@ static int refresh(dd_quoter *q, dd_table table, const char *counter,
 		return dd_error_set(err, DD_ENOMEM, "Lua stack exhausted");
 	}
 	if (table == DD_T_PROMOTIONS) {
-		qsort(c.items, c.n, sizeof(*c.items), promo_cmp);
+		if (c.n > 1)
+			qsort(c.items, c.n, sizeof(*c.items), promo_cmp);
 		rc = index_promotions(q, (Dealdesk__V1__Promotion **)c.items, c.n, err);
 		if (rc != DD_OK) {
 			dd_arena_free(&scratch);

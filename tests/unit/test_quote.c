@@ -466,6 +466,139 @@ static void test_deterministic(void **state)
 	assert_memory_equal(first, again, n1);
 }
 
+/* Writes a Usage counter as order commits will. */
+static void put_usage(fixture *f, const char *kind, const char *id, const char *customer,
+                      int64_t uses, int64_t amount)
+{
+	Dealdesk__V1__Usage u = DEALDESK__V1__USAGE__INIT;
+	u.uses = uses;
+	u.amount = amount;
+	uint8_t buf[64];
+	size_t len = protobuf_c_message_pack(&u.base, buf);
+	char key[256];
+	int klen = customer ? dd_key_join(key, sizeof(key), 3, kind, id, customer)
+	                    : dd_key_join(key, sizeof(key), 2, kind, id);
+	assert_true(klen > 0);
+	dd_wtxn *txn;
+	assert_int_equal(dd_wtxn_begin(f->store, &txn), DD_OK);
+	assert_int_equal(dd_wtxn_put(txn, DD_T_USAGE, (dd_val){ key, (size_t)klen },
+	                             (dd_val){ buf, len }), DD_OK);
+	assert_int_equal(dd_wtxn_commit(txn, NULL), DD_OK);
+}
+
+static void put_promotion(fixture *f, Dealdesk__V1__Promotion *p)
+{
+	dd_error err;
+	ProtobufCMessage *items[] = { &p->base };
+	if (dd_admin_put(f->store, DD_ENTITY_PROMOTION, items, 1, "promotions", NULL, &err) != DD_OK)
+		fail_msg("put promotion: %s", err.msg);
+}
+
+static const char *note_code(const Dealdesk__V1__QuoteResponse *r, const char *promo)
+{
+	for (size_t i = 0; i < r->n_promotion_notes; i++)
+		if (!strcmp(r->promotion_notes[i]->promotion_id, promo))
+			return r->promotion_notes[i]->code;
+	return "";
+}
+
+static void test_budgets(void **state)
+{
+	fixture *f = *state;
+	static char *manual[] = { "MANUAL-4" };
+	Dealdesk__V1__Promotion p = DEALDESK__V1__PROMOTION__INIT;
+	p.id = "BUD";
+	p.kind = DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_PERCENTAGE;
+	p.skus = manual;
+	p.n_skus = 1;
+	p.percent_bps = 1000;
+	p.enabled = 1;
+	p.budget_uses = 5;
+	put_promotion(f, &p);
+	req_buf b;
+	req_init(&b, "acme", "USD", "web");
+	req_line(&b, "MANUAL-4", 1); /* 25.00 */
+	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
+	assert_int_equal(r->total, 2250);
+	put_usage(f, "p", "BUD", NULL, 5, 1250);
+	r = quote_ok(f, &b);
+	assert_int_equal(r->total, 2500);
+	assert_string_equal(note_code(r, "BUD"), "BUDGET_EXHAUSTED");
+
+	/* an amount budget with 8.00 of 10.00 used caps 20 % (5.00) at 2.00 */
+	p.budget_uses = 0;
+	p.percent_bps = 2000;
+	p.budget_amount = 1000;
+	put_promotion(f, &p);
+	put_usage(f, "p", "BUD", NULL, 9, 800);
+	r = quote_ok(f, &b);
+	assert_int_equal(r->total, 2300);
+	assert_string_equal(note_code(r, "BUD"), "BUDGET_LIMITED");
+
+	/* per customer: acme used its one use; bolt did not */
+	p.budget_amount = 0;
+	p.customer_budget_uses = 1;
+	put_promotion(f, &p);
+	put_usage(f, "p", "BUD", "acme", 1, 500);
+	r = quote_ok(f, &b);
+	assert_int_equal(r->total, 2500);
+	assert_string_equal(note_code(r, "BUD"), "CUSTOMER_BUDGET_EXHAUSTED");
+	b.r.customer_id = "bolt";
+	r = quote_ok(f, &b);
+	assert_int_equal(r->total, 2000);
+}
+
+static void test_coupon_usage_limits(void **state)
+{
+	fixture *f = *state;
+	static char *manual[] = { "MANUAL-4" };
+	Dealdesk__V1__Promotion p = DEALDESK__V1__PROMOTION__INIT;
+	p.id = "CPN";
+	p.kind = DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FIXED_AMOUNT;
+	p.skus = manual;
+	p.n_skus = 1;
+	p.amount = 500;
+	p.currency = "USD";
+	p.enabled = 1;
+	p.requires_coupon = 1;
+	put_promotion(f, &p);
+	Dealdesk__V1__Coupon c1 = DEALDESK__V1__COUPON__INIT, c2 = DEALDESK__V1__COUPON__INIT;
+	c1.code = "LIMITED";
+	c1.promotion_id = "CPN";
+	c1.enabled = 1;
+	c1.max_uses = 3;
+	c2.code = "ONCE";
+	c2.promotion_id = "CPN";
+	c2.enabled = 1;
+	c2.max_uses_per_customer = 1;
+	ProtobufCMessage *items[] = { &c1.base, &c2.base };
+	dd_error err;
+	assert_int_equal(dd_admin_put(f->store, DD_ENTITY_COUPON, items, 2, "coupons", NULL, &err), DD_OK);
+	req_buf b;
+	req_init(&b, "acme", "USD", "web");
+	req_line(&b, "MANUAL-4", 1);
+	b.coupons[0] = "LIMITED";
+	b.r.n_coupon_codes = 1;
+	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
+	assert_int_equal(r->total, 2000);
+	assert_int_equal(r->n_coupons, 1);
+	assert_true(r->coupons[0]->accepted);
+	put_usage(f, "c", "LIMITED", NULL, 3, 0);
+	r = quote_ok(f, &b);
+	assert_int_equal(r->total, 2500);
+	assert_false(r->coupons[0]->accepted);
+	assert_string_equal(r->coupons[0]->reason, "EXHAUSTED: the code has been used up");
+	b.coupons[0] = "ONCE";
+	put_usage(f, "c", "ONCE", "acme", 1, 0);
+	r = quote_ok(f, &b);
+	assert_string_equal(r->coupons[0]->reason,
+	                    "CUSTOMER_EXHAUSTED: this customer has used the code up");
+	b.r.customer_id = "bolt";
+	r = quote_ok(f, &b);
+	assert_true(r->coupons[0]->accepted);
+	assert_int_equal(r->total, 2000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +613,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_policy_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explain_trace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deterministic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_budgets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_coupon_usage_limits, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
