@@ -68,7 +68,7 @@ static void usage(FILE *f)
 	        "  --request-file FILE      send FILE's bytes (a serialized request) instead\n"
 	        "  --health-service NAME    service asked by --kind health (\"\")\n"
 	        "  --connections N          channels, one TCP connection each (4)\n"
-	        "  --inflight M             calls in flight per connection (16)\n"
+	        "  --inflight M             calls in flight per connection (4)\n"
 	        "  --threads T              client threads, one completion queue each (1)\n"
 	        "  --duration SECONDS       measured window (10)\n"
 	        "  --warmup SECONDS         unrecorded load before it (2)\n"
@@ -125,7 +125,7 @@ static int parse_options(int argc, char **argv, options *o)
 	o->target = "127.0.0.1:50051";
 	o->health_service = "";
 	o->connections = 4;
-	o->inflight = 16;
+	o->inflight = 4;
 	o->threads = 1;
 	o->duration_s = 10;
 	o->warmup_s = 2;
