@@ -21,12 +21,16 @@
 --                 adjustments and promotions together) is at most bps of the
 --                 list amount, and so is the whole order's.
 
+-- library functions as locals (globals go through read-only proxies)
+local fmt = string.format
+local dd_add, dd_mul, dd_muldiv, dd_format, dd_trace = dd.add, dd.mul, dd.muldiv, dd.format, dd.trace
+
 local function money(ctx, v)
-  return dd.format(v, ctx.exponent)
+  return dd_format(v, ctx.exponent)
 end
 
 local function pct(bps)
-  return string.format("%d.%02d%%", bps // 100, bps % 100)
+  return fmt("%d.%02d%%", bps // 100, bps % 100)
 end
 
 -- gift lines (free by design) are not checked
@@ -36,22 +40,24 @@ end
 
 local function min_margin(c, ctx, out)
   local failed = false
-  for _, line in ipairs(ctx.lines) do
+  local lines = ctx.lines
+  for i = 1, #lines do
+    local line = lines[i]
     if applies(c, line) then
       if line.unit_cost == 0 then
         out[#out + 1] = { check = c.id, status = "WARN", line = line.no, limit = c.bps,
-          message = string.format("line %d %s: unit cost unknown, margin not checked",
+          message = fmt("line %d %s: unit cost unknown, margin not checked",
                                   line.no, line.sku) }
         failed = true
       else
-        local cost = dd.mul(line.unit_cost, line.quantity)
-        local floor = dd.muldiv(cost, 10000 + c.bps, 10000, "up")
+        local cost = dd_mul(line.unit_cost, line.quantity)
+        local floor = dd_muldiv(cost, 10000 + c.bps, 10000, "up")
         -- margin over cost in bps, rounded down (never flattering)
-        local margin = dd.muldiv(line.total - cost, 10000, cost, "down")
+        local margin = dd_muldiv(line.total - cost, 10000, cost, "down")
         if line.total < floor then
           out[#out + 1] = { check = c.id, status = c.on_fail, line = line.no,
             value = margin, limit = c.bps,
-            message = string.format(
+            message = fmt(
               "line %d %s: total %s is below cost %s plus %s (%s); margin %s",
               line.no, line.sku, money(ctx, line.total), money(ctx, cost),
               pct(c.bps), money(ctx, floor), pct(margin)) }
@@ -64,23 +70,25 @@ local function min_margin(c, ctx, out)
 end
 
 local function discount_bps(list_amount, paid)
-  if list_amount <= 0 then return 0 end
+  if list_amount <= 0 or paid >= list_amount then return 0 end
   -- rounded up: 30.001 % counts as more than 30 %
-  return dd.muldiv(list_amount - paid, 10000, list_amount, "up")
+  return dd_muldiv(list_amount - paid, 10000, list_amount, "up")
 end
 
 local function max_discount(c, ctx, out)
   local failed = false
   local list_total, paid_total = 0, 0
-  for _, line in ipairs(ctx.lines) do
+  local lines = ctx.lines
+  for i = 1, #lines do
+    local line = lines[i]
     if applies(c, line) then
-      list_total = dd.add(list_total, line.list_subtotal)
-      paid_total = dd.add(paid_total, line.total)
+      list_total = dd_add(list_total, line.list_subtotal)
+      paid_total = dd_add(paid_total, line.total)
       local d = discount_bps(line.list_subtotal, line.total)
       if d > c.bps then
         out[#out + 1] = { check = c.id, status = c.on_fail, line = line.no,
           value = d, limit = c.bps,
-          message = string.format("line %d %s: discount %s from list %s exceeds %s",
+          message = fmt("line %d %s: discount %s from list %s exceeds %s",
                                   line.no, line.sku, pct(d),
                                   money(ctx, line.list_subtotal), pct(c.bps)) }
         failed = true
@@ -90,7 +98,7 @@ local function max_discount(c, ctx, out)
   local d = discount_bps(list_total, paid_total)
   if d > c.bps then
     out[#out + 1] = { check = c.id, status = c.on_fail, line = -1, value = d, limit = c.bps,
-      message = string.format("order discount %s exceeds %s", pct(d), pct(c.bps)) }
+      message = fmt("order discount %s exceeds %s", pct(d), pct(c.bps)) }
     failed = true
   end
   return failed, d
@@ -100,19 +108,20 @@ local runners = { MIN_MARGIN = min_margin, MAX_DISCOUNT = max_discount }
 
 function check(ctx, checks)
   local out = {}
-  for _, c in ipairs(checks) do
+  for k = 1, #checks do
+    local c = checks[k]
     local run = runners[c.kind]
     if not c.enabled then
-      dd.trace("compliance", c.id, false, "disabled")
+      dd_trace("compliance", c.id, false, "disabled")
     elseif run == nil then
-      dd.trace("compliance", c.id, false, "unknown check kind " .. c.kind)
+      dd_trace("compliance", c.id, false, "unknown check kind " .. c.kind)
     else
       local failed = run(c, ctx, out)
       if not failed then
         out[#out + 1] = { check = c.id, status = "PASS", line = -1, limit = c.bps,
                           message = c.description }
       end
-      dd.trace("compliance", c.id, true, failed and "found problems" or "passed")
+      dd_trace("compliance", c.id, true, failed and "found problems" or "passed")
     end
   end
   return out

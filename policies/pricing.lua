@@ -73,7 +73,9 @@ end
 function price(ctx)
   local result = {}
   local member_bps = member_discount_bps[ctx.customer.group]
-  for i, line in ipairs(ctx.lines) do
+  local lines = ctx.lines
+  for i = 1, #lines do
+    local line = lines[i]
     local best, why = line.list_price, nil
     if member_bps then
       local p = line.list_price - dd.bps(line.list_price, member_bps, line.rounding)

@@ -35,8 +35,26 @@ local MAX_ORDER_DISCOUNT_BPS = 10000
 
 local DAY = 86400
 
+-- Library functions as locals: every global lookup in the sandbox goes
+-- through read-only proxies, locals do not.
+local ipairs, pairs = ipairs, pairs
+local fmt, min, max, sort, setmetatable = string.format, math.min, math.max, table.sort, setmetatable
+local dd_add, dd_mul, dd_bps, dd_allocate, dd_format = dd.add, dd.mul, dd.bps, dd.allocate, dd.format
+local dd_trace, dd_bucket = dd.trace, dd.bucket
+
+-- Reasons and details are only spelt out when someone reads them (an
+-- explain trace, or coupon codes whose refusal needs a reason): formatting
+-- strings is most of the cost of a quote otherwise. Set per call.
+local verbose = false
+
 local function money(ctx, amount)
-  return dd.format(amount, ctx.exponent)
+  return dd_format(amount, ctx.exponent)
+end
+
+-- the reason, formatted when verbose, else its (constant) template
+local function why(template, ...)
+  if verbose then return fmt(template, ...) end
+  return template
 end
 
 -- Is the line one the promotion targets? (No targets = every line.)
@@ -65,26 +83,26 @@ local function not_in_force(p, ctx, state)
   if p.valid_from ~= 0 and ctx.now < p.valid_from then return "not started yet" end
   if p.valid_to ~= 0 and ctx.now >= p.valid_to then return "expired" end
   if p.currency ~= "" and p.currency ~= ctx.currency then
-    return "only for " .. p.currency .. " orders"
+    return why("only for %s orders", p.currency)
   end
   if p.currency == "" and AMOUNT_KINDS[p.kind] then
     return "has amounts but no currency"
   end
   if p.channels ~= nil and not p.channels[ctx.channel] then
-    return "not offered in channel '" .. ctx.channel .. "'"
+    return why("not offered in channel '%s'", ctx.channel)
   end
   if p.regions ~= nil and not p.regions[ctx.region] then
-    return "not offered in region '" .. ctx.region .. "'"
+    return why("not offered in region '%s'", ctx.region)
   end
   local c = ctx.customer
   if p.customer_groups ~= nil and not p.customer_groups[c.group] then
-    return "not for customer group '" .. c.group .. "'"
+    return why("not for customer group '%s'", c.group)
   end
   if p.customer_segments ~= nil and not p.customer_segments[c.segment] then
-    return "not for customer segment '" .. c.segment .. "'"
+    return why("not for customer segment '%s'", c.segment)
   end
   if p.customer_tiers ~= nil and not p.customer_tiers[c.loyalty_tier] then
-    return "not for loyalty tier '" .. c.loyalty_tier .. "'"
+    return why("not for loyalty tier '%s'", c.loyalty_tier)
   end
   if p.new_customers_only and c.order_count > 0 then
     return "only for a customer's first order"
@@ -93,7 +111,7 @@ local function not_in_force(p, ctx, state)
     if c.order_count == 0 then return "only for returning customers" end
     local idle = (ctx.now - c.last_order_at) // DAY
     if idle < p.dormant_days then
-      return string.format("customer ordered %d days ago; needs %d", idle, p.dormant_days)
+      return why("customer ordered %d days ago; needs %d", idle, p.dormant_days)
     end
   end
   if p.coupon_code ~= nil and not ctx.coupons[p.coupon_code] then
@@ -105,7 +123,7 @@ local function not_in_force(p, ctx, state)
   local u = ctx.usage[p.id]
   if u ~= nil then
     if p.budget_uses > 0 and u.uses >= p.budget_uses then
-      return "budget of " .. p.budget_uses .. " uses is exhausted", "BUDGET_EXHAUSTED"
+      return fmt("budget of %d uses is exhausted", p.budget_uses), "BUDGET_EXHAUSTED"
     end
     if p.budget_amount > 0 and u.amount >= p.budget_amount then
       return "budget of " .. money(ctx, p.budget_amount) .. " is exhausted", "BUDGET_EXHAUSTED"
@@ -120,17 +138,20 @@ local function not_in_force(p, ctx, state)
   end
   if p.min_quantity > 0 or p.min_amount > 0 then
     local units, spend = 0, 0
-    for i, line in ipairs(ctx.lines) do
+    local lines = ctx.lines
+    for i = 1, #lines do
+      local line = lines[i]
       if targets(p, line) then
         units = units + line.quantity
-        spend = dd.add(spend, state[i].left)
+        spend = dd_add(spend, state[i].left)
       end
     end
     if units < p.min_quantity then
-      return string.format("needs %d eligible units, cart has %d", p.min_quantity, units)
+      return why("needs %d eligible units, cart has %d", p.min_quantity, units)
     end
     if spend < p.min_amount then
-      return string.format("needs eligible spend of %s, cart has %s",
+      if not verbose then return "needs more eligible spend" end
+      return fmt("needs eligible spend of %s, cart has %s",
                            money(ctx, p.min_amount), money(ctx, spend))
     end
   end
@@ -160,10 +181,11 @@ end
 local function item_effect(ctx, state, p, per_line)
   local e = line_effect()
   local hits = 0
-  for i, line in ipairs(ctx.lines) do
-    local s = state[i]
+  local lines = ctx.lines
+  for i = 1, #lines do
+    local line, s = lines[i], state[i]
     if targets(p, line) and s.free_units > 0 and s.free_value > 0 then
-      local off = math.min(per_line(line, s), s.free_value, s.left)
+      local off = min(per_line(line, s), s.free_value, s.left)
       if off > 0 then
         add_line(e, i, off)
         hits = hits + 1
@@ -171,33 +193,35 @@ local function item_effect(ctx, state, p, per_line)
     end
   end
   if hits == 0 then return nil, "no eligible units in the cart" end
-  e.detail = string.format("%s off %d line(s)", money(ctx, e.total), hits)
+  if verbose then e.detail = fmt("%s off %d line(s)", money(ctx, e.total), hits) end
   return e
 end
 
 kinds.PERCENTAGE = function(ctx, state, p)
   return item_effect(ctx, state, p, function(line, s)
-    return dd.bps(s.free_value, p.percent_bps, line.rounding)
+    return dd_bps(s.free_value, p.percent_bps, line.rounding)
   end)
 end
 
 kinds.FIXED_AMOUNT = function(ctx, state, p)
   return item_effect(ctx, state, p, function(line, s)
-    return dd.mul(p.amount, s.free_units)
+    return dd_mul(p.amount, s.free_units)
   end)
 end
 
 kinds.FIXED_PRICE = function(ctx, state, p)
   return item_effect(ctx, state, p, function(line, s)
-    return s.free_value - dd.mul(p.amount, s.free_units)
+    return s.free_value - dd_mul(p.amount, s.free_units)
   end)
 end
 
 kinds.BUNDLE = function(ctx, state, p)
   local times = nil
+  local lines, nlines = ctx.lines, #ctx.lines
   for _, item in ipairs(p.bundle) do
     local free = 0
-    for i, line in ipairs(ctx.lines) do
+    for i = 1, nlines do
+      local line = lines[i]
       if line.sku == item.sku and not line.gift then free = free + state[i].free_units end
     end
     local fit = free // item.quantity
@@ -211,35 +235,38 @@ kinds.BUNDLE = function(ctx, state, p)
   local taken = {}
   for _, item in ipairs(p.bundle) do
     local need = item.quantity * times
-    for i, line in ipairs(ctx.lines) do
+    for i = 1, nlines do
+      local line = lines[i]
       if need == 0 then break end
       local free = state[i].free_units - (taken[i] or 0)
       if line.sku == item.sku and not line.gift and free > 0 then
-        local take = math.min(need, free)
+        local take = min(need, free)
         taken[i] = (taken[i] or 0) + take
         need = need - take
-        local v = dd.mul(take, line.unit_price)
-        value[i] = dd.add(value[i], v)
-        full = dd.add(full, v)
+        local v = dd_mul(take, line.unit_price)
+        value[i] = dd_add(value[i], v)
+        full = dd_add(full, v)
       end
     end
   end
-  local price = dd.mul(p.bundle_price, times)
+  local price = dd_mul(p.bundle_price, times)
   local saving = full - price
   if saving <= 0 then return nil, "the bundle price is not below the items' price" end
   -- the saving is shared over the lines in proportion to the value each
   -- gave to the bundles, never more than a line still costs
   local caps, room = {}, 0
   for i = 1, #ctx.lines do
-    caps[i] = math.min(value[i], state[i].left)
+    caps[i] = min(value[i], state[i].left)
     room = room + caps[i]
   end
-  local shares = dd.allocate(math.min(saving, room), value, caps)
+  local shares = dd_allocate(min(saving, room), value, caps)
   for i, share in ipairs(shares) do add_line(e, i, share) end
   e.used = taken
   e.times = times
-  e.detail = string.format("%d bundle(s): %s for %s, saving %s", times, money(ctx, full),
-                           money(ctx, price), money(ctx, e.total))
+  if verbose then
+    e.detail = fmt("%d bundle(s): %s for %s, saving %s", times, money(ctx, full),
+                             money(ctx, price), money(ctx, e.total))
+  end
   return e
 end
 
@@ -253,11 +280,10 @@ kinds.BUY_X_GET_Y = function(ctx, state, p)
   end
   local groups = units // (p.buy_quantity + p.get_quantity)
   if groups == 0 then
-    return nil, string.format("needs %d eligible units, cart has %d",
-                              p.buy_quantity + p.get_quantity, units)
+    return nil, why("needs %d eligible units, cart has %d", p.buy_quantity + p.get_quantity, units)
   end
   -- the cheapest units get the discount (ties: the earlier line)
-  table.sort(pool, function(a, b)
+  sort(pool, function(a, b)
     local pa, pb = ctx.lines[a].unit_price, ctx.lines[b].unit_price
     if pa ~= pb then return pa < pb end
     return a < b
@@ -267,27 +293,31 @@ kinds.BUY_X_GET_Y = function(ctx, state, p)
   for _, i in ipairs(pool) do
     if left == 0 then break end
     local line, s = ctx.lines[i], state[i]
-    local k = math.min(left, s.free_units)
-    local off = math.min(dd.bps(dd.mul(k, line.unit_price), p.percent_bps, line.rounding),
+    local k = min(left, s.free_units)
+    local off = min(dd_bps(dd_mul(k, line.unit_price), p.percent_bps, line.rounding),
                          s.free_value, s.left)
     add_line(e, i, off)
     e.used[i] = k
     left = left - k
   end
   if e.total == 0 then return nil, "nothing left to discount" end
-  e.detail = string.format("%d unit(s) at %d.%02d%% off, saving %s",
-                           groups * p.get_quantity, p.percent_bps // 100,
-                           p.percent_bps % 100, money(ctx, e.total))
+  if verbose then
+    e.detail = fmt("%d unit(s) at %d.%02d%% off, saving %s",
+                             groups * p.get_quantity, p.percent_bps // 100,
+                             p.percent_bps % 100, money(ctx, e.total))
+  end
   return e
 end
 
 kinds.SPEND_THRESHOLD = function(ctx, state, p)
   local spend, weights = 0, {}
-  for i, line in ipairs(ctx.lines) do
+  local lines = ctx.lines
+  for i = 1, #lines do
+    local line = lines[i]
     weights[i] = 0
     if targets(p, line) and state[i].left > 0 then
       weights[i] = state[i].left
-      spend = dd.add(spend, state[i].left)
+      spend = dd_add(spend, state[i].left)
     end
   end
   local amount, why = 0, nil
@@ -296,27 +326,32 @@ kinds.SPEND_THRESHOLD = function(ctx, state, p)
       if spend >= t.threshold then amount = t.amount end
     end
     if amount == 0 then
-      why = string.format("eligible spend %s is below the first tier %s", money(ctx, spend),
-                          money(ctx, p.tiers[1].threshold))
+      why = verbose and fmt("eligible spend %s is below the first tier %s",
+                                      money(ctx, spend), money(ctx, p.tiers[1].threshold))
+            or "eligible spend is below the first tier"
     end
   elseif p.repeating then
-    amount = dd.mul(spend // p.threshold, p.amount)
+    amount = dd_mul(spend // p.threshold, p.amount)
     if amount == 0 then
-      why = string.format("eligible spend %s is below %s", money(ctx, spend),
-                          money(ctx, p.threshold))
+      why = verbose and fmt("eligible spend %s is below %s", money(ctx, spend),
+                                      money(ctx, p.threshold))
+            or "eligible spend is below the threshold"
     end
   elseif spend >= p.threshold then
     amount = p.amount
   else
-    why = string.format("eligible spend %s is below the threshold %s",
-                        money(ctx, spend), money(ctx, p.threshold))
+    why = verbose and fmt("eligible spend %s is below the threshold %s",
+                                    money(ctx, spend), money(ctx, p.threshold))
+          or "eligible spend is below the threshold"
   end
   if why then return nil, why end
-  amount = math.min(amount, spend)
+  amount = min(amount, spend)
   local e = { lines = {}, used = {}, total = amount, order = amount }
-  e.shares = dd.allocate(amount, weights, weights)
-  e.detail = string.format("eligible spend %s: %s off the order", money(ctx, spend),
-                           money(ctx, amount))
+  e.shares = dd_allocate(amount, weights, weights)
+  if verbose then
+    e.detail = fmt("eligible spend %s: %s off the order", money(ctx, spend),
+                             money(ctx, amount))
+  end
   return e
 end
 
@@ -330,7 +365,7 @@ kinds.FREE_GIFT = function(ctx, state, p)
   end
   return { lines = {}, used = {}, total = 0,
            gift = { sku = p.gift_sku, quantity = p.gift_quantity },
-           detail = string.format("gift: %d x %s", p.gift_quantity, p.gift_sku) }
+           detail = why("gift: %d x %s", p.gift_quantity, p.gift_sku) }
 end
 
 kinds.LOYALTY_POINTS = function(ctx, state, p)
@@ -342,7 +377,7 @@ kinds.LOYALTY_POINTS = function(ctx, state, p)
     if not found then return nil, "no qualifying item in the cart" end
   end
   return { lines = {}, used = {}, total = 0, multiplier = p.points_multiplier,
-           detail = string.format("points x%d", p.points_multiplier) }
+           detail = why("points x%d", p.points_multiplier) }
 end
 
 -- Scales an effect's amounts down to `cap` (largest remainder).
@@ -350,14 +385,14 @@ local function cap_effect(e, cap)
   if e.total <= cap then return false end
   if e.order ~= nil then
     local w = e.shares
-    e.shares = dd.allocate(cap, w, w)
+    e.shares = dd_allocate(cap, w, w)
     e.order = cap
   else
     local idx, amounts = {}, {}
     for i, a in pairs(e.lines) do idx[#idx + 1] = i end
-    table.sort(idx)
+    sort(idx)
     for k, i in ipairs(idx) do amounts[k] = e.lines[i] end
-    local scaled = dd.allocate(cap, amounts, amounts)
+    local scaled = dd_allocate(cap, amounts, amounts)
     for k, i in ipairs(idx) do e.lines[i] = scaled[k] end
   end
   e.total = cap
@@ -365,13 +400,16 @@ local function cap_effect(e, cap)
 end
 
 function apply(ctx, promotions)
+  verbose = ctx.explain or #ctx.coupon_list > 0
   local result = { lines = {}, order = {}, gifts = {}, notes = {}, coupons = {},
                    experiments = {}, points_multiplier = 1 }
   local state = {}
-  for i, line in ipairs(ctx.lines) do
+  local lines = ctx.lines
+  for i = 1, #lines do
+    local line = lines[i]
     state[i] = { free_units = line.quantity, free_value = line.subtotal, left = line.subtotal }
   end
-  local order_room = dd.bps(ctx.subtotal, MAX_ORDER_DISCOUNT_BPS, "down")
+  local order_room = dd_bps(ctx.subtotal, MAX_ORDER_DISCOUNT_BPS, "down")
   local applied, why_not, arms = {}, {}, {}
 
   local function note(p, code, message)
@@ -380,7 +418,7 @@ function apply(ctx, promotions)
 
   local function skip(p, why)
     why_not[p.id] = why
-    dd.trace("promotions", p.id, false, why)
+    dd_trace("promotions", p.id, false, why)
   end
 
   -- the promotion as this customer's experiment arm sees it
@@ -390,7 +428,7 @@ function apply(ctx, promotions)
     if arm == nil then
       local total = 0
       for _, a in ipairs(p.arms) do total = total + a.weight end
-      local b = dd.bucket(ctx.customer.id .. "\0" .. p.experiment_id, total)
+      local b = dd_bucket(ctx.customer.id .. "\0" .. p.experiment_id, total)
       for _, a in ipairs(p.arms) do
         if b < a.weight then arm = a break end
         b = b - a.weight
@@ -399,7 +437,7 @@ function apply(ctx, promotions)
       result.experiments[#result.experiments + 1] =
         { experiment = p.experiment_id, promotion = p.id, arm = arm.name }
     end
-    if arm.control then return nil, "experiment " .. p.experiment_id .. ": control arm " .. arm.name end
+    if arm.control then return nil, why("experiment %s: control arm %s", p.experiment_id, arm.name) end
     return setmetatable({ percent_bps = arm.percent_bps ~= 0 and arm.percent_bps or p.percent_bps,
                           amount = arm.amount ~= 0 and arm.amount or p.amount },
                         { __index = p })
@@ -418,18 +456,18 @@ function apply(ctx, promotions)
     local e, ewhy = run(ctx, state, v)
     if e == nil then return nil, ewhy end
     if p.max_discount > 0 and cap_effect(e, p.max_discount) then
-      e.detail = e.detail .. "; capped at " .. money(ctx, p.max_discount)
+      e.detail = (e.detail or "") .. "; capped at " .. money(ctx, p.max_discount)
       note(p, "CAPPED", "capped at " .. money(ctx, p.max_discount))
     end
     local u = ctx.usage[p.id]
     if u ~= nil and p.budget_amount > 0 and cap_effect(e, p.budget_amount - u.amount) then
-      e.detail = e.detail .. "; limited to what is left of its budget"
+      e.detail = (e.detail or "") .. "; limited to what is left of its budget"
       note(p, "BUDGET_LIMITED", "limited to the " ..
            money(ctx, p.budget_amount - u.amount) .. " left of its budget")
     end
     if u ~= nil and p.customer_budget_amount > 0
        and cap_effect(e, p.customer_budget_amount - u.customer_amount) then
-      e.detail = e.detail .. "; limited to what is left of this customer's budget"
+      e.detail = (e.detail or "") .. "; limited to what is left of this customer's budget"
     end
     return e
   end
@@ -437,7 +475,7 @@ function apply(ctx, promotions)
   local function commit(p, e)
     if e.total > order_room then
       cap_effect(e, order_room)
-      e.detail = e.detail .. "; limited by the order cap"
+      e.detail = (e.detail or "") .. "; limited by the order cap"
       note(p, "ORDER_CAP", "limited by the cap on discounts per order")
     end
     order_room = order_room - e.total
@@ -456,16 +494,16 @@ function apply(ctx, promotions)
           if list == nil then list = {} result.lines[i] = list end
           list[#list + 1] = { promotion = p.id, kind = p.kind, amount = amount,
                               description = p.name .. (e.times and e.times > 1
-                                and string.format(" (x%d)", e.times) or "") }
+                                and fmt(" (x%d)", e.times) or "") }
           s.left = s.left - amount
-          s.free_value = math.max(0, s.free_value - amount)
+          s.free_value = max(0, s.free_value - amount)
         end
         local used = e.used[i]
         if used ~= nil and used > 0 then
           s.free_units = s.free_units - used
           if p.kind == "BUNDLE" then
             -- item promotions later see only the units no bundle used
-            s.free_value = math.min(s.free_value, dd.mul(s.free_units, ctx.lines[i].unit_price))
+            s.free_value = min(s.free_value, dd_mul(s.free_units, ctx.lines[i].unit_price))
           end
         end
       end
@@ -478,12 +516,14 @@ function apply(ctx, promotions)
       result.points_multiplier = e.multiplier
     end
     applied[p.id] = true
-    dd.trace("promotions", p.id, true, e.detail)
+    dd_trace("promotions", p.id, true, e.detail or "")
   end
 
   -- 1. exclusive promotions: the first that gives something is the only one
   local exclusive = nil
-  for _, p in ipairs(promotions) do
+  local npromos = #promotions
+  for k = 1, npromos do
+    local p = promotions[k]
     if p.exclusive and exclusive == nil then
       local e, why = evaluate(p)
       if e ~= nil then
@@ -497,13 +537,14 @@ function apply(ctx, promotions)
 
   -- 2. everything else in priority order
   local groups_done, stopped = {}, nil
-  for _, p in ipairs(promotions) do
+  for k = 1, npromos do
+    local p = promotions[k]
     if applied[p.id] or (p.exclusive and why_not[p.id]) then
       -- already handled above
     elseif exclusive ~= nil then
-      skip(p, "exclusive promotion " .. exclusive .. " applies")
+      skip(p, why("exclusive promotion %s applies", exclusive))
     elseif stopped ~= nil then
-      skip(p, "evaluation stopped after " .. stopped)
+      skip(p, why("evaluation stopped after %s", stopped))
     elseif p.stacking_group ~= nil then
       local g = p.stacking_group
       if not groups_done[g] then
@@ -525,7 +566,7 @@ function apply(ctx, promotions)
         if best ~= nil then
           commit(best, best_e)
           for _, m in ipairs(losers) do
-            skip(m, "group " .. g .. ": " .. best.id .. " gives more")
+            skip(m, why("group %s: %s gives more", g, best.id))
           end
           if best.stop_after then stopped = best.id end
         end

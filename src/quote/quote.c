@@ -341,6 +341,7 @@ static int push_ctx(quote_run *r)
 	lc_set_str(L, "channel", req->channel);
 	lc_set_str(L, "region", req->region);
 	lc_set_str(L, "order_id", req->order_id);
+	lc_set_bool(L, "explain", req->explain);
 
 	const Dealdesk__V1__Customer *c = r->customer;
 	lua_createtable(L, 0, 6);
@@ -823,6 +824,27 @@ static int load_coupons(quote_run *r, promo_index *ix)
 	return DD_OK;
 }
 
+/* True when data alone says the promotion cannot be in force for this
+ * request: disabled, outside its window, another currency or channel, or
+ * a coupon is needed and none was entered. Used only when nobody reads the
+ * reasons (no explain, no coupon codes); the policy judges the rest. */
+static int surely_out(const quote_run *r, const promo_meta *m)
+{
+	if (!m->enabled || (m->valid_from && r->time < m->valid_from) ||
+	    (m->valid_to && r->time >= m->valid_to) || m->needs_coupon)
+		return 1;
+	if (m->currency[0] && strcmp(m->currency, r->req->currency) != 0)
+		return 1;
+	if (m->n_channels) {
+		const char *ch = r->req->channel ? r->req->channel : "";
+		for (size_t k = 0; k < m->n_channels; k++)
+			if (strcmp(m->channels[k], ch) == 0)
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
 /* Pushes the array of candidate promotions (in priority order) and sets
  * ctx.usage for those with budgets. */
 static int push_candidates(quote_run *r)
@@ -841,7 +863,16 @@ static int push_candidates(quote_run *r)
 	if (rc != DD_OK)
 		return rc;
 	size_t n = 0;
-	const uint32_t *cand = ix ? promo_index_result(ix, &n) : NULL;
+	const uint32_t *found = ix ? promo_index_result(ix, &n) : NULL;
+	uint32_t *cand = n ? dd_arena_alloc(r->arena, n * sizeof(uint32_t)) : NULL;
+	if (n && cand == NULL)
+		return dd_error_set(r->err, DD_ENOMEM, "out of memory");
+	size_t kept = 0;
+	int prefilter = !r->req->explain && r->req->n_coupon_codes == 0;
+	for (size_t k = 0; k < n; k++)
+		if (!prefilter || !surely_out(r, &q->pmeta[found[k]]))
+			cand[kept++] = found[k];
+	n = kept;
 	lua_createtable(L, 0, 4); /* ctx.usage */
 	for (size_t k = 0; k < n; k++) {
 		const promo_meta *m = &q->pmeta[cand[k]];

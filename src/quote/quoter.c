@@ -88,8 +88,12 @@ static void free_promos(dd_quoter *q)
 	free(q->cond_refs);
 	q->cond_refs = NULL;
 	q->ncond = 0;
-	for (size_t i = 0; i < q->npromos; i++)
+	for (size_t i = 0; q->pmeta && i < q->npromos; i++) {
+		for (size_t k = 0; k < q->pmeta[i].n_channels; k++)
+			free(q->pmeta[i].channels[k]);
+		free(q->pmeta[i].channels);
 		free(q->pmeta[i].id);
+	}
 	free(q->pmeta);
 	q->pmeta = NULL;
 	promo_index_free(q->pindex);
@@ -433,10 +437,25 @@ static int index_promotions(dd_quoter *q, Dealdesk__V1__Promotion **promos,
 	for (size_t i = 0; i < n; i++) {
 		const Dealdesk__V1__Promotion *p = promos[i];
 		q->pmeta[i].id = strdup(p->id);
-		q->pmeta[i].has_budget = p->budget_amount || p->budget_uses ||
-		                         p->customer_budget_uses || p->customer_budget_amount;
-		if (q->pmeta[i].id == NULL)
+		promo_meta *m = &q->pmeta[i];
+		m->has_budget = p->budget_amount || p->budget_uses ||
+		                p->customer_budget_uses || p->customer_budget_amount;
+		m->enabled = p->enabled;
+		m->needs_coupon = p->requires_coupon || (p->coupon_code && *p->coupon_code);
+		m->valid_from = p->valid_from;
+		m->valid_to = p->valid_to;
+		snprintf(m->currency, sizeof(m->currency), "%s", p->currency ? p->currency : "");
+		if (m->id == NULL)
 			return dd_error_set(err, DD_ENOMEM, "out of memory indexing promotions");
+		if (p->n_channels > 0) {
+			m->channels = calloc(p->n_channels, sizeof(char *));
+			if (m->channels == NULL)
+				return dd_error_set(err, DD_ENOMEM, "out of memory indexing promotions");
+			m->n_channels = p->n_channels;
+			for (size_t k = 0; k < p->n_channels; k++)
+				if ((m->channels[k] = strdup(p->channels[k])) == NULL)
+					return dd_error_set(err, DD_ENOMEM, "out of memory indexing promotions");
+		}
 	}
 	return DD_OK;
 }

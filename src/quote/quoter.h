@@ -16,6 +16,12 @@
 typedef struct promo_meta {
 	char *id;
 	int has_budget;
+	/* what decides, from data alone, that it cannot be in force */
+	int enabled, needs_coupon;
+	int64_t valid_from, valid_to;
+	char currency[4];   /* "" = any */
+	char **channels;    /* NULL = any; strdup'ed, n_channels entries */
+	size_t n_channels;
 } promo_meta;
 
 struct dd_quoter {
