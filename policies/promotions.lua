@@ -355,27 +355,24 @@ kinds.SPEND_THRESHOLD = function(ctx, state, p)
   return e
 end
 
-kinds.FREE_GIFT = function(ctx, state, p)
-  if p.skus ~= nil or p.categories ~= nil then
-    local found = false
-    for _, line in ipairs(ctx.lines) do
-      if targets(p, line) then found = true end
-    end
-    if not found then return nil, "no qualifying item in the cart" end
+-- Gifts and points targeted at SKUs or categories need one in the cart.
+local function cart_has_target(p, ctx)
+  if p.skus == nil and p.categories == nil then return true end
+  for _, line in ipairs(ctx.lines) do
+    if targets(p, line) then return true end
   end
+  return false
+end
+
+kinds.FREE_GIFT = function(ctx, state, p)
+  if not cart_has_target(p, ctx) then return nil, "no qualifying item in the cart" end
   return { lines = {}, used = {}, total = 0,
            gift = { sku = p.gift_sku, quantity = p.gift_quantity },
            detail = why("gift: %d x %s", p.gift_quantity, p.gift_sku) }
 end
 
 kinds.LOYALTY_POINTS = function(ctx, state, p)
-  if p.skus ~= nil or p.categories ~= nil then
-    local found = false
-    for _, line in ipairs(ctx.lines) do
-      if targets(p, line) then found = true end
-    end
-    if not found then return nil, "no qualifying item in the cart" end
-  end
+  if not cart_has_target(p, ctx) then return nil, "no qualifying item in the cart" end
   return { lines = {}, used = {}, total = 0, multiplier = p.points_multiplier,
            detail = why("points x%d", p.points_multiplier) }
 end

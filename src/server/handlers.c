@@ -101,15 +101,24 @@ static int key_parts(const ProtobufCMessage *req, const char *parts[3])
 	return n;
 }
 
-static int do_get(dd_entity_kind kind, const ProtobufCMessage *req, dd_arena *a,
-                  dd_worker_ctx *w, ProtobufCMessage **resp, dd_error *err)
+/* The key parts of a Get/Delete request, each required. */
+static int required_key(const ProtobufCMessage *req, const char *parts[3], dd_error *err)
 {
-	const char *parts[3];
 	int n = key_parts(req, parts);
 	for (int i = 0; i < n; i++)
 		if (*parts[i] == '\0')
 			return dd_error_set(err, DD_EINVAL, "%s: required",
 			                    req->descriptor->fields[i].name);
+	return DD_OK;
+}
+
+static int do_get(dd_entity_kind kind, const ProtobufCMessage *req, dd_arena *a,
+                  dd_worker_ctx *w, ProtobufCMessage **resp, dd_error *err)
+{
+	const char *parts[3];
+	int rc = required_key(req, parts, err);
+	if (rc != DD_OK)
+		return rc;
 	return dd_admin_get(w->store, kind, parts, a, resp, err);
 }
 
@@ -117,13 +126,11 @@ static int do_delete(dd_entity_kind kind, const ProtobufCMessage *req, dd_arena 
                      dd_worker_ctx *w, ProtobufCMessage **resp, dd_error *err)
 {
 	const char *parts[3];
-	int n = key_parts(req, parts);
-	for (int i = 0; i < n; i++)
-		if (*parts[i] == '\0')
-			return dd_error_set(err, DD_EINVAL, "%s: required",
-			                    req->descriptor->fields[i].name);
+	int rc = required_key(req, parts, err);
+	if (rc != DD_OK)
+		return rc;
 	uint64_t version = 0;
-	int rc = dd_admin_delete(w->store, kind, parts, &version, err);
+	rc = dd_admin_delete(w->store, kind, parts, &version, err);
 	if (rc != DD_OK)
 		return rc;
 	Dealdesk__V1__WriteResponse *r = write_response(a, version, 1);
