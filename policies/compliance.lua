@@ -52,9 +52,9 @@ local function min_margin(c, ctx, out)
       else
         local cost = dd_mul(line.unit_cost, line.quantity)
         local floor = dd_muldiv(cost, 10000 + c.bps, 10000, "up")
-        -- margin over cost in bps, rounded down (never flattering)
-        local margin = dd_muldiv(line.total - cost, 10000, cost, "down")
         if line.total < floor then
+          -- margin over cost in bps, rounded down (never flattering)
+          local margin = dd_muldiv(line.total - cost, 10000, cost, "down")
           out[#out + 1] = { check = c.id, status = c.on_fail, line = line.no,
             value = margin, limit = c.bps,
             message = fmt(
@@ -69,8 +69,15 @@ local function min_margin(c, ctx, out)
   return failed
 end
 
+-- below this, amount x 10000 cannot overflow int64: plain arithmetic is exact
+local SMALL = 900000000000000
+
 local function discount_bps(list_amount, paid)
   if list_amount <= 0 or paid >= list_amount then return 0 end
+  if list_amount < SMALL then
+    -- ceil((list - paid) * 10000 / list) without leaving the integers
+    return ((list_amount - paid) * 10000 + list_amount - 1) // list_amount
+  end
   -- rounded up: 30.001 % counts as more than 30 %
   return dd_muldiv(list_amount - paid, 10000, list_amount, "up")
 end
@@ -82,8 +89,14 @@ local function max_discount(c, ctx, out)
   for i = 1, #lines do
     local line = lines[i]
     if applies(c, line) then
-      list_total = dd_add(list_total, line.list_subtotal)
-      paid_total = dd_add(paid_total, line.total)
+      if list_total < SMALL and line.list_subtotal < SMALL and
+         paid_total < SMALL and line.total < SMALL then
+        list_total = list_total + line.list_subtotal   -- all small: no overflow
+        paid_total = paid_total + line.total
+      else
+        list_total = dd_add(list_total, line.list_subtotal)
+        paid_total = dd_add(paid_total, line.total)
+      end
       local d = discount_bps(line.list_subtotal, line.total)
       if d > c.bps then
         out[#out + 1] = { check = c.id, status = c.on_fail, line = line.no,

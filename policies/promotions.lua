@@ -167,8 +167,10 @@ end
 -- or nil and the reason.
 local kinds = {}
 
+local NONE = {} -- an empty "used" for effects that use up no units
+
 local function line_effect()
-  return { lines = {}, used = {}, total = 0 }
+  return { lines = {}, used = NONE, total = 0 }
 end
 
 local function add_line(e, i, amount)
@@ -289,6 +291,7 @@ kinds.BUY_X_GET_Y = function(ctx, state, p)
     return a < b
   end)
   local e = line_effect()
+  e.used = {}
   local left = groups * p.get_quantity
   for _, i in ipairs(pool) do
     if left == 0 then break end
@@ -346,7 +349,7 @@ kinds.SPEND_THRESHOLD = function(ctx, state, p)
   end
   if why then return nil, why end
   amount = min(amount, spend)
-  local e = { lines = {}, used = {}, total = amount, order = amount }
+  local e = { lines = NONE, used = NONE, total = amount, order = amount }
   e.shares = dd_allocate(amount, weights, weights)
   if verbose then
     e.detail = fmt("eligible spend %s: %s off the order", money(ctx, spend),
@@ -366,14 +369,14 @@ end
 
 kinds.FREE_GIFT = function(ctx, state, p)
   if not cart_has_target(p, ctx) then return nil, "no qualifying item in the cart" end
-  return { lines = {}, used = {}, total = 0,
+  return { lines = NONE, used = NONE, total = 0,
            gift = { sku = p.gift_sku, quantity = p.gift_quantity },
            detail = why("gift: %d x %s", p.gift_quantity, p.gift_sku) }
 end
 
 kinds.LOYALTY_POINTS = function(ctx, state, p)
   if not cart_has_target(p, ctx) then return nil, "no qualifying item in the cart" end
-  return { lines = {}, used = {}, total = 0, multiplier = p.points_multiplier,
+  return { lines = NONE, used = NONE, total = 0, multiplier = p.points_multiplier,
            detail = why("points x%d", p.points_multiplier) }
 end
 
@@ -489,9 +492,10 @@ function apply(ctx, promotions)
         if amount ~= nil and amount > 0 then
           local list = result.lines[i]
           if list == nil then list = {} result.lines[i] = list end
+          local description = p.name
+          if e.times and e.times > 1 then description = fmt("%s (x%d)", p.name, e.times) end
           list[#list + 1] = { promotion = p.id, kind = p.kind, amount = amount,
-                              description = p.name .. (e.times and e.times > 1
-                                and fmt(" (x%d)", e.times) or "") }
+                              description = description }
           s.left = s.left - amount
           s.free_value = max(0, s.free_value - amount)
         end
