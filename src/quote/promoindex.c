@@ -107,7 +107,10 @@ promo_index *promo_index_build(Dealdesk__V1__Promotion *const *promos, size_t n)
 				rc = post(ix, "s:", p->bundle_items[k]->sku, v);
 		if (rc != 0)
 			goto fail;
-		if (!targeted)
+		/* a promotion behind a coupon is reached through its code (or
+		 * its Coupon records' promotion id), never for every quote */
+		int behind_coupon = p->requires_coupon || (p->coupon_code && *p->coupon_code);
+		if (!targeted && !behind_coupon)
 			ix->global[ix->nglobal++] = v;
 	}
 	return ix;

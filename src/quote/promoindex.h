@@ -1,6 +1,7 @@
 /* dealdesk quote: the promotion index. Promotions are matched by SKU and
  * category, not scanned: a promotion targeted at SKUs or categories (or a
- * bundle, at its items' SKUs) is listed under each of them; the others are
+ * bundle, at its items' SKUs) is listed under each of them; one behind a
+ * coupon under its code (and id, for Coupon records); the others are
  * "global" and always candidates. Built once per promotions version. */
 #ifndef DD_QUOTE_PROMOINDEX_H
 #define DD_QUOTE_PROMOINDEX_H

@@ -431,17 +431,21 @@ static void test_explain_trace(void **state)
 	assert_int_equal(r->n_trace, 0);
 	b.r.explain = 1;
 	r = quote_ok(f, &b);
-	int saw_applied = 0, saw_coupon = 0;
+	int saw_applied = 0, saw_coupon = 0, saw_currency = 0;
 	for (size_t i = 0; i < r->n_trace; i++) {
 		const Dealdesk__V1__TraceEntry *t = r->trace[i];
 		if (!strcmp(t->rule, "WIDGET-2OFF") && t->applied)
 			saw_applied = 1;
-		if (!strcmp(t->rule, "WELCOME10") && !t->applied &&
-		    !strcmp(t->detail, "needs its coupon code"))
+		if (!strcmp(t->rule, "WELCOME10"))
 			saw_coupon = 1;
+		if (!strcmp(t->rule, "SPEND-JPY") && !t->applied &&
+		    !strcmp(t->detail, "only for JPY orders"))
+			saw_currency = 1;
 	}
 	assert_true(saw_applied);
-	assert_true(saw_coupon);
+	assert_true(saw_currency);
+	/* a promotion behind a coupon is not even a candidate without its code */
+	assert_false(saw_coupon);
 }
 
 static void test_deterministic(void **state)
