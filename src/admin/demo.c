@@ -105,9 +105,10 @@ static int put_promotions(dd_store *store, dd_error *err)
 	static char *web[] = { "web" };
 	Dealdesk__V1__BundleItem b1, b2;
 	Dealdesk__V1__BundleItem *bundle[] = { &b1, &b2 };
-	Dealdesk__V1__Promotion p[6];
-	ProtobufCMessage *items[6];
-	for (int i = 0; i < 6; i++) {
+	static char *gadget[] = { "GADGET-2" };
+	Dealdesk__V1__Promotion p[7];
+	ProtobufCMessage *items[7];
+	for (int i = 0; i < 7; i++) {
 		dealdesk__v1__promotion__init(&p[i]);
 		p[i].enabled = 1;
 		items[i] = &p[i].base;
@@ -169,7 +170,26 @@ static int put_promotions(dd_store *store, dd_error *err)
 	p[5].percent_bps = 1000;
 	p[5].coupon_code = "WELCOME10";
 	p[5].priority = 50;
-	return dd_admin_put(store, DD_ENTITY_PROMOTION, items, 6, "demo.promotions", NULL, err);
+
+	p[6].id = "VIP-GADGET";
+	p[6].name = "20% off gadgets with a VIP coupon";
+	p[6].kind = DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_PERCENTAGE;
+	p[6].skus = gadget;
+	p[6].n_skus = 1;
+	p[6].percent_bps = 2000;
+	p[6].requires_coupon = 1;
+	p[6].priority = 30;
+	int rc = dd_admin_put(store, DD_ENTITY_PROMOTION, items, 7, "demo.promotions", NULL, err);
+	if (rc != DD_OK)
+		return rc;
+	Dealdesk__V1__Coupon c = DEALDESK__V1__COUPON__INIT;
+	c.code = "VIP20";
+	c.promotion_id = "VIP-GADGET";
+	c.enabled = 1;
+	c.max_uses = 1000;
+	c.max_uses_per_customer = 1;
+	ProtobufCMessage *coupons[] = { &c.base };
+	return dd_admin_put(store, DD_ENTITY_COUPON, coupons, 1, "demo.coupons", NULL, err);
 }
 
 static int put_checks(dd_store *store, dd_error *err)
