@@ -4,6 +4,7 @@ Starts a real dealdeskd (from DD_BIN_DIR) on a free loopback port with a
 fresh database holding the demo dataset, and gives gRPC stubs generated from
 proto/ at test time with Debian's protoc and grpc_python_plugin.
 """
+import atexit
 import importlib
 import importlib.util
 import os
@@ -30,6 +31,7 @@ def stubs():
     global _stub_dir
     if _stub_dir is None:
         _stub_dir = tempfile.mkdtemp(prefix="dd-stubs-")
+        atexit.register(shutil.rmtree, _stub_dir, True)
         protos = ["dealdesk/v1/types.proto", "dealdesk/v1/quote.proto",
                   "dealdesk/v1/admin.proto", "grpc/health/v1/health.proto"]
         subprocess.run(["protoc", "-I" + os.path.join(SRC, "proto"),
