@@ -824,6 +824,10 @@ static int load_coupons(quote_run *r, promo_index *ix)
 	return DD_OK;
 }
 
+/* With explain, up to this many promotions are all shown to the policy
+ * (and so in the trace with their reasons); above, only the candidates. */
+#define EXPLAIN_ALL_PROMOTIONS 1000
+
 /* True when data alone says the promotion cannot be in force for this
  * request: disabled, outside its window, another currency or channel, or
  * a coupon is needed and none was entered. Used only when nobody reads the
@@ -868,10 +872,19 @@ static int push_candidates(quote_run *r)
 	if (n && cand == NULL)
 		return dd_error_set(r->err, DD_ENOMEM, "out of memory");
 	size_t kept = 0;
-	int prefilter = !r->req->explain && r->req->n_coupon_codes == 0;
-	for (size_t k = 0; k < n; k++)
-		if (!prefilter || !surely_out(r, &q->pmeta[found[k]]))
-			cand[kept++] = found[k];
+	if (r->req->explain && q->npromos <= EXPLAIN_ALL_PROMOTIONS) {
+		/* explain every promotion, not only those the cart selects */
+		cand = dd_arena_alloc(r->arena, (q->npromos ? q->npromos : 1) * sizeof(uint32_t));
+		if (cand == NULL)
+			return dd_error_set(r->err, DD_ENOMEM, "out of memory");
+		for (size_t k = 0; k < q->npromos; k++)
+			cand[kept++] = (uint32_t)k;
+	} else {
+		int prefilter = !r->req->explain && r->req->n_coupon_codes == 0;
+		for (size_t k = 0; k < n; k++)
+			if (!prefilter || !surely_out(r, &q->pmeta[found[k]]))
+				cand[kept++] = found[k];
+	}
 	n = kept;
 	lua_createtable(L, 0, 4); /* ctx.usage */
 	for (size_t k = 0; k < n; k++) {

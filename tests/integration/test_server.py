@@ -112,7 +112,8 @@ class ServerTest(unittest.TestCase):
         rules = {(t.stage, t.rule, t.applied): t.detail for t in r.trace}
         self.assertIn(("promotions", "WIDGET-2OFF", True), rules)
         self.assertEqual(rules[("promotions", "SPEND-JPY", False)], "only for JPY orders")
-        self.assertNotIn("WELCOME10", [t.rule for t in r.trace])  # behind a coupon
+        self.assertEqual(rules[("promotions", "WELCOME10", False)], "needs its coupon code")
+        self.assertEqual(rules[("promotions", "VIP-GADGET", False)], "needs one of its coupon codes")
         r = self.s.quote.Quote(req("acme", "USD", [("WIDGET-1", 1)], explain=True,
                                    coupon_codes=["WELCOME10"]))
         self.assertIn(("promotions", "WELCOME10", True), {(t.stage, t.rule, t.applied) for t in r.trace})
