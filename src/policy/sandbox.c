@@ -364,6 +364,12 @@ int dd_sandbox_new(dd_sandbox **out, const dd_sandbox_limits *limits,
 		return dd_error_set(err, DD_ENOMEM, "sandbox: out of memory");
 	}
 	lua_atpanic(sb->L, sandbox_panic);
+	/* Generational collection: a call's garbage dies young, while scripts
+	 * and the converted promotions and checks (tens of thousands of tables
+	 * at scale) live long. Incremental cycles kept re-marking the long-lived
+	 * part, which showed as a p99 four times the median with 10,000
+	 * promotions. */
+	lua_gc(sb->L, LUA_GCGEN, 0, 0);
 	lua_pushcfunction(sb->L, open_sandbox);
 	int status = lua_pcall(sb->L, 0, 0, 0);
 	if (status != LUA_OK) {
