@@ -8,7 +8,7 @@ PACKAGES=(
   libgrpc-dev libssl-dev
   protobuf-c-compiler libprotobuf-c-dev
   liblua5.4-dev liblmdb-dev libjson-c-dev
-  libcmocka-dev libgoogle-perftools-dev
+  libcmocka-dev libgoogle-perftools-dev tzdata
   python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
 )
 
