@@ -53,7 +53,10 @@ int dd_policy_kind_parse(const char *s)
 
 void dd_policy_active_key(int kind, char buf[16])
 {
-	snprintf(buf, 16, "active/%d", kind);
+	/* on every quote: no printf */
+	memcpy(buf, "active/", 7);
+	buf[7] = (char)('0' + (KIND_OK(kind) ? kind : 0));
+	buf[8] = '\0';
 }
 
 static void next_key(int kind, char buf[16])

@@ -66,10 +66,22 @@ static int push(uint32_t **items, uint32_t *n, uint32_t *cap, uint32_t v)
 	return 0;
 }
 
+/* key = prefix (2 chars) + name, cut at 64 bytes of name (ids are <= 64) */
+static void make_key(char key[80], const char *prefix, const char *name)
+{
+	size_t n = strlen(name);
+	if (n > 64)
+		n = 64;
+	key[0] = prefix[0];
+	key[1] = prefix[1];
+	memcpy(key + 2, name, n);
+	key[2 + n] = '\0';
+}
+
 static int post(promo_index *ix, const char *prefix, const char *name, uint32_t v)
 {
 	char key[80];
-	snprintf(key, sizeof(key), "%s%s", prefix, name);
+	make_key(key, prefix, name);
 	posting *p = find(ix, key, 1);
 	return p ? push(&p->items, &p->n, &p->cap, v) : -1;
 }
@@ -157,7 +169,7 @@ void promo_index_begin(promo_index *ix)
 static void add_key(promo_index *ix, const char *prefix, const char *name)
 {
 	char key[80];
-	snprintf(key, sizeof(key), "%s%s", prefix, name);
+	make_key(key, prefix, name);
 	posting *p = find(ix, key, 0);
 	for (uint32_t i = 0; p && i < p->n; i++)
 		add(ix, p->items[i]);

@@ -60,9 +60,10 @@ static int validate(dd_quoter *q, const Dealdesk__V1__QuoteRequest *req, dd_erro
 		                    req->n_lines, q->lim.max_lines);
 	for (size_t i = 0; i < req->n_lines; i++) {
 		const Dealdesk__V1__LineRequest *l = req->lines[i];
-		snprintf(f, sizeof(f), "lines[%zu].sku", i);
-		if ((rc = dd_check_string(l->sku, DD_MAX_ID, 0, f, err)))
-			return rc;
+		if (dd_check_string(l->sku, DD_MAX_ID, 0, "", NULL) != DD_OK) {
+			snprintf(f, sizeof(f), "lines[%zu].sku", i);
+			return dd_check_string(l->sku, DD_MAX_ID, 0, f, err);
+		}
 		if (l->quantity <= 0)
 			return dd_error_set(err, DD_EINVAL, "lines[%zu].quantity: must be > 0, got %lld",
 			                    i, (long long)l->quantity);
@@ -75,9 +76,10 @@ static int validate(dd_quoter *q, const Dealdesk__V1__QuoteRequest *req, dd_erro
 		return dd_error_set(err, DD_EINVAL, "coupon_codes: at most %u codes",
 		                    q->lim.max_coupons);
 	for (size_t i = 0; i < req->n_coupon_codes; i++) {
-		snprintf(f, sizeof(f), "coupon_codes[%zu]", i);
-		if ((rc = dd_check_string(req->coupon_codes[i], DD_MAX_ID, 0, f, err)))
-			return rc;
+		if (dd_check_string(req->coupon_codes[i], DD_MAX_ID, 0, "", NULL) != DD_OK) {
+			snprintf(f, sizeof(f), "coupon_codes[%zu]", i);
+			return dd_check_string(req->coupon_codes[i], DD_MAX_ID, 0, f, err);
+		}
 	}
 	if (req->n_attributes > q->lim.max_attributes)
 		return dd_error_set(err, DD_EINVAL, "attributes: at most %u entries",
@@ -535,13 +537,26 @@ static int run_pricing(quote_run *r)
 
 /* ---- 4. promotions ------------------------------------------------------------- */
 
+/* The enum value whose name is prefix + short (e.g. "PROMOTION_KIND_" +
+ * "BUNDLE"), or NULL. Enums here have a handful of values: a scan. */
+static const ProtobufCEnumValue *enum_by_short(const ProtobufCEnumDescriptor *d,
+                                              const char *prefix, const char *short_name)
+{
+	size_t plen = strlen(prefix);
+	if (short_name == NULL)
+		return NULL;
+	for (unsigned i = 0; i < d->n_values; i++) {
+		const char *name = d->values[i].name;
+		if (strncmp(name, prefix, plen) == 0 && strcmp(name + plen, short_name) == 0)
+			return &d->values[i];
+	}
+	return NULL;
+}
+
 static int kind_from_name(const char *s)
 {
-	const ProtobufCEnumValue *v;
-	char full[64];
-	snprintf(full, sizeof(full), "PROMOTION_KIND_%s", s ? s : "");
-	v = protobuf_c_enum_descriptor_get_value_by_name(
-		&dealdesk__v1__promotion_kind__descriptor, full);
+	const ProtobufCEnumValue *v = enum_by_short(&dealdesk__v1__promotion_kind__descriptor,
+	                                            "PROMOTION_KIND_", s);
 	return v ? v->value : 0;
 }
 
@@ -1225,16 +1240,14 @@ static int run_credit(quote_run *r)
 	int res = lua_gettop(L);
 	const char *outcome;
 	int64_t terms, deposit;
-	char full[64];
 	const ProtobufCEnumValue *ev = NULL;
 	int ok = lua_type(L, res) == LUA_TTABLE &&
 	         lc_str_field(L, res, "outcome", "", 32, r->arena, &outcome) &&
 	         lc_int_field(L, res, "terms_days", 0, &terms) &&
 	         lc_int_field(L, res, "deposit", 0, &deposit);
 	if (ok) {
-		snprintf(full, sizeof(full), "%s%s", credit_outcome_prefix, outcome);
-		ev = protobuf_c_enum_descriptor_get_value_by_name(
-			&dealdesk__v1__credit_outcome__descriptor, full);
+		ev = enum_by_short(&dealdesk__v1__credit_outcome__descriptor,
+		                   credit_outcome_prefix, outcome);
 		ok = ev != NULL && ev->value != 0 && terms >= 0 && terms <= 365 &&
 		     deposit >= 0 && deposit <= r->resp->total;
 	}
@@ -1334,10 +1347,8 @@ static int run_compliance(quote_run *r)
 		lua_pop(L, 1);
 		if (!ok)
 			break;
-		char full[48];
-		snprintf(full, sizeof(full), "COMPLIANCE_STATUS_%s", status);
-		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(
-			&dealdesk__v1__compliance_status__descriptor, full);
+		const ProtobufCEnumValue *ev = enum_by_short(
+			&dealdesk__v1__compliance_status__descriptor, "COMPLIANCE_STATUS_", status);
 		if (ev == NULL || ev->value == 0) {
 			ok = 0;
 			break;
