@@ -29,31 +29,9 @@
 #include "dealdesk/log.h"
 #include "dealdesk/quote.h"
 #include "dealdesk/store.h"
+#include "timing.h"
 #include "workload.h"
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of a sorted array, in microseconds. */
-static double percentile_us(const int64_t *sorted, size_t n, double p)
-{
-	size_t rank = (size_t)((p / 100.0) * (double)n + 0.999999);
-	if (rank < 1)
-		rank = 1;
-	if (rank > n)
-		rank = n;
-	return (double)sorted[rank - 1] / 1000.0;
-}
 
 /* Removes the store's files and its directory (LMDB makes only files). */
 static void remove_dir(const char *dir)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 import grpc
 
@@ -121,3 +122,33 @@ class Server:
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class CliTestCase(unittest.TestCase):
+    """A server with the demo data per test class, the CLI pointed at it, and
+    a scratch directory for input files."""
+    cli_timeout = 60
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server()
+        cls.tmp = tempfile.mkdtemp(prefix="dd-cli-")
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.s.stop()
+        cls.s.cleanup()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        assert code == 0
+
+    def run_cli(self, *args, expect=0, stdin=None):
+        p = subprocess.run([os.path.join(BIN, "dealdesk"), "--server", self.s.addr] + list(args),
+                           capture_output=True, text=True, input=stdin, timeout=self.cli_timeout)
+        self.assertEqual(p.returncode, expect, p.stdout + p.stderr)
+        return p
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path

@@ -1,41 +1,15 @@
 """Integration tests of the `dealdesk` CLI against a real dealdeskd."""
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
-CLI = os.path.join(harness.BIN, "dealdesk")
 
 
-class CliTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.s = harness.Server()
-        cls.tmp = tempfile.mkdtemp(prefix="dd-cli-")
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.s.stop()
-        cls.s.cleanup()
-        subprocess.run(["rm", "-rf", cls.tmp])
-        assert code == 0
-
-    def run_cli(self, *args, expect=0, stdin=None):
-        p = subprocess.run([CLI, "--server", self.s.addr] + list(args), capture_output=True,
-                           text=True, input=stdin, timeout=60)
-        self.assertEqual(p.returncode, expect, p.stdout + p.stderr)
-        return p
-
-    def write(self, name, text):
-        path = os.path.join(self.tmp, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
+class CliTest(harness.CliTestCase):
 
     def test_health(self):
         self.assertIn("SERVING", self.run_cli("health").stdout)

@@ -2,44 +2,19 @@
 real dealdeskd."""
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
-CLI = os.path.join(harness.BIN, "dealdesk")
 
 HEADER = ("sku,inventory_on_hand,inventory_at,demand_per_week,demand_at,"
           "competitor,competitor_currency,competitor_price,competitor_observed_at\n")
 
 
-class CliCatalogTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.s = harness.Server()
-        cls.tmp = tempfile.mkdtemp(prefix="dd-cli-catalog-")
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.s.stop()
-        cls.s.cleanup()
-        subprocess.run(["rm", "-rf", cls.tmp])
-        assert code == 0
-
-    def run_cli(self, *args, expect=0, stdin=None):
-        p = subprocess.run([CLI, "--server", self.s.addr] + list(args), capture_output=True,
-                           text=True, input=stdin, timeout=120)
-        self.assertEqual(p.returncode, expect, p.stdout + p.stderr)
-        return p
-
-    def write(self, name, text):
-        path = os.path.join(self.tmp, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
+class CliCatalogTest(harness.CliTestCase):
+    cli_timeout = 120
 
     def get_json(self, *args):
         return json.loads(self.run_cli("--json", *args).stdout)
