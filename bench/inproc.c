@@ -29,27 +29,10 @@
 #include "dealdesk/log.h"
 #include "dealdesk/quote.h"
 #include "dealdesk/store.h"
-#include "timing.h"
+#include "benchutil.h"
 #include "workload.h"
 
 
-/* Removes the store's files and its directory (LMDB makes only files). */
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d != NULL) {
-		struct dirent *e;
-		char path[4096];
-		while ((e = readdir(d)) != NULL) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 static void usage(FILE *f)
 {

@@ -56,7 +56,7 @@
 #include "dealdesk/log.h"
 #include "dealdesk/quote.h"
 #include "dealdesk/store.h"
-#include "timing.h"
+#include "benchutil.h"
 #include "workload.h"
 
 #define MAX_SCENARIOS 16
@@ -117,23 +117,6 @@ static uint64_t rng_below(uint64_t *s, uint64_t n)
 
 /* ---- temporary directories ----------------------------------------------------- */
 
-/* Removes the store's files and its directory (LMDB makes only files). */
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d != NULL) {
-		struct dirent *e;
-		char path[4096];
-		while ((e = readdir(d)) != NULL) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 /* On SIGINT / SIGTERM: remove the stores (the 1M one is large) and leave.
  * Only async-signal-safe calls; the paths are built before the signal. */

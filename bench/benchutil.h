@@ -1,10 +1,15 @@
-/* bench timing helpers shared by bench_inproc and bench_scale. */
-#ifndef DD_BENCH_TIMING_H
-#define DD_BENCH_TIMING_H
+/* bench helpers shared by bench_inproc and bench_scale: timing,
+ * percentiles, removing a temporary store. */
+#ifndef DD_BENCH_UTIL_H
+#define DD_BENCH_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline int64_t mono_ns(void)
 {
@@ -28,6 +33,24 @@ static inline double percentile_us(const int64_t *sorted, size_t n, double p)
 	if (rank > n)
 		rank = n;
 	return (double)sorted[rank - 1] / 1000.0;
+}
+
+/* Removes the store's files and its directory (LMDB makes only files). */
+static inline void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d != NULL) {
+		struct dirent *e;
+		char path[4096];
+		while ((e = readdir(d)) != NULL) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
 }
 
 #endif
