@@ -11,7 +11,9 @@
 --
 -- The lowest of these wins, then it is held within the SKU's floor and
 -- ceiling (PriceEntry floor_price / ceiling_price; dealdesk enforces them
--- too). Market signals older than SIGNAL_MAX_AGE_DAYS are ignored.
+-- too). Market signals older than SIGNAL_MAX_AGE_DAYS are ignored: a
+-- clearance markdown needs both a fresh stock count and a fresh demand
+-- estimate.
 --
 -- price(ctx) returns a table indexed by line position (1, 2, ...). An entry
 --   { unit_price = <minor units>, reason = "<why>" }
@@ -42,11 +44,14 @@ local function fresh(ctx, at, days)
   return at > 0 and ctx.now - at <= days * DAY and at <= ctx.now
 end
 
--- the clearance markdown for a line, or nil
+-- the clearance markdown for a line, or nil. Both the stock count and the
+-- demand estimate must be fresh: without a current demand figure the weeks
+-- of cover are unknown, and no markdown is given.
 local function clearance_bps(ctx, line)
   local s = line.signals
   if s == nil or s.inventory <= 0 then return nil end
   if not fresh(ctx, s.inventory_at, SIGNAL_MAX_AGE_DAYS) then return nil end
+  if not fresh(ctx, s.demand_at, SIGNAL_MAX_AGE_DAYS) then return nil end
   for _, step in ipairs(clearance) do
     -- cover >= weeks  <=>  inventory >= weeks * demand (no division)
     if s.demand_per_week == 0 or s.inventory >= dd.mul(step.weeks, s.demand_per_week) then

@@ -23,8 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <lua.h>
-
 #include "dealdesk/error.h"
 
 typedef struct dd_sandbox dd_sandbox;
@@ -41,8 +39,9 @@ int dd_sandbox_new(dd_sandbox **out, const dd_sandbox_limits *limits,
                    dd_error *err);
 void dd_sandbox_free(dd_sandbox *sb);
 
-/* The state, for pushing arguments and reading results. Owned by sb. */
-lua_State *dd_sandbox_lua(dd_sandbox *sb);
+/* The Lua state itself, host functions, views and money readers are for
+ * the engines that run policies: src/policy/host.h (it includes <lua.h>,
+ * which no public header does). */
 
 /* Compiles src as a text chunk named `name` (errors read "name:LINE: ..."),
  * runs its top level under the budgets in a fresh environment, then makes
@@ -53,24 +52,8 @@ int dd_sandbox_load(dd_sandbox *sb, const char *name, const char *src,
                     size_t len, int *ref, dd_error *err);
 void dd_sandbox_unload(dd_sandbox *sb, int ref);
 
-/* Pushes global `fname` of a loaded script. DD_ENOTFOUND (nothing pushed)
- * when it is absent or not a function. */
-int dd_sandbox_push_function(dd_sandbox *sb, int ref, const char *fname);
-
-/* Calls the function below nargs arguments on the stack, under the budgets,
- * leaving nresults results. On failure the stack is as before the function
- * was pushed and err holds "name:LINE: message" (DD_EPOLICY) or the budget
- * that tripped (DD_EBUDGET). */
-int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err);
-
-/* Adds a host function to the `dd` table visible to every script; the
- * light userdata ud is its first upvalue. Call before loading scripts. */
-void dd_sandbox_register(dd_sandbox *sb, const char *name, lua_CFunction fn,
-                         void *ud);
-
-/* Reads a money value: must be a Lua integer (not a float, not a string).
- * DD_EINVAL otherwise. */
-int dd_sandbox_to_money(lua_State *L, int idx, int64_t *out);
+/* Does loaded script ref define function `fname`? */
+int dd_sandbox_has_function(dd_sandbox *sb, int ref, const char *fname);
 
 /* Bytes the state holds now; how many budget trips since creation. */
 size_t dd_sandbox_memory(const dd_sandbox *sb);

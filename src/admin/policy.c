@@ -98,12 +98,10 @@ static int compile_check(int kind, const char *source, size_t len,
 	int ref;
 	rc = dd_sandbox_load(sb, kind_names[kind], source, len, &ref, err);
 	if (rc == DD_OK) {
-		if (dd_sandbox_push_function(sb, ref, entry_names[kind]) != DD_OK) {
+		if (!dd_sandbox_has_function(sb, ref, entry_names[kind])) {
 			rc = dd_error_set(err, DD_EINVAL,
 			                  "source: a %s policy must define function %s()",
 			                  kind_names[kind], entry_names[kind]);
-		} else {
-			lua_pop(dd_sandbox_lua(sb), 1);
 		}
 	} else {
 		char msg[sizeof(err->msg)];

@@ -30,6 +30,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "policy/host.h"
 #include "policy/policy_int.h"
 
 #define DEFAULT_MAX_INSTRUCTIONS UINT64_C(10000000)
@@ -453,6 +454,20 @@ void dd_policy_charge(lua_State *L, uint64_t work)
 	raise_budget_error(L);
 }
 
+void dd_host_charge(lua_State *L, uint64_t work)
+{
+	dd_sandbox *sb = sandbox_of(L);
+	if (!sb->limit_on)
+		return;
+	if (sb->killed == KILL_NONE) {
+		sb->instructions += work;
+		if (sb->instructions <= sb->lim.max_instructions)
+			return;
+		kill_call(sb, KILL_INSTRUCTIONS);
+	}
+	raise_budget_error(L);
+}
+
 /* lua_pcall's message handler. Turns the error object into a string
  * without calling any of its metamethods (__tostring, __name, __index):
  * they are script code that would run outside the budget's reach. */
@@ -798,6 +813,14 @@ int dd_sandbox_push_function(dd_sandbox *sb, int ref, const char *fname)
 		return DD_ENOTFOUND;
 	}
 	return DD_OK;
+}
+
+int dd_sandbox_has_function(dd_sandbox *sb, int ref, const char *fname)
+{
+	if (dd_sandbox_push_function(sb, ref, fname) != DD_OK)
+		return 0;
+	lua_pop(sb->L, 1);
+	return 1;
 }
 
 /* ---- host functions, money ---------------------------------------------- */

@@ -1,9 +1,123 @@
-/* dealdesk quote: Lua conversion helpers. */
+/* dealdesk quote: reading policy results (see luaconv.h). */
 #include "luaconv.h"
 
+#include <stdio.h>
 #include <string.h>
 
-#include "dealdesk/admin.h"
+#include <lauxlib.h>
+
+#include "dealdesk/error.h"
+#include "dealdesk/model.h"
+
+/* Length of the valid UTF-8 character at s (n bytes left), or 0. */
+static size_t utf8_char(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
+	           : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+	if (len == 0 || len > n)
+		return 0;
+	return dd_utf8_valid((const char *)s, len) ? len : 0;
+}
+
+char *lc_text(dd_arena *a, const char *s, size_t len, size_t max)
+{
+	if (len <= max && memchr(s, '\0', len) == NULL && dd_utf8_valid(s, len))
+		return dd_arena_strndup(a, s, len);
+	char *out = dd_arena_alloc(a, (len < max ? len : max) + 1);
+	if (out == NULL)
+		return NULL;
+	size_t i = 0, o = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	while (i < len) {
+		size_t c = u[i] ? utf8_char(u + i, len - i) : 0;
+		size_t w = c ? c : 1;
+		if (o + w > max)
+			break;
+		if (c)
+			memcpy(out + o, s + i, c);
+		else
+			out[o] = '?';
+		o += w;
+		i += c ? c : 1;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int read_string(lua_State *L, size_t max, dd_arena *arena, const char **out)
+{
+	size_t len;
+	const char *s = lua_tolstring(L, -1, &len);
+	if (len > max || memchr(s, '\0', len) || !dd_utf8_valid(s, len))
+		return 0;
+	return (*out = dd_arena_strndup(arena, s, len)) != NULL;
+}
+
+int lc_read(lua_State *L, int idx, const lc_field *fields, size_t nfields,
+            void *out, dd_arena *arena, char *why, size_t whylen)
+{
+	idx = lua_absindex(L, idx);
+	if (lua_type(L, idx) != LUA_TTABLE) {
+		snprintf(why, whylen, "a %s instead of a table", luaL_typename(L, idx));
+		return 0;
+	}
+	for (size_t i = 0; i < nfields; i++) {
+		const lc_field *f = &fields[i];
+		char *dst = (char *)out + f->offset;
+		int t = lc_raw(L, idx, f->name);
+		int ok = 1;
+		const char *expect = "";
+		if (t == LUA_TNIL) {
+			ok = !f->required;
+			expect = "present";
+			switch (f->type) {
+			case LC_INT: *(int64_t *)dst = f->dflt; break;
+			case LC_STRING: *(const char **)dst = f->sdflt; break;
+			case LC_BOOL:
+			case LC_ENUM: *(int *)dst = (int)f->dflt; break;
+			}
+		} else {
+			switch (f->type) {
+			case LC_INT:
+				expect = "an integer in range";
+				ok = lua_isinteger(L, -1) && lua_tointeger(L, -1) >= f->min &&
+				     lua_tointeger(L, -1) <= f->max;
+				if (ok)
+					*(int64_t *)dst = (int64_t)lua_tointeger(L, -1);
+				break;
+			case LC_STRING:
+				expect = "a string of valid UTF-8 within the length limit";
+				ok = t == LUA_TSTRING &&
+				     read_string(L, (size_t)f->max, arena, (const char **)dst);
+				break;
+			case LC_BOOL:
+				*(int *)dst = lua_toboolean(L, -1);
+				break;
+			case LC_ENUM: {
+				expect = "one of the names allowed";
+				ok = 0;
+				if (t == LUA_TSTRING) {
+					size_t len;
+					const char *s = lua_tolstring(L, -1, &len);
+					for (int k = 1; f->names[k]; k++)
+						if (strlen(f->names[k]) == len && memcmp(f->names[k], s, len) == 0) {
+							*(int *)dst = k;
+							ok = 1;
+							break;
+						}
+				}
+				break;
+			}
+			}
+		}
+		lua_pop(L, 1);
+		if (!ok) {
+			snprintf(why, whylen, "field '%s' that is not %s", f->name, expect);
+			return 0;
+		}
+	}
+	return 1;
+}
 
 int lc_int_field(lua_State *L, int idx, const char *k, int64_t dflt, int64_t *out)
 {
@@ -24,18 +138,12 @@ int lc_str_field(lua_State *L, int idx, const char *k, const char *dflt,
 {
 	int t = lc_raw(L, idx, k);
 	int ok = 1;
-	if (t == LUA_TNIL) {
+	if (t == LUA_TNIL)
 		*out = dflt;
-	} else if (t == LUA_TSTRING) {
-		size_t len;
-		const char *s = lua_tolstring(L, -1, &len);
-		if (len > max || memchr(s, '\0', len) || !dd_utf8_valid(s, len))
-			ok = 0;
-		else if ((*out = dd_arena_strndup(arena, s, len)) == NULL)
-			ok = 0;
-	} else {
+	else if (t == LUA_TSTRING)
+		ok = read_string(L, max, arena, out);
+	else
 		ok = 0;
-	}
 	lua_pop(L, 1);
 	return ok;
 }
@@ -51,4 +159,36 @@ void lc_push_set(lua_State *L, char **items, size_t n)
 		lua_pushboolean(L, 1);
 		lua_setfield(L, -2, items[i]);
 	}
+}
+
+struct protected_call {
+	int (*fn)(lua_State *L, void *ud);
+	void *ud;
+	int rc;
+};
+
+static int trampoline(lua_State *L)
+{
+	struct protected_call *pc = lua_touserdata(L, 1);
+	lua_remove(L, 1);
+	pc->rc = pc->fn(L, pc->ud);
+	return 0;
+}
+
+int lc_protected(lua_State *L, int (*fn)(lua_State *L, void *ud), void *ud)
+{
+	struct protected_call pc = { fn, ud, DD_OK };
+	if (!lua_checkstack(L, 4)) {
+		lua_pop(L, 1);
+		return DD_ENOMEM;
+	}
+	lua_pushcfunction(L, trampoline);
+	lua_insert(L, -2);
+	lua_pushlightuserdata(L, &pc);
+	lua_insert(L, -2);
+	if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+		lua_pop(L, 1);
+		return DD_ENOMEM;
+	}
+	return pc.rc;
 }

@@ -1,14 +1,17 @@
-/* dealdesk quote: small helpers to build Lua tables and read policy results
- * with raw access (a result table's metamethods are never run). */
+/* dealdesk quote: reading what policies return, with raw access only (a
+ * result's metamethods never run), and the table-driven record reader. */
 #ifndef DD_QUOTE_LUACONV_H
 #define DD_QUOTE_LUACONV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <lua.h>
 
 #include "dealdesk/arena.h"
 
+/* Setters for tables the host builds itself (no metatables), inside a
+ * protected call. */
 static inline void lc_set_str(lua_State *L, const char *k, const char *v)
 {
 	lua_pushstring(L, v ? v : "");
@@ -35,6 +38,35 @@ static inline int lc_raw(lua_State *L, int idx, const char *k)
 	return lua_rawget(L, idx);
 }
 
+/* A copy of s (len bytes) in arena that is valid UTF-8 without NUL, at
+ * most max bytes: cut at a character boundary; invalid bytes and NULs
+ * become '?'. NULL only when out of memory. */
+char *lc_text(dd_arena *a, const char *s, size_t len, size_t max);
+
+/* One field of a record a policy returns. */
+typedef enum lc_type {
+	LC_INT,    /* lua integer in [min, max] -> int64_t */
+	LC_STRING, /* string of at most max bytes, valid UTF-8 -> const char * */
+	LC_BOOL,   /* any value, Lua truthiness -> int */
+	LC_ENUM,   /* string naming a value of `names` (index >= 1) -> int */
+} lc_type;
+
+typedef struct lc_field {
+	const char *name;
+	lc_type type;
+	size_t offset;      /* in the output struct */
+	int required;
+	int64_t min, max;   /* LC_INT bounds; LC_STRING: max bytes */
+	int64_t dflt;       /* LC_INT / LC_BOOL / LC_ENUM when absent */
+	const char *sdflt;  /* LC_STRING when absent */
+	const char *const *names; /* LC_ENUM: NULL-terminated, [0] unused */
+} lc_field;
+
+/* Reads the table at idx into out by the field table. On failure returns
+ * 0 and names the field and the reason in why. Raw access only. */
+int lc_read(lua_State *L, int idx, const lc_field *fields, size_t nfields,
+            void *out, dd_arena *arena, char *why, size_t whylen);
+
 /* Reads field k of the table at idx as an integer (absent = dflt). Returns
  * 0 when present and not a Lua integer. */
 int lc_int_field(lua_State *L, int idx, const char *k, int64_t dflt, int64_t *out);
@@ -42,6 +74,12 @@ int lc_int_field(lua_State *L, int idx, const char *k, int64_t dflt, int64_t *ou
  * bytes of valid UTF-8. Returns 0 when of another type or invalid. */
 int lc_str_field(lua_State *L, int idx, const char *k, const char *dflt,
                  size_t max, dd_arena *arena, const char **out);
+
+/* Runs fn(L, ud) inside a protected call with the value on top of the
+ * stack (popped) as stack index 1: reading a result pushes strings and so
+ * may raise a memory error, which must not reach the panic handler. Returns
+ * what fn returns, or DD_ENOMEM when the call itself failed. */
+int lc_protected(lua_State *L, int (*fn)(lua_State *L, void *ud), void *ud);
 
 /* Pushes a set {[s] = true} of n strings, or nil when n == 0. */
 void lc_push_set(lua_State *L, char **items, size_t n);

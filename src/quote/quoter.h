@@ -1,28 +1,31 @@
-/* dealdesk quote: the quoter's private state, shared by src/quote/ only. */
+/* dealdesk quote: the quoter (one per thread, long-lived), private to
+ * src/quote. Per-request state never lives here: it is in the quote_run of
+ * order.h, which the quoter points at only while an evaluation runs. */
 #ifndef DD_QUOTE_QUOTER_H
 #define DD_QUOTE_QUOTER_H
 
-#include <stdarg.h>
-#include <stdio.h>
-
-#include <lauxlib.h>
 #include <lua.h>
 
-#include "dealdesk/admin.h"
+#include "dealdesk/model.h"
 #include "dealdesk/quote.h"
+#include "order.h"
+#include "policy/host.h"
 #include "promoindex.h"
 
-/* What the quote path needs of a promotion without going to Lua. */
-typedef struct promo_meta {
-	char *id;
+/* A promotion as the engine keeps it between quotes: the record (in the
+ * quoter's data arena) and what the quote path needs of it at once. */
+typedef struct qp_promo {
+	const Dealdesk__V1__Promotion *p;
 	int has_budget;
-	/* what decides, from data alone, that it cannot be in force */
-	int enabled, needs_coupon;
-	int64_t valid_from, valid_to;
-	char currency[4];   /* "" = any */
-	char **channels;    /* NULL = any; strdup'ed, n_channels entries */
-	size_t n_channels;
-} promo_meta;
+	int needs_coupon;
+} qp_promo;
+
+/* The active policy of one kind, compiled. */
+typedef struct qp_policy {
+	uint64_t version; /* 0 = none loaded */
+	int script;       /* the sandbox script */
+	int entry;        /* registry ref of its entry function */
+} qp_policy;
 
 struct dd_quoter {
 	dd_store *store;
@@ -30,32 +33,53 @@ struct dd_quoter {
 	dd_sandbox *sb;
 	lua_State *L;
 	dd_quote_limits lim;
-	struct {
-		uint64_t version; /* loaded version, 0 = none */
-		int ref;          /* the script in the sandbox */
-	} policy[5];
+	qp_policy policy[DD_POLICY_KIND_COUNT];
+
+	/* promotions and checks, converted once per change */
 	uint64_t promos_version, checks_version;
 	int promos_loaded, checks_loaded;
-	int promos_ref, checks_ref; /* Lua arrays in the registry */
-	promo_index *pindex;        /* candidates by SKU, category, id, code */
-	promo_meta *pmeta;          /* parallel to the promotions array */
+	dd_arena promo_arena, check_arena;
+	qp_promo *promos;
 	size_t npromos;
-	int *cond_refs;             /* sandbox scripts of promotion conditions */
+	int promos_ref;       /* Lua array of frozen promotion tables */
+	int *cond_refs;       /* sandbox scripts of promotion conditions */
 	size_t ncond;
-	/* per request */
-	dd_arena *arena;
-	int explain;
-	Dealdesk__V1__TraceEntry **trace;
-	size_t ntrace, captrace;
+	promo_index *pindex;  /* candidates by SKU, category, id, code */
+	const Dealdesk__V1__ComplianceCheck **checks;
+	size_t nchecks;
+	int checks_ref;
+
+	/* views passed to policies, made once (they read `run`) */
+	int ctx_view, credit_view, promos_view, checks_view;
+
+	quote_run *run;       /* the evaluation running now, or NULL */
+	uint64_t generation;  /* bumped after every evaluation */
 	uint64_t rng[2];
 };
 
-void quote_trace(dd_quoter *q, const char *stage, const char *rule, int applied,
-                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void quote_decision_id(dd_quoter *q, char out[33]);
+/* FNV-1a 64 with the published offset basis and prime (dd.bucket and
+ * experiment arms). */
+uint64_t quote_fnv1a64(const void *data, size_t len);
 /* Makes sure the active version of kind is compiled in the sandbox. */
-int quote_policy(dd_quoter *q, int kind, dd_error *err);
-/* Makes sure the Lua copies of promotions and checks are current. */
+int quote_policy(dd_quoter *q, dd_policy_kind kind, dd_error *err);
+/* Drops the promotions (their conditions, index and records). */
+void free_quoter_promotions(dd_quoter *q);
+/* Makes sure promotions and checks are current. */
 int quote_refresh_data(dd_quoter *q, dd_error *err);
+/* Calls the entry function of the policy of kind with the views on the
+ * stack (nargs of them, pushed by the caller), leaving 1 result. */
+int quote_call_policy(quote_run *r, dd_policy_kind kind, int nargs);
+/* Logs a policy failure and rewrites r->err to name the policy version. */
+int quote_policy_fail(quote_run *r, dd_policy_kind kind, const char *what);
+
+/* view.c: the Lua view of the order state */
+int quote_views_create(dd_quoter *q);
+void quote_views_free(dd_quoter *q);
+
+/* mechanics.c: promotion primitives registered in `dd` */
+void quote_mechanics_register(dd_quoter *q);
+/* comply.c: compliance primitives */
+void quote_checks_register(dd_quoter *q);
 
 #endif

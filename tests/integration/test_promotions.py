@@ -400,7 +400,8 @@ class PromotionsTest(unittest.TestCase):
                              T.CompetitorPrice(competitor="eu-shop", currency="EUR", price=300,
                                                observed_at=T0 - DAY)]),
             # 15 units, 1 a week: 15 weeks -> 15 %
-            T.SkuSignals(sku="A", inventory_on_hand=15, inventory_at=T0 - DAY, demand_per_week=1),
+            T.SkuSignals(sku="A", inventory_on_hand=15, inventory_at=T0 - DAY, demand_per_week=1,
+                         demand_at=T0 - 2 * DAY),
         ]))
         r = self.quote([("D", 1), ("B", 1), ("A", 1)])
         # D: 20.00 - 30 % = 14.00, held at the floor 15.00
@@ -418,6 +419,25 @@ class PromotionsTest(unittest.TestCase):
         self.assertEqual(r.lines[0].unit_price, 1000)
         got = self.s.catalog.GetSkuSignals(A.SkuKey(sku="B"))
         self.assertEqual(len(got.competitor_prices), 3)
+
+    def test_stale_or_missing_demand_gives_no_clearance(self):
+        # without a fresh demand figure the weeks of cover are unknown
+        self.s.catalog.PutSkuSignals(A.PutSkuSignalsRequest(signals=[
+            # a fresh stock count of 15 but a demand estimate 20 days old
+            T.SkuSignals(sku="A", inventory_on_hand=15, inventory_at=T0 - DAY,
+                         demand_per_week=1, demand_at=T0 - 20 * DAY),
+            # a fresh stock count and no demand estimate at all
+            T.SkuSignals(sku="C", inventory_on_hand=1000, inventory_at=T0 - DAY)]))
+        r = self.quote([("A", 1), ("C", 1)])
+        self.assertEqual(r.lines[0].unit_price, 1000)
+        self.assertEqual(r.lines[0].price_reason, "")
+        self.assertEqual(r.lines[1].unit_price, r.lines[1].unit_list_price)
+        # the same estimate, fresh: 15 weeks of cover, 15 % off
+        self.s.catalog.PutSkuSignals(A.PutSkuSignalsRequest(signals=[
+            T.SkuSignals(sku="A", inventory_on_hand=15, inventory_at=T0 - DAY,
+                         demand_per_week=1, demand_at=T0 - 13 * DAY)]))
+        r = self.quote([("A", 1)])
+        self.assertEqual(r.lines[0].unit_price, 850)
 
     def test_ceiling_is_enforced_whatever_the_policy(self):
         self.s.catalog.PutPriceEntries(A.PutPriceEntriesRequest(entries=[

@@ -363,10 +363,10 @@ static void test_errors_fields_and_types(void **state)
 	assert_parse_error("[]", q, "expected a JSON object");
 	assert_parse_error("{\"kind\":\"HALF_PRICE\"}", &dealdesk__v1__promotion__descriptor,
 	                   "kind: unknown PromotionKind 'HALF_PRICE' (expected one of "
-	                   "UNSPECIFIED, PERCENTAGE, FIXED_AMOUNT, BUNDLE, SPEND_THRESHOLD, FIXED_PRICE, BUY_X_GET_Y, FREE_GIFT, LOYALTY_POINTS)");
+	                   "UNSPECIFIED, PERCENTAGE, FIXED_AMOUNT, BUNDLE, SPEND_THRESHOLD, FIXED_PRICE, BUY_X_GET_Y, FREE_GIFT, LOYALTY_POINTS, CUSTOM)");
 	assert_parse_error("{\"kind\":42}", &dealdesk__v1__promotion__descriptor,
 	                   "kind: unknown PromotionKind '42' (expected one of "
-	                   "UNSPECIFIED, PERCENTAGE, FIXED_AMOUNT, BUNDLE, SPEND_THRESHOLD, FIXED_PRICE, BUY_X_GET_Y, FREE_GIFT, LOYALTY_POINTS)");
+	                   "UNSPECIFIED, PERCENTAGE, FIXED_AMOUNT, BUNDLE, SPEND_THRESHOLD, FIXED_PRICE, BUY_X_GET_Y, FREE_GIFT, LOYALTY_POINTS, CUSTOM)");
 	assert_parse_error("{\"kind\":{}}", &dealdesk__v1__promotion__descriptor,
 	                   "kind: expected a PromotionKind name");
 	assert_parse_error("{\"bundle_items\":[{\"sku\":\"A\"},{\"sku\":\"B\",\"quantity\":\"x\"}]}",

@@ -12,6 +12,8 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+
+#include "policy/host.h"
 #include <lualib.h>
 
 #include "dealdesk/error.h"

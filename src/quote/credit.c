@@ -1,0 +1,123 @@
+/* dealdesk quote, stage 5: the credit decision. The engine computes the
+ * exposure this order would bring (open receivables + committed orders +
+ * the order, when in the credit currency); the credit policy's
+ * decide(ctx, credit) chooses the outcome. A failing or malformed policy
+ * gives REVIEW with the reason (fail-safe), never an approval. */
+#include "quoter.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "luaconv.h"
+
+static const char *const outcome_names[] = {
+	"UNSPECIFIED", "APPROVE", "APPROVE_SHORTER_TERMS", "DEPOSIT", "PREPAY", "REVIEW",
+	"DECLINE", NULL,
+};
+
+static void failsafe(quote_run *r, const char *why)
+{
+	qo_credit *d = &r->order.credit;
+	d->outcome = DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_REVIEW;
+	d->terms_days = 0;
+	d->deposit = 0;
+	d->reasons = dd_arena_alloc(r->arena, sizeof(char *));
+	d->nreasons = 0;
+	if (d->reasons) {
+		d->reasons[0] = dd_arena_printf(r->arena, "POLICY_ERROR: %s", why);
+		d->nreasons = d->reasons[0] ? 1 : 0;
+	}
+	quote_trace(r, "credit", "fail-safe", 1, "REVIEW because the credit policy failed: %s", why);
+}
+
+typedef struct credit_answer {
+	int outcome;
+	int64_t terms_days, deposit;
+} credit_answer;
+
+typedef struct credit_read {
+	quote_run *r;
+} credit_read;
+
+static int read_decision(lua_State *L, void *ud)
+{
+	quote_run *r = ((credit_read *)ud)->r;
+	qo_credit *d = &r->order.credit;
+	const lc_field fields[] = {
+		{ "outcome", LC_ENUM, offsetof(credit_answer, outcome), 1, 0, 0, 0, NULL,
+		  outcome_names },
+		{ "terms_days", LC_INT, offsetof(credit_answer, terms_days), 0, 0, 365, 0, NULL,
+		  NULL },
+		{ "deposit", LC_INT, offsetof(credit_answer, deposit), 0, 0, r->order.total, 0, NULL,
+		  NULL },
+	};
+	credit_answer a;
+	char why[160];
+	if (!lc_read(L, 1, fields, 3, &a, r->arena, why, sizeof(why)))
+		return DD_EPOLICY;
+	size_t n = 0;
+	if (lc_raw(L, 1, "reasons") == LUA_TTABLE) {
+		n = lua_rawlen(L, -1);
+		if (n > 32)
+			n = 32;
+		d->reasons = dd_arena_calloc(r->arena, n ? n : 1, sizeof(char *));
+		if (d->reasons == NULL)
+			return DD_ENOMEM;
+		for (size_t i = 0; i < n; i++) {
+			size_t len;
+			lua_rawgeti(L, -1, (lua_Integer)i + 1);
+			const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+			if (s == NULL || len > QO_MAX_TEXT || !dd_utf8_valid(s, len) || memchr(s, 0, len))
+				return DD_EPOLICY;
+			if ((d->reasons[i] = dd_arena_strndup(r->arena, s, len)) == NULL)
+				return DD_ENOMEM;
+			lua_pop(L, 1);
+		}
+	}
+	d->outcome = a.outcome;
+	d->terms_days = (int32_t)a.terms_days;
+	d->deposit = a.deposit;
+	d->nreasons = n;
+	return DD_OK;
+}
+
+int quote_credit(quote_run *r)
+{
+	dd_quoter *q = r->q;
+	qo_order *o = &r->order;
+	qo_credit *d = &o->credit;
+	const Dealdesk__V1__CreditProfile *c = o->customer->credit;
+	d->present = c != NULL;
+	d->same_currency = c != NULL && strcmp(c->currency, o->req->currency) == 0;
+	int overflow = 0;
+	if (c != NULL) {
+		overflow |= dd_money_add(c->open_receivables, c->committed_orders, &d->exposure);
+		if (d->same_currency)
+			overflow |= dd_money_add(d->exposure, o->total, &d->exposure);
+		d->limit = c->credit_limit;
+	}
+	if (overflow || dd_money_sub(d->limit, d->exposure, &d->available)) {
+		failsafe(r, "exposure overflows int64");
+		return DD_OK;
+	}
+	lua_rawgeti(q->L, LUA_REGISTRYINDEX, q->ctx_view);
+	lua_rawgeti(q->L, LUA_REGISTRYINDEX, q->credit_view);
+	int rc = quote_call_policy(r, DD_POLICY_CREDIT, 2);
+	if (rc == DD_OK) {
+		credit_read cr = { r };
+		rc = lc_protected(q->L, read_decision, &cr);
+		if (rc == DD_OK)
+			return DD_OK;
+		dd_error_set(r->err, DD_EPOLICY,
+		             "decide() must return {outcome=APPROVE|APPROVE_SHORTER_TERMS|DEPOSIT|"
+		             "PREPAY|REVIEW|DECLINE, terms_days=0..365, deposit=0..total, reasons={...}}");
+		quote_policy_fail(r, DD_POLICY_CREDIT, "bad result; decision is REVIEW");
+	} else {
+		quote_policy_fail(r, DD_POLICY_CREDIT, "failed; decision is REVIEW");
+	}
+	failsafe(r, r->err->msg);
+	dd_error_clear(r->err);
+	return DD_OK;
+}

@@ -1,0 +1,334 @@
+/* dealdesk quote, stage 2: every store read of a quote, in one read
+ * transaction: the customer, each line's price entry and market signals,
+ * the active policies, the candidate promotions with their usage counters,
+ * the coupon codes of the request. Later stages read nothing from the store but gift prices
+ * (quote_load_gift, below). */
+#include "quoter.h"
+
+#include <string.h>
+
+/* ---- customer ------------------------------------------------------------- */
+
+static int load_customer(quote_run *r)
+{
+	const char *id = r->order.req->customer_id;
+	dd_val v;
+	int rc = dd_rtxn_get(r->q->txn, DD_T_CUSTOMERS, (dd_val){ id, strlen(id) }, &v);
+	if (rc == DD_ENOTFOUND)
+		return dd_error_set(r->err, rc, "customer_id: customer '%s' not found", id);
+	if (rc != DD_OK)
+		return dd_error_set(r->err, DD_ESTORE, "store: cannot read customer");
+	r->order.customer = (void *)protobuf_c_message_unpack(
+		&dealdesk__v1__customer__descriptor, &r->arena->pb, v.len, v.data);
+	if (r->order.customer == NULL)
+		return dd_error_set(r->err, DD_ESTORE, "store: customer '%s' is corrupt", id);
+	return DD_OK;
+}
+
+/* ---- prices ----------------------------------------------------------------- */
+
+typedef struct price_pick {
+	quote_run *r;
+	int64_t quantity;
+	const Dealdesk__V1__PriceEntry *best;
+	int best_score;
+	size_t candidates;
+} price_pick;
+
+static int str_empty(const char *s)
+{
+	return s == NULL || *s == '\0';
+}
+
+static int scope_matches(const char *entry, const char *want)
+{
+	return str_empty(entry) || strcmp(entry, want) == 0;
+}
+
+/* Precedence: most specific scope (customer group 4, channel 2, region 1),
+ * then the highest quantity tier the line reaches, then priority, then the
+ * newest valid_from, then the first price list id in key order. */
+static int pick_one(void *ud, dd_val key, dd_val val)
+{
+	price_pick *p = ud;
+	const qo_order *o = &p->r->order;
+	(void)key;
+	p->candidates++;
+	Dealdesk__V1__PriceEntry *e = (void *)protobuf_c_message_unpack(
+		&dealdesk__v1__price_entry__descriptor, &p->r->arena->pb, val.len, val.data);
+	if (e == NULL)
+		return DD_ESTORE;
+	if (!scope_matches(e->channel, o->channel) || !scope_matches(e->region, o->region) ||
+	    !scope_matches(e->customer_group, o->customer->customer_group))
+		return 0;
+	if ((e->valid_from && o->time < e->valid_from) || (e->valid_to && o->time >= e->valid_to))
+		return 0;
+	if (e->min_quantity > p->quantity)
+		return 0; /* a quantity tier the line does not reach */
+	int score = (!str_empty(e->customer_group) << 2) |
+	            (!str_empty(e->channel) << 1) | !str_empty(e->region);
+	const Dealdesk__V1__PriceEntry *b = p->best;
+	if (b == NULL || score > p->best_score ||
+	    (score == p->best_score &&
+	     (e->min_quantity > b->min_quantity ||
+	      (e->min_quantity == b->min_quantity &&
+	       (e->priority > b->priority ||
+	        (e->priority == b->priority && e->valid_from > b->valid_from)))))) {
+		p->best = e;
+		p->best_score = score;
+	}
+	return 0;
+}
+
+static int any_record(void *ud, dd_val key, dd_val val)
+{
+	(void)key;
+	(void)val;
+	*(int *)ud = 1;
+	return 1;
+}
+
+/* Picks the price entry of sku for quantity units (see pick_one). */
+static int find_price(quote_run *r, const char *sku, int64_t quantity, price_pick *p)
+{
+	char prefix[DD_STORE_MAX_KEY + 1];
+	int plen = dd_key_join(prefix, sizeof(prefix) - 1, 2, sku, r->order.req->currency);
+	if (plen < 0)
+		return DD_EINVAL;
+	prefix[plen++] = '\0';
+	*p = (price_pick){ r, quantity, NULL, -1, 0 };
+	int rc = dd_rtxn_scan(r->q->txn, DD_T_PRICES, (dd_val){ prefix, (size_t)plen },
+	                      (dd_val){ NULL, 0 }, pick_one, p);
+	return rc < 0 ? DD_ESTORE : DD_OK;
+}
+
+/* Fills line i from its chosen price entry: list price, tier, signals. */
+static int fill_line(quote_run *r, size_t i, const char *sku, int64_t quantity,
+                     const Dealdesk__V1__PriceEntry *e)
+{
+	qo_line *l = &r->order.lines[i];
+	memset(l, 0, sizeof(*l));
+	l->sku = sku;
+	l->quantity = quantity;
+	l->price = e;
+	l->rounding = (int)e->rounding == DD_ROUND_DEFAULT ? DD_ROUND_HALF_EVEN
+	                                              : (dd_rounding)e->rounding;
+	l->unit_price = e->unit_price;
+	l->price_reason = "";
+	l->price_tier = e->min_quantity > 1 ? e->min_quantity : 1;
+	dd_val sv;
+	if (dd_rtxn_get(r->q->txn, DD_T_SIGNALS, (dd_val){ sku, strlen(sku) }, &sv) == DD_OK)
+		l->signals = (void *)protobuf_c_message_unpack(
+			&dealdesk__v1__sku_signals__descriptor, &r->arena->pb, sv.len, sv.data);
+	if (dd_money_mul(e->unit_price, quantity, &l->list_subtotal) != DD_OK)
+		return dd_error_set(r->err, DD_EOVERFLOW,
+		                    "lines[%zu].quantity: %lld x %lld overflows int64", i,
+		                    (long long)quantity, (long long)e->unit_price);
+	l->subtotal = l->list_subtotal;
+	return DD_OK;
+}
+
+static int load_line(quote_run *r, size_t i)
+{
+	const Dealdesk__V1__QuoteRequest *req = r->order.req;
+	const Dealdesk__V1__LineRequest *l = req->lines[i];
+	price_pick p;
+	int rc = find_price(r, l->sku, l->quantity, &p);
+	if (rc == DD_EINVAL)
+		return dd_error_set(r->err, DD_EINVAL, "lines[%zu].sku: too long", i);
+	if (rc != DD_OK)
+		return dd_error_set(r->err, DD_ESTORE, "store: cannot read prices");
+	if (p.best == NULL) {
+		if (p.candidates > 0)
+			return dd_error_set(r->err, DD_ENOTFOUND,
+			                    "lines[%zu].sku: no price for '%s' in %s for channel '%s' at this time",
+			                    i, l->sku, req->currency, r->order.channel);
+		int any = 0;
+		size_t slen = strlen(l->sku) + 1; /* "sku\0" */
+		dd_rtxn_scan(r->q->txn, DD_T_PRICES, (dd_val){ l->sku, slen },
+		             (dd_val){ NULL, 0 }, any_record, &any);
+		if (any)
+			return dd_error_set(r->err, DD_ENOTFOUND,
+			                    "lines[%zu].sku: no price list has '%s' in currency %s",
+			                    i, l->sku, req->currency);
+		return dd_error_set(r->err, DD_ENOTFOUND, "lines[%zu].sku: unknown SKU '%s'",
+		                    i, l->sku);
+	}
+	if ((rc = fill_line(r, i, l->sku, l->quantity, p.best)) != DD_OK)
+		return rc;
+	quote_trace(r, "pricing", p.best->price_list_id, 1,
+	            "line %zu %s: list price %lld from %s, tier %lld (%zu entries in %s)", i,
+	            l->sku, (long long)p.best->unit_price, p.best->price_list_id,
+	            (long long)r->order.lines[i].price_tier, p.candidates, req->currency);
+	return DD_OK;
+}
+
+int quote_load_gift(quote_run *r, const char *sku, int64_t quantity, size_t *line)
+{
+	qo_order *o = &r->order;
+	price_pick p;
+	if (o->nlines >= o->caplines || find_price(r, sku, quantity, &p) != DD_OK ||
+	    p.best == NULL)
+		return DD_ENOTFOUND;
+	int rc = fill_line(r, o->nlines, sku, quantity, p.best);
+	if (rc != DD_OK)
+		return rc;
+	*line = o->nlines++;
+	return DD_OK;
+}
+
+/* ---- promotions: candidates, usage, coupons ---------------------------------- */
+
+/* Reads a Usage counter ("c"/"p", id[, customer]); zero when absent. */
+static void read_usage(quote_run *r, const char *kind, const char *id,
+                       const char *customer, int64_t *uses, int64_t *amount)
+{
+	char key[DD_STORE_MAX_KEY + 1];
+	int klen = customer ? dd_key_join(key, sizeof(key), 3, kind, id, customer)
+	                    : dd_key_join(key, sizeof(key), 2, kind, id);
+	dd_val v;
+	*uses = *amount = 0;
+	if (klen < 0 ||
+	    dd_rtxn_get(r->q->txn, DD_T_USAGE, (dd_val){ key, (size_t)klen }, &v) != DD_OK)
+		return;
+	Dealdesk__V1__Usage *u = (void *)protobuf_c_message_unpack(
+		&dealdesk__v1__usage__descriptor, &r->arena->pb, v.len, v.data);
+	if (u) {
+		*uses = u->uses;
+		*amount = u->amount;
+	}
+}
+
+static int load_coupons(quote_run *r, promo_index *ix)
+{
+	qo_order *o = &r->order;
+	const Dealdesk__V1__QuoteRequest *req = o->req;
+	o->coupons = dd_arena_calloc(r->arena, req->n_coupon_codes + 1, sizeof(*o->coupons));
+	if (o->coupons == NULL)
+		return dd_error_set(r->err, DD_ENOMEM, "out of memory");
+	for (size_t i = 0; i < req->n_coupon_codes; i++) {
+		qo_coupon *c = &o->coupons[i];
+		c->code = req->coupon_codes[i];
+		c->reason = "";
+		if (ix)
+			promo_index_add_code(ix, c->code);
+		dd_val v;
+		if (dd_rtxn_get(r->q->txn, DD_T_COUPONS, (dd_val){ c->code, strlen(c->code) },
+		                &v) != DD_OK)
+			continue;
+		const Dealdesk__V1__Coupon *k = (void *)protobuf_c_message_unpack(
+			&dealdesk__v1__coupon__descriptor, &r->arena->pb, v.len, v.data);
+		if (k == NULL)
+			return dd_error_set(r->err, DD_ESTORE, "store: coupon '%s' is corrupt", c->code);
+		c->record = k;
+		int64_t amount, camount;
+		read_usage(r, "c", c->code, NULL, &c->uses, &amount);
+		read_usage(r, "c", c->code, req->customer_id, &c->customer_uses, &camount);
+		if (!k->enabled)
+			c->reason = "DISABLED: the code is switched off";
+		else if (k->valid_from && o->time < k->valid_from)
+			c->reason = "NOT_STARTED: the code is not valid yet";
+		else if (k->valid_to && o->time >= k->valid_to)
+			c->reason = "EXPIRED: the code has expired";
+		else if (*k->customer_id && strcmp(k->customer_id, req->customer_id) != 0)
+			c->reason = "NOT_FOR_CUSTOMER: the code belongs to another customer";
+		else if (k->max_uses && c->uses >= k->max_uses)
+			c->reason = "EXHAUSTED: the code has been used up";
+		else if (k->max_uses_per_customer && c->customer_uses >= k->max_uses_per_customer)
+			c->reason = "CUSTOMER_EXHAUSTED: this customer has used the code up";
+		if (ix)
+			promo_index_add_id(ix, k->promotion_id);
+	}
+	return DD_OK;
+}
+
+/* With explain, up to this many promotions are all shown to the policy
+ * (and so in the trace with their reasons); above, only the candidates. */
+#define EXPLAIN_ALL_PROMOTIONS 1000
+
+static int in_list(char *const *items, size_t n, const char *s)
+{
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(items[k], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* True when data alone says the promotion cannot be in force for this
+ * request: disabled, outside its window, another currency or channel, or
+ * a coupon is needed and none was entered. Used only when nobody reads the
+ * reasons (no explain, no coupon codes); the policy judges the rest. */
+static int surely_out(const qo_order *o, const qp_promo *m)
+{
+	const Dealdesk__V1__Promotion *p = m->p;
+	if (!p->enabled || (p->valid_from && o->time < p->valid_from) ||
+	    (p->valid_to && o->time >= p->valid_to) || m->needs_coupon)
+		return 1;
+	if (*p->currency && strcmp(p->currency, o->req->currency) != 0)
+		return 1;
+	return p->n_channels && !in_list(p->channels, p->n_channels, o->channel);
+}
+
+static int load_candidates(quote_run *r)
+{
+	dd_quoter *q = r->q;
+	qo_order *o = &r->order;
+	promo_index *ix = q->pindex;
+	if (ix) {
+		promo_index_begin(ix);
+		for (size_t i = 0; i < o->nlines; i++) {
+			promo_index_add_sku(ix, o->lines[i].sku);
+			promo_index_add_category(ix, o->lines[i].price->category);
+		}
+	}
+	int rc = load_coupons(r, ix);
+	if (rc != DD_OK)
+		return rc;
+	size_t n = 0;
+	const uint32_t *found = ix ? promo_index_result(ix, &n) : NULL;
+	int all = r->explain && q->npromos <= EXPLAIN_ALL_PROMOTIONS;
+	size_t cap = all ? q->npromos : n;
+	o->candidates.v = dd_arena_alloc(r->arena, (cap ? cap : 1) * sizeof(qo_candidate));
+	if (o->candidates.v == NULL)
+		return dd_error_set(r->err, DD_ENOMEM, "out of memory");
+	o->candidates.cap = cap;
+	int prefilter = !r->explain && o->req->n_coupon_codes == 0;
+	for (size_t k = 0; k < cap; k++) {
+		uint32_t slot = all ? (uint32_t)k : found[k];
+		const qp_promo *m = &q->promos[slot];
+		if (!all && prefilter && surely_out(o, m))
+			continue;
+		qo_candidate *c = &o->candidates.v[o->candidates.n++];
+		memset(c, 0, sizeof(*c));
+		c->slot = slot;
+		c->arm = -1;
+		if (m->has_budget) {
+			c->has_usage = 1;
+			read_usage(r, "p", m->p->id, NULL, &c->uses, &c->amount);
+			read_usage(r, "p", m->p->id, o->req->customer_id, &c->customer_uses,
+			           &c->customer_amount);
+		}
+	}
+	return DD_OK;
+}
+
+int quote_load(quote_run *r)
+{
+	int rc = load_customer(r);
+	if (rc != DD_OK)
+		return rc;
+	for (size_t i = 0; i < r->order.nrequested; i++)
+		if ((rc = load_line(r, i)) != DD_OK)
+			return rc;
+	/* the active policies and the promotions and checks they judge, each
+	 * converted once per version */
+	for (dd_policy_kind k = DD_POLICY_PRICING; k <= DD_POLICY_COMPLIANCE; k++) {
+		if ((rc = quote_policy(r->q, k, r->err)) != DD_OK)
+			return rc;
+		r->order.policy_version[k] = r->q->policy[k].version;
+	}
+	if ((rc = quote_refresh_data(r->q, r->err)) != DD_OK)
+		return rc;
+	r->order.data_version = dd_rtxn_data_version(r->q->txn);
+	return load_candidates(r);
+}
