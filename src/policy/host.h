@@ -63,11 +63,12 @@ typedef struct dd_view_class {
 	            lua_Integer i);
 	/* Arrays: the length (#view). */
 	lua_Integer (*length)(void *obj, uint32_t a, uint32_t b);
-	/* Maps: pushes the key and value of entry pos (0-based) and returns
-	 * 1, or 0 past the end; used by pairs(view). Arrays iterate with
+	/* Maps: pushes the key and value of the first entry at position >=
+	 * *pos (0-based), sets *pos to its position and returns 1, or returns
+	 * 0 past the end; used by pairs(view). Arrays iterate with
 	 * item/length. */
 	int (*entry)(lua_State *L, void *obj, uint32_t a, uint32_t b,
-	             size_t pos);
+	             size_t *pos);
 } dd_view_class;
 
 /* Pushes a view of obj (allocates: call it inside a protected call, e.g.
@@ -76,6 +77,14 @@ typedef struct dd_view_class {
  * evaluation ends); generation NULL = always. */
 void dd_view_push(lua_State *L, const dd_view_class *cls, void *obj,
                   uint32_t a, uint32_t b, const uint64_t *generation);
+
+/* Pushes a read-only proxy of the table at idx: reads go to the table
+ * (a table lookup, no C call), writes raise "<name> is read-only", # and
+ * pairs() see the table's contents, getmetatable gives false and the
+ * metatable cannot be replaced. Scripts have no rawset. The host keeps the
+ * table itself out of every script's reach. Allocates: protected calls
+ * only. */
+void dd_host_push_proxy(lua_State *L, int idx, const char *name);
 
 /* Creates a view that lives as long as the sandbox (generation NULL) and
  * anchors it in the registry: *ref, to push with lua_rawgeti without

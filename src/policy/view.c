@@ -84,8 +84,12 @@ static int view_next(lua_State *L)
 	lua_replace(L, lua_upvalueindex(1));
 	dd_host_charge(L, 1);
 	if (v->cls->entry) {
-		if (v->cls->entry(L, v->obj, v->a, v->b, (size_t)pos))
+		size_t at = (size_t)pos;
+		if (v->cls->entry(L, v->obj, v->a, v->b, &at)) {
+			lua_pushinteger(L, (lua_Integer)at + 1);
+			lua_replace(L, lua_upvalueindex(1));
 			return 2;
+		}
 	} else if (v->cls->item && v->cls->length &&
 	           pos < v->cls->length(v->obj, v->a, v->b)) {
 		lua_pushinteger(L, pos + 1);
@@ -177,4 +181,64 @@ void dd_view_unref(dd_sandbox *sb, int ref)
 {
 	if (ref > 0)
 		luaL_unref(dd_sandbox_lua(sb), LUA_REGISTRYINDEX, ref);
+}
+
+/* ---- read-only proxies of tables the host owns ------------------------------ */
+
+static int proxy_newindex(lua_State *L)
+{
+	return luaL_error(L, "%s is read-only",
+	                  lua_isstring(L, lua_upvalueindex(1)) ? lua_tostring(L, lua_upvalueindex(1))
+	                                                       : "this table");
+}
+
+/* next() over the real table held as upvalue, so pairs(proxy) never hands
+ * the real table to the script. */
+static int proxy_next(lua_State *L)
+{
+	lua_settop(L, 2);
+	lua_pushvalue(L, lua_upvalueindex(1)); /* 3: the real table */
+	lua_pushvalue(L, 2);                   /* the previous key */
+	dd_host_charge(L, 1);
+	if (lua_next(L, 3))
+		return 2;
+	lua_pushnil(L);
+	return 1;
+}
+
+static int proxy_len(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, lua_upvalueindex(1)));
+	return 1;
+}
+
+static int proxy_pairs(lua_State *L)
+{
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushcclosure(L, proxy_next, 1);
+	lua_pushnil(L); /* state: unused */
+	lua_pushnil(L);
+	return 3;
+}
+
+void dd_host_push_proxy(lua_State *L, int idx, const char *name)
+{
+	idx = lua_absindex(L, idx);
+	luaL_checkstack(L, 4, "proxy");
+	lua_createtable(L, 0, 0);          /* proxy */
+	lua_createtable(L, 0, 5);          /* its metatable */
+	lua_pushvalue(L, idx);
+	lua_setfield(L, -2, "__index");
+	lua_pushstring(L, name ? name : "this table");
+	lua_pushcclosure(L, proxy_newindex, 1);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushvalue(L, idx);
+	lua_pushcclosure(L, proxy_len, 1);
+	lua_setfield(L, -2, "__len");
+	lua_pushvalue(L, idx);
+	lua_pushcclosure(L, proxy_pairs, 1);
+	lua_setfield(L, -2, "__pairs");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
 }

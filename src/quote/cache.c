@@ -159,39 +159,6 @@ static void push_check(lua_State *L, const Dealdesk__V1__ComplianceCheck *c, siz
 	lua_setfield(L, -2, "skus");
 }
 
-static int ro_newindex(lua_State *L)
-{
-	return luaL_error(L, "promotions and checks are read-only");
-}
-
-/* next() over the real table held as upvalue, so pairs(proxy) never hands
- * the real table to the script. */
-static int ro_next(lua_State *L)
-{
-	lua_settop(L, 2);
-	lua_pushvalue(L, lua_upvalueindex(1)); /* 3: the real table */
-	lua_pushvalue(L, 2);                   /* the previous key */
-	if (lua_next(L, 3))
-		return 2;
-	lua_pushnil(L);
-	return 1;
-}
-
-static int ro_len(lua_State *L)
-{
-	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, lua_upvalueindex(1)));
-	return 1;
-}
-
-static int ro_pairs(lua_State *L)
-{
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_pushcclosure(L, ro_next, 1);
-	lua_pushnil(L); /* state: unused */
-	lua_pushnil(L);
-	return 3;
-}
-
 /* Replaces the table on top of the stack, and every table inside it, by a
  * read-only proxy, so a policy cannot change what the next quote sees. */
 static void freeze(lua_State *L, int depth)
@@ -211,21 +178,7 @@ static void freeze(lua_State *L, int depth)
 			}
 		}
 	}
-	lua_createtable(L, 0, 0);          /* proxy */
-	lua_createtable(L, 0, 5);          /* its metatable */
-	lua_pushvalue(L, t);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, ro_newindex);
-	lua_setfield(L, -2, "__newindex");
-	lua_pushvalue(L, t);
-	lua_pushcclosure(L, ro_len, 1);
-	lua_setfield(L, -2, "__len");
-	lua_pushvalue(L, t);
-	lua_pushcclosure(L, ro_pairs, 1);
-	lua_setfield(L, -2, "__pairs");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, -2);
+	dd_host_push_proxy(L, t, "promotions and checks");
 	lua_replace(L, t);
 }
 

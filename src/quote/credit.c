@@ -102,9 +102,14 @@ int quote_credit(quote_run *r)
 		failsafe(r, "exposure overflows int64");
 		return DD_OK;
 	}
+	/* after the promotions: new amounts, maybe gift lines */
+	int what = QV_AMOUNTS | QV_CREDIT | (o->nlines > o->nrequested ? QV_LINES : 0);
+	int rc = quote_view_sync(r, what);
+	if (rc != DD_OK)
+		return rc;
 	lua_rawgeti(q->L, LUA_REGISTRYINDEX, q->ctx_view);
 	lua_rawgeti(q->L, LUA_REGISTRYINDEX, q->credit_view);
-	int rc = quote_call_policy(r, DD_POLICY_CREDIT, 2);
+	rc = quote_call_policy(r, DD_POLICY_CREDIT, 2);
 	if (rc == DD_OK) {
 		credit_read cr = { r };
 		rc = lc_protected(q->L, read_decision, &cr);

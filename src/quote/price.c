@@ -89,8 +89,11 @@ int quote_price(quote_run *r)
 {
 	dd_quoter *q = r->q;
 	qo_order *o = &r->order;
+	int rc = quote_view_sync(r, QV_ORDER | QV_LINES | QV_AMOUNTS);
+	if (rc != DD_OK)
+		return rc;
 	lua_rawgeti(q->L, LUA_REGISTRYINDEX, q->ctx_view);
-	int rc = quote_call_policy(r, DD_POLICY_PRICING, 1);
+	rc = quote_call_policy(r, DD_POLICY_PRICING, 1);
 	if (rc != DD_OK)
 		return quote_policy_fail(r, DD_POLICY_PRICING, "failed");
 	price_read pr = { r, "" };

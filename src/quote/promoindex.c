@@ -28,7 +28,7 @@ struct promo_index {
 
 static uint64_t fnv1a(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = 14695981039346656037ull; /* FNV-1a 64 offset basis */
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
 	return h;

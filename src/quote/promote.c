@@ -405,9 +405,12 @@ int quote_promote(quote_run *r)
 		l->free_units = l->quantity;
 		l->free_value = l->left = l->subtotal;
 	}
+	int rc = quote_view_sync(r, QV_AMOUNTS);
+	if (rc != DD_OK)
+		return rc;
 	lua_rawgeti(q->L, LUA_REGISTRYINDEX, q->ctx_view);
 	lua_rawgeti(q->L, LUA_REGISTRYINDEX, q->promos_view);
-	int rc = quote_call_policy(r, DD_POLICY_PROMOTIONS, 2);
+	rc = quote_call_policy(r, DD_POLICY_PROMOTIONS, 2);
 	if (rc != DD_OK)
 		return quote_policy_fail(r, DD_POLICY_PROMOTIONS, "failed");
 	promo_read pr = { r, "" };

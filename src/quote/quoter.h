@@ -49,8 +49,11 @@ struct dd_quoter {
 	size_t nchecks;
 	int checks_ref;
 
-	/* views passed to policies, made once (they read `run`) */
+	/* the Lua view (view.c): proxies passed to policies, the tables
+	 * behind them, reused from quote to quote */
 	int ctx_view, credit_view, promos_view, checks_view;
+	int ctx_raw, customer_raw, profile_raw, lines_raw, line_raws, credit_raw, view_keys;
+	size_t view_lines; /* lines the view holds now */
 
 	quote_run *run;       /* the evaluation running now, or NULL */
 	uint64_t generation;  /* bumped after every evaluation */
@@ -75,6 +78,11 @@ int quote_policy_fail(quote_run *r, dd_policy_kind kind, const char *what);
 
 /* view.c: the Lua view of the order state */
 int quote_views_create(dd_quoter *q);
+/* Refreshes the view from the run's state: QV_ORDER the request, customer
+ * and profile; QV_LINES every field of every line; QV_AMOUNTS the amounts
+ * of lines and order; QV_CREDIT the credit policy's argument. */
+enum { QV_ORDER = 1, QV_LINES = 2, QV_AMOUNTS = 4, QV_CREDIT = 8 };
+int quote_view_sync(quote_run *r, int what);
 void quote_views_free(dd_quoter *q);
 
 /* mechanics.c: promotion primitives registered in `dd` */

@@ -1,12 +1,22 @@
 /* dealdesk quote: the one builder of the Lua view of the order state.
  *
- * Policies never get a copy of the order: `ctx` and everything under it
- * are read-only views (src/policy/host.h) whose fields are read from the
- * run's C state when a script asks for them, so what a policy sees is
- * always what the engine holds (a line's `total` after the promotions so
- * far, say), nothing is built that nobody reads, and nothing a script does
- * to a view reaches the engine or the next evaluation. Field names are the
- * README's "Policy interface".
+ * Policies never get the engine's state itself, and never a table they
+ * could change: what they see is read-only, built from the run's C state
+ * (order.h), which stays the truth.
+ *
+ *   ctx, ctx.customer, ctx.customer.credit, ctx.lines and each line, and
+ *   the credit policy's `credit`: tables the quoter keeps from one quote to
+ *   the next (nothing is rebuilt per quote), behind read-only proxies, so a
+ *   read is a table lookup. quote_view_sync refreshes them from the C state
+ *   before each policy runs: what a policy reads is the order as its stage
+ *   began (a line's `total` after the promotions, for the credit and
+ *   compliance policies).
+ *   ctx.coupons, ctx.coupon_list, ctx.attributes, ctx.coupon_info,
+ *   ctx.usage, a line's `signals` and the promotions and checks arrays:
+ *   userdata views (src/policy/host.h) that read the C state when asked,
+ *   for what is read seldom or is of any size.
+ *
+ * Field names are the README's "Policy interface".
  */
 #include "quoter.h"
 
@@ -47,9 +57,8 @@ static int push_bool(lua_State *L, int v)
 	return 1;
 }
 
-static const dd_view_class line_class, lines_class, signals_class, competitors_class,
-	competitor_class, customer_class, profile_class, strset_class, strlist_class,
-	attributes_class, coupon_info_class, coupon_class, usage_class, usage_entry_class;
+static const dd_view_class competitors_class, competitor_class, coupon_class,
+	usage_entry_class;
 
 static int sub(lua_State *L, const dd_view_class *cls, void *obj, uint32_t a, uint32_t b)
 {
@@ -58,169 +67,29 @@ static int sub(lua_State *L, const dd_view_class *cls, void *obj, uint32_t a, ui
 	return 1;
 }
 
-/* ---- ctx ------------------------------------------------------------------- */
-
-static int ctx_field(lua_State *L, void *obj, uint32_t a, uint32_t b, const char *k,
-                     size_t len)
-{
-	quote_run *r = run_of(L, obj);
-	const qo_order *o = &r->order;
-	(void)a, (void)b;
-	if (KEY("lines"))
-		return sub(L, &lines_class, obj, 0, 0);
-	if (KEY("now"))
-		return push_int(L, o->time);
-	if (KEY("currency"))
-		return push_str(L, o->req->currency);
-	if (KEY("exponent"))
-		return push_int(L, o->exponent);
-	if (KEY("channel"))
-		return push_str(L, o->channel);
-	if (KEY("region"))
-		return push_str(L, o->region);
-	if (KEY("customer"))
-		return sub(L, &customer_class, obj, 0, 0);
-	if (KEY("subtotal"))
-		return push_int(L, o->subtotal);
-	if (KEY("discount_total"))
-		return push_int(L, o->discount_total);
-	if (KEY("total"))
-		return push_int(L, o->total);
-	if (KEY("explain"))
-		return push_bool(L, r->explain);
-	if (KEY("order_id"))
-		return push_str(L, o->req->order_id);
-	if (KEY("coupons"))
-		return sub(L, &strset_class, obj, 0, 0);
-	if (KEY("coupon_list"))
-		return sub(L, &strlist_class, obj, 0, 0);
-	if (KEY("attributes"))
-		return sub(L, &attributes_class, obj, 0, 0);
-	if (KEY("coupon_info"))
-		return sub(L, &coupon_info_class, obj, 0, 0);
-	if (KEY("usage"))
-		return sub(L, &usage_class, obj, 0, 0);
-	return 0;
-}
-
-static const char *const ctx_keys[] = {
-	"now", "currency", "exponent", "channel", "region", "order_id", "explain",
-	"customer", "coupons", "coupon_list", "attributes", "lines", "subtotal",
-	"discount_total", "total", "coupon_info", "usage", NULL,
-};
-
 /* pairs() over a record view: its field names in a fixed order */
-static int record_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t pos,
+static int record_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t *at,
                         const char *const *keys,
                         int (*field)(lua_State *, void *, uint32_t, uint32_t, const char *,
                                      size_t))
 {
-	for (;; pos++) {
+	for (size_t pos = *at;; pos++) {
 		if (keys[pos] == NULL)
 			return 0;
 		lua_pushstring(L, keys[pos]);
-		if (field(L, obj, a, b, keys[pos], strlen(keys[pos])))
+		if (field(L, obj, a, b, keys[pos], strlen(keys[pos]))) {
+			*at = pos;
 			return 1;
+		}
 		lua_pop(L, 1); /* nil field: not an entry */
 	}
 }
 
 #define RECORD_ENTRY(name, keys, field)                                                  \
-	static int name(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t pos)      \
+	static int name(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t *pos)     \
 	{                                                                                 \
 		return record_entry(L, obj, a, b, pos, keys, field);                      \
 	}
-
-RECORD_ENTRY(ctx_entry, ctx_keys, ctx_field)
-
-static const dd_view_class ctx_class = { "ctx", ctx_field, NULL, NULL, ctx_entry };
-
-/* ---- lines ----------------------------------------------------------------- */
-
-static int lines_item(lua_State *L, void *obj, uint32_t a, uint32_t b, lua_Integer i)
-{
-	quote_run *r = run_of(L, obj);
-	(void)a, (void)b;
-	if (i < 1 || (size_t)i > r->order.nlines)
-		return 0;
-	return sub(L, &line_class, obj, (uint32_t)(i - 1), 0);
-}
-
-static lua_Integer lines_length(void *obj, uint32_t a, uint32_t b)
-{
-	dd_quoter *q = obj;
-	(void)a, (void)b;
-	return q->run ? (lua_Integer)q->run->order.nlines : 0;
-}
-
-static const dd_view_class lines_class = { "ctx.lines", NULL, lines_item, lines_length, NULL };
-
-static const char *rounding_name(dd_rounding mode)
-{
-	switch (mode) {
-	case DD_ROUND_HALF_UP: return "half_up";
-	case DD_ROUND_DOWN: return "down";
-	case DD_ROUND_UP: return "up";
-	default: return "half_even";
-	}
-}
-
-static int line_field(lua_State *L, void *obj, uint32_t a, uint32_t b, const char *k,
-                      size_t len)
-{
-	quote_run *r = run_of(L, obj);
-	const qo_line *l = &r->order.lines[a];
-	const Dealdesk__V1__PriceEntry *e = l->price;
-	(void)b;
-	if (KEY("unit_price"))
-		return push_int(L, l->unit_price);
-	if (KEY("quantity"))
-		return push_int(L, l->quantity);
-	if (KEY("sku"))
-		return push_str(L, l->sku);
-	if (KEY("list_price"))
-		return push_int(L, e->unit_price);
-	if (KEY("subtotal"))
-		return push_int(L, l->subtotal);
-	if (KEY("total"))
-		return push_int(L, qo_line_total(l));
-	if (KEY("discount"))
-		return push_int(L, l->discount);
-	if (KEY("gift"))
-		return push_bool(L, l->gift);
-	if (KEY("rounding"))
-		return push_str(L, rounding_name(l->rounding));
-	if (KEY("category"))
-		return push_str(L, e->category);
-	if (KEY("unit_cost"))
-		return push_int(L, e->unit_cost);
-	if (KEY("list_subtotal"))
-		return push_int(L, l->list_subtotal);
-	if (KEY("no"))
-		return push_int(L, a);
-	if (KEY("floor"))
-		return push_int(L, e->floor_price);
-	if (KEY("ceiling"))
-		return push_int(L, e->ceiling_price);
-	if (KEY("price_list"))
-		return push_str(L, e->price_list_id);
-	if (KEY("price_tier"))
-		return push_int(L, l->price_tier);
-	if (KEY("name"))
-		return push_str(L, e->name);
-	if (KEY("signals"))
-		return l->signals ? sub(L, &signals_class, obj, a, 0) : 0;
-	return 0;
-}
-
-static const char *const line_keys[] = {
-	"no", "sku", "name", "quantity", "category", "price_list", "price_tier",
-	"list_price", "unit_price", "unit_cost", "floor", "ceiling", "list_subtotal",
-	"subtotal", "discount", "total", "rounding", "gift", "signals", NULL,
-};
-RECORD_ENTRY(line_entry, line_keys, line_field)
-
-static const dd_view_class line_class = { "ctx.lines[i]", line_field, NULL, NULL, line_entry };
 
 /* ---- market signals ------------------------------------------------------- */
 
@@ -293,100 +162,6 @@ RECORD_ENTRY(competitor_entry, competitor_keys, competitor_field)
 static const dd_view_class competitor_class = { "competitor", competitor_field, NULL, NULL,
 	                                        competitor_entry };
 
-/* ---- customer and credit ----------------------------------------------------- */
-
-static int customer_field(lua_State *L, void *obj, uint32_t a, uint32_t b, const char *k,
-                          size_t len)
-{
-	quote_run *r = run_of(L, obj);
-	const Dealdesk__V1__Customer *c = r->order.customer;
-	(void)a, (void)b;
-	if (KEY("id"))
-		return push_str(L, c->id);
-	if (KEY("group"))
-		return push_str(L, c->customer_group);
-	if (KEY("segment"))
-		return push_str(L, c->segment);
-	if (KEY("loyalty_tier"))
-		return push_str(L, c->loyalty_tier);
-	if (KEY("order_count"))
-		return push_int(L, c->order_count);
-	if (KEY("last_order_at"))
-		return push_int(L, c->last_order_at);
-	if (KEY("first_order_at"))
-		return push_int(L, c->first_order_at);
-	if (KEY("name"))
-		return push_str(L, c->name);
-	if (KEY("tier"))
-		return push_str(L, c->credit ? c->credit->tier : "");
-	if (KEY("credit"))
-		return sub(L, &profile_class, obj, 0, 0);
-	return 0;
-}
-
-static const char *const customer_keys[] = {
-	"id", "name", "group", "segment", "tier", "loyalty_tier", "order_count",
-	"first_order_at", "last_order_at", "credit", NULL,
-};
-RECORD_ENTRY(customer_entry, customer_keys, customer_field)
-
-static const dd_view_class customer_class = { "ctx.customer", customer_field, NULL, NULL,
-	                                      customer_entry };
-
-/* Fields of a credit profile; a = 1 for the credit policy's argument, which
- * adds what the engine computed for this order. */
-static int profile_field(lua_State *L, void *obj, uint32_t a, uint32_t b, const char *k,
-                         size_t len)
-{
-	quote_run *r = run_of(L, obj);
-	const Dealdesk__V1__CreditProfile *c = r->order.customer->credit;
-	const qo_credit *d = &r->order.credit;
-	(void)b;
-	if (KEY("present"))
-		return push_bool(L, c != NULL);
-	if (KEY("limit"))
-		return push_int(L, c ? c->credit_limit : 0);
-	if (KEY("currency"))
-		return push_str(L, c ? c->currency : "");
-	if (KEY("open_receivables"))
-		return push_int(L, c ? c->open_receivables : 0);
-	if (KEY("committed_orders"))
-		return push_int(L, c ? c->committed_orders : 0);
-	if (KEY("terms_days"))
-		return push_int(L, c ? c->standard_terms_days : 0);
-	if (KEY("overdue_days"))
-		return push_int(L, c ? c->oldest_overdue_days : 0);
-	if (KEY("tier"))
-		return push_str(L, c ? c->tier : "");
-	if (KEY("next_review_at"))
-		return push_int(L, c ? c->next_review_at : 0);
-	if (KEY("hold"))
-		return push_bool(L, c ? c->hold : 0);
-	if (a == 1) {
-		if (KEY("exposure"))
-			return push_int(L, d->exposure);
-		if (KEY("available"))
-			return push_int(L, d->available);
-		if (KEY("order_total"))
-			return push_int(L, r->order.total);
-		if (KEY("same_currency"))
-			return push_bool(L, d->same_currency);
-	}
-	return 0;
-}
-
-static const char *const profile_keys[] = {
-	"present", "same_currency", "currency", "limit", "open_receivables",
-	"committed_orders", "order_total", "exposure", "available", "terms_days",
-	"overdue_days", "tier", "next_review_at", "hold", NULL,
-};
-RECORD_ENTRY(profile_entry, profile_keys, profile_field)
-
-static const dd_view_class profile_class = { "ctx.customer.credit", profile_field, NULL, NULL,
-	                                     profile_entry };
-static const dd_view_class credit_class = { "credit", profile_field, NULL, NULL,
-	                                    profile_entry };
-
 /* ---- coupons and attributes ------------------------------------------------ */
 
 static const Dealdesk__V1__QuoteRequest *req_of(lua_State *L, void *obj)
@@ -410,13 +185,13 @@ static int strset_field(lua_State *L, void *obj, uint32_t a, uint32_t b, const c
 	return find_code(req_of(L, obj), k, len) >= 0 ? push_bool(L, 1) : 0;
 }
 
-static int strset_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t pos)
+static int strset_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t *at)
 {
 	const Dealdesk__V1__QuoteRequest *req = req_of(L, obj);
 	(void)a, (void)b;
-	if (pos >= req->n_coupon_codes)
+	if (*at >= req->n_coupon_codes)
 		return 0;
-	lua_pushstring(L, req->coupon_codes[pos]);
+	lua_pushstring(L, req->coupon_codes[*at]);
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -458,11 +233,11 @@ static int attributes_field(lua_State *L, void *obj, uint32_t a, uint32_t b, con
 	return 0;
 }
 
-static int attributes_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t pos)
+static int attributes_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t *at)
 {
 	const Dealdesk__V1__QuoteRequest *req = req_of(L, obj);
 	(void)a, (void)b;
-	for (; pos < req->n_attributes; pos++) {
+	for (size_t pos = *at; pos < req->n_attributes; pos++) {
 		const char *key = req->attributes[pos]->key;
 		int later = 0;
 		for (size_t j = pos + 1; j < req->n_attributes && !later; j++)
@@ -471,6 +246,7 @@ static int attributes_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, siz
 			continue; /* shown once, with its last value */
 		lua_pushstring(L, key);
 		push_str(L, req->attributes[pos]->value);
+		*at = pos;
 		return 1;
 	}
 	return 0;
@@ -491,12 +267,13 @@ static int coupon_info_field(lua_State *L, void *obj, uint32_t a, uint32_t b, co
 	return sub(L, &coupon_class, obj, (uint32_t)i, 0);
 }
 
-static int coupon_info_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t pos)
+static int coupon_info_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t *at)
 {
 	quote_run *r = run_of(L, obj);
 	(void)a, (void)b;
-	for (; pos < r->order.req->n_coupon_codes; pos++)
+	for (size_t pos = *at; pos < r->order.req->n_coupon_codes; pos++)
 		if (r->order.coupons[pos].record) {
+			*at = pos;
 			lua_pushstring(L, r->order.coupons[pos].code);
 			return sub(L, &coupon_class, obj, (uint32_t)pos, 0);
 		}
@@ -548,13 +325,14 @@ static int usage_field(lua_State *L, void *obj, uint32_t a, uint32_t b, const ch
 	return 0;
 }
 
-static int usage_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t pos)
+static int usage_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t *at)
 {
 	quote_run *r = run_of(L, obj);
 	dd_quoter *q = obj;
 	(void)a, (void)b;
-	for (; pos < r->order.candidates.n; pos++)
+	for (size_t pos = *at; pos < r->order.candidates.n; pos++)
 		if (r->order.candidates.v[pos].has_usage) {
+			*at = pos;
 			lua_pushstring(L, q->promos[r->order.candidates.v[pos].slot].p->id);
 			return sub(L, &usage_entry_class, obj, (uint32_t)pos, 0);
 		}
@@ -631,21 +409,404 @@ static lua_Integer checks_length(void *obj, uint32_t a, uint32_t b)
 
 static const dd_view_class checks_class = { "checks", NULL, checks_item, checks_length, NULL };
 
+/* ---- the reused tables ------------------------------------------------------ */
+
+enum view_key {
+	K__NONE,
+	K_AVAILABLE,
+	K_CATEGORY,
+	K_CEILING,
+	K_CHANNEL,
+	K_COMMITTED_ORDERS,
+	K_CURRENCY,
+	K_DISCOUNT,
+	K_DISCOUNT_TOTAL,
+	K_EXPLAIN,
+	K_EXPONENT,
+	K_EXPOSURE,
+	K_FIRST_ORDER_AT,
+	K_FLOOR,
+	K_GIFT,
+	K_GROUP,
+	K_HOLD,
+	K_ID,
+	K_LAST_ORDER_AT,
+	K_LIMIT,
+	K_LIST_PRICE,
+	K_LIST_SUBTOTAL,
+	K_LOYALTY_TIER,
+	K_NAME,
+	K_NEXT_REVIEW_AT,
+	K_NO,
+	K_NOW,
+	K_OPEN_RECEIVABLES,
+	K_ORDER_COUNT,
+	K_ORDER_ID,
+	K_ORDER_TOTAL,
+	K_OVERDUE_DAYS,
+	K_PRESENT,
+	K_PRICE_LIST,
+	K_PRICE_TIER,
+	K_QUANTITY,
+	K_REGION,
+	K_ROUNDING,
+	K_SAME_CURRENCY,
+	K_SEGMENT,
+	K_SKU,
+	K_SUBTOTAL,
+	K_TERMS_DAYS,
+	K_TIER,
+	K_TOTAL,
+	K_UNIT_COST,
+	K_UNIT_PRICE,
+	K_SIGNALS,
+	K__COUNT
+};
+
+static const char *const key_names[K__COUNT] = {
+	NULL,
+	"available",
+	"category",
+	"ceiling",
+	"channel",
+	"committed_orders",
+	"currency",
+	"discount",
+	"discount_total",
+	"explain",
+	"exponent",
+	"exposure",
+	"first_order_at",
+	"floor",
+	"gift",
+	"group",
+	"hold",
+	"id",
+	"last_order_at",
+	"limit",
+	"list_price",
+	"list_subtotal",
+	"loyalty_tier",
+	"name",
+	"next_review_at",
+	"no",
+	"now",
+	"open_receivables",
+	"order_count",
+	"order_id",
+	"order_total",
+	"overdue_days",
+	"present",
+	"price_list",
+	"price_tier",
+	"quantity",
+	"region",
+	"rounding",
+	"same_currency",
+	"segment",
+	"sku",
+	"subtotal",
+	"terms_days",
+	"tier",
+	"total",
+	"unit_cost",
+	"unit_price",
+	"signals",
+};
+
+/* Keys are interned once (the quoter's keys table, at stack index KEYS
+ * while a sync runs): a set is two raw table operations, no string
+ * hashing. */
+#define KEYS 2
+
+static void set_key(lua_State *L, int t)
+{
+	lua_rawset(L, t);
+}
+
+static void set_str(lua_State *L, int t, enum view_key k, const char *v)
+{
+	lua_rawgeti(L, KEYS, k);
+	lua_pushstring(L, or_empty(v));
+	set_key(L, t);
+}
+
+static void set_int(lua_State *L, int t, enum view_key k, int64_t v)
+{
+	lua_rawgeti(L, KEYS, k);
+	lua_pushinteger(L, (lua_Integer)v);
+	set_key(L, t);
+}
+
+static void set_bool(lua_State *L, int t, enum view_key k, int v)
+{
+	lua_rawgeti(L, KEYS, k);
+	lua_pushboolean(L, v);
+	set_key(L, t);
+}
+
+/* Pushes registry[ref][i]. */
+static void push_ref(lua_State *L, int ref)
+{
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+}
+
+static const char *rounding_name(dd_rounding mode)
+{
+	switch (mode) {
+	case DD_ROUND_HALF_UP: return "half_up";
+	case DD_ROUND_DOWN: return "down";
+	case DD_ROUND_UP: return "up";
+	default: return "half_even";
+	}
+}
+
+static void sync_profile(lua_State *L, int t, const Dealdesk__V1__CreditProfile *c)
+{
+	set_bool(L, t, K_PRESENT, c != NULL);
+	set_str(L, t, K_CURRENCY, c ? c->currency : "");
+	set_int(L, t, K_LIMIT, c ? c->credit_limit : 0);
+	set_int(L, t, K_OPEN_RECEIVABLES, c ? c->open_receivables : 0);
+	set_int(L, t, K_COMMITTED_ORDERS, c ? c->committed_orders : 0);
+	set_int(L, t, K_TERMS_DAYS, c ? c->standard_terms_days : 0);
+	set_int(L, t, K_OVERDUE_DAYS, c ? c->oldest_overdue_days : 0);
+	set_str(L, t, K_TIER, c ? c->tier : "");
+	set_int(L, t, K_NEXT_REVIEW_AT, c ? c->next_review_at : 0);
+	set_bool(L, t, K_HOLD, c ? c->hold : 0);
+}
+
+static void sync_order(lua_State *L, quote_run *r)
+{
+	dd_quoter *q = r->q;
+	const qo_order *o = &r->order;
+	push_ref(L, q->ctx_raw);
+	int t = lua_gettop(L);
+	set_int(L, t, K_NOW, o->time);
+	set_str(L, t, K_CURRENCY, o->req->currency);
+	set_int(L, t, K_EXPONENT, o->exponent);
+	set_str(L, t, K_CHANNEL, o->channel);
+	set_str(L, t, K_REGION, o->region);
+	set_str(L, t, K_ORDER_ID, o->req->order_id);
+	set_bool(L, t, K_EXPLAIN, r->explain);
+	const Dealdesk__V1__Customer *c = o->customer;
+	push_ref(L, q->customer_raw);
+	t = lua_gettop(L);
+	set_str(L, t, K_ID, c->id);
+	set_str(L, t, K_NAME, c->name);
+	set_str(L, t, K_GROUP, c->customer_group);
+	set_str(L, t, K_SEGMENT, c->segment);
+	set_str(L, t, K_TIER, c->credit ? c->credit->tier : "");
+	set_str(L, t, K_LOYALTY_TIER, c->loyalty_tier);
+	set_int(L, t, K_ORDER_COUNT, c->order_count);
+	set_int(L, t, K_FIRST_ORDER_AT, c->first_order_at);
+	set_int(L, t, K_LAST_ORDER_AT, c->last_order_at);
+	push_ref(L, q->profile_raw);
+	sync_profile(L, lua_gettop(L), c->credit);
+	lua_pop(L, 3);
+}
+
+/* the raw table of line i (created on first use), on top of the stack */
+static void push_line(lua_State *L, dd_quoter *q, size_t i)
+{
+	push_ref(L, q->line_raws);
+	if (lua_rawgeti(L, -1, (lua_Integer)i + 1) == LUA_TTABLE) {
+		lua_remove(L, -2);
+		return;
+	}
+	lua_pop(L, 1);
+	lua_createtable(L, 0, 20);
+	lua_pushvalue(L, -1);
+	lua_rawseti(L, -3, (lua_Integer)i + 1);       /* line_raws[i+1] = raw */
+	push_ref(L, q->lines_raw);
+	dd_host_push_proxy(L, -2, "ctx.lines[i]");
+	lua_rawseti(L, -2, (lua_Integer)i + 1);       /* lines_raw[i+1] = proxy */
+	lua_pop(L, 1);
+	lua_remove(L, -2);
+}
+
+static void sync_amounts(lua_State *L, int t, const qo_line *l)
+{
+	set_int(L, t, K_UNIT_PRICE, l->unit_price);
+	set_int(L, t, K_SUBTOTAL, l->subtotal);
+	set_int(L, t, K_DISCOUNT, l->discount);
+	set_int(L, t, K_TOTAL, qo_line_total(l));
+}
+
+static void sync_line(lua_State *L, quote_run *r, size_t i, int all)
+{
+	dd_quoter *q = r->q;
+	const qo_line *l = &r->order.lines[i];
+	push_line(L, q, i);
+	int t = lua_gettop(L);
+	if (all) {
+		const Dealdesk__V1__PriceEntry *e = l->price;
+		set_int(L, t, K_NO, (int64_t)i);
+		set_str(L, t, K_SKU, l->sku);
+		set_str(L, t, K_NAME, e->name);
+		set_int(L, t, K_QUANTITY, l->quantity);
+		set_str(L, t, K_CATEGORY, e->category);
+		set_str(L, t, K_PRICE_LIST, e->price_list_id);
+		set_int(L, t, K_PRICE_TIER, l->price_tier);
+		set_int(L, t, K_LIST_PRICE, e->unit_price);
+		set_int(L, t, K_UNIT_COST, e->unit_cost);
+		set_int(L, t, K_FLOOR, e->floor_price);
+		set_int(L, t, K_CEILING, e->ceiling_price);
+		set_int(L, t, K_LIST_SUBTOTAL, l->list_subtotal);
+		set_str(L, t, K_ROUNDING, rounding_name(l->rounding));
+		set_bool(L, t, K_GIFT, l->gift);
+		if (l->signals)
+			dd_view_push(L, &signals_class, q, (uint32_t)i, 0, &q->generation);
+		else
+			lua_pushnil(L);
+		lua_rawgeti(L, KEYS, K_SIGNALS);
+		lua_insert(L, -2);
+		lua_rawset(L, t);
+	}
+	sync_amounts(L, t, l);
+	lua_pop(L, 1);
+}
+
+typedef struct sync_args {
+	quote_run *r;
+	int what;
+} sync_args;
+
+static int sync(lua_State *L)
+{
+	const sync_args *a = lua_touserdata(L, 1);
+	quote_run *r = a->r;
+	dd_quoter *q = r->q;
+	const qo_order *o = &r->order;
+	luaL_checkstack(L, 16, "view");
+	lua_settop(L, 1);
+	push_ref(L, q->view_keys); /* KEYS */
+	if (a->what & QV_ORDER)
+		sync_order(L, r);
+	if (a->what & (QV_LINES | QV_AMOUNTS)) {
+		for (size_t i = 0; i < o->nlines; i++)
+			sync_line(L, r, i, (a->what & QV_LINES) != 0);
+		/* lines of an earlier, longer order are no longer there */
+		push_ref(L, q->lines_raw);
+		for (size_t i = o->nlines; i < q->view_lines; i++) {
+			lua_pushnil(L);
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		lua_pop(L, 1);
+		q->view_lines = o->nlines;
+		push_ref(L, q->ctx_raw);
+		int t = lua_gettop(L);
+		set_int(L, t, K_SUBTOTAL, o->subtotal);
+		set_int(L, t, K_DISCOUNT_TOTAL, o->discount_total);
+		set_int(L, t, K_TOTAL, o->total);
+		lua_pop(L, 1);
+	}
+	if (a->what & QV_CREDIT) {
+		const qo_credit *d = &o->credit;
+		push_ref(L, q->credit_raw);
+		int t = lua_gettop(L);
+		sync_profile(L, t, o->customer->credit);
+		set_bool(L, t, K_SAME_CURRENCY, d->same_currency);
+		set_int(L, t, K_ORDER_TOTAL, o->total);
+		set_int(L, t, K_EXPOSURE, d->exposure);
+		set_int(L, t, K_AVAILABLE, d->available);
+		set_int(L, t, K_LIMIT, d->limit);
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
+int quote_view_sync(quote_run *r, int what)
+{
+	lua_State *L = r->q->L;
+	sync_args a = { r, what };
+	if (!lua_checkstack(L, 3))
+		return dd_error_set(r->err, DD_ENOMEM, "out of memory building the policy view");
+	lua_pushcfunction(L, sync);
+	lua_pushlightuserdata(L, &a);
+	if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+		lua_pop(L, 1);
+		return dd_error_set(r->err, DD_ENOMEM, "out of memory building the policy view");
+	}
+	return DD_OK;
+}
+
+/* Runs protected: creates the reused tables, their proxies and the
+ * userdata views in them. */
+static int create(lua_State *L)
+{
+	dd_quoter *q = lua_touserdata(L, 1);
+	luaL_checkstack(L, 16, "view");
+#define NEW_RAW(ref)                                                      	do {                                                              		lua_createtable(L, 0, 20);                                		lua_pushvalue(L, -1);                                     		q->ref = luaL_ref(L, LUA_REGISTRYINDEX);                  	} while (0)
+	lua_createtable(L, K__COUNT, 0);
+	for (int k = 1; k < K__COUNT; k++) {
+		lua_pushstring(L, key_names[k]);
+		lua_rawseti(L, -2, k);
+	}
+	q->view_keys = luaL_ref(L, LUA_REGISTRYINDEX);
+	NEW_RAW(ctx_raw);
+	int ctx = lua_gettop(L);
+	NEW_RAW(customer_raw);
+	NEW_RAW(profile_raw);
+	dd_host_push_proxy(L, -1, "ctx.customer.credit");
+	lua_setfield(L, -3, "credit");
+	lua_pop(L, 1);
+	dd_host_push_proxy(L, -1, "ctx.customer");
+	lua_setfield(L, ctx, "customer");
+	lua_pop(L, 1);
+	NEW_RAW(lines_raw);
+	dd_host_push_proxy(L, -1, "ctx.lines");
+	lua_setfield(L, ctx, "lines");
+	lua_pop(L, 1);
+	NEW_RAW(line_raws);
+	lua_pop(L, 1);
+	NEW_RAW(credit_raw);
+	dd_host_push_proxy(L, -1, "credit");
+	q->credit_view = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_pop(L, 1);
+	static const struct {
+		const char *name;
+		const dd_view_class *cls;
+	} maps[] = {
+		{ "coupons", &strset_class },      { "coupon_list", &strlist_class },
+		{ "attributes", &attributes_class }, { "coupon_info", &coupon_info_class },
+		{ "usage", &usage_class },
+	};
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		dd_view_push(L, maps[i].cls, q, 0, 0, NULL);
+		lua_setfield(L, ctx, maps[i].name);
+	}
+	dd_host_push_proxy(L, ctx, "ctx");
+	q->ctx_view = luaL_ref(L, LUA_REGISTRYINDEX);
+	dd_view_push(L, &promos_class, q, 0, 0, NULL);
+	q->promos_view = luaL_ref(L, LUA_REGISTRYINDEX);
+	dd_view_push(L, &checks_class, q, 0, 0, NULL);
+	q->checks_view = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+#undef NEW_RAW
+}
+
 int quote_views_create(dd_quoter *q)
 {
-	if (dd_view_ref(q->sb, &ctx_class, q, 0, 0, &q->ctx_view) != DD_OK ||
-	    dd_view_ref(q->sb, &credit_class, q, 1, 0, &q->credit_view) != DD_OK ||
-	    dd_view_ref(q->sb, &promos_class, q, 0, 0, &q->promos_view) != DD_OK ||
-	    dd_view_ref(q->sb, &checks_class, q, 0, 0, &q->checks_view) != DD_OK)
+	lua_State *L = q->L;
+	if (!lua_checkstack(L, 3))
 		return DD_ENOMEM;
+	lua_pushcfunction(L, create);
+	lua_pushlightuserdata(L, q);
+	if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+		lua_pop(L, 1);
+		return DD_ENOMEM;
+	}
 	return DD_OK;
 }
 
 void quote_views_free(dd_quoter *q)
 {
-	dd_view_unref(q->sb, q->ctx_view);
-	dd_view_unref(q->sb, q->credit_view);
-	dd_view_unref(q->sb, q->promos_view);
-	dd_view_unref(q->sb, q->checks_view);
-	q->ctx_view = q->credit_view = q->promos_view = q->checks_view = 0;
+	int *refs[] = { &q->ctx_view, &q->credit_view, &q->promos_view, &q->checks_view,
+		        &q->ctx_raw, &q->customer_raw, &q->profile_raw, &q->lines_raw,
+		        &q->line_raws, &q->credit_raw, &q->view_keys };
+	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+		if (*refs[i] > 0)
+			luaL_unref(q->L, LUA_REGISTRYINDEX, *refs[i]);
+		*refs[i] = LUA_NOREF;
+	}
 }
