@@ -14,18 +14,10 @@
 
 #include "dealdesk/arena.h"
 #include "dealdesk/error.h"
+#include "dealdesk/model.h"
 #include "dealdesk/sandbox.h"
 #include "dealdesk/store.h"
 #include "dealdesk/v1/types.pb-c.h"
-
-/* Largest id / sku / code, in bytes. */
-#define DD_MAX_ID 64
-/* Most records per put call. */
-#define DD_MAX_BATCH 10000
-
-/* Meta counters that let readers cache derived data per entity. */
-#define DD_META_PROMOTIONS_VERSION "promotions_version"
-#define DD_META_CHECKS_VERSION "checks_version"
 
 typedef enum dd_entity_kind {
 	DD_ENTITY_PRICE = 0,
@@ -36,13 +28,6 @@ typedef enum dd_entity_kind {
 	DD_ENTITY_COUPON,
 	DD_ENTITY__COUNT
 } dd_entity_kind;
-
-/* Checks that s is valid UTF-8 without NUL, 1..max bytes (0..max when
- * optional). On failure sets err naming `field`. */
-int dd_check_string(const char *s, size_t max, int optional, const char *field,
-                    dd_error *err);
-/* Valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF) of len bytes? */
-int dd_utf8_valid(const char *s, size_t len);
 
 /* Completes a record before it is validated and stored: for a promotion
  * with a time zone, computes valid_from / valid_to from the local times. */
@@ -81,16 +66,6 @@ int dd_admin_list(dd_store *store, dd_entity_kind kind,
                   dd_error *err);
 
 /* ---- policies ------------------------------------------------------------ */
-
-/* The function each kind of policy must define ("price", "apply", "decide",
- * "check"), its name ("pricing", ...), or NULL for an invalid kind. */
-const char *dd_policy_entry(int kind);
-const char *dd_policy_kind_name(int kind);
-/* Parses "pricing" / "PRICING" / "POLICY_KIND_PRICING" / "1"; 0 if unknown. */
-int dd_policy_kind_parse(const char *s);
-
-/* Meta key holding the active version of a kind ("active/1"). */
-void dd_policy_active_key(int kind, char buf[16]);
 
 /* Stores a new DRAFT version after compiling it in a scratch sandbox with
  * `limits` and checking its entry function. */

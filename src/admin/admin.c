@@ -268,9 +268,9 @@ static int list_table(dd_store *store, dd_table table,
                       char **next_token, dd_error *err)
 {
 	if (page_size == 0)
-		page_size = 100;
-	if (page_size > 1000)
-		page_size = 1000;
+		page_size = DD_PAGE_SIZE_DEFAULT;
+	if (page_size > DD_PAGE_SIZE_MAX)
+		page_size = DD_PAGE_SIZE_MAX;
 	unsigned char start[DD_STORE_MAX_KEY];
 	int slen = 0;
 	if (page_token && *page_token) {

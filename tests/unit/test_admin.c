@@ -54,18 +54,6 @@ static void expect_invalid(dd_entity_kind kind, ProtobufCMessage *m, const char 
 		fail_msg("got '%s', want '%s'", err.msg, msg);
 }
 
-static void test_utf8(void **state)
-{
-	(void)state;
-	assert_true(dd_utf8_valid("plain", 5));
-	assert_true(dd_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9)); /* é € 😀 */
-	assert_false(dd_utf8_valid("\xff", 1));
-	assert_false(dd_utf8_valid("\xc3", 1));           /* truncated */
-	assert_false(dd_utf8_valid("\xc0\xaf", 2));       /* overlong */
-	assert_false(dd_utf8_valid("\xed\xa0\x80", 3));   /* surrogate */
-	assert_false(dd_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
-}
-
 static void test_price_validation(void **state)
 {
 	(void)state;
@@ -275,7 +263,6 @@ static void test_shipped_policies(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_price_validation),
 		cmocka_unit_test(test_promotion_validation),
 		cmocka_unit_test(test_local_time_zone),
