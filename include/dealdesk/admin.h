@@ -1,8 +1,10 @@
 /* dealdesk admin: validated writes and reads of the entities finance and
  * compliance manage, and the policy lifecycle.
  *
+ * Entity kinds, limits and field validation are the model's (model.h).
  * Every write validates all records first (naming the offending field as
- * "entries[3].unit_price: must be >= 0") and then commits them in one
+ * "entries[3].unit_price: must be >= 0"; a promotion's condition is also
+ * compiled, which needs Lua and so happens here) and then commits them in one
  * durable LMDB transaction: all or nothing. Messages returned by get/list
  * are allocated in the caller's arena and live as long as it.
  */
@@ -19,35 +21,8 @@
 #include "dealdesk/store.h"
 #include "dealdesk/v1/types.pb-c.h"
 
-typedef enum dd_entity_kind {
-	DD_ENTITY_PRICE = 0,
-	DD_ENTITY_PROMOTION,
-	DD_ENTITY_CUSTOMER,
-	DD_ENTITY_CHECK,
-	DD_ENTITY_SIGNALS,
-	DD_ENTITY_COUPON,
-	DD_ENTITY__COUNT
-} dd_entity_kind;
-
-/* Completes a record before it is validated and stored: for a promotion
- * with a time zone, computes valid_from / valid_to from the local times. */
-int dd_entity_normalize(dd_entity_kind kind, ProtobufCMessage *m,
-                        const char *field, dd_error *err);
-
-/* Converts "YYYY-MM-DDTHH:MM[:SS]" in IANA zone tz to Unix seconds. */
-int dd_local_to_unix(const char *local, const char *tz, int64_t *out);
-
-/* Compiles a promotion condition (the body of function(ctx, promotion)) in
- * a scratch sandbox; DD_EINVAL with the Lua message when it does not. */
-int dd_condition_check(const char *body, const char *field, dd_error *err);
-/* The Lua source a condition body is wrapped in, in buf. */
-int dd_condition_source(const char *body, char *buf, size_t size);
-
-/* Validates one record of `kind`; `field` prefixes messages. */
-int dd_entity_validate(dd_entity_kind kind, const ProtobufCMessage *m,
-                       const char *field, dd_error *err);
-
-/* Writes n records (validated first); *version gets the new data version. */
+/* Writes n records (normalized and validated first); *version gets the new
+ * data version. */
 int dd_admin_put(dd_store *store, dd_entity_kind kind,
                  ProtobufCMessage *const *items, size_t n, const char *field,
                  uint64_t *version, dd_error *err);

@@ -1,7 +1,8 @@
 /* dealdesk model: what the records are, below everything that stores,
  * quotes or sends them.
  *
- * Limits, meta keys, policy kinds, UTF-8 and field checks. The model needs
+ * Limits, the store's tables and meta keys, entity kinds and the validation
+ * of their fields, policy kinds, UTF-8 and string checks. The model needs
  * no Lua, no LMDB and no gRPC: the server and the CLI both link it, so a
  * record the CLI checks before sending is checked by the very same code the
  * server runs.
@@ -14,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "dealdesk/error.h"
 
 /* ---- limits ---------------------------------------------------------------- */
@@ -25,6 +28,8 @@
 /* List calls: records per page when page_size is 0, and at most. */
 #define DD_PAGE_SIZE_DEFAULT 100
 #define DD_PAGE_SIZE_MAX 1000
+/* Largest promotion condition (the body of a Lua function), in bytes. */
+#define DD_MAX_CONDITION 4096
 /* Largest policy script, in bytes. */
 #define DD_MAX_POLICY_SOURCE (256 * 1024)
 /* Largest policy review comment, in bytes. */
@@ -37,7 +42,22 @@
 #define DD_QUOTE_DEFAULT_MAX_COUPONS 20
 #define DD_QUOTE_DEFAULT_MAX_ATTRIBUTES 64
 
-/* ---- meta keys (the store's meta table, uint64 values) ------------------------ */
+/* ---- the store's tables (key layout in store.h) ------------------------------ */
+
+typedef enum dd_table {
+	DD_T_PRICES = 0,
+	DD_T_PROMOTIONS,
+	DD_T_CUSTOMERS,
+	DD_T_CHECKS,
+	DD_T_POLICIES,
+	DD_T_META,
+	DD_T_SIGNALS,
+	DD_T_COUPONS,
+	DD_T_USAGE,
+	DD_T__COUNT
+} dd_table;
+
+/* ---- meta keys (the meta table, uint64 values) ------------------------------- */
 
 /* Advanced by every write transaction that changed something. */
 #define DD_META_DATA_VERSION "data_version"
@@ -76,6 +96,57 @@ int dd_policy_kind_parse(const char *s);
  * printf: this runs on every quote. */
 void dd_policy_active_key(dd_policy_kind kind, char buf[16]);
 void dd_policy_next_key(dd_policy_kind kind, char buf[16]);
+
+/* ---- entities ----------------------------------------------------------------- */
+
+/* The records finance and compliance write, each a dealdesk.v1 message. */
+typedef enum dd_entity_kind {
+	DD_ENTITY_PRICE = 0,
+	DD_ENTITY_PROMOTION,
+	DD_ENTITY_CUSTOMER,
+	DD_ENTITY_CHECK,
+	DD_ENTITY_SIGNALS,
+	DD_ENTITY_COUPON,
+	DD_ENTITY__COUNT
+} dd_entity_kind;
+
+typedef struct dd_entity_def {
+	const char *name;                       /* in messages: "price entry" */
+	dd_table table;                         /* where its records live */
+	const ProtobufCMessageDescriptor *desc; /* the message */
+	int key_parts;                          /* 1..3 */
+	/* String fields whose values, in order, make the key (store.h): a
+	 * price entry is (sku, currency, price_list_id), a coupon (code). */
+	const char *key_fields[3];
+	/* Meta counter advanced by every write of this kind, or NULL. */
+	const char *meta_counter;
+} dd_entity_def;
+
+/* The description of kind (static), or NULL when kind is out of range. */
+const dd_entity_def *dd_entity(dd_entity_kind kind);
+
+/* Completes a record before it is validated and stored: for a promotion
+ * with a time zone, computes valid_from / valid_to from the local times.
+ * `field` prefixes messages. */
+int dd_entity_normalize(dd_entity_kind kind, ProtobufCMessage *m,
+                        const char *field, dd_error *err);
+
+/* Validates the fields of one record of `kind`; `field` prefixes messages
+ * ("entries[3].unit_price: -1 is out of range [0, ...]"). A promotion's
+ * Lua condition is only checked for length here: compiling it needs Lua,
+ * so the admin layer does that on write, after this. */
+int dd_entity_validate(dd_entity_kind kind, const ProtobufCMessage *m,
+                       const char *field, dd_error *err);
+
+/* Converts "YYYY-MM-DDTHH:MM[:SS]" in IANA zone tz to Unix seconds.
+ * DD_EINVAL for a malformed or impossible time, DD_ENOTFOUND for an
+ * unknown zone. Safe from any thread (TZ is switched under a lock). */
+int dd_local_to_unix(const char *local, const char *tz, int64_t *out);
+
+/* The Lua source a promotion condition body is wrapped in, in buf:
+ * "function condition(ctx, promotion)\n<body>\nend\n". DD_EINVAL when it
+ * does not fit. */
+int dd_condition_source(const char *body, char *buf, size_t size);
 
 /* ---- UTF-8 and strings ------------------------------------------------------- */
 
