@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "dealdesk/model.h"
 #include "dealdesk/pbjson.h"
 #include "dealdesk/v1/admin.pb-c.h"
 
@@ -159,7 +160,7 @@ static int policy_upload(cli *c, const policy_args *a, const char *file)
 	if (rc != CLI_OK)
 		return rc;
 	/* protobuf-c would cut the source at a NUL without a word */
-	if (memchr(source, '\0', len) != NULL || dd_pbjson_utf8_check(source, len) != len) {
+	if (memchr(source, '\0', len) != NULL || !dd_utf8_valid(source, len)) {
 		free(source);
 		return cli_error(CLI_EUSAGE, "%s: not UTF-8 text without NUL bytes (Lua source only, "
 		                 "no bytecode)", cli_file_name(file));
