@@ -346,7 +346,7 @@ int dd_policy_activate(dd_store *store, int kind, uint64_t version,
 int dd_policy_install_shipped(dd_store *store, const dd_sandbox_limits *limits,
                               int64_t now, dd_error *err)
 {
-	for (int kind = 1; kind <= 4; kind++) {
+	for (int kind = DD_POLICY_PRICING; kind < DD_POLICY_KIND_COUNT; kind++) {
 		dd_arena arena;
 		dd_arena_init(&arena, 0, 0);
 		Dealdesk__V1__PolicyScript *p;

@@ -6,7 +6,6 @@
 
 #include "cli/cli.h"
 #include "dealdesk/model.h"
-#include "dealdesk/pbjson.h"
 #include "dealdesk/v1/admin.pb-c.h"
 
 static const char usage[] =
@@ -70,9 +69,7 @@ static int parse_args(cli *c, int argc, char **argv, policy_args *a)
 			fputs(usage, stdout);
 			return -1;
 		case OPT_KIND:
-			if (dd_pbjson_enum_parse(&dealdesk__v1__policy_kind__descriptor, optarg,
-			                         &a->kind) != DD_OK ||
-			    a->kind == 0)
+			if ((a->kind = dd_policy_kind_parse(optarg)) == 0)
 				return cli_usage_error("policy", "--kind '%s': expected pricing, promotions, "
 				                       "credit or compliance", optarg);
 			break;
@@ -108,13 +105,13 @@ static int check_args(const char *sub, const policy_args *a, unsigned allowed, u
 
 #define BIT(o) (1u << (o))
 
+/* "pricing", or the number the server sent when it is no kind we know. */
 static const char *kind_name(int kind, char *buf, size_t size)
 {
-	const char *s = cli_enum(&dealdesk__v1__policy_kind__descriptor, kind, buf, size);
-	size_t i = 0;
-	for (; s[i] && i + 1 < size; i++)
-		buf[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
-	buf[i] = '\0';
+	const char *s = dd_policy_kind_name(kind);
+	if (s != NULL)
+		return s;
+	snprintf(buf, size, "%d", kind);
 	return buf;
 }
 

@@ -118,50 +118,54 @@ static void test_crud_and_paging(void **state)
 	assert_int_equal(dd_admin_delete(f->store, DD_ENTITY_CUSTOMER, key, &v, &err), DD_ENOTFOUND);
 }
 
+#define CREDIT DD_POLICY_CREDIT
+#define PENDING_REVIEW DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW
+#define APPROVED DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_APPROVED
+
 static void test_policy_lifecycle(void **state)
 {
 	fixture *f = *state;
 	dd_error err;
 	Dealdesk__V1__PolicyScript *p;
+	dd_arena *a = &f->arena;
 	const char *src = "function decide(ctx, c) return { outcome = 'REVIEW' } end";
-	assert_int_equal(dd_policy_upload(f->store, 3, "function nope() end", "a", "", 1, NULL,
-	                                  &f->arena, &p, &err), DD_EINVAL);
+	assert_int_equal(dd_policy_upload(f->store, CREDIT, "function nope() end", "a", "", 1, NULL,
+	                                  a, &p, &err), DD_EINVAL);
 	assert_string_equal(err.msg, "source: a credit policy must define function decide()");
-	assert_int_equal(dd_policy_upload(f->store, 3, src, "alice", "why", 100, NULL, &f->arena,
+	assert_int_equal(dd_policy_upload(f->store, CREDIT, src, "alice", "why", 100, NULL, a,
 	                                  &p, &err), DD_OK);
 	assert_int_equal(p->version, 1);
 	assert_int_equal(p->status, DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_DRAFT);
 	assert_int_equal(strlen(p->sha256), 64);
 	/* approval required: a draft cannot go live */
-	assert_int_equal(dd_policy_activate(f->store, 3, 1, "alice", 1, 101, &f->arena, &p, &err),
+	assert_int_equal(dd_policy_activate(f->store, CREDIT, 1, "alice", 1, 101, a, &p, &err),
 	                 DD_EPRECOND);
-	assert_int_equal(dd_policy_review(f->store, 3, 1, 3, "bob", "", 102, &f->arena, &p, &err),
-	                 DD_EPRECOND); /* not submitted yet */
-	assert_int_equal(dd_policy_review(f->store, 3, 1, 2, "alice", "", 103, &f->arena, &p, &err),
-	                 DD_OK);
-	assert_int_equal(dd_policy_review(f->store, 3, 1, 3, "alice", "", 104, &f->arena, &p, &err),
-	                 DD_EDENIED);
-	assert_int_equal(dd_policy_review(f->store, 3, 1, 3, "bob", "ok", 105, &f->arena, &p, &err),
-	                 DD_OK);
+	assert_int_equal(dd_policy_review(f->store, CREDIT, 1, APPROVED, "bob", "", 102, a, &p,
+	                                  &err), DD_EPRECOND); /* not submitted yet */
+	assert_int_equal(dd_policy_review(f->store, CREDIT, 1, PENDING_REVIEW, "alice", "", 103, a,
+	                                  &p, &err), DD_OK);
+	assert_int_equal(dd_policy_review(f->store, CREDIT, 1, APPROVED, "alice", "", 104, a, &p,
+	                                  &err), DD_EDENIED);
+	assert_int_equal(dd_policy_review(f->store, CREDIT, 1, APPROVED, "bob", "ok", 105, a, &p,
+	                                  &err), DD_OK);
 	assert_string_equal(p->reviewer, "bob");
-	assert_int_equal(dd_policy_activate(f->store, 3, 1, "alice", 1, 106, &f->arena, &p, &err),
+	assert_int_equal(dd_policy_activate(f->store, CREDIT, 1, "alice", 1, 106, a, &p, &err),
 	                 DD_OK);
 	assert_int_equal(p->status, DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_ACTIVE);
 	/* version 2 replaces it; 1 is retired */
-	assert_int_equal(dd_policy_upload(f->store, 3, src, "carol", "", 107, NULL, &f->arena, &p,
+	assert_int_equal(dd_policy_upload(f->store, CREDIT, src, "carol", "", 107, NULL, a, &p,
 	                                  &err), DD_OK);
 	assert_int_equal(p->version, 2);
-	assert_int_equal(dd_policy_activate(f->store, 3, 2, "carol", 0, 108, &f->arena, &p, &err),
+	assert_int_equal(dd_policy_activate(f->store, CREDIT, 2, "carol", 0, 108, a, &p, &err),
 	                 DD_OK);
-	assert_int_equal(dd_policy_get(f->store, 3, 0, &f->arena, &p, &err), DD_OK);
+	assert_int_equal(dd_policy_get(f->store, CREDIT, 0, a, &p, &err), DD_OK);
 	assert_int_equal(p->version, 2);
-	assert_int_equal(dd_policy_get(f->store, 3, 1, &f->arena, &p, &err), DD_OK);
+	assert_int_equal(dd_policy_get(f->store, CREDIT, 1, a, &p, &err), DD_OK);
 	assert_int_equal(p->status, DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_RETIRED);
-	assert_int_equal(dd_policy_get(f->store, 3, 9, &f->arena, &p, &err), DD_ENOTFOUND);
-	assert_int_equal(dd_policy_kind_parse("Compliance"), 4);
-	assert_int_equal(dd_policy_kind_parse("POLICY_KIND_PRICING"), 1);
-	assert_int_equal(dd_policy_kind_parse("2"), 2);
-	assert_int_equal(dd_policy_kind_parse("other"), 0);
+	assert_int_equal(dd_policy_get(f->store, CREDIT, 9, a, &p, &err), DD_ENOTFOUND);
+	/* an invalid kind is refused by name */
+	assert_int_equal(dd_policy_get(f->store, DD_POLICY_KIND_COUNT, 0, a, &p, &err), DD_EINVAL);
+	assert_string_equal(err.msg, "kind: must be PRICING, PROMOTIONS, CREDIT or COMPLIANCE");
 }
 
 static void test_shipped_policies(void **state)
@@ -170,7 +174,7 @@ static void test_shipped_policies(void **state)
 	dd_error err;
 	assert_int_equal(dd_policy_install_shipped(f->store, NULL, 5, &err), DD_OK);
 	assert_int_equal(dd_policy_install_shipped(f->store, NULL, 6, &err), DD_OK); /* idempotent */
-	for (int kind = 1; kind <= 4; kind++) {
+	for (int kind = DD_POLICY_PRICING; kind < DD_POLICY_KIND_COUNT; kind++) {
 		Dealdesk__V1__PolicyScript *p;
 		assert_int_equal(dd_policy_get(f->store, kind, 0, &f->arena, &p, &err), DD_OK);
 		assert_int_equal(p->version, 1);
