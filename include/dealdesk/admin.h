@@ -26,13 +26,15 @@
 int dd_admin_put(dd_store *store, dd_entity_kind kind,
                  ProtobufCMessage *const *items, size_t n, const char *field,
                  uint64_t *version, dd_error *err);
-/* key parts: PRICE (sku, currency, price_list_id); others (id). */
+/* key parts: the entity's key fields (dd_entity(kind)->key_fields): PRICE
+ * (sku, currency, price_list_id); others one (id, sku or code). */
 int dd_admin_get(dd_store *store, dd_entity_kind kind, const char *const *key,
                  dd_arena *arena, ProtobufCMessage **out, dd_error *err);
 int dd_admin_delete(dd_store *store, dd_entity_kind kind,
                     const char *const *key, uint64_t *version, dd_error *err);
 /* Lists records whose key starts with the given parts (nparts may be 0),
- * page_size (0 = 100, max 1000) at a time from page_token (""/NULL = start).
+ * page_size (0 = DD_PAGE_SIZE_DEFAULT, at most DD_PAGE_SIZE_MAX) at a time
+ * from page_token (""/NULL = start).
  * *next_token is "" at the end. */
 int dd_admin_list(dd_store *store, dd_entity_kind kind,
                   const char *const *prefix, int nparts, uint32_t page_size,

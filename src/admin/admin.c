@@ -290,16 +290,10 @@ int dd_admin_list(dd_store *store, dd_entity_kind kind,
 
 /* ---- policies --------------------------------------------------------------- */
 
-/* Shared with policy.c */
-int dd_admin__list_policies(dd_store *store, int kind, uint32_t page_size,
-                            const char *page_token, dd_arena *arena,
-                            ProtobufCMessage ***items, size_t *n,
-                            char **next_token, dd_error *err);
-
-int dd_admin__list_policies(dd_store *store, int kind, uint32_t page_size,
-                            const char *page_token, dd_arena *arena,
-                            ProtobufCMessage ***items, size_t *n,
-                            char **next_token, dd_error *err)
+int admin_list_policies(dd_store *store, int kind, uint32_t page_size,
+                        const char *page_token, dd_arena *arena,
+                        ProtobufCMessage ***items, size_t *n, char **next_token,
+                        dd_error *err)
 {
 	unsigned char prefix = (unsigned char)kind;
 	return list_table(store, DD_T_POLICIES, &dealdesk__v1__policy_script__descriptor,

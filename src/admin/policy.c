@@ -1,25 +1,13 @@
 /* dealdesk admin: policy scripts, their versions and lifecycle.
  * Each kind has one ACTIVE version (meta "active/<kind>"); versions are
  * numbered per kind from 1 (meta "next/<kind>" holds the last one). */
-#include "dealdesk/admin.h"
+#include "admin/admin_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
-
-int dd_admin__list_policies(dd_store *store, int kind, uint32_t page_size,
-                            const char *page_token, dd_arena *arena,
-                            ProtobufCMessage ***items, size_t *n,
-                            char **next_token, dd_error *err);
-
-struct dd_embedded_file {
-	const char *name;
-	const char *data;
-	size_t len;
-};
-extern const struct dd_embedded_file dd_embedded_policies[];
 
 #define KIND_OK(k) (dd_policy_kind_name(k) != NULL)
 
@@ -205,7 +193,7 @@ int dd_policy_list(dd_store *store, int kind, uint32_t page_size,
 {
 	if (kind != 0 && !KIND_OK(kind))
 		return check_kind(kind, err);
-	int rc = dd_admin__list_policies(store, kind, page_size, page_token, arena,
+	int rc = admin_list_policies(store, kind, page_size, page_token, arena,
 	                                 (ProtobufCMessage ***)items, n, next_token, err);
 	if (rc == DD_OK)
 		for (size_t i = 0; i < *n; i++)
