@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "json/pbjson_int.h"
+#include "client/pbjson_int.h"
 
 /* ---- strings and bytes ------------------------------------------------------- */
 

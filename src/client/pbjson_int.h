@@ -1,4 +1,4 @@
-/* dealdesk pbjson: what the pbjson files share. Private to src/json. */
+/* dealdesk pbjson: what the pbjson files share. Private to src/client. */
 #ifndef DEALDESK_PBJSON_INT_H
 #define DEALDESK_PBJSON_INT_H
 

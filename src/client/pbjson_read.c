@@ -21,7 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "json/pbjson_int.h"
+#include "client/pbjson_int.h"
 
 /* ---- field paths for error messages ------------------------------------------ */
 
