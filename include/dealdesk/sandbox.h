@@ -23,9 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <lua.h>
-
 #include "dealdesk/error.h"
+
+/* Lua's state, declared, not defined: this header does not include <lua.h>,
+ * so what includes it does not get Lua's API. Code that works on the state
+ * (pushing arguments, reading results) includes <lua.h> itself. */
+struct lua_State;
 
 typedef struct dd_sandbox dd_sandbox;
 
@@ -42,7 +45,7 @@ int dd_sandbox_new(dd_sandbox **out, const dd_sandbox_limits *limits,
 void dd_sandbox_free(dd_sandbox *sb);
 
 /* The state, for pushing arguments and reading results. Owned by sb. */
-lua_State *dd_sandbox_lua(dd_sandbox *sb);
+struct lua_State *dd_sandbox_lua(dd_sandbox *sb);
 
 /* Compiles src as a text chunk named `name` (errors read "name:LINE: ..."),
  * runs its top level under the budgets in a fresh environment, then makes
@@ -63,14 +66,15 @@ int dd_sandbox_push_function(dd_sandbox *sb, int ref, const char *fname);
  * that tripped (DD_EBUDGET). */
 int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err);
 
-/* Adds a host function to the `dd` table visible to every script; the
- * light userdata ud is its first upvalue. Call before loading scripts. */
-void dd_sandbox_register(dd_sandbox *sb, const char *name, lua_CFunction fn,
+/* Adds a host function (a lua_CFunction) to the `dd` table visible to every
+ * script; the light userdata ud is its first upvalue. Call before loading
+ * scripts. */
+void dd_sandbox_register(dd_sandbox *sb, const char *name, int (*fn)(struct lua_State *L),
                          void *ud);
 
 /* Reads a money value: must be a Lua integer (not a float, not a string).
  * DD_EINVAL otherwise. */
-int dd_sandbox_to_money(lua_State *L, int idx, int64_t *out);
+int dd_sandbox_to_money(struct lua_State *L, int idx, int64_t *out);
 
 /* Bytes the state holds now; how many budget trips since creation. */
 size_t dd_sandbox_memory(const dd_sandbox *sb);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lua.h> /* lua_pop after dd_sandbox_push_function */
 #include <openssl/evp.h>
 
 #define KIND_OK(k) (dd_policy_kind_name(k) != NULL)
