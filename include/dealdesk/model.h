@@ -7,7 +7,10 @@
  * record the CLI checks before sending is checked by the very same code the
  * server runs.
  *
- * Nothing here allocates; every function may be called from any thread.
+ * No function returns memory to free: strings are static or written into
+ * the caller's buffer. Every function may be called from any thread;
+ * dd_local_to_unix switches TZ for the whole process under a lock, so
+ * nothing else should read local time meanwhile (nothing in dealdesk does).
  */
 #ifndef DEALDESK_MODEL_H
 #define DEALDESK_MODEL_H
@@ -153,8 +156,8 @@ int dd_condition_source(const char *body, char *buf, size_t size);
 /* The one UTF-8 validator (RFC 3629: no overlong forms, no surrogates,
  * nothing above U+10FFFF). NUL bytes count as valid here. */
 
-/* Length of the well-formed sequence at s (1..4), or 0 when it is not one.
- * left (>= 1) is how many bytes s holds. */
+/* Length of the well-formed sequence at s (1..4), or 0 when it is not one
+ * (or left is 0). left is how many bytes s holds. */
 size_t dd_utf8_seq_len(const char *s, size_t left);
 /* Offset of the first byte of s that is not well-formed, or len. */
 size_t dd_utf8_check(const char *s, size_t len);
