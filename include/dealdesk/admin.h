@@ -1,8 +1,10 @@
 /* dealdesk admin: validated writes and reads of the entities finance and
  * compliance manage, and the policy lifecycle.
  *
+ * Entity kinds, limits and field validation are the model's (model.h).
  * Every write validates all records first (naming the offending field as
- * "entries[3].unit_price: must be >= 0") and then commits them in one
+ * "entries[3].unit_price: must be >= 0"; a promotion's condition is also
+ * compiled, which needs Lua and so happens here) and then commits them in one
  * durable LMDB transaction: all or nothing. Messages returned by get/list
  * are allocated in the caller's arena and live as long as it.
  */
@@ -14,65 +16,25 @@
 
 #include "dealdesk/arena.h"
 #include "dealdesk/error.h"
+#include "dealdesk/model.h"
 #include "dealdesk/sandbox.h"
 #include "dealdesk/store.h"
 #include "dealdesk/v1/types.pb-c.h"
 
-/* Largest id / sku / code, in bytes. */
-#define DD_MAX_ID 64
-/* Most records per put call. */
-#define DD_MAX_BATCH 10000
-
-/* Meta counters that let readers cache derived data per entity. */
-#define DD_META_PROMOTIONS_VERSION "promotions_version"
-#define DD_META_CHECKS_VERSION "checks_version"
-
-typedef enum dd_entity_kind {
-	DD_ENTITY_PRICE = 0,
-	DD_ENTITY_PROMOTION,
-	DD_ENTITY_CUSTOMER,
-	DD_ENTITY_CHECK,
-	DD_ENTITY_SIGNALS,
-	DD_ENTITY_COUPON,
-	DD_ENTITY__COUNT
-} dd_entity_kind;
-
-/* Checks that s is valid UTF-8 without NUL, 1..max bytes (0..max when
- * optional). On failure sets err naming `field`. */
-int dd_check_string(const char *s, size_t max, int optional, const char *field,
-                    dd_error *err);
-/* Valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF) of len bytes? */
-int dd_utf8_valid(const char *s, size_t len);
-
-/* Completes a record before it is validated and stored: for a promotion
- * with a time zone, computes valid_from / valid_to from the local times. */
-int dd_entity_normalize(dd_entity_kind kind, ProtobufCMessage *m,
-                        const char *field, dd_error *err);
-
-/* Converts "YYYY-MM-DDTHH:MM[:SS]" in IANA zone tz to Unix seconds. */
-int dd_local_to_unix(const char *local, const char *tz, int64_t *out);
-
-/* Compiles a promotion condition (the body of function(ctx, promotion)) in
- * a scratch sandbox; DD_EINVAL with the Lua message when it does not. */
-int dd_condition_check(const char *body, const char *field, dd_error *err);
-/* The Lua source a condition body is wrapped in, in buf. */
-int dd_condition_source(const char *body, char *buf, size_t size);
-
-/* Validates one record of `kind`; `field` prefixes messages. */
-int dd_entity_validate(dd_entity_kind kind, const ProtobufCMessage *m,
-                       const char *field, dd_error *err);
-
-/* Writes n records (validated first); *version gets the new data version. */
+/* Writes n records (normalized and validated first); *version gets the new
+ * data version. */
 int dd_admin_put(dd_store *store, dd_entity_kind kind,
                  ProtobufCMessage *const *items, size_t n, const char *field,
                  uint64_t *version, dd_error *err);
-/* key parts: PRICE (sku, currency, price_list_id); others (id). */
+/* key parts: the entity's key fields (dd_entity(kind)->key_fields): PRICE
+ * (sku, currency, price_list_id); others one (id, sku or code). */
 int dd_admin_get(dd_store *store, dd_entity_kind kind, const char *const *key,
                  dd_arena *arena, ProtobufCMessage **out, dd_error *err);
 int dd_admin_delete(dd_store *store, dd_entity_kind kind,
                     const char *const *key, uint64_t *version, dd_error *err);
 /* Lists records whose key starts with the given parts (nparts may be 0),
- * page_size (0 = 100, max 1000) at a time from page_token (""/NULL = start).
+ * page_size (0 = DD_PAGE_SIZE_DEFAULT, at most DD_PAGE_SIZE_MAX) at a time
+ * from page_token (""/NULL = start).
  * *next_token is "" at the end. */
 int dd_admin_list(dd_store *store, dd_entity_kind kind,
                   const char *const *prefix, int nparts, uint32_t page_size,
@@ -81,16 +43,6 @@ int dd_admin_list(dd_store *store, dd_entity_kind kind,
                   dd_error *err);
 
 /* ---- policies ------------------------------------------------------------ */
-
-/* The function each kind of policy must define ("price", "apply", "decide",
- * "check"), its name ("pricing", ...), or NULL for an invalid kind. */
-const char *dd_policy_entry(int kind);
-const char *dd_policy_kind_name(int kind);
-/* Parses "pricing" / "PRICING" / "POLICY_KIND_PRICING" / "1"; 0 if unknown. */
-int dd_policy_kind_parse(const char *s);
-
-/* Meta key holding the active version of a kind ("active/1"). */
-void dd_policy_active_key(int kind, char buf[16]);
 
 /* Stores a new DRAFT version after compiling it in a scratch sandbox with
  * `limits` and checking its entry function. */

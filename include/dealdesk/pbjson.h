@@ -17,7 +17,8 @@
  *    any case) or the number of a defined value.
  *  - Unknown JSON fields are errors. JSON null means "the default".
  *  - Strings must be valid UTF-8 without NUL on input. On output an invalid
- *    byte sequence in a message string is replaced by U+FFFD.
+ *    byte sequence in a message string is replaced by U+FFFD. Valid means
+ *    what the model says (dd_utf8_check in model.h), as everywhere else.
  *  - Proto3 defaults (0, "", false, empty repeated/map, enum 0) are omitted on
  *    output unless DD_PBJSON_EMIT_DEFAULTS is given. Unset sub-messages are
  *    always omitted.
@@ -81,10 +82,5 @@ int dd_pbjson_enum_parse(const ProtobufCEnumDescriptor *d, const char *s,
  * NULL for an undefined value. Points into the static descriptor. */
 const char *dd_pbjson_enum_short_name(const ProtobufCEnumDescriptor *d,
                                       int value);
-
-/* Offset of the first byte of s that is not well-formed UTF-8 (RFC 3629: no
- * overlong forms, surrogates or values above U+10FFFF), or len when all of
- * s is. NUL bytes count as valid here. */
-size_t dd_pbjson_utf8_check(const char *s, size_t len);
 
 #endif

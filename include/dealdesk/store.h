@@ -27,23 +27,13 @@
 #include <stdint.h>
 
 #include "dealdesk/error.h"
+#include "dealdesk/model.h"
 
 typedef struct dd_store dd_store;
 typedef struct dd_rtxn dd_rtxn;
 typedef struct dd_wtxn dd_wtxn;
 
-typedef enum dd_table {
-	DD_T_PRICES = 0,
-	DD_T_PROMOTIONS,
-	DD_T_CUSTOMERS,
-	DD_T_CHECKS,
-	DD_T_POLICIES,
-	DD_T_META,
-	DD_T_SIGNALS,
-	DD_T_COUPONS,
-	DD_T_USAGE,
-	DD_T__COUNT
-} dd_table;
+/* dd_table, the named databases above, is in model.h. */
 
 /* A byte range. Data returned by the store points into the LMDB map and is
  * valid only until the transaction that produced it ends (or, for a write

@@ -1,43 +1,10 @@
 /* dealdesk admin: entity writes and reads over the store. Records are kept
  * as their protobuf encoding under the keys documented in store.h. */
-#include "dealdesk/admin.h"
+#include "admin/admin_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct entity_def {
-	dd_table table;
-	const ProtobufCMessageDescriptor *desc;
-	int key_parts; /* strings in the key */
-	const char *meta_counter;
-} entity_def;
-
-static const entity_def entities[DD_ENTITY__COUNT] = {
-	[DD_ENTITY_PRICE] = { DD_T_PRICES, &dealdesk__v1__price_entry__descriptor, 3, NULL },
-	[DD_ENTITY_PROMOTION] = { DD_T_PROMOTIONS, &dealdesk__v1__promotion__descriptor, 1,
-	                          DD_META_PROMOTIONS_VERSION },
-	[DD_ENTITY_CUSTOMER] = { DD_T_CUSTOMERS, &dealdesk__v1__customer__descriptor, 1, NULL },
-	[DD_ENTITY_CHECK] = { DD_T_CHECKS, &dealdesk__v1__compliance_check__descriptor, 1,
-	                      DD_META_CHECKS_VERSION },
-	[DD_ENTITY_SIGNALS] = { DD_T_SIGNALS, &dealdesk__v1__sku_signals__descriptor, 1, NULL },
-	[DD_ENTITY_COUPON] = { DD_T_COUPONS, &dealdesk__v1__coupon__descriptor, 1, NULL },
-};
-
-/* The key of a record: PRICE is (sku, currency, price_list_id). */
-static int record_key(dd_entity_kind kind, const ProtobufCMessage *m,
-                      char *buf, size_t size)
-{
-	if (kind == DD_ENTITY_PRICE) {
-		const Dealdesk__V1__PriceEntry *p = (const void *)m;
-		return dd_key_join(buf, size, 3, p->sku, p->currency,
-		                   p->price_list_id);
-	}
-	/* every other entity has `id` as its first field */
-	const char *id = *(char *const *)((const char *)m +
-	                  entities[kind].desc->fields[0].offset);
-	return dd_key_join(buf, size, 1, id);
-}
 
 static int parts_key(dd_entity_kind kind, const char *const *parts, int n,
                      char *buf, size_t size)
@@ -49,6 +16,22 @@ static int parts_key(dd_entity_kind kind, const char *const *parts, int n,
 	case 3: return dd_key_join(buf, size, 3, parts[0], parts[1], parts[2]);
 	default: (void)kind; return DD_EINVAL;
 	}
+}
+
+/* The key of a record: its key fields (dd_entity_def.key_fields) joined. */
+static int record_key(dd_entity_kind kind, const ProtobufCMessage *m,
+                      char *buf, size_t size)
+{
+	const dd_entity_def *e = dd_entity(kind);
+	const char *parts[3];
+	for (int i = 0; i < e->key_parts; i++) {
+		const ProtobufCFieldDescriptor *f =
+			protobuf_c_message_descriptor_get_field_by_name(e->desc, e->key_fields[i]);
+		if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING)
+			return DD_EINTERNAL;
+		parts[i] = *(char *const *)((const char *)m + f->offset);
+	}
+	return parts_key(kind, parts, e->key_parts, buf, size);
 }
 
 static int bump_counter(dd_wtxn *txn, const char *counter)
@@ -72,7 +55,7 @@ int dd_admin_put(dd_store *store, dd_entity_kind kind,
 		snprintf(f, sizeof(f), "%s[%zu]", field, i);
 		int rc = dd_entity_normalize(kind, items[i], f, err);
 		if (rc == DD_OK)
-			rc = dd_entity_validate(kind, items[i], f, err);
+			rc = admin_validate(kind, items[i], f, err);
 		if (rc != DD_OK)
 			return rc;
 	}
@@ -95,7 +78,7 @@ int dd_admin_put(dd_store *store, dd_entity_kind kind,
 			break;
 		}
 		protobuf_c_message_pack(items[i], buf);
-		rc = dd_wtxn_put(txn, entities[kind].table,
+		rc = dd_wtxn_put(txn, dd_entity(kind)->table,
 		                 (dd_val){ key, (size_t)klen }, (dd_val){ buf, len });
 		if (buf != stackbuf)
 			free(buf);
@@ -103,7 +86,7 @@ int dd_admin_put(dd_store *store, dd_entity_kind kind,
 			dd_error_set(err, rc, "store: %s", dd_strerror(rc));
 	}
 	if (rc == DD_OK)
-		rc = bump_counter(txn, entities[kind].meta_counter);
+		rc = bump_counter(txn, dd_entity(kind)->meta_counter);
 	if (rc != DD_OK) {
 		dd_wtxn_abort(txn);
 		return rc;
@@ -126,22 +109,10 @@ static int key_error(const char *const *key, int n, dd_error *err)
 	return DD_OK;
 }
 
-static const char *key_words(dd_entity_kind kind)
-{
-	switch (kind) {
-	case DD_ENTITY_PRICE: return "price entry";
-	case DD_ENTITY_PROMOTION: return "promotion";
-	case DD_ENTITY_CUSTOMER: return "customer";
-	case DD_ENTITY_SIGNALS: return "signals of SKU";
-	case DD_ENTITY_COUPON: return "coupon";
-	default: return "compliance check";
-	}
-}
-
 int dd_admin_get(dd_store *store, dd_entity_kind kind, const char *const *key,
                  dd_arena *arena, ProtobufCMessage **out, dd_error *err)
 {
-	const entity_def *e = &entities[kind];
+	const dd_entity_def *e = dd_entity(kind);
 	int rc = key_error(key, e->key_parts, err);
 	if (rc != DD_OK)
 		return rc;
@@ -160,9 +131,9 @@ int dd_admin_get(dd_store *store, dd_entity_kind kind, const char *const *key,
 	if (rc == DD_OK) {
 		*out = protobuf_c_message_unpack(e->desc, &arena->pb, v.len, v.data);
 		if (*out == NULL)
-			rc = dd_error_set(err, DD_ESTORE, "store: corrupt %s record", key_words(kind));
+			rc = dd_error_set(err, DD_ESTORE, "store: corrupt %s record", e->name);
 	} else if (rc == DD_ENOTFOUND) {
-		dd_error_set(err, rc, "%s '%s' not found", key_words(kind), key[0]);
+		dd_error_set(err, rc, "%s '%s' not found", e->name, key[0]);
 	} else {
 		dd_error_set(err, rc, "store: read failed");
 	}
@@ -174,7 +145,7 @@ int dd_admin_get(dd_store *store, dd_entity_kind kind, const char *const *key,
 int dd_admin_delete(dd_store *store, dd_entity_kind kind,
                     const char *const *key, uint64_t *version, dd_error *err)
 {
-	const entity_def *e = &entities[kind];
+	const dd_entity_def *e = dd_entity(kind);
 	int rc = key_error(key, e->key_parts, err);
 	if (rc != DD_OK)
 		return rc;
@@ -191,7 +162,7 @@ int dd_admin_delete(dd_store *store, dd_entity_kind kind,
 	if (rc != DD_OK) {
 		dd_wtxn_abort(txn);
 		if (rc == DD_ENOTFOUND)
-			return dd_error_set(err, rc, "%s '%s' not found", key_words(kind), key[0]);
+			return dd_error_set(err, rc, "%s '%s' not found", e->name, key[0]);
 		return dd_error_set(err, rc, "store: delete failed");
 	}
 	rc = dd_wtxn_commit(txn, version);
@@ -268,9 +239,9 @@ static int list_table(dd_store *store, dd_table table,
                       char **next_token, dd_error *err)
 {
 	if (page_size == 0)
-		page_size = 100;
-	if (page_size > 1000)
-		page_size = 1000;
+		page_size = DD_PAGE_SIZE_DEFAULT;
+	if (page_size > DD_PAGE_SIZE_MAX)
+		page_size = DD_PAGE_SIZE_MAX;
 	unsigned char start[DD_STORE_MAX_KEY];
 	int slen = 0;
 	if (page_token && *page_token) {
@@ -312,23 +283,17 @@ int dd_admin_list(dd_store *store, dd_entity_kind kind,
 		return dd_error_set(err, DD_EINVAL, "prefix: too long");
 	if (nparts > 0)
 		k[klen++] = '\0'; /* whole parts only: "A1" must not match "A10" */
-	return list_table(store, entities[kind].table, entities[kind].desc,
+	return list_table(store, dd_entity(kind)->table, dd_entity(kind)->desc,
 	                  (dd_val){ k, (size_t)klen }, page_size, page_token,
 	                  arena, items, n, next_token, err);
 }
 
 /* ---- policies --------------------------------------------------------------- */
 
-/* Shared with policy.c */
-int dd_admin__list_policies(dd_store *store, int kind, uint32_t page_size,
-                            const char *page_token, dd_arena *arena,
-                            ProtobufCMessage ***items, size_t *n,
-                            char **next_token, dd_error *err);
-
-int dd_admin__list_policies(dd_store *store, int kind, uint32_t page_size,
-                            const char *page_token, dd_arena *arena,
-                            ProtobufCMessage ***items, size_t *n,
-                            char **next_token, dd_error *err)
+int admin_list_policies(dd_store *store, int kind, uint32_t page_size,
+                        const char *page_token, dd_arena *arena,
+                        ProtobufCMessage ***items, size_t *n, char **next_token,
+                        dd_error *err)
 {
 	unsigned char prefix = (unsigned char)kind;
 	return list_table(store, DD_T_POLICIES, &dealdesk__v1__policy_script__descriptor,

@@ -1,75 +1,22 @@
 /* dealdesk admin: policy scripts, their versions and lifecycle.
  * Each kind has one ACTIVE version (meta "active/<kind>"); versions are
  * numbered per kind from 1 (meta "next/<kind>" holds the last one). */
-#include "dealdesk/admin.h"
+#include "admin/admin_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/evp.h>
 
-int dd_admin__list_policies(dd_store *store, int kind, uint32_t page_size,
-                            const char *page_token, dd_arena *arena,
-                            ProtobufCMessage ***items, size_t *n,
-                            char **next_token, dd_error *err);
-
-struct dd_embedded_file {
-	const char *name;
-	const char *data;
-	size_t len;
-};
-extern const struct dd_embedded_file dd_embedded_policies[];
-
-static const char *const kind_names[] = { NULL, "pricing", "promotions", "credit", "compliance" };
-static const char *const entry_names[] = { NULL, "price", "apply", "decide", "check" };
-
-#define KIND_OK(k) ((k) >= 1 && (k) <= 4)
-#define MAX_SOURCE (256 * 1024)
-
-const char *dd_policy_entry(int kind)
-{
-	return KIND_OK(kind) ? entry_names[kind] : NULL;
-}
-
-const char *dd_policy_kind_name(int kind)
-{
-	return KIND_OK(kind) ? kind_names[kind] : NULL;
-}
-
-int dd_policy_kind_parse(const char *s)
-{
-	if (s == NULL)
-		return 0;
-	if (strncasecmp(s, "POLICY_KIND_", 12) == 0)
-		s += 12;
-	for (int k = 1; k <= 4; k++)
-		if (strcasecmp(s, kind_names[k]) == 0 ||
-		    (s[0] == '0' + k && s[1] == '\0'))
-			return k;
-	return 0;
-}
-
-void dd_policy_active_key(int kind, char buf[16])
-{
-	/* on every quote: no printf */
-	memcpy(buf, "active/", 7);
-	buf[7] = (char)('0' + (KIND_OK(kind) ? kind : 0));
-	buf[8] = '\0';
-}
-
-static void next_key(int kind, char buf[16])
-{
-	snprintf(buf, 16, "next/%d", kind);
-}
+#define KIND_OK(k) (dd_policy_kind_name(k) != NULL)
 
 const char *dd_policy_shipped_source(int kind, size_t *len)
 {
 	if (!KIND_OK(kind))
 		return NULL;
 	for (const struct dd_embedded_file *f = dd_embedded_policies; f->name; f++)
-		if (strcmp(f->name, kind_names[kind]) == 0) {
+		if (strcmp(f->name, dd_policy_kind_name(kind)) == 0) {
 			if (len)
 				*len = f->len;
 			return f->data;
@@ -96,12 +43,12 @@ static int compile_check(int kind, const char *source, size_t len,
 	if (rc != DD_OK)
 		return rc;
 	int ref;
-	rc = dd_sandbox_load(sb, kind_names[kind], source, len, &ref, err);
+	rc = dd_sandbox_load(sb, dd_policy_kind_name(kind), source, len, &ref, err);
 	if (rc == DD_OK) {
-		if (!dd_sandbox_has_function(sb, ref, entry_names[kind])) {
+		if (!dd_sandbox_has_function(sb, ref, dd_policy_entry(kind))) {
 			rc = dd_error_set(err, DD_EINVAL,
 			                  "source: a %s policy must define function %s()",
-			                  kind_names[kind], entry_names[kind]);
+			                  dd_policy_kind_name(kind), dd_policy_entry(kind));
 		}
 	} else {
 		char msg[sizeof(err->msg)];
@@ -157,12 +104,13 @@ int dd_policy_upload(dd_store *store, int kind, const char *source,
 	size_t len = source ? strlen(source) : 0;
 	if (len == 0)
 		return dd_error_set(err, DD_EINVAL, "source: required");
-	if (len > MAX_SOURCE)
-		return dd_error_set(err, DD_EINVAL, "source: larger than %d bytes", MAX_SOURCE);
+	if (len > DD_MAX_POLICY_SOURCE)
+		return dd_error_set(err, DD_EINVAL, "source: larger than %d bytes",
+		                    DD_MAX_POLICY_SOURCE);
 	if (!dd_utf8_valid(source, len))
 		return dd_error_set(err, DD_EINVAL, "source: invalid UTF-8");
 	if ((rc = dd_check_string(author, DD_MAX_ID, 1, "author", err)) != DD_OK ||
-	    (rc = dd_check_string(comment, 1024, 1, "comment", err)) != DD_OK)
+	    (rc = dd_check_string(comment, DD_MAX_COMMENT, 1, "comment", err)) != DD_OK)
 		return rc;
 	if ((rc = compile_check(kind, source, len, limits, err)) != DD_OK)
 		return rc;
@@ -185,7 +133,7 @@ int dd_policy_upload(dd_store *store, int kind, const char *source,
 	if ((rc = dd_wtxn_begin(store, &txn)) != DD_OK)
 		return dd_error_set(err, rc, "store: cannot begin a write");
 	char nk[16];
-	next_key(kind, nk);
+	dd_policy_next_key(kind, nk);
 	p->version = dd_wtxn_meta_u64(txn, nk) + 1;
 	rc = dd_wtxn_set_meta_u64(txn, nk, p->version);
 	if (rc == DD_OK)
@@ -228,7 +176,7 @@ int dd_policy_get(dd_store *store, int kind, uint64_t version, dd_arena *arena,
 		if (*out == NULL)
 			rc = dd_error_set(err, DD_ESTORE, "store: corrupt policy record");
 	} else if (rc == DD_ENOTFOUND) {
-		dd_error_set(err, rc, "%s policy version %llu not found", kind_names[kind],
+		dd_error_set(err, rc, "%s policy version %llu not found", dd_policy_kind_name(kind),
 		             (unsigned long long)version);
 	}
 	dd_rtxn_end(r);
@@ -243,7 +191,7 @@ int dd_policy_list(dd_store *store, int kind, uint32_t page_size,
 {
 	if (kind != 0 && !KIND_OK(kind))
 		return check_kind(kind, err);
-	int rc = dd_admin__list_policies(store, kind, page_size, page_token, arena,
+	int rc = admin_list_policies(store, kind, page_size, page_token, arena,
 	                                 (ProtobufCMessage ***)items, n, next_token, err);
 	if (rc == DD_OK)
 		for (size_t i = 0; i < *n; i++)
@@ -266,7 +214,7 @@ static int load_for_change(dd_wtxn *txn, int kind, uint64_t version,
 	*p = get_script(txn, kind, version, arena);
 	if (*p == NULL)
 		return dd_error_set(err, DD_ENOTFOUND, "%s policy version %llu not found",
-		                    kind_names[kind], (unsigned long long)version);
+		                    dd_policy_kind_name(kind), (unsigned long long)version);
 	return DD_OK;
 }
 
@@ -279,7 +227,7 @@ int dd_policy_review(dd_store *store, int kind, uint64_t version, int to,
 	if (rc != DD_OK)
 		return rc;
 	if ((rc = dd_check_string(actor, DD_MAX_ID, 0, "actor", err)) != DD_OK ||
-	    (rc = dd_check_string(comment, 1024, 1, "comment", err)) != DD_OK)
+	    (rc = dd_check_string(comment, DD_MAX_COMMENT, 1, "comment", err)) != DD_OK)
 		return rc;
 	dd_wtxn *txn;
 	if ((rc = dd_wtxn_begin(store, &txn)) != DD_OK)
@@ -384,7 +332,7 @@ int dd_policy_activate(dd_store *store, int kind, uint64_t version,
 int dd_policy_install_shipped(dd_store *store, const dd_sandbox_limits *limits,
                               int64_t now, dd_error *err)
 {
-	for (int kind = 1; kind <= 4; kind++) {
+	for (int kind = DD_POLICY_PRICING; kind < DD_POLICY_KIND_COUNT; kind++) {
 		dd_arena arena;
 		dd_arena_init(&arena, 0, 0);
 		Dealdesk__V1__PolicyScript *p;
@@ -395,7 +343,7 @@ int dd_policy_install_shipped(dd_store *store, const dd_sandbox_limits *limits,
 			if (src == NULL) {
 				dd_arena_free(&arena);
 				return dd_error_set(err, DD_EINTERNAL,
-				                    "no shipped %s policy", kind_names[kind]);
+				                    "no shipped %s policy", dd_policy_kind_name(kind));
 			}
 			rc = dd_policy_upload(store, kind, src, "dealdesk",
 			                      "shipped policy", now, limits, &arena, &p, err);
@@ -403,7 +351,7 @@ int dd_policy_install_shipped(dd_store *store, const dd_sandbox_limits *limits,
 				rc = dd_policy_activate(store, kind, p->version, "dealdesk", 0,
 				                        now, &arena, &p, err);
 		} else if (rc != DD_OK) {
-			dd_error_set(err, rc, "cannot read the active %s policy", kind_names[kind]);
+			dd_error_set(err, rc, "cannot read the active %s policy", dd_policy_kind_name(kind));
 		}
 		dd_arena_free(&arena);
 		if (rc != DD_OK)

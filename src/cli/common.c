@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "dealdesk/error.h"
+#include "dealdesk/model.h"
 #include "dealdesk/money.h"
 #include "dealdesk/pbjson.h"
 #include "dealdesk/v1/admin.pb-c.h"
@@ -131,7 +132,7 @@ int cli_list_all(cli *c, const char *method, ProtobufCMessage *req,
 		return cli_error(CLI_EUSAGE, "%s is not a paged list call", method);
 
 	Dealdesk__V1__PageRequest page = DEALDESK__V1__PAGE_REQUEST__INIT;
-	page.page_size = 1000;
+	page.page_size = DD_PAGE_SIZE_MAX;
 	page.page_token = "";
 	ProtobufCMessage *saved = MEMBER(ProtobufCMessage *, req, pf->offset);
 	MEMBER(ProtobufCMessage *, req, pf->offset) = &page.base;

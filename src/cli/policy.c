@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "dealdesk/pbjson.h"
+#include "dealdesk/model.h"
 #include "dealdesk/v1/admin.pb-c.h"
 
 static const char usage[] =
@@ -69,9 +69,7 @@ static int parse_args(cli *c, int argc, char **argv, policy_args *a)
 			fputs(usage, stdout);
 			return -1;
 		case OPT_KIND:
-			if (dd_pbjson_enum_parse(&dealdesk__v1__policy_kind__descriptor, optarg,
-			                         &a->kind) != DD_OK ||
-			    a->kind == 0)
+			if ((a->kind = dd_policy_kind_parse(optarg)) == 0)
 				return cli_usage_error("policy", "--kind '%s': expected pricing, promotions, "
 				                       "credit or compliance", optarg);
 			break;
@@ -107,13 +105,13 @@ static int check_args(const char *sub, const policy_args *a, unsigned allowed, u
 
 #define BIT(o) (1u << (o))
 
+/* "pricing", or the number the server sent when it is no kind we know. */
 static const char *kind_name(int kind, char *buf, size_t size)
 {
-	const char *s = cli_enum(&dealdesk__v1__policy_kind__descriptor, kind, buf, size);
-	size_t i = 0;
-	for (; s[i] && i + 1 < size; i++)
-		buf[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
-	buf[i] = '\0';
+	const char *s = dd_policy_kind_name(kind);
+	if (s != NULL)
+		return s;
+	snprintf(buf, size, "%d", kind);
 	return buf;
 }
 
@@ -159,7 +157,7 @@ static int policy_upload(cli *c, const policy_args *a, const char *file)
 	if (rc != CLI_OK)
 		return rc;
 	/* protobuf-c would cut the source at a NUL without a word */
-	if (memchr(source, '\0', len) != NULL || dd_pbjson_utf8_check(source, len) != len) {
+	if (memchr(source, '\0', len) != NULL || !dd_utf8_valid(source, len)) {
 		free(source);
 		return cli_error(CLI_EUSAGE, "%s: not UTF-8 text without NUL bytes (Lua source only, "
 		                 "no bytecode)", cli_file_name(file));

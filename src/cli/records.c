@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "cli/cli.h"
-#include "dealdesk/admin.h"
+#include "dealdesk/model.h"
 #include "dealdesk/money.h"
 #include "dealdesk/pbjson.h"
 #include "dealdesk/v1/admin.pb-c.h"

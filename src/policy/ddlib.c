@@ -167,7 +167,7 @@ static int dd_lua_allocate(lua_State *L)
 		read_int_array(L, 3, "caps", n, caps);
 
 	/* up to ~10 ms in C at the largest n (measured with caps) */
-	dd_policy_charge(L, (uint64_t)nz * nz);
+	policy_charge(L, (uint64_t)nz * nz);
 	int rc = dd_money_allocate(total, weights, caps, nz, out);
 	if (rc == DD_EOVERFLOW)
 		return overflow_error(L, "allocate");
@@ -213,7 +213,7 @@ static int dd_lua_exponent(lua_State *L)
 	return 1;
 }
 
-void dd_policy_push_ddlib(lua_State *L)
+void policy_push_ddlib(lua_State *L)
 {
 	static const luaL_Reg funcs[] = {
 		{"add", dd_lua_add},

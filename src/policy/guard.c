@@ -3,7 +3,7 @@
  *
  * Every C function of string, table and utf8 (and tonumber, rawequal) is
  * wrapped: before running, it charges its work to the call's budget
- * (dd_policy_charge, about a unit a byte or element of its arguments), so
+ * (policy_charge, about a unit a byte or element of its arguments), so
  * the deadline is checked between library calls however few VM
  * instructions separate them. Functions whose single call could run for
  * long are also bounded: patterns by a worst-case model, string.rep by
@@ -96,7 +96,7 @@ static uint64_t argument_work(lua_State *L)
 
 static int charged_call(lua_State *L)
 {
-	dd_policy_charge(L, argument_work(L));
+	policy_charge(L, argument_work(L));
 	return call_original(L);
 }
 
@@ -277,13 +277,13 @@ static uint64_t pattern_check(lua_State *L, const char *fname,
 
 static int guarded_find(lua_State *L)
 {
-	dd_policy_charge(L, pattern_check(L, "find", 1, 1));
+	policy_charge(L, pattern_check(L, "find", 1, 1));
 	return call_original(L);
 }
 
 static int guarded_match(lua_State *L)
 {
-	dd_policy_charge(L, pattern_check(L, "match", 1, 0));
+	policy_charge(L, pattern_check(L, "match", 1, 0));
 	return call_original(L);
 }
 
@@ -291,14 +291,14 @@ static int guarded_match(lua_State *L)
  * iterator's calls together scan the subject once: charged here. */
 static int guarded_gmatch(lua_State *L)
 {
-	dd_policy_charge(L, pattern_check(L, "gmatch", 0, 0));
+	policy_charge(L, pattern_check(L, "gmatch", 0, 0));
 	return call_original(L);
 }
 
 /* gsub's replacements allocate its result: the allocator charges that. */
 static int guarded_gsub(lua_State *L)
 {
-	dd_policy_charge(L, pattern_check(L, "gsub", 1, 0));
+	policy_charge(L, pattern_check(L, "gsub", 1, 0));
 	return call_original(L);
 }
 
@@ -320,7 +320,7 @@ static int guarded_rep(lua_State *L)
 	if (l + lsep < l || l + lsep > max / (lua_Unsigned)n)
 		return luaL_error(L, "resulting string too large");
 	size_t total = (size_t)n * l + (size_t)(n - 1) * lsep;
-	dd_policy_charge(L, total);
+	policy_charge(L, total);
 	luaL_Buffer b;
 	char *p = luaL_buffinitsize(L, &b, total);
 	memcpy(p, s, l);
@@ -384,7 +384,7 @@ static int guarded_move(lua_State *L)
 		if (span >= TABLE_MAX_SHIFT)
 			luaL_error(L, "table.move: too many elements to move "
 			              "(%d max)", (int)TABLE_MAX_SHIFT);
-		dd_policy_charge(L, span + 1);
+		policy_charge(L, span + 1);
 	}
 	return charged_call(L);
 }
@@ -399,7 +399,7 @@ static int guarded_sort(lua_State *L)
 		if (n > SORT_MAX_PLAIN)
 			luaL_error(L, "table.sort: at most %d elements without "
 			              "a comparison function", (int)SORT_MAX_PLAIN);
-		dd_policy_charge(L, (uint64_t)n * 18);
+		policy_charge(L, (uint64_t)n * 18);
 	} else if (lua_iscfunction(L, 2)) {
 		refuse_len_metamethod(L, "sort");
 		if (lua_rawlen(L, 1) > SORT_MAX_PLAIN)
@@ -447,7 +447,7 @@ static void push_wrapper(lua_State *L, const char *lib, const char *name)
 	lua_pushcclosure(L, charged_call, 1);
 }
 
-void dd_policy_guard_library(lua_State *L, int idx, const char *lib)
+void policy_guard_library(lua_State *L, int idx, const char *lib)
 {
 	idx = lua_absindex(L, idx);
 	/* Names first, then replace: simpler than reasoning about changing
@@ -478,7 +478,7 @@ void dd_policy_guard_library(lua_State *L, int idx, const char *lib)
 	lua_pop(L, 1);
 }
 
-void dd_policy_guard_function(lua_State *L, int idx, const char *name)
+void policy_guard_function(lua_State *L, int idx, const char *name)
 {
 	idx = lua_absindex(L, idx);
 	lua_getfield(L, idx, name);
@@ -513,7 +513,7 @@ static int guarded_setmetatable(lua_State *L)
 	return call_original(L);
 }
 
-void dd_policy_push_safe_setmetatable(lua_State *L)
+void policy_push_safe_setmetatable(lua_State *L)
 {
 	lua_getglobal(L, "setmetatable");
 	if (lua_tocfunction(L, -1) == NULL)

@@ -1,4 +1,5 @@
-/* Private to src/policy: the pieces sandbox.c assembles into a state. */
+/* Private to src/policy: the pieces sandbox.c assembles into a state. Its
+ * functions carry the policy_ prefix (public ones are dd_sandbox_). */
 #ifndef DEALDESK_POLICY_INT_H
 #define DEALDESK_POLICY_INT_H
 
@@ -9,30 +10,30 @@
 /* Strings a call may create are at most this long: string comparison and
  * equality are single VM instructions that take time in proportion to the
  * length, out of the count hook's sight. */
-#define DD_POLICY_MAX_STRING ((size_t)256 * 1024)
+#define POLICY_MAX_STRING ((size_t)256 * 1024)
 
 /* Library wrappers report the C work they are about to do (about one unit
  * a byte or element); past the call's deadline this raises the budget
  * error. A no-op outside budgeted calls. */
-void dd_policy_charge(lua_State *L, uint64_t work);
+void policy_charge(lua_State *L, uint64_t work);
 
 /* Pushes a new table holding the integer-only money helpers (the real `dd`
  * table; scripts only ever see a read-only proxy of it). */
-void dd_policy_push_ddlib(lua_State *L);
+void policy_push_ddlib(lua_State *L);
 
 /* Replaces the C functions of the library table at idx (named lib) with
  * wrappers that charge their work, and bound those whose worst case is
  * unbounded (string.find/match/gmatch/gsub/rep,
  * table.insert/remove/move/sort). */
-void dd_policy_guard_library(lua_State *L, int idx, const char *lib);
+void policy_guard_library(lua_State *L, int idx, const char *lib);
 
 /* Replaces global `name` (a C function) in the table at idx with a wrapper
  * that charges its work. */
-void dd_policy_guard_function(lua_State *L, int idx, const char *name);
+void policy_guard_function(lua_State *L, int idx, const char *name);
 
 /* Pushes setmetatable wrapped so that scripts cannot create finalizers
  * (__gc) or weak tables (__mode). The original is taken from the global
  * table. */
-void dd_policy_push_safe_setmetatable(lua_State *L);
+void policy_push_safe_setmetatable(lua_State *L);
 
 #endif

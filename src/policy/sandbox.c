@@ -12,7 +12,7 @@
  *     whose __index is the contents and whose __newindex raises.
  *
  * Time: the count hook reads the clock every HOOK_STEP instructions; the
- * allocator and the library wrappers (dd_policy_charge) read it too, for
+ * allocator and the library wrappers (policy_charge) read it too, for
  * C work between hook calls.
  *
  * Every entry point that can allocate runs inside lua_pcall, so a memory
@@ -50,7 +50,7 @@
  * building big strings and tables is C work the hook cannot see. */
 #define ALLOC_CLOCK_BYTES ((size_t)1024 * 1024)
 
-/* dd_policy_charge reads the clock after this much reported work (about
+/* policy_charge reads the clock after this much reported work (about
  * a millisecond of C). */
 #define CHARGE_CLOCK_WORK (UINT64_C(1) << 20)
 
@@ -80,7 +80,7 @@ struct dd_sandbox {
 	int string_refused; /* ... because a string was too long */
 	int fail_hit;       /* an injected failure happened */
 	size_t alloc_since_clock; /* bytes allocated since the clock was read */
-	uint64_t work_since_clock; /* dd_policy_charge work since then */
+	uint64_t work_since_clock; /* policy_charge work since then */
 
 	/* per-call budget */
 	int depth;          /* dd_sandbox_call nesting (host -> script) */
@@ -132,7 +132,7 @@ static void kill_call(dd_sandbox *sb, enum kill_reason why)
 /* Counts every byte the state holds. Growth is refused (NULL, which Lua
  * turns into LUA_ERRMEM after one emergency collection) past the hard cap,
  * or when a test asked for failures; and during a call past its memory
- * budget, for a string longer than DD_POLICY_MAX_STRING, once the call is
+ * budget, for a string longer than POLICY_MAX_STRING, once the call is
  * killed, or when the deadline has passed (checked every
  * ALLOC_CLOCK_BYTES). Shrinking and freeing never fail. */
 static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
@@ -168,7 +168,7 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 			}
 			/* new string object: osize is its type tag */
 			if (ptr == NULL && osize == LUA_TSTRING &&
-			    nsize > DD_POLICY_MAX_STRING + 64) {
+			    nsize > POLICY_MAX_STRING + 64) {
 				sb->mem_refused = sb->string_refused = 1;
 				return NULL;
 			}
@@ -279,20 +279,20 @@ static int open_sandbox(lua_State *L)
 
 	lua_getfield(L, g, LUA_STRLIBNAME);
 	clear_fields(L, lua_gettop(L), (const char *const[]){"dump", NULL});
-	dd_policy_guard_library(L, -1, LUA_STRLIBNAME);
+	policy_guard_library(L, -1, LUA_STRLIBNAME);
 	lua_pop(L, 1);
 	lua_getfield(L, g, LUA_TABLIBNAME);
-	dd_policy_guard_library(L, -1, LUA_TABLIBNAME);
+	policy_guard_library(L, -1, LUA_TABLIBNAME);
 	lua_pop(L, 1);
 	lua_getfield(L, g, LUA_UTF8LIBNAME);
-	dd_policy_guard_library(L, -1, LUA_UTF8LIBNAME);
+	policy_guard_library(L, -1, LUA_UTF8LIBNAME);
 	lua_pop(L, 1);
 	lua_getfield(L, g, LUA_MATHLIBNAME); /* O(1) functions: as they are */
 	clear_fields(L, lua_gettop(L),
 	             (const char *const[]){"random", "randomseed", NULL});
 	lua_pop(L, 1);
-	dd_policy_guard_function(L, g, "tonumber");
-	dd_policy_guard_function(L, g, "rawequal");
+	policy_guard_function(L, g, "tonumber");
+	policy_guard_function(L, g, "rawequal");
 
 	/* getmetatable("") must not hand out the table that every string
 	 * method call goes through. */
@@ -303,7 +303,7 @@ static int open_sandbox(lua_State *L)
 	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 2);
 
-	dd_policy_push_ddlib(L);
+	policy_push_ddlib(L);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &ddlib_key);
 
 	lua_newtable(L); /* safe */
@@ -312,7 +312,7 @@ static int open_sandbox(lua_State *L)
 		lua_getfield(L, g, *n);
 		lua_setfield(L, safe, *n);
 	}
-	dd_policy_push_safe_setmetatable(L);
+	policy_push_safe_setmetatable(L);
 	lua_setfield(L, safe, "setmetatable");
 	for (const char *const *n = proxied_libs; *n != NULL; n++) {
 		lua_getfield(L, g, *n);
@@ -437,7 +437,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	raise_budget_error(L);
 }
 
-void dd_policy_charge(lua_State *L, uint64_t work)
+void policy_charge(lua_State *L, uint64_t work)
 {
 	dd_sandbox *sb = sandbox_of(L);
 	if (!sb->limit_on)
@@ -573,7 +573,7 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 	} else if (sb->string_refused) {
 		rc = dd_error_set(err, DD_EBUDGET,
 		                  "%s: memory budget exceeded (string over %zu "
-		                  "bytes)", name, DD_POLICY_MAX_STRING);
+		                  "bytes)", name, POLICY_MAX_STRING);
 		collect = 1;
 	} else if (status == LUA_ERRMEM || sb->mem_refused) {
 		rc = dd_error_set(err, DD_EBUDGET,

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dealdesk/admin.h"
+#include "dealdesk/model.h" /* dd_utf8_valid */
 
 #define MAX_DEPTH 16
 

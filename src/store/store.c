@@ -30,8 +30,8 @@
 #define STORE_DIR_MODE 0750
 #define STORE_FILE_MODE 0640
 
-#define META_DATA_VERSION "data_version"
-#define META_SCHEMA "schema"
+#define META_DATA_VERSION DD_META_DATA_VERSION
+#define META_SCHEMA DD_META_SCHEMA
 
 /* Indexed by dd_table; the names are the on-disk database names. */
 static const char *const table_names[DD_T__COUNT] = {

@@ -387,7 +387,7 @@ static void test_policy_failures(void **state)
 	req_line(&b, "CABLE-3", 1);
 
 	/* a credit policy that errors: fail-safe REVIEW naming script and line */
-	activate(f, 3, "function decide(ctx, c)\n  local x = nil\n  return x.y\nend\n");
+	activate(f, DD_POLICY_CREDIT, "function decide(ctx, c)\n  local x = nil\n  return x.y\nend\n");
 	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
 	assert_int_equal(r->credit->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_REVIEW);
 	assert_non_null(strstr(r->credit->reasons[0], "POLICY_ERROR"));
@@ -395,23 +395,23 @@ static void test_policy_failures(void **state)
 	assert_int_equal(r->versions->credit_policy, 2);
 
 	/* a compliance policy that loops forever: stopped, fail-safe BLOCK */
-	activate(f, 4, "function check(ctx, checks) while true do end end");
+	activate(f, DD_POLICY_COMPLIANCE, "function check(ctx, checks) while true do end end");
 	r = quote_ok(f, &b);
 	assert_int_equal(r->compliance_status, DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_BLOCK);
 	assert_string_equal(r->compliance[0]->check_id, "policy-error");
 
 	/* a pricing policy that returns a float price: the quote fails clearly */
-	activate(f, 1, "function price(ctx) return { { unit_price = 1.5 } } end");
+	activate(f, DD_POLICY_PRICING, "function price(ctx) return { { unit_price = 1.5 } } end");
 	assert_int_equal(quote_err(f, &b, "pricing policy v2"), DD_EPOLICY);
 
-	activate(f, 1, "function price(ctx) return {} end");
+	activate(f, DD_POLICY_PRICING, "function price(ctx) return {} end");
 	/* a promotions policy that eats memory: stopped */
-	activate(f, 2, "function apply(ctx, p) local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end end");
+	activate(f, DD_POLICY_PROMOTIONS, "function apply(ctx, p) local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end end");
 	int rc = quote_err(f, &b, "promotions policy v2");
 	assert_true(rc == DD_EBUDGET || rc == DD_EPOLICY);
 
 	/* a promotions policy that tries to discount below zero is capped */
-	activate(f, 2, "function apply(ctx, p) return { lines = { { { promotion = 'X', "
+	activate(f, DD_POLICY_PROMOTIONS, "function apply(ctx, p) return { lines = { { { promotion = 'X', "
 	               "kind = 'FIXED_AMOUNT', amount = 999999 } } }, order = { { promotion = 'Y', "
 	               "kind = 'SPEND_THRESHOLD', amount = 5 } } } end");
 	r = quote_ok(f, &b);

@@ -500,11 +500,11 @@ static void test_scan_policies(void **state)
 	dd_wtxn *w;
 	assert_int_equal(dd_wtxn_begin(f->store, &w), DD_OK);
 	for (size_t i = 0; i < 4; i++) {
-		dd_key_policy(key, 1, versions[i]);
+		dd_key_policy(key, DD_POLICY_PRICING, versions[i]);
 		assert_int_equal(dd_wtxn_put(w, DD_T_POLICIES, (dd_val){ key, 9 },
 		                             LIT("lua")), DD_OK);
 	}
-	dd_key_policy(key, 2, 0);
+	dd_key_policy(key, DD_POLICY_PROMOTIONS, 0);
 	assert_int_equal(dd_wtxn_put(w, DD_T_POLICIES, (dd_val){ key, 9 }, LIT("lua")),
 	                 DD_OK);
 	dd_key_policy(key, 0, UINT64_MAX);
@@ -517,13 +517,13 @@ static void test_scan_policies(void **state)
 	assert_int_equal(dd_rtxn_new(f->store, &r), DD_OK);
 	assert_int_equal(dd_rtxn_begin(r), DD_OK);
 	collect c = { 0 };
-	const unsigned char kind1 = 1;
+	const unsigned char kind1 = DD_POLICY_PRICING;
 	assert_int_equal(dd_rtxn_scan(r, DD_T_POLICIES, (dd_val){ &kind1, 1 },
 	                              (dd_val){ NULL, 0 }, collect_fn, &c), DD_OK);
 	assert_int_equal(c.n, 4);
 	static const uint64_t sorted[] = { 1, 2, 256, 0x0100000000000000ULL };
 	for (int i = 0; i < 4; i++) {
-		dd_key_policy(key, 1, sorted[i]);
+		dd_key_policy(key, DD_POLICY_PRICING, sorted[i]);
 		assert_key(&c, i, (const char *)key, 9);
 	}
 	dd_rtxn_end(r);

@@ -1,5 +1,6 @@
 /* dealdesk pbjson: protobuf-c message -> JSON (see pbjson.h). */
 #include "dealdesk/pbjson.h"
+#include "dealdesk/model.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -12,14 +13,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include "json/pbjson_int.h"
+#include "client/pbjson_int.h"
 
 /* ---- strings and bytes ------------------------------------------------------- */
 
 /* A JSON string for s, with invalid sequences replaced by U+FFFD. */
 static json_object *json_string_sanitized(const char *s, size_t len)
 {
-	if (dd_pbjson_utf8_check(s, len) == len)
+	if (dd_utf8_valid(s, len))
 		return json_object_new_string_len(s, (int)len);
 
 	char *copy = malloc(len * 3 + 1);
@@ -27,7 +28,7 @@ static json_object *json_string_sanitized(const char *s, size_t len)
 		return NULL;
 	size_t o = 0;
 	for (size_t i = 0; i < len;) {
-		size_t n = pbj_utf8_seq_len((const unsigned char *)s + i, len - i);
+		size_t n = dd_utf8_seq_len(s + i, len - i);
 		if (n == 0) {
 			memcpy(copy + o, "\xEF\xBF\xBD", 3);
 			o += 3;

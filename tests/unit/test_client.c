@@ -1,4 +1,4 @@
-/* Unit tests for src/json: protobuf-c <-> JSON (pbjson) and the CSV reader. */
+/* Unit tests for src/client: protobuf-c <-> JSON (pbjson) and the CSV reader. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

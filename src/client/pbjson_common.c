@@ -1,5 +1,6 @@
-/* dealdesk pbjson: UTF-8, descriptor and enum helpers shared by the reader
- * (pbjson_read.c) and the writer (pbjson_write.c). See pbjson.h. */
+/* dealdesk pbjson: descriptor and enum helpers shared by the reader
+ * (pbjson_read.c) and the writer (pbjson_write.c). See pbjson.h. UTF-8 is
+ * the model's (dd_utf8_check). */
 #include "dealdesk/pbjson.h"
 
 #include <ctype.h>
@@ -13,57 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "json/pbjson_int.h"
-
-/* ---- UTF-8 ------------------------------------------------------------------- */
-
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, at most U+10FFFF), or 0 if it is not one. */
-size_t pbj_utf8_seq_len(const unsigned char *s, size_t left)
-{
-	unsigned char c = s[0];
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t n;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else
-		return 0;
-	if (left < n)
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xBF)
-			return 0;
-	return n;
-}
-
-size_t dd_pbjson_utf8_check(const char *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		size_t n = pbj_utf8_seq_len((const unsigned char *)s + i, len - i);
-		if (n == 0)
-			return i;
-		i += n;
-	}
-	return len;
-}
+#include "client/pbjson_int.h"
 
 /* ---- descriptor helpers ------------------------------------------------------ */
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "json/pbjson_int.h"
+#include "client/pbjson_int.h"
 
 /* ---- strict JSON text parsing ------------------------------------------------ */
 

@@ -1,4 +1,4 @@
-/* dealdesk pbjson: what the pbjson files share. Private to src/json. */
+/* dealdesk pbjson: what the pbjson files share. Private to src/client. */
 #ifndef DEALDESK_PBJSON_INT_H
 #define DEALDESK_PBJSON_INT_H
 
@@ -13,10 +13,6 @@
 
 /* Nesting of messages accepted in JSON input. */
 #define PBJ_MAX_DEPTH 64
-
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, at most U+10FFFF), or 0 if it is not one. left >= 1. */
-size_t pbj_utf8_seq_len(const unsigned char *s, size_t left);
 
 /* Bytes one value of a field of this type takes in a message or an array. */
 size_t pbj_element_size(ProtobufCType type);

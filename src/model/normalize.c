@@ -1,7 +1,7 @@
-/* dealdesk admin: what the server completes in a record before storing it:
- * local validity times in a named zone become Unix seconds, and promotion
- * conditions are compiled to prove they are valid Lua. */
-#include "dealdesk/admin.h"
+/* dealdesk model: what is completed in a record before it is validated and
+ * stored: local validity times in a named zone become Unix seconds. */
+#include "dealdesk/model.h"
+#include "dealdesk/v1/types.pb-c.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -72,29 +72,6 @@ int dd_local_to_unix(const char *local, const char *tz, int64_t *out)
 	if (t == (time_t)-1 || tm.tm_mday != mday) /* e.g. February 30 */
 		return DD_EINVAL;
 	*out = (int64_t)t;
-	return DD_OK;
-}
-
-int dd_condition_source(const char *body, char *buf, size_t size)
-{
-	int n = snprintf(buf, size, "function condition(ctx, promotion)\n%s\nend\n", body);
-	return n < 0 || (size_t)n >= size ? DD_EINVAL : DD_OK;
-}
-
-int dd_condition_check(const char *body, const char *field, dd_error *err)
-{
-	char src[4200];
-	if (strlen(body) > 4096 || dd_condition_source(body, src, sizeof(src)) != DD_OK)
-		return dd_error_set(err, DD_EINVAL, "%s: longer than 4096 bytes", field);
-	dd_sandbox *sb;
-	dd_error e;
-	if (dd_sandbox_new(&sb, NULL, &e) != DD_OK)
-		return dd_error_set(err, e.code, "%s", e.msg);
-	int ref;
-	int rc = dd_sandbox_load(sb, "condition", src, strlen(src), &ref, &e);
-	dd_sandbox_free(sb);
-	if (rc != DD_OK)
-		return dd_error_set(err, DD_EINVAL, "%s: %s", field, e.msg);
 	return DD_OK;
 }
 

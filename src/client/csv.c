@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dealdesk/pbjson.h"
+#include "dealdesk/model.h"
 
 typedef struct scratch {
 	char *text;
@@ -176,7 +176,7 @@ int dd_csv_parse(const char *data, size_t len, dd_csv **out, dd_error *err)
 	if (nul != NULL)
 		return dd_error_set(err, DD_EINVAL, "line %zu: NUL byte",
 		                    line_of(data, (size_t)(nul - data)));
-	size_t bad = dd_pbjson_utf8_check(data, len);
+	size_t bad = dd_utf8_check(data, len);
 	if (bad != len)
 		return dd_error_set(err, DD_EINVAL, "line %zu: invalid UTF-8",
 		                    line_of(data, bad));

@@ -8,6 +8,7 @@
  * stored only once the sub-message is complete.
  */
 #include "dealdesk/pbjson.h"
+#include "dealdesk/model.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -20,7 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "json/pbjson_int.h"
+#include "client/pbjson_int.h"
 
 /* ---- field paths for error messages ------------------------------------------ */
 
@@ -352,7 +353,7 @@ static int string_copy(const char *s, size_t len, char **dst, field_path *p,
 {
 	if (memchr(s, '\0', len) != NULL)
 		return path_fail(err, p, "string contains a NUL character");
-	size_t bad = dd_pbjson_utf8_check(s, len);
+	size_t bad = dd_utf8_check(s, len);
 	if (bad != len)
 		return path_fail(err, p, "invalid UTF-8 at byte %zu", bad);
 	char *copy = malloc(len + 1);
