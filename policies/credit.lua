@@ -28,18 +28,23 @@ local SHORTER_TERMS_DAYS = 15   -- net 15 instead of the standard terms
 local REVIEW_OVERDUE_DAYS = 60  -- oldest open item this late: manual review
 local DECLINE_OVERDUE_DAYS = 90 -- this late: decline
 
+-- library functions as locals (globals go through read-only proxies)
+local min = math.min
+local dd_format, dd_exponent, dd_muldiv, dd_trace = dd.format, dd.exponent, dd.muldiv, dd.trace
+
+-- "12.34%" from basis points (>= 0)
 local function pct(bps)
-  return string.format("%d.%02d%%", bps // 100, bps % 100)
+  local frac = bps % 100
+  return (bps // 100) .. (frac < 10 and ".0" or ".") .. frac .. "%"
 end
 
 local function decision(outcome, terms, deposit, reason)
-  dd.trace("credit", outcome, true, reason)
+  dd_trace("credit", outcome, true, reason)
   return { outcome = outcome, terms_days = terms, deposit = deposit,
            reasons = { reason } }
 end
 
 function decide(ctx, credit)
-  local m = function(v) return dd.format(v, dd.exponent(credit.currency) or 2) end
   if not credit.present or credit.limit == 0 then
     return decision("PREPAY", 0, 0, "NO_CREDIT_LINE: the customer has no credit limit")
   end
@@ -50,39 +55,42 @@ function decide(ctx, credit)
     return decision("REVIEW", 0, 0, "CURRENCY_MISMATCH: credit is kept in " ..
                     credit.currency .. ", the order is in " .. ctx.currency)
   end
-  if credit.overdue_days > DECLINE_OVERDUE_DAYS then
-    return decision("DECLINE", 0, 0, string.format(
-      "OVERDUE: oldest open item %d days past due (decline above %d)",
-      credit.overdue_days, DECLINE_OVERDUE_DAYS))
+  local overdue = credit.overdue_days
+  if overdue > DECLINE_OVERDUE_DAYS then
+    return decision("DECLINE", 0, 0, "OVERDUE: oldest open item " .. overdue ..
+                    " days past due (decline above " .. DECLINE_OVERDUE_DAYS .. ")")
   end
-  if credit.overdue_days > REVIEW_OVERDUE_DAYS then
-    return decision("REVIEW", 0, 0, string.format(
-      "OVERDUE: oldest open item %d days past due (review above %d)",
-      credit.overdue_days, REVIEW_OVERDUE_DAYS))
+  if overdue > REVIEW_OVERDUE_DAYS then
+    return decision("REVIEW", 0, 0, "OVERDUE: oldest open item " .. overdue ..
+                    " days past due (review above " .. REVIEW_OVERDUE_DAYS .. ")")
   end
-  if credit.next_review_at ~= 0 and ctx.now >= credit.next_review_at then
+  local review_at = credit.next_review_at
+  if review_at ~= 0 and ctx.now >= review_at then
     return decision("REVIEW", 0, 0, "REVIEW_DUE: the credit review date has passed")
   end
 
-  local tier_name = tiers[credit.tier] and credit.tier or default_tier
+  local tier_name = credit.tier
   local tier = tiers[tier_name]
+  if tier == nil then tier_name, tier = default_tier, tiers[default_tier] end
+  local exposure, limit = credit.exposure, credit.limit
   -- utilisation of the limit in basis points, rounded up (never flattering)
-  local used = dd.muldiv(credit.exposure, 10000, credit.limit, "up")
-  local where = string.format("exposure %s is %s of the limit %s (tier %s)",
-                              m(credit.exposure), pct(used), m(credit.limit), tier_name)
+  local used = dd_muldiv(exposure, 10000, limit, "up")
+  local exponent = dd_exponent(credit.currency) or 2
+  local where = "exposure " .. dd_format(exposure, exponent) .. " is " .. pct(used) ..
+                " of the limit " .. dd_format(limit, exponent) .. " (tier " .. tier_name .. ")"
   if used <= tier.approve then
     return decision("APPROVE", credit.terms_days, 0, "EXPOSURE_WITHIN_LIMIT: " .. where)
   end
   if used <= tier.shorter then
-    return decision("APPROVE_SHORTER_TERMS", math.min(credit.terms_days, SHORTER_TERMS_DAYS), 0,
+    return decision("APPROVE_SHORTER_TERMS", min(credit.terms_days, SHORTER_TERMS_DAYS), 0,
                     "EXPOSURE_NEAR_LIMIT: " .. where .. "; terms shortened")
   end
   if used <= tier.deposit then
     -- the deposit covers the exposure above the approval line
-    local line = dd.muldiv(credit.limit, tier.approve, 10000, "down")
-    local deposit = math.min(credit.exposure - line, credit.order_total)
+    local line = dd_muldiv(limit, tier.approve, 10000, "down")
+    local deposit = min(exposure - line, credit.order_total)
     return decision("DEPOSIT", credit.terms_days, deposit,
-                    "EXPOSURE_OVER_LIMIT: " .. where .. "; deposit " .. m(deposit))
+                    "EXPOSURE_OVER_LIMIT: " .. where .. "; deposit " .. dd_format(deposit, exponent))
   end
   return decision(tier.beyond, 0, 0, "EXPOSURE_FAR_OVER_LIMIT: " .. where)
 end

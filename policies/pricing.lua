@@ -36,8 +36,14 @@ local COMPETITOR_MAX_AGE_DAYS = 7
 local SIGNAL_MAX_AGE_DAYS = 14
 local DAY = 86400
 
+-- library functions as locals (globals go through read-only proxies)
+local ipairs = ipairs
+local dd_bps, dd_mul, dd_format, dd_trace = dd.bps, dd.mul, dd.format, dd.trace
+
+-- "12.34%" from basis points (>= 0)
 local function pct(bps)
-  return string.format("%d.%02d%%", bps // 100, bps % 100)
+  local frac = bps % 100
+  return (bps // 100) .. (frac < 10 and ".0" or ".") .. frac .. "%"
 end
 
 local function fresh(ctx, at, days)
@@ -47,14 +53,13 @@ end
 -- the clearance markdown for a line, or nil. Both the stock count and the
 -- demand estimate must be fresh: without a current demand figure the weeks
 -- of cover are unknown, and no markdown is given.
-local function clearance_bps(ctx, line)
-  local s = line.signals
-  if s == nil or s.inventory <= 0 then return nil end
+local function clearance_bps(ctx, s)
+  if s.inventory <= 0 then return nil end
   if not fresh(ctx, s.inventory_at, SIGNAL_MAX_AGE_DAYS) then return nil end
   if not fresh(ctx, s.demand_at, SIGNAL_MAX_AGE_DAYS) then return nil end
   for _, step in ipairs(clearance) do
     -- cover >= weeks  <=>  inventory >= weeks * demand (no division)
-    if s.demand_per_week == 0 or s.inventory >= dd.mul(step.weeks, s.demand_per_week) then
+    if s.demand_per_week == 0 or s.inventory >= dd_mul(step.weeks, s.demand_per_week) then
       return step.bps, step.weeks
     end
   end
@@ -62,9 +67,7 @@ local function clearance_bps(ctx, line)
 end
 
 -- the lowest recent competitor price in the order's currency, or nil
-local function competitor_price(ctx, line)
-  local s = line.signals
-  if s == nil then return nil end
+local function competitor_price(ctx, s)
   local best, who = nil, nil
   for _, c in ipairs(s.competitors) do
     if c.currency == ctx.currency and fresh(ctx, c.observed_at, COMPETITOR_MAX_AGE_DAYS)
@@ -77,44 +80,49 @@ end
 
 function price(ctx)
   local result = {}
-  local member_bps = member_discount_bps[ctx.customer.group]
+  local group = ctx.customer.group
+  local member_bps = member_discount_bps[group]
   local lines = ctx.lines
   for i = 1, #lines do
     local line = lines[i]
-    local best, why = line.list_price, nil
+    local list = line.list_price
+    local best, why = list, nil
     if member_bps then
-      local p = line.list_price - dd.bps(line.list_price, member_bps, line.rounding)
+      local p = list - dd_bps(list, member_bps, line.rounding)
       if p < best then
         best = p
-        why = string.format("member price for group %s: %s below list",
-                            ctx.customer.group, pct(member_bps))
+        why = "member price for group " .. group .. ": " .. pct(member_bps) .. " below list"
       end
     end
-    local cbps, weeks = clearance_bps(ctx, line)
-    if cbps then
-      local p = line.list_price - dd.bps(line.list_price, cbps, line.rounding)
-      if p < best then
-        best = p
-        why = string.format("clearance: stock covers %d+ weeks of demand, %s off", weeks, pct(cbps))
+    local s = line.signals
+    if s ~= nil then
+      local cbps, weeks = clearance_bps(ctx, s)
+      if cbps then
+        local p = list - dd_bps(list, cbps, line.rounding)
+        if p < best then
+          best = p
+          why = "clearance: stock covers " .. weeks .. "+ weeks of demand, " .. pct(cbps) .. " off"
+        end
+      end
+      local comp, who = competitor_price(ctx, s)
+      if comp and comp < best then
+        best = comp
+        why = "competitor match: " .. who .. " sells at " .. dd_format(comp, ctx.exponent)
       end
     end
-    local comp, who = competitor_price(ctx, line)
-    if comp and comp < best then
-      best = comp
-      why = "competitor match: " .. who .. " sells at " .. dd.format(comp, ctx.exponent)
+    local floor, ceiling = line.floor, line.ceiling
+    if floor > 0 and best < floor then
+      best = floor
+      why = (why and why .. "; " or "") .. "held at the floor " .. dd_format(floor, ctx.exponent)
     end
-    if line.floor > 0 and best < line.floor then
-      best = line.floor
-      why = (why and why .. "; " or "") .. "held at the floor " .. dd.format(line.floor, ctx.exponent)
-    end
-    if line.ceiling > 0 and best > line.ceiling then
-      best = line.ceiling
-      why = (why and why .. "; " or "") .. "held at the ceiling " .. dd.format(line.ceiling, ctx.exponent)
+    if ceiling > 0 and best > ceiling then
+      best = ceiling
+      why = (why and why .. "; " or "") .. "held at the ceiling " .. dd_format(ceiling, ctx.exponent)
     end
     if why then
       result[i] = { unit_price = best, reason = why }
-      dd.trace("pricing", line.sku, true, string.format("line %d: %d -> %d: %s",
-               line.no, line.list_price, best, why))
+      dd_trace("pricing", line.sku, true, "line " .. line.no .. ": " .. list .. " -> " .. best ..
+               ": " .. why)
     end
   end
   return result

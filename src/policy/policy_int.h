@@ -5,6 +5,10 @@
 
 #include <stdint.h>
 
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+
 #include <lua.h>
 
 /* Strings a call may create are at most this long: string comparison and
@@ -35,5 +39,25 @@ void policy_guard_function(lua_State *L, int idx, const char *name);
  * (__gc) or weak tables (__mode). The original is taken from the global
  * table. */
 void policy_push_safe_setmetatable(lua_State *L);
+
+/* watchdog.c: arms the budget hook of calls that run longer than a
+ * millisecond (see there). One per sandbox, embedded in it. */
+typedef struct policy_watch {
+	struct policy_watch *next, *prev;
+	pthread_t thread;                /* the thread of the running call */
+	_Atomic uint64_t started_ns;     /* CLOCK_MONOTONIC; 0 = no call */
+	_Atomic int armed;
+	volatile sig_atomic_t running;
+	void (*arm)(void *ud);           /* runs in the signal handler */
+	void *ud;
+} policy_watch;
+
+/* Registers w (starting the watchdog on first use); 0 when no watchdog
+ * could be started, and then the caller arms its hook itself. */
+int policy_watch_add(policy_watch *w);
+void policy_watch_remove(policy_watch *w);
+/* Around an outermost budgeted call, on its thread. */
+void policy_watch_begin(policy_watch *w);
+void policy_watch_end(policy_watch *w);
 
 #endif

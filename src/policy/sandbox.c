@@ -88,6 +88,10 @@ struct dd_sandbox {
 	uint64_t instructions;
 	uint64_t deadline_ns;
 	enum kill_reason killed;
+
+	/* the hook is armed late, by the watchdog (watchdog.c) */
+	policy_watch watch;
+	int watched;        /* registered with a running watchdog */
 };
 
 /* Registry keys: addresses, so no string is interned to look them up. */
@@ -116,6 +120,15 @@ static size_t sat_add_size(size_t a, size_t b)
 }
 
 static void budget_hook(lua_State *L, lua_Debug *ar);
+
+/* The watchdog's signal handler: this call has run long enough to be
+ * watched instruction by instruction. */
+static void arm_budget_hook(void *ud)
+{
+	dd_sandbox *sb = ud;
+	lua_sethook(sb->L, budget_hook, LUA_MASKCOUNT,
+	            sb->killed == KILL_NONE ? sb->hook_step : 1);
+}
 
 /* Marks the running call killed. From now on the hook raises before every
  * instruction, so a pcall in the script that catches the error gains one
@@ -365,6 +378,9 @@ int dd_sandbox_new(dd_sandbox **out, const dd_sandbox_limits *limits,
 		return dd_error_set(err, DD_ENOMEM, "sandbox: out of memory");
 	}
 	lua_atpanic(sb->L, sandbox_panic);
+	sb->watch.arm = arm_budget_hook;
+	sb->watch.ud = sb;
+	sb->watched = policy_watch_add(&sb->watch);
 	/* Generational collection: a call's garbage dies young, while scripts
 	 * and the converted promotions and checks (tens of thousands of tables
 	 * at scale) live long. Incremental cycles kept re-marking the long-lived
@@ -379,6 +395,7 @@ int dd_sandbox_new(dd_sandbox **out, const dd_sandbox_limits *limits,
 		                          ? lua_tostring(sb->L, -1)
 		                          : "setup failed";
 		dd_error_set(err, rc, "sandbox: %s", msg);
+		policy_watch_remove(&sb->watch);
 		lua_close(sb->L);
 		free(sb);
 		return rc;
@@ -391,6 +408,7 @@ void dd_sandbox_free(dd_sandbox *sb)
 {
 	if (sb == NULL)
 		return;
+	policy_watch_remove(&sb->watch);
 	lua_close(sb->L);
 	free(sb);
 }
@@ -540,7 +558,10 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 		sb->work_since_clock = 0;
 		sb->call_limit = sat_add_size(sb->in_use, sb->lim.max_memory);
 		sb->limit_on = 1;
-		/*XX*/ if (getenv("NOHOOK") == NULL) lua_sethook(L, budget_hook, LUA_MASKCOUNT, sb->hook_step);
+		if (sb->watched)
+			policy_watch_begin(&sb->watch);
+		else
+			lua_sethook(L, budget_hook, LUA_MASKCOUNT, sb->hook_step);
 	}
 	sb->depth++;
 	lua_pushcfunction(L, sandbox_msgh);
@@ -549,6 +570,8 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 	sb->depth--;
 	sb->in_msgh = 0;
 	if (!nested) {
+		if (sb->watched)
+			policy_watch_end(&sb->watch);
 		lua_sethook(L, NULL, 0, 0);
 		sb->limit_on = 0;
 	}

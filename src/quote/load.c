@@ -167,9 +167,18 @@ int quote_load_gift(quote_run *r, const char *sku, int64_t quantity, size_t *lin
 {
 	qo_order *o = &r->order;
 	price_pick p;
-	if (o->nlines >= o->caplines || find_price(r, sku, quantity, &p) != DD_OK ||
+	if (o->nlines >= o->nrequested + QO_MAX_GIFTS || find_price(r, sku, quantity, &p) != DD_OK ||
 	    p.best == NULL)
 		return DD_ENOTFOUND;
+	if (o->nlines == o->caplines) {
+		size_t cap = o->caplines * 2;
+		qo_line *n = dd_arena_alloc(r->arena, cap * sizeof(*n));
+		if (n == NULL)
+			return dd_error_set(r->err, DD_ENOMEM, "out of memory");
+		memcpy(n, o->lines, o->nlines * sizeof(*n));
+		o->lines = n;
+		o->caplines = cap;
+	}
 	int rc = fill_line(r, o->nlines, sku, quantity, p.best);
 	if (rc != DD_OK)
 		return rc;
@@ -321,14 +330,21 @@ int quote_load(quote_run *r)
 		if ((rc = load_line(r, i)) != DD_OK)
 			return rc;
 	/* the active policies and the promotions and checks they judge, each
-	 * converted once per version */
-	for (dd_policy_kind k = DD_POLICY_PRICING; k <= DD_POLICY_COMPLIANCE; k++) {
-		if ((rc = quote_policy(r->q, k, r->err)) != DD_OK)
+	 * converted once per version; every write advances the data version,
+	 * so an unchanged one means nothing to look at */
+	dd_quoter *q = r->q;
+	r->order.data_version = dd_rtxn_data_version(q->txn);
+	if (!q->current || r->order.data_version != q->current_version) {
+		q->current = 0;
+		for (dd_policy_kind k = DD_POLICY_PRICING; k <= DD_POLICY_COMPLIANCE; k++)
+			if ((rc = quote_policy(q, k, r->err)) != DD_OK)
+				return rc;
+		if ((rc = quote_refresh_data(q, r->err)) != DD_OK)
 			return rc;
-		r->order.policy_version[k] = r->q->policy[k].version;
+		q->current = 1;
+		q->current_version = r->order.data_version;
 	}
-	if ((rc = quote_refresh_data(r->q, r->err)) != DD_OK)
-		return rc;
-	r->order.data_version = dd_rtxn_data_version(r->q->txn);
+	for (dd_policy_kind k = DD_POLICY_PRICING; k <= DD_POLICY_COMPLIANCE; k++)
+		r->order.policy_version[k] = q->policy[k].version;
 	return load_candidates(r);
 }

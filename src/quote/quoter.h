@@ -55,6 +55,8 @@ struct dd_quoter {
 	int ctx_raw, customer_raw, profile_raw, lines_raw, line_raws, credit_raw, view_keys;
 	size_t view_lines; /* lines the view holds now */
 
+	int current;               /* policies and data are those of ... */
+	uint64_t current_version;  /* ... this data version */
 	quote_run *run;       /* the evaluation running now, or NULL */
 	uint64_t generation;  /* bumped after every evaluation */
 	uint64_t rng[2];
