@@ -18,8 +18,7 @@ static int load_customer(quote_run *r)
 		return dd_error_set(r->err, rc, "customer_id: customer '%s' not found", id);
 	if (rc != DD_OK)
 		return dd_error_set(r->err, DD_ESTORE, "store: cannot read customer");
-	r->order.customer = (void *)protobuf_c_message_unpack(
-		&dealdesk__v1__customer__descriptor, &r->arena->pb, v.len, v.data);
+	r->order.customer = (const void *)quote_record(r, &dealdesk__v1__customer__descriptor, v);
 	if (r->order.customer == NULL)
 		return dd_error_set(r->err, DD_ESTORE, "store: customer '%s' is corrupt", id);
 	return DD_OK;
@@ -54,8 +53,8 @@ static int pick_one(void *ud, dd_val key, dd_val val)
 	const qo_order *o = &p->r->order;
 	(void)key;
 	p->candidates++;
-	Dealdesk__V1__PriceEntry *e = (void *)protobuf_c_message_unpack(
-		&dealdesk__v1__price_entry__descriptor, &p->r->arena->pb, val.len, val.data);
+	const Dealdesk__V1__PriceEntry *e =
+		(const void *)quote_record(p->r, &dealdesk__v1__price_entry__descriptor, val);
 	if (e == NULL)
 		return DD_ESTORE;
 	if (!scope_matches(e->channel, o->channel) || !scope_matches(e->region, o->region) ||
@@ -118,8 +117,7 @@ static int fill_line(quote_run *r, size_t i, const char *sku, int64_t quantity,
 	l->price_tier = e->min_quantity > 1 ? e->min_quantity : 1;
 	dd_val sv;
 	if (dd_rtxn_get(r->q->txn, DD_T_SIGNALS, (dd_val){ sku, strlen(sku) }, &sv) == DD_OK)
-		l->signals = (void *)protobuf_c_message_unpack(
-			&dealdesk__v1__sku_signals__descriptor, &r->arena->pb, sv.len, sv.data);
+		l->signals = (const void *)quote_record(r, &dealdesk__v1__sku_signals__descriptor, sv);
 	if (dd_money_mul(e->unit_price, quantity, &l->list_subtotal) != DD_OK)
 		return dd_error_set(r->err, DD_EOVERFLOW,
 		                    "lines[%zu].quantity: %lld x %lld overflows int64", i,
@@ -225,8 +223,8 @@ static int load_coupons(quote_run *r, promo_index *ix)
 		if (dd_rtxn_get(r->q->txn, DD_T_COUPONS, (dd_val){ c->code, strlen(c->code) },
 		                &v) != DD_OK)
 			continue;
-		const Dealdesk__V1__Coupon *k = (void *)protobuf_c_message_unpack(
-			&dealdesk__v1__coupon__descriptor, &r->arena->pb, v.len, v.data);
+		const Dealdesk__V1__Coupon *k =
+			(const void *)quote_record(r, &dealdesk__v1__coupon__descriptor, v);
 		if (k == NULL)
 			return dd_error_set(r->err, DD_ESTORE, "store: coupon '%s' is corrupt", c->code);
 		c->record = k;

@@ -57,6 +57,7 @@ struct dd_quoter {
 
 	int current;               /* policies and data are those of ... */
 	uint64_t current_version;  /* ... this data version */
+	struct qr_cache *records; /* unpacked records by their bytes (records.c) */
 	quote_run *run;       /* the evaluation running now, or NULL */
 	uint64_t generation;  /* bumped after every evaluation */
 	uint64_t rng[2];
@@ -77,6 +78,12 @@ int quote_refresh_data(dd_quoter *q, dd_error *err);
 int quote_call_policy(quote_run *r, dd_policy_kind kind, int nargs);
 /* Logs a policy failure and rewrites r->err to name the policy version. */
 int quote_policy_fail(quote_run *r, dd_policy_kind kind, const char *what);
+
+/* records.c: the record LMDB returned as v, unpacked; owned by the cache
+ * (or the run's arena) and valid until the run ends. NULL if corrupt. */
+const ProtobufCMessage *quote_record(quote_run *r, const ProtobufCMessageDescriptor *d,
+                                     dd_val v);
+void quote_records_free(dd_quoter *q);
 
 /* view.c: the Lua view of the order state */
 int quote_views_create(dd_quoter *q);
