@@ -18,11 +18,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <lmdb.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include "store_int.h"
 
 #define STORE_SCHEMA 1
 #define STORE_DEFAULT_MAP_SIZE ((size_t)1 << 30)
@@ -50,6 +53,7 @@ static const char *const table_names[DD_T__COUNT] = {
 struct dd_store {
 	MDB_env *env;
 	MDB_dbi dbi[DD_T__COUNT];  /* opened once in dd_store_open, read-only after */
+	_Atomic(struct dd_writer *) writer; /* the writer thread, when one runs */
 };
 
 struct dd_rtxn {
@@ -327,7 +331,24 @@ int dd_store_open(dd_store **out, const dd_store_opts *opts, dd_error *err)
 	return DD_OK;
 }
 
-/* Every dd_rtxn must be freed and every dd_wtxn ended before this. */
+int dd_store__attach_writer(dd_store *store, struct dd_writer *w)
+{
+	struct dd_writer *none = NULL;
+	return atomic_compare_exchange_strong(&store->writer, &none, w) ? DD_OK : DD_EEXIST;
+}
+
+void dd_store__detach_writer(dd_store *store, struct dd_writer *w)
+{
+	atomic_compare_exchange_strong(&store->writer, &w, NULL);
+}
+
+struct dd_writer *dd_store__writer(dd_store *store)
+{
+	return atomic_load(&store->writer);
+}
+
+/* Every dd_rtxn must be freed, every dd_wtxn ended and the writer stopped
+ * before this. */
 void dd_store_close(dd_store *store)
 {
 	if (store == NULL)
