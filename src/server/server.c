@@ -209,7 +209,8 @@ static int register_methods(dd_server *s)
 		if (s->handles[i] == NULL)
 			return -1;
 	}
-	return (int)n;
+	s->nmethods = (int)n;
+	return 0;
 }
 
 static int wait_signal(void)
@@ -223,8 +224,133 @@ static int wait_signal(void)
 	return sig;
 }
 
+/* Creates the gRPC server, its methods, the workers (queue, quoter,
+ * thread) and the listening port. Whatever fails, what was made so far is
+ * recorded in s for server_free. */
+static int server_setup(dd_server *s)
+{
+	const dd_config *cfg = s->config;
+	grpc_arg args[3];
+	args[0].type = GRPC_ARG_INTEGER;
+	args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+	args[0].value.integer = (int)cfg->max_message_bytes;
+	args[1].type = GRPC_ARG_INTEGER;
+	args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+	args[1].value.integer = (int)cfg->max_message_bytes;
+	args[2].type = GRPC_ARG_INTEGER;
+	args[2].key = GRPC_ARG_ALLOW_REUSEPORT;
+	args[2].value.integer = 0;
+	grpc_channel_args chargs = { 3, args };
+	s->grpc = grpc_server_create(&chargs, NULL);
+	if (s->grpc == NULL || register_methods(s) != 0) {
+		dd_log(DD_LOG_ERROR, "cannot register methods");
+		return -1;
+	}
+	s->workers = calloc(cfg->threads, sizeof(worker));
+	if (s->workers == NULL) {
+		dd_log(DD_LOG_ERROR, "out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < cfg->threads; i++) {
+		worker *w = &s->workers[i];
+		w->server = s;
+		w->index = i;
+		w->cq = grpc_completion_queue_create_for_next(NULL);
+		s->nworkers = i + 1;
+		grpc_server_register_completion_queue(s->grpc, w->cq, NULL);
+		dd_error err;
+		if (dd_quoter_new(&w->quoter, s->store, &cfg->limits, &err) != DD_OK) {
+			dd_log(DD_LOG_ERROR, "cannot create a quoter: %s", err.msg);
+			return -1;
+		}
+	}
+	/* The workers wait on their queues from now on; nothing arrives
+	 * before grpc_server_start. Signals stay blocked in them (inherited). */
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		worker *w = &s->workers[i];
+		int e = pthread_create(&w->thread, NULL, worker_main, w);
+		if (e != 0) {
+			dd_log(DD_LOG_ERROR, "cannot start a worker thread: %s", strerror(e));
+			return -1;
+		}
+		w->thread_started = true;
+	}
+	grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+	int port = grpc_server_add_http2_port(s->grpc, cfg->listen, creds);
+	grpc_server_credentials_release(creds);
+	if (port == 0) {
+		dd_log(DD_LOG_ERROR, "cannot listen on %s", cfg->listen);
+		return -1;
+	}
+	return 0;
+}
+
+/* Stops accepting, waits for the calls in flight (pending ones included:
+ * the writer still runs and finishes them), cancelling them after the
+ * grace period. */
+static void server_drain(dd_server *s)
+{
+	const dd_config *cfg = s->config;
+	atomic_store(&s->shutting_down, 1);
+	grpc_server_shutdown_and_notify(s->grpc, s->workers[0].cq, SHUTDOWN_TAG);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += cfg->shutdown_grace_ms / 1000;
+	until.tv_nsec += (long)(cfg->shutdown_grace_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->lock);
+	while (!s->drained) {
+		if (pthread_cond_timedwait(&s->drained_cond, &s->lock, &until) != 0 && !s->drained) {
+			dd_log(DD_LOG_WARN, "grace period over: cancelling the calls still running");
+			grpc_server_cancel_all_calls(s->grpc);
+			while (!s->drained)
+				pthread_cond_wait(&s->drained_cond, &s->lock);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	/* Every call has been answered before shutdown completes; this only
+	 * guards the queues against a reply started after they close. */
+	while (atomic_load(&s->active_calls) > 0) {
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+	}
+}
+
+/* Releases everything server_setup made, in reverse, however far it got.
+ * The gRPC server must be shut down (server_drain) if it was started. */
+static void server_free(dd_server *s)
+{
+	for (unsigned i = 0; i < s->nworkers; i++)
+		grpc_completion_queue_shutdown(s->workers[i].cq);
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		worker *w = &s->workers[i];
+		if (w->thread_started) {
+			pthread_join(w->thread, NULL); /* it returns at QUEUE_SHUTDOWN */
+		} else {
+			while (grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC),
+			                                  NULL).type != GRPC_QUEUE_SHUTDOWN)
+				;
+		}
+	}
+	if (s->grpc)
+		grpc_server_destroy(s->grpc);
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		grpc_completion_queue_destroy(s->workers[i].cq);
+		dd_quoter_free(s->workers[i].quoter);
+	}
+	free(s->workers);
+	free(s->handles);
+}
+
 int dd_server_run(const dd_config *cfg, dd_store *store, dd_writer *writer)
 {
+	if (cfg == NULL || store == NULL || writer == NULL || cfg->threads == 0) {
+		dd_log(DD_LOG_ERROR, "dd_server_run: needs a configuration, a store and a writer");
+		return 1;
+	}
 	dd_server s;
 	memset(&s, 0, sizeof(s));
 	s.config = cfg;
@@ -242,107 +368,39 @@ int dd_server_run(const dd_config *cfg, dd_store *store, dd_writer *writer)
 	signal(SIGPIPE, SIG_IGN);
 
 	grpc_init();
-	grpc_arg args[3];
-	args[0].type = GRPC_ARG_INTEGER;
-	args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-	args[0].value.integer = (int)cfg->max_message_bytes;
-	args[1].type = GRPC_ARG_INTEGER;
-	args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-	args[1].value.integer = (int)cfg->max_message_bytes;
-	args[2].type = GRPC_ARG_INTEGER;
-	args[2].key = GRPC_ARG_ALLOW_REUSEPORT;
-	args[2].value.integer = 0;
-	grpc_channel_args chargs = { 3, args };
-	s.grpc = grpc_server_create(&chargs, NULL);
-	int nmethods = register_methods(&s);
 	int rc = 0;
-	s.workers = calloc(cfg->threads, sizeof(worker));
-	if (nmethods < 0 || s.workers == NULL) {
-		dd_log(DD_LOG_ERROR, "cannot register methods");
-		return 1;
-	}
-	for (unsigned i = 0; i < cfg->threads; i++) {
-		worker *w = &s.workers[i];
-		w->server = &s;
-		w->index = i;
-		w->cq = grpc_completion_queue_create_for_next(NULL);
-		grpc_server_register_completion_queue(s.grpc, w->cq, NULL);
-		dd_error err;
-		if (dd_quoter_new(&w->quoter, store, &cfg->limits, &err) != DD_OK) {
-			dd_log(DD_LOG_ERROR, "cannot create a quoter: %s", err.msg);
-			return 1;
-		}
-	}
-	grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-	int port = grpc_server_add_http2_port(s.grpc, cfg->listen, creds);
-	grpc_server_credentials_release(creds);
-	if (port == 0) {
-		dd_log(DD_LOG_ERROR, "cannot listen on %s", cfg->listen);
+	if (server_setup(&s) != 0) {
 		rc = 1;
-		grpc_server_destroy(s.grpc);
-		goto out;
-	}
-	grpc_server_start(s.grpc);
-	for (unsigned i = 0; i < cfg->threads; i++) {
-		worker *w = &s.workers[i];
-		for (int m = 0; m < nmethods; m++) {
-			unsigned ahead = dd_methods[m].hot ? cfg->calls_per_thread : 2;
-			for (unsigned k = 0; k < ahead; k++)
-				arm(w, m);
+	} else {
+		grpc_server_start(s.grpc);
+		for (unsigned i = 0; i < s.nworkers; i++) {
+			worker *w = &s.workers[i];
+			for (int m = 0; m < s.nmethods; m++) {
+				unsigned ahead = dd_methods[m].hot ? cfg->calls_per_thread : 2;
+				for (unsigned k = 0; k < ahead; k++)
+					arm(w, m);
+			}
+			for (int k = 0; k < 2; k++)
+				arm(w, -1);
 		}
-		for (int k = 0; k < 2; k++)
-			arm(w, -1);
-		pthread_create(&w->thread, NULL, worker_main, w);
-	}
-	dd_log(DD_LOG_INFO, "dealdeskd listening on %s (threads=%u, db=%s)", cfg->listen,
-	       cfg->threads, cfg->db);
-	fprintf(stderr, "dealdeskd ready on %s\n", cfg->listen);
+		dd_log(DD_LOG_INFO, "dealdeskd listening on %s (threads=%u, db=%s)", cfg->listen,
+		       cfg->threads, cfg->db);
+		fprintf(stderr, "dealdeskd ready on %s\n", cfg->listen);
 
-	int sig = wait_signal();
-	dd_log(DD_LOG_INFO, "signal %d: finishing in-flight calls (grace %u ms)", sig,
-	       cfg->shutdown_grace_ms);
-	atomic_store(&s.shutting_down, 1);
-	grpc_server_shutdown_and_notify(s.grpc, s.workers[0].cq, SHUTDOWN_TAG);
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += cfg->shutdown_grace_ms / 1000;
-	until.tv_nsec += (long)(cfg->shutdown_grace_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
+		int sig = wait_signal();
+		dd_log(DD_LOG_INFO, "signal %d: finishing in-flight calls (grace %u ms)", sig,
+		       cfg->shutdown_grace_ms);
+		server_drain(&s);
 	}
-	pthread_mutex_lock(&s.lock);
-	while (!s.drained) {
-		if (pthread_cond_timedwait(&s.drained_cond, &s.lock, &until) != 0 && !s.drained) {
-			dd_log(DD_LOG_WARN, "grace period over: cancelling the calls still running");
-			grpc_server_cancel_all_calls(s.grpc);
-			while (!s.drained)
-				pthread_cond_wait(&s.drained_cond, &s.lock);
-		}
-	}
-	pthread_mutex_unlock(&s.lock);
-	for (unsigned i = 0; i < cfg->threads; i++)
-		grpc_completion_queue_shutdown(s.workers[i].cq);
-	for (unsigned i = 0; i < cfg->threads; i++)
-		pthread_join(s.workers[i].thread, NULL);
-	grpc_server_destroy(s.grpc);
-	dd_log(DD_LOG_INFO, "dealdeskd stopped");
-out:
-	for (unsigned i = 0; i < cfg->threads; i++) {
-		worker *w = &s.workers[i];
-		if (rc != 0) {
-			grpc_completion_queue_shutdown(w->cq);
-			while (grpc_completion_queue_next(w->cq, gpr_inf_past(GPR_CLOCK_MONOTONIC),
-			                                  NULL).type != GRPC_QUEUE_SHUTDOWN)
-				;
-		}
-		grpc_completion_queue_destroy(w->cq);
-		dd_quoter_free(w->quoter);
-	}
-	free(s.workers);
-	free(s.handles);
+	server_free(&s);
 	grpc_shutdown();
 	pthread_mutex_destroy(&s.lock);
 	pthread_cond_destroy(&s.drained_cond);
+	if (rc == 0) {
+		dd_writer_stats st;
+		dd_writer_get_stats(writer, &st);
+		dd_log(DD_LOG_INFO, "dealdeskd stopped (writer: %llu write(s) in %llu commit(s))",
+		       (unsigned long long)st.jobs, (unsigned long long)st.batches);
+	}
 	return rc;
 }
