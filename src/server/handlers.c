@@ -2,7 +2,13 @@
  * generic handlers driven by the message descriptors: a Put request's first
  * field is the repeated records, a key message's string fields are the key
  * parts in order, a List request's leading string fields are the prefix and
- * a List response is (repeated records, next_page_token). */
+ * a List response is (repeated records, next_page_token).
+ *
+ * Reads (quotes, gets, lists, health) finish their call before returning.
+ * Writes are validated here, on the worker, so bad input is answered at
+ * once; then they are queued to the writer thread and the call is pending:
+ * the writer finishes it (write_done) once the write is durable, and the
+ * worker goes on with other calls instead of waiting for the fsync. */
 #include "server.h"
 
 #include <string.h>
@@ -86,23 +92,79 @@ static Dealdesk__V1__WriteResponse *write_response(dd_arena *a, uint64_t version
 	return r;
 }
 
-static int do_put(dd_entity_kind kind, dd_call *call, ProtobufCMessage **resp,
-                  dd_error *err)
+/* ---- writes: prepared here, applied and answered by the writer -------------- */
+
+typedef struct write_call {
+	dd_writer_job job;
+	dd_call *call;
+	dd_admin_write *w;
+	int policy; /* answered with the policy version rather than a WriteResponse */
+} write_call;
+
+static int write_apply(dd_wtxn *txn, void *ud, dd_error *err)
 {
+	write_call *wc = ud;
+	return dd_admin_write_apply(txn, wc->w, err);
+}
+
+/* On the writer thread, once the batch holding the write is durable (or
+ * failed). wc lives in the call's arena: finishing the call releases it. */
+static void write_done(void *ud, int rc, uint64_t version, const dd_error *err)
+{
+	write_call *wc = ud;
+	dd_call *call = wc->call;
+	ProtobufCMessage *resp = NULL;
+	dd_error oom;
+	if (rc == DD_OK && wc->policy) {
+		resp = &dd_admin_write_policy(wc->w)->base;
+	} else if (rc == DD_OK) {
+		Dealdesk__V1__WriteResponse *r = write_response(
+			dd_call_arena(call), version, (uint32_t)dd_admin_write_count(wc->w));
+		if (r != NULL)
+			resp = &r->base;
+		else
+			err = &oom, rc = dd_error_set(&oom, DD_ENOMEM, "out of memory");
+	}
+	dd_call_finish(call, rc, resp, err);
+}
+
+/* Finishes call at once when prepare failed (rc, err); else queues w to the
+ * writer and leaves the call pending. */
+static int submit_write(dd_call *call, int rc, dd_admin_write *w, int policy,
+                        dd_error *err)
+{
+	write_call *wc = NULL;
+	if (rc == DD_OK && (wc = dd_arena_alloc(dd_call_arena(call), sizeof(*wc))) == NULL)
+		rc = dd_error_set(err, DD_ENOMEM, "out of memory");
+	if (rc != DD_OK)
+		return dd_call_finish(call, rc, NULL, err);
+	memset(wc, 0, sizeof(*wc));
+	wc->job.apply = write_apply;
+	wc->job.done = write_done;
+	wc->job.ud = wc;
+	wc->call = call;
+	wc->w = w;
+	wc->policy = policy;
+	dd_writer *writer = dd_call_writer(call);
+	rc = writer ? dd_writer_submit(writer, &wc->job) : DD_EINVAL;
+	if (rc != DD_OK) {
+		dd_error_set(err, DD_EINTERNAL, "server: the writer is not running");
+		return dd_call_finish(call, DD_EINTERNAL, NULL, err);
+	}
+	return DD_CALL_PENDING;
+}
+
+static int h_put(dd_entity_kind kind, dd_call *call)
+{
+	dd_error err;
+	dd_error_clear(&err);
 	const ProtobufCMessage *req = dd_call_request(call);
-	dd_arena *a = dd_call_arena(call);
 	const ProtobufCFieldDescriptor *f = &req->descriptor->fields[0];
 	size_t n = FIELD_COUNT(req, f);
 	ProtobufCMessage *const *items = *(ProtobufCMessage *const **)FIELD_PTR(req, f);
-	uint64_t version = 0;
-	int rc = dd_admin_put(dd_call_store(call), kind, items, n, f->name, &version, err);
-	if (rc != DD_OK)
-		return rc;
-	Dealdesk__V1__WriteResponse *r = write_response(a, version, (uint32_t)n);
-	if (r == NULL)
-		return dd_error_set(err, DD_ENOMEM, "out of memory");
-	*resp = &r->base;
-	return DD_OK;
+	dd_admin_write *w = NULL;
+	int rc = dd_admin_put_prepare(kind, items, n, f->name, dd_call_arena(call), &w, &err);
+	return submit_write(call, rc, w, 0, &err);
 }
 
 /* The key parts of a key message: its string fields, in order. */
@@ -138,24 +200,16 @@ static int do_get(dd_entity_kind kind, dd_call *call, ProtobufCMessage **resp,
 	return dd_admin_get(dd_call_store(call), kind, parts, dd_call_arena(call), resp, err);
 }
 
-static int do_delete(dd_entity_kind kind, dd_call *call, ProtobufCMessage **resp,
-                     dd_error *err)
+static int h_delete(dd_entity_kind kind, dd_call *call)
 {
-	const ProtobufCMessage *req = dd_call_request(call);
-	dd_arena *a = dd_call_arena(call);
+	dd_error err;
+	dd_error_clear(&err);
 	const char *parts[3];
-	int rc = required_key(req, parts, err);
-	if (rc != DD_OK)
-		return rc;
-	uint64_t version = 0;
-	rc = dd_admin_delete(dd_call_store(call), kind, parts, &version, err);
-	if (rc != DD_OK)
-		return rc;
-	Dealdesk__V1__WriteResponse *r = write_response(a, version, 1);
-	if (r == NULL)
-		return dd_error_set(err, DD_ENOMEM, "out of memory");
-	*resp = &r->base;
-	return DD_OK;
+	dd_admin_write *w = NULL;
+	int rc = required_key(dd_call_request(call), parts, &err);
+	if (rc == DD_OK)
+		rc = dd_admin_delete_prepare(kind, parts, dd_call_arena(call), &w, &err);
+	return submit_write(call, rc, w, 0, &err);
 }
 
 static int do_list(dd_entity_kind kind, const ProtobufCMessageDescriptor *resp_desc,
@@ -212,9 +266,15 @@ static int do_list(dd_entity_kind kind, const ProtobufCMessageDescriptor *resp_d
 	}
 
 #define ENTITY_HANDLERS(name, kind, list_desc)                                     \
-	SYNC_HANDLER(h_put_##name, do_put(kind, call, &resp, &err))                 \
+	static int h_put_##name(dd_call *call)                                      \
+	{                                                                           \
+		return h_put(kind, call);                                           \
+	}                                                                           \
+	static int h_delete_##name(dd_call *call)                                   \
+	{                                                                           \
+		return h_delete(kind, call);                                        \
+	}                                                                           \
 	SYNC_HANDLER(h_get_##name, do_get(kind, call, &resp, &err))                 \
-	SYNC_HANDLER(h_delete_##name, do_delete(kind, call, &resp, &err))           \
 	SYNC_HANDLER(h_list_##name, do_list(kind, list_desc, call, &resp, &err))
 
 ENTITY_HANDLERS(price, DD_ENTITY_PRICE, &dealdesk__v1__list_price_entries_response__descriptor)
@@ -226,16 +286,17 @@ ENTITY_HANDLERS(coupon, DD_ENTITY_COUPON, &dealdesk__v1__list_coupons_response__
 
 /* ---- policies ------------------------------------------------------------------ */
 
-static int upload_policy(dd_call *call, ProtobufCMessage **resp, dd_error *err)
+/* Compiled here, on the worker; the writer only numbers and stores it. */
+static int h_upload_policy(dd_call *call)
 {
 	const Dealdesk__V1__UploadPolicyRequest *q = (const void *)dd_call_request(call);
-	Dealdesk__V1__PolicyScript *p;
-	int rc = dd_policy_upload(dd_call_store(call), q->kind, q->source, q->author, q->comment,
-	                          unix_now(), &dd_call_config(call)->limits.sandbox,
-	                          dd_call_arena(call), &p, err);
-	if (rc == DD_OK)
-		*resp = &p->base;
-	return rc;
+	dd_error err;
+	dd_error_clear(&err);
+	dd_admin_write *w = NULL;
+	int rc = dd_policy_upload_prepare(q->kind, q->source, q->author, q->comment, unix_now(),
+	                                  &dd_call_config(call)->limits.sandbox,
+	                                  dd_call_arena(call), &w, &err);
+	return submit_write(call, rc, w, 1, &err);
 }
 
 static int get_policy(dd_call *call, ProtobufCMessage **resp, dd_error *err)
@@ -265,36 +326,46 @@ static int list_policies(dd_call *call, ProtobufCMessage **resp, dd_error *err)
 	return rc;
 }
 
-static int review(dd_call *call, int to, ProtobufCMessage **resp, dd_error *err)
+static int review(dd_call *call, int to)
 {
 	const Dealdesk__V1__ReviewPolicyRequest *q = (const void *)dd_call_request(call);
-	Dealdesk__V1__PolicyScript *p;
-	int rc = dd_policy_review(dd_call_store(call), q->kind, q->version, to, q->actor,
-	                          q->comment, unix_now(), dd_call_arena(call), &p, err);
-	if (rc == DD_OK)
-		*resp = &p->base;
-	return rc;
+	dd_error err;
+	dd_error_clear(&err);
+	dd_admin_write *w = NULL;
+	int rc = dd_policy_review_prepare(q->kind, q->version, to, q->actor, q->comment,
+	                                  unix_now(), dd_call_arena(call), &w, &err);
+	return submit_write(call, rc, w, 1, &err);
 }
 
-static int activate_policy(dd_call *call, ProtobufCMessage **resp, dd_error *err)
+static int h_submit_policy(dd_call *call)
+{
+	return review(call, DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW);
+}
+
+static int h_approve_policy(dd_call *call)
+{
+	return review(call, DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_APPROVED);
+}
+
+static int h_reject_policy(dd_call *call)
+{
+	return review(call, DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_REJECTED);
+}
+
+static int h_activate_policy(dd_call *call)
 {
 	const Dealdesk__V1__ActivatePolicyRequest *q = (const void *)dd_call_request(call);
-	Dealdesk__V1__PolicyScript *p;
-	int rc = dd_policy_activate(dd_call_store(call), q->kind, q->version, q->actor,
-	                            dd_call_config(call)->require_approval, unix_now(),
-	                            dd_call_arena(call), &p, err);
-	if (rc == DD_OK)
-		*resp = &p->base;
-	return rc;
+	dd_error err;
+	dd_error_clear(&err);
+	dd_admin_write *w = NULL;
+	int rc = dd_policy_activate_prepare(q->kind, q->version, q->actor,
+	                                    dd_call_config(call)->require_approval, unix_now(),
+	                                    dd_call_arena(call), &w, &err);
+	return submit_write(call, rc, w, 1, &err);
 }
 
-SYNC_HANDLER(h_upload_policy, upload_policy(call, &resp, &err))
 SYNC_HANDLER(h_get_policy, get_policy(call, &resp, &err))
 SYNC_HANDLER(h_list_policies, list_policies(call, &resp, &err))
-SYNC_HANDLER(h_submit_policy, review(call, DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW, &resp, &err))
-SYNC_HANDLER(h_approve_policy, review(call, DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_APPROVED, &resp, &err))
-SYNC_HANDLER(h_reject_policy, review(call, DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_REJECTED, &resp, &err))
-SYNC_HANDLER(h_activate_policy, activate_policy(call, &resp, &err))
 
 /* The role each method needs (not enforced yet: the identity issue will).
  * Reads of a service need the same role as its writes. Policies are
