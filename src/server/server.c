@@ -313,7 +313,10 @@ static void server_drain(dd_server *s)
 	pthread_mutex_unlock(&s->lock);
 	/* Every call has been answered before shutdown completes; this only
 	 * guards the queues against a reply started after they close. */
-	while (atomic_load(&s->active_calls) > 0) {
+	for (int waited_ms = 0; atomic_load(&s->active_calls) > 0; waited_ms++) {
+		if (waited_ms == 1000)
+			dd_log(DD_LOG_WARN, "%d call(s) not answered after shutdown; waiting",
+			       atomic_load(&s->active_calls));
 		struct timespec ms = { 0, 1000000 };
 		nanosleep(&ms, NULL);
 	}

@@ -3,8 +3,10 @@ others quote; every write is answered with a version of its own, every
 acknowledged write is there afterwards, and all of it survives a restart."""
 import os
 import re
+import signal
 import sys
 import threading
+import time
 import unittest
 
 import grpc
@@ -157,6 +159,55 @@ class WriterTest(unittest.TestCase):
                 s2.cleanup()
                 for r in SANITIZER_REPORTS:
                     self.assertNotIn(r, log2)
+            s.cleanup()
+
+    def test_stop_during_writes(self):
+        """SIGTERM while many writes are in flight: the server answers or
+        refuses each, exits 0, and every write it acknowledged is there
+        after a restart."""
+        s = harness.Server("--threads", "2", demo=False)
+        s2 = None
+        try:
+            lock = threading.Lock()
+            acked = set()
+            stop = threading.Event()
+
+            def writer(t):
+                i = 0
+                while not stop.is_set():
+                    cid = "wr%02d-%05d" % (t, i)
+                    i += 1
+                    try:
+                        s.customers.PutCustomers(A.PutCustomersRequest(
+                            customers=[customer(cid)]), timeout=30)
+                        with lock:
+                            acked.add(cid)
+                    except grpc.RpcError:
+                        return  # the server is going away
+
+            threads = [threading.Thread(target=writer, args=(t,)) for t in range(8)]
+            for t in threads:
+                t.start()
+            while len(acked) < 200:
+                time.sleep(0.01)
+            s.proc.send_signal(signal.SIGTERM)
+            code = s.proc.wait(timeout=60)
+            stop.set()
+            for t in threads:
+                t.join()
+            self.assertEqual(code, 0, s.read_log()[-4000:])
+            s.stop()
+            log = s.read_log()
+            for r in SANITIZER_REPORTS:
+                self.assertNotIn(r, log)
+            s2 = harness.Server("--db", s.db, demo=False)
+            self.assertEqual(self.customer_ids(s2) & acked, acked)
+        finally:
+            if s.proc.poll() is None:
+                s.stop()
+            if s2 is not None:
+                self.assertEqual(s2.stop(), 0)
+                s2.cleanup()
             s.cleanup()
 
     @staticmethod
