@@ -7,6 +7,12 @@
  * compiled, which needs Lua and so happens here) and then commits them in one
  * durable LMDB transaction: all or nothing. Messages returned by get/list
  * are allocated in the caller's arena and live as long as it.
+ *
+ * Writes come in two steps (below, "writes in two steps"): validate on the
+ * caller's thread, apply later inside a write transaction, typically as a
+ * job of the writer thread (dealdesk/writer.h). The one-call forms
+ * (dd_admin_put, dd_policy_upload, ...) do both and wait, through the
+ * store's writer when one runs (dd_store_write).
  */
 #ifndef DEALDESK_ADMIN_H
 #define DEALDESK_ADMIN_H
@@ -20,6 +26,44 @@
 #include "dealdesk/sandbox.h"
 #include "dealdesk/store.h"
 #include "dealdesk/v1/types.pb-c.h"
+
+/* ---- writes in two steps ---------------------------------------------------
+ *
+ * A *_prepare function validates a write (a policy upload is also compiled)
+ * on the caller's thread, so bad input is refused at once, and returns it
+ * as a dd_admin_write allocated in arena. dd_admin_write_apply, a
+ * dd_write_fn, then applies it inside a write transaction: the checks that
+ * need the stored state (a policy's status, a record to delete) happen
+ * there and fail that write alone. The write points at the caller's records
+ * and strings, and apply allocates what it reads in the same arena: keep
+ * both alive and untouched until the write has been applied and its result
+ * read. */
+typedef struct dd_admin_write dd_admin_write;
+
+int dd_admin_put_prepare(dd_entity_kind kind, ProtobufCMessage *const *items,
+                         size_t n, const char *field, dd_arena *arena,
+                         dd_admin_write **out, dd_error *err);
+int dd_admin_delete_prepare(dd_entity_kind kind, const char *const *key,
+                            dd_arena *arena, dd_admin_write **out, dd_error *err);
+int dd_policy_upload_prepare(int kind, const char *source, const char *author,
+                             const char *comment, int64_t now,
+                             const dd_sandbox_limits *limits, dd_arena *arena,
+                             dd_admin_write **out, dd_error *err);
+int dd_policy_review_prepare(int kind, uint64_t version, int to, const char *actor,
+                             const char *comment, int64_t now, dd_arena *arena,
+                             dd_admin_write **out, dd_error *err);
+int dd_policy_activate_prepare(int kind, uint64_t version, const char *actor,
+                               int require_approval, int64_t now, dd_arena *arena,
+                               dd_admin_write **out, dd_error *err);
+/* Applies write (a dd_admin_write *) in txn; DD_OK, or an error with err. */
+int dd_admin_write_apply(dd_wtxn *txn, void *write, dd_error *err);
+/* After a successful apply of a policy write: the version as stored (in
+ * the write's arena). NULL for entity writes. */
+Dealdesk__V1__PolicyScript *dd_admin_write_policy(const dd_admin_write *w);
+/* Records an entity write covers (a delete: 1). */
+size_t dd_admin_write_count(const dd_admin_write *w);
+
+/* ---- one-call writes ------------------------------------------------------- */
 
 /* Writes n records (normalized and validated first); *version gets the new
  * data version. */

@@ -16,9 +16,11 @@
  *               "schema"                          -> uint64 LE layout version
  *
  * Values are the protobuf encoding of the dealdesk.v1 message. Readers use
- * short read transactions (one per request) and take no locks; writers are
+ * short read transactions (one per request) and take no locks; writes go
+ * through one writer thread (dealdesk/writer.h) where one runs, else they are
  * serialised by LMDB's single writer. Every committed write transaction that
- * changed something advances data_version by one.
+ * changed something advances data_version by one, and so does every nested
+ * transaction that changed something and was committed into its parent.
  */
 #ifndef DEALDESK_STORE_H
 #define DEALDESK_STORE_H
@@ -96,9 +98,27 @@ int dd_wtxn_scan(dd_wtxn *txn, dd_table t, dd_val prefix, dd_val start,
 uint64_t dd_wtxn_meta_u64(dd_wtxn *txn, const char *key);
 int dd_wtxn_set_meta_u64(dd_wtxn *txn, const char *key, uint64_t v);
 /* Commits durably; advances data_version when anything was written and
- * stores the new version in *version (if not NULL). Frees txn either way. */
+ * stores the new version in *version (if not NULL). Frees txn either way.
+ *
+ * For a nested transaction (below) "commits" means merges into the parent:
+ * no fsync, nothing visible to readers until the outermost commit, but the
+ * child's own writes take data_version one step (in *version) there and then,
+ * so that each child committed into one parent gets a distinct version. The
+ * parent's commit then adds a step only for writes it made itself. A child
+ * still open when its parent commits is aborted and the commit fails with
+ * DD_EINVAL. */
 int dd_wtxn_commit(dd_wtxn *txn, uint64_t *version);
+/* Aborts txn and any child still open in it; frees them. */
 void dd_wtxn_abort(dd_wtxn *txn);
+
+/* Begins a transaction nested in parent (mdb_txn_begin with a parent): its
+ * writes join the parent when it commits and vanish when it aborts, leaving
+ * the parent as it was. It has its own sticky error, so one failed piece of
+ * work can be rolled back without the rest of the parent. While it is open
+ * the parent is unusable (calls on it return DD_EINVAL); end it (commit or
+ * abort) on the parent's thread before the parent. Fails with the parent's
+ * sticky error, DD_EINVAL when the parent already has an open child. */
+int dd_wtxn_begin_child(dd_wtxn *parent, dd_wtxn **out);
 
 /* Online consistent copy to an empty directory (mdb_env_copy2, compacting). */
 int dd_store_backup(dd_store *store, const char *dir, dd_error *err);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/write.h"
+
 static int parts_key(dd_entity_kind kind, const char *const *parts, int n,
                      char *buf, size_t size)
 {
@@ -34,6 +36,7 @@ static int record_key(dd_entity_kind kind, const ProtobufCMessage *m,
 	return parts_key(kind, parts, e->key_parts, buf, size);
 }
 
+
 static int bump_counter(dd_wtxn *txn, const char *counter)
 {
 	if (counter == NULL)
@@ -41,9 +44,9 @@ static int bump_counter(dd_wtxn *txn, const char *counter)
 	return dd_wtxn_set_meta_u64(txn, counter, dd_wtxn_meta_u64(txn, counter) + 1);
 }
 
-int dd_admin_put(dd_store *store, dd_entity_kind kind,
-                 ProtobufCMessage *const *items, size_t n, const char *field,
-                 uint64_t *version, dd_error *err)
+int dd_admin_put_prepare(dd_entity_kind kind, ProtobufCMessage *const *items,
+                         size_t n, const char *field, dd_arena *arena,
+                         dd_admin_write **out, dd_error *err)
 {
 	char f[96];
 	if (n == 0)
@@ -59,25 +62,36 @@ int dd_admin_put(dd_store *store, dd_entity_kind kind,
 		if (rc != DD_OK)
 			return rc;
 	}
-	dd_wtxn *txn;
-	int rc = dd_wtxn_begin(store, &txn);
-	if (rc != DD_OK)
-		return dd_error_set(err, rc, "store: cannot begin a write: %s", dd_strerror(rc));
+	dd_admin_write *w = dd_admin__write_new(arena, WRITE_PUT, err);
+	if (w == NULL)
+		return DD_ENOMEM;
+	w->kind = kind;
+	w->items = items;
+	w->n = n;
+	w->field = field;
+	*out = w;
+	return DD_OK;
+}
+
+static int apply_put(dd_wtxn *txn, const dd_admin_write *w, dd_error *err)
+{
+	dd_entity_kind kind = w->kind;
+	int rc = DD_OK;
 	uint8_t stackbuf[4096];
-	for (size_t i = 0; i < n && rc == DD_OK; i++) {
+	for (size_t i = 0; i < w->n && rc == DD_OK; i++) {
 		char key[DD_STORE_MAX_KEY + 1];
-		int klen = record_key(kind, items[i], key, sizeof(key));
+		int klen = record_key(kind, w->items[i], key, sizeof(key));
 		if (klen < 0) {
-			rc = dd_error_set(err, DD_EINVAL, "%s[%zu]: key too long", field, i);
+			rc = dd_error_set(err, DD_EINVAL, "%s[%zu]: key too long", w->field, i);
 			break;
 		}
-		size_t len = protobuf_c_message_get_packed_size(items[i]);
+		size_t len = protobuf_c_message_get_packed_size(w->items[i]);
 		uint8_t *buf = len <= sizeof(stackbuf) ? stackbuf : malloc(len);
 		if (buf == NULL) {
 			rc = dd_error_set(err, DD_ENOMEM, "out of memory");
 			break;
 		}
-		protobuf_c_message_pack(items[i], buf);
+		protobuf_c_message_pack(w->items[i], buf);
 		rc = dd_wtxn_put(txn, dd_entity(kind)->table,
 		                 (dd_val){ key, (size_t)klen }, (dd_val){ buf, len });
 		if (buf != stackbuf)
@@ -85,16 +99,23 @@ int dd_admin_put(dd_store *store, dd_entity_kind kind,
 		if (rc != DD_OK)
 			dd_error_set(err, rc, "store: %s", dd_strerror(rc));
 	}
+	if (rc == DD_OK && (rc = bump_counter(txn, dd_entity(kind)->meta_counter)) != DD_OK)
+		dd_error_set(err, rc, "store: %s", dd_strerror(rc));
+	return rc;
+}
+
+int dd_admin_put(dd_store *store, dd_entity_kind kind,
+                 ProtobufCMessage *const *items, size_t n, const char *field,
+                 uint64_t *version, dd_error *err)
+{
+	dd_arena arena;
+	dd_arena_init(&arena, 1024, 0);
+	dd_admin_write *w;
+	int rc = dd_admin_put_prepare(kind, items, n, field, &arena, &w, err);
 	if (rc == DD_OK)
-		rc = bump_counter(txn, dd_entity(kind)->meta_counter);
-	if (rc != DD_OK) {
-		dd_wtxn_abort(txn);
-		return rc;
-	}
-	rc = dd_wtxn_commit(txn, version);
-	if (rc != DD_OK)
-		return dd_error_set(err, rc, "store: commit failed: %s", dd_strerror(rc));
-	return DD_OK;
+		rc = dd_admin__write_now(store, w, version, err);
+	dd_arena_free(&arena);
+	return rc;
 }
 
 static int key_error(const char *const *key, int n, dd_error *err)
@@ -131,9 +152,9 @@ int dd_admin_get(dd_store *store, dd_entity_kind kind, const char *const *key,
 	if (rc == DD_OK) {
 		*out = protobuf_c_message_unpack(e->desc, &arena->pb, v.len, v.data);
 		if (*out == NULL)
-			rc = dd_error_set(err, DD_ESTORE, "store: corrupt %s record", e->name);
+			rc = dd_error_set(err, DD_ESTORE, "store: corrupt %s record", dd_entity(kind)->name);
 	} else if (rc == DD_ENOTFOUND) {
-		dd_error_set(err, rc, "%s '%s' not found", e->name, key[0]);
+		dd_error_set(err, rc, "%s '%s' not found", dd_entity(kind)->name, key[0]);
 	} else {
 		dd_error_set(err, rc, "store: read failed");
 	}
@@ -142,33 +163,55 @@ int dd_admin_get(dd_store *store, dd_entity_kind kind, const char *const *key,
 	return rc;
 }
 
-int dd_admin_delete(dd_store *store, dd_entity_kind kind,
-                    const char *const *key, uint64_t *version, dd_error *err)
+int dd_admin_delete_prepare(dd_entity_kind kind, const char *const *key,
+                            dd_arena *arena, dd_admin_write **out, dd_error *err)
 {
 	const dd_entity_def *e = dd_entity(kind);
 	int rc = key_error(key, e->key_parts, err);
 	if (rc != DD_OK)
 		return rc;
-	char k[DD_STORE_MAX_KEY + 1];
-	int klen = parts_key(kind, key, e->key_parts, k, sizeof(k));
+	dd_admin_write *w = dd_admin__write_new(arena, WRITE_DELETE, err);
+	if (w == NULL)
+		return DD_ENOMEM;
+	int klen = parts_key(kind, key, e->key_parts, w->key, sizeof(w->key));
 	if (klen < 0)
 		return dd_error_set(err, DD_EINVAL, "key: too long");
-	dd_wtxn *txn;
-	if ((rc = dd_wtxn_begin(store, &txn)) != DD_OK)
-		return dd_error_set(err, rc, "store: cannot begin a write");
-	rc = dd_wtxn_del(txn, e->table, (dd_val){ k, (size_t)klen });
+	w->kind = kind;
+	w->klen = (size_t)klen;
+	w->key0 = key[0];
+	*out = w;
+	return DD_OK;
+}
+
+static int apply_delete(dd_wtxn *txn, const dd_admin_write *w, dd_error *err)
+{
+	const dd_entity_def *e = dd_entity(w->kind);
+	int rc = dd_wtxn_del(txn, e->table, (dd_val){ w->key, w->klen });
 	if (rc == DD_OK)
 		rc = bump_counter(txn, e->meta_counter);
-	if (rc != DD_OK) {
-		dd_wtxn_abort(txn);
-		if (rc == DD_ENOTFOUND)
-			return dd_error_set(err, rc, "%s '%s' not found", e->name, key[0]);
-		return dd_error_set(err, rc, "store: delete failed");
-	}
-	rc = dd_wtxn_commit(txn, version);
+	if (rc == DD_ENOTFOUND)
+		return dd_error_set(err, rc, "%s '%s' not found", dd_entity(w->kind)->name, w->key0);
 	if (rc != DD_OK)
-		return dd_error_set(err, rc, "store: commit failed");
+		return dd_error_set(err, rc, "store: delete failed");
 	return DD_OK;
+}
+
+int dd_admin__apply_entity(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
+{
+	return w->op == WRITE_PUT ? apply_put(txn, w, err) : apply_delete(txn, w, err);
+}
+
+int dd_admin_delete(dd_store *store, dd_entity_kind kind,
+                    const char *const *key, uint64_t *version, dd_error *err)
+{
+	dd_arena arena;
+	dd_arena_init(&arena, 1024, 0);
+	dd_admin_write *w;
+	int rc = dd_admin_delete_prepare(kind, key, &arena, &w, err);
+	if (rc == DD_OK)
+		rc = dd_admin__write_now(store, w, version, err);
+	dd_arena_free(&arena);
+	return rc;
 }
 
 /* ---- listing with page tokens (the hex of the next key) -------------------- */
@@ -239,9 +282,9 @@ static int list_table(dd_store *store, dd_table table,
                       char **next_token, dd_error *err)
 {
 	if (page_size == 0)
-		page_size = DD_PAGE_SIZE_DEFAULT;
-	if (page_size > DD_PAGE_SIZE_MAX)
-		page_size = DD_PAGE_SIZE_MAX;
+		page_size = 100;
+	if (page_size > 1000)
+		page_size = 1000;
 	unsigned char start[DD_STORE_MAX_KEY];
 	int slen = 0;
 	if (page_token && *page_token) {

@@ -9,6 +9,8 @@
 
 #include <openssl/evp.h>
 
+#include "admin/write.h"
+
 #define KIND_OK(k) (dd_policy_kind_name(k) != NULL)
 
 const char *dd_policy_shipped_source(int kind, size_t *len)
@@ -93,10 +95,10 @@ static int check_kind(int kind, dd_error *err)
 	return DD_OK;
 }
 
-int dd_policy_upload(dd_store *store, int kind, const char *source,
-                     const char *author, const char *comment, int64_t now,
-                     const dd_sandbox_limits *limits, dd_arena *arena,
-                     Dealdesk__V1__PolicyScript **out, dd_error *err)
+int dd_policy_upload_prepare(int kind, const char *source, const char *author,
+                             const char *comment, int64_t now,
+                             const dd_sandbox_limits *limits, dd_arena *arena,
+                             dd_admin_write **out, dd_error *err)
 {
 	int rc = check_kind(kind, err);
 	if (rc != DD_OK)
@@ -117,7 +119,8 @@ int dd_policy_upload(dd_store *store, int kind, const char *source,
 
 	Dealdesk__V1__PolicyScript *p = dd_arena_alloc(arena, sizeof(*p));
 	char *sha = dd_arena_alloc(arena, 65);
-	if (p == NULL || sha == NULL)
+	dd_admin_write *w = dd_admin__write_new(arena, WRITE_POLICY_UPLOAD, err);
+	if (p == NULL || sha == NULL || w == NULL)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
 	dealdesk__v1__policy_script__init(p);
 	sha256_hex(source, len, sha);
@@ -128,24 +131,48 @@ int dd_policy_upload(dd_store *store, int kind, const char *source,
 	p->author = (char *)(author ? author : "");
 	p->comment = (char *)(comment ? comment : "");
 	p->created_at = p->updated_at = now;
+	w->policy_kind = kind;
+	w->script = p;
+	*out = w;
+	return DD_OK;
+}
 
-	dd_wtxn *txn;
-	if ((rc = dd_wtxn_begin(store, &txn)) != DD_OK)
-		return dd_error_set(err, rc, "store: cannot begin a write");
+/* Numbers the new version and stores it. */
+static int apply_upload(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
+{
+	Dealdesk__V1__PolicyScript *p = w->script;
 	char nk[16];
-	dd_policy_next_key(kind, nk);
+	dd_policy_next_key(w->policy_kind, nk);
 	p->version = dd_wtxn_meta_u64(txn, nk) + 1;
-	rc = dd_wtxn_set_meta_u64(txn, nk, p->version);
+	int rc = dd_wtxn_set_meta_u64(txn, nk, p->version);
 	if (rc == DD_OK)
 		rc = put_script(txn, p);
-	if (rc != DD_OK) {
-		dd_wtxn_abort(txn);
+	if (rc != DD_OK)
 		return dd_error_set(err, rc, "store: %s", dd_strerror(rc));
-	}
-	if ((rc = dd_wtxn_commit(txn, NULL)) != DD_OK)
-		return dd_error_set(err, rc, "store: commit failed");
-	*out = p;
 	return DD_OK;
+}
+
+/* The synchronous forms: prepare, write through dd_store_write, and hand
+ * back the version stored. */
+static int policy_write_now(dd_store *store, int rc, dd_admin_write *w,
+                            Dealdesk__V1__PolicyScript **out, dd_error *err)
+{
+	if (rc == DD_OK)
+		rc = dd_admin__write_now(store, w, NULL, err);
+	if (rc == DD_OK)
+		*out = w->script;
+	return rc;
+}
+
+int dd_policy_upload(dd_store *store, int kind, const char *source,
+                     const char *author, const char *comment, int64_t now,
+                     const dd_sandbox_limits *limits, dd_arena *arena,
+                     Dealdesk__V1__PolicyScript **out, dd_error *err)
+{
+	dd_admin_write *w = NULL;
+	int rc = dd_policy_upload_prepare(kind, source, author, comment, now, limits, arena,
+	                                  &w, err);
+	return policy_write_now(store, rc, w, out, err);
 }
 
 int dd_policy_get(dd_store *store, int kind, uint64_t version, dd_arena *arena,
@@ -218,10 +245,9 @@ static int load_for_change(dd_wtxn *txn, int kind, uint64_t version,
 	return DD_OK;
 }
 
-int dd_policy_review(dd_store *store, int kind, uint64_t version, int to,
-                     const char *actor, const char *comment, int64_t now,
-                     dd_arena *arena, Dealdesk__V1__PolicyScript **out,
-                     dd_error *err)
+int dd_policy_review_prepare(int kind, uint64_t version, int to, const char *actor,
+                             const char *comment, int64_t now, dd_arena *arena,
+                             dd_admin_write **out, dd_error *err)
 {
 	int rc = check_kind(kind, err);
 	if (rc != DD_OK)
@@ -229,45 +255,124 @@ int dd_policy_review(dd_store *store, int kind, uint64_t version, int to,
 	if ((rc = dd_check_string(actor, DD_MAX_ID, 0, "actor", err)) != DD_OK ||
 	    (rc = dd_check_string(comment, DD_MAX_COMMENT, 1, "comment", err)) != DD_OK)
 		return rc;
-	dd_wtxn *txn;
-	if ((rc = dd_wtxn_begin(store, &txn)) != DD_OK)
-		return dd_error_set(err, rc, "store: cannot begin a write");
+	dd_admin_write *w = dd_admin__write_new(arena, WRITE_POLICY_REVIEW, err);
+	if (w == NULL)
+		return DD_ENOMEM;
+	w->policy_kind = kind;
+	w->version = version;
+	w->to = to;
+	w->actor = actor;
+	w->comment = comment;
+	w->now = now;
+	*out = w;
+	return DD_OK;
+}
+
+static int apply_review(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
+{
+	int kind = w->policy_kind, to = w->to;
+	uint64_t version = w->version;
 	Dealdesk__V1__PolicyScript *p;
-	rc = load_for_change(txn, kind, version, arena, &p, err);
-	int from_ok;
-	if (rc == DD_OK) {
-		if (to == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW)
-			from_ok = p->status == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_DRAFT;
-		else
-			from_ok = p->status == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW;
-		if (!from_ok)
-			rc = dd_error_set(err, DD_EPRECOND,
-			                  "version %llu is %s; cannot move to %s",
-			                  (unsigned long long)version, status_name(p->status),
-			                  status_name(to));
-		else if (to != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW &&
-		         strcmp(actor, p->author) == 0)
-			rc = dd_error_set(err, DD_EDENIED,
-			                  "actor: the author of a policy cannot review it");
-	}
-	if (rc == DD_OK) {
-		p->status = to;
-		p->updated_at = now;
-		if (to != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW) {
-			p->reviewer = (char *)actor;
-			p->review_comment = (char *)(comment ? comment : "");
-		}
-		rc = put_script(txn, p);
-		if (rc != DD_OK)
-			dd_error_set(err, rc, "store: %s", dd_strerror(rc));
-	}
-	if (rc != DD_OK) {
-		dd_wtxn_abort(txn);
+	int rc = load_for_change(txn, kind, version, w->arena, &p, err);
+	if (rc != DD_OK)
 		return rc;
+	int from_ok;
+	if (to == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW)
+		from_ok = p->status == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_DRAFT;
+	else
+		from_ok = p->status == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW;
+	if (!from_ok)
+		return dd_error_set(err, DD_EPRECOND, "version %llu is %s; cannot move to %s",
+		                    (unsigned long long)version, status_name(p->status),
+		                    status_name(to));
+	if (to != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW &&
+	    strcmp(w->actor, p->author) == 0)
+		return dd_error_set(err, DD_EDENIED,
+		                    "actor: the author of a policy cannot review it");
+	p->status = to;
+	p->updated_at = w->now;
+	if (to != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW) {
+		p->reviewer = (char *)w->actor;
+		p->review_comment = (char *)(w->comment ? w->comment : "");
 	}
-	if ((rc = dd_wtxn_commit(txn, NULL)) != DD_OK)
-		return dd_error_set(err, rc, "store: commit failed");
-	*out = p;
+	rc = put_script(txn, p);
+	if (rc != DD_OK)
+		return dd_error_set(err, rc, "store: %s", dd_strerror(rc));
+	w->script = p;
+	return DD_OK;
+}
+
+int dd_policy_review(dd_store *store, int kind, uint64_t version, int to,
+                     const char *actor, const char *comment, int64_t now,
+                     dd_arena *arena, Dealdesk__V1__PolicyScript **out,
+                     dd_error *err)
+{
+	dd_admin_write *w = NULL;
+	int rc = dd_policy_review_prepare(kind, version, to, actor, comment, now, arena, &w, err);
+	return policy_write_now(store, rc, w, out, err);
+}
+
+int dd_policy_activate_prepare(int kind, uint64_t version, const char *actor,
+                               int require_approval, int64_t now, dd_arena *arena,
+                               dd_admin_write **out, dd_error *err)
+{
+	int rc = check_kind(kind, err);
+	if (rc != DD_OK)
+		return rc;
+	if ((rc = dd_check_string(actor, DD_MAX_ID, 1, "actor", err)) != DD_OK)
+		return rc;
+	dd_admin_write *w = dd_admin__write_new(arena, WRITE_POLICY_ACTIVATE, err);
+	if (w == NULL)
+		return DD_ENOMEM;
+	w->policy_kind = kind;
+	w->version = version;
+	w->actor = actor;
+	w->require_approval = require_approval;
+	w->now = now;
+	*out = w;
+	return DD_OK;
+}
+
+static int apply_activate(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
+{
+	int kind = w->policy_kind;
+	uint64_t version = w->version;
+	Dealdesk__V1__PolicyScript *p;
+	int rc = load_for_change(txn, kind, version, w->arena, &p, err);
+	if (rc != DD_OK)
+		return rc;
+	if (p->status == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_REJECTED)
+		return dd_error_set(err, DD_EPRECOND,
+		                    "version %llu was rejected and cannot be activated",
+		                    (unsigned long long)version);
+	if (w->require_approval &&
+	    p->status != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_APPROVED &&
+	    p->status != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_RETIRED &&
+	    p->status != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_ACTIVE)
+		return dd_error_set(err, DD_EPRECOND,
+		                    "version %llu is %s; approval is required before activation",
+		                    (unsigned long long)version, status_name(p->status));
+	char ak[16];
+	dd_policy_active_key(kind, ak);
+	uint64_t prev = dd_wtxn_meta_u64(txn, ak);
+	if (prev != 0 && prev != version) {
+		Dealdesk__V1__PolicyScript *old = get_script(txn, kind, prev, w->arena);
+		if (old != NULL) {
+			old->status = DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_RETIRED;
+			old->updated_at = w->now;
+			rc = put_script(txn, old);
+		}
+	}
+	if (rc == DD_OK) {
+		p->status = DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_ACTIVE;
+		p->updated_at = w->now;
+		rc = put_script(txn, p);
+	}
+	if (rc == DD_OK)
+		rc = dd_wtxn_set_meta_u64(txn, ak, version);
+	if (rc != DD_OK)
+		return dd_error_set(err, rc, "store: %s", dd_strerror(rc));
+	w->script = p;
 	return DD_OK;
 }
 
@@ -276,57 +381,39 @@ int dd_policy_activate(dd_store *store, int kind, uint64_t version,
                        dd_arena *arena, Dealdesk__V1__PolicyScript **out,
                        dd_error *err)
 {
-	int rc = check_kind(kind, err);
+	dd_admin_write *w = NULL;
+	int rc = dd_policy_activate_prepare(kind, version, actor, require_approval, now, arena,
+	                                    &w, err);
+	return policy_write_now(store, rc, w, out, err);
+}
+
+/* A shipped version uploaded and activated in one transaction, unless the
+ * kind got an active version meanwhile. */
+static int apply_install(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
+{
+	char ak[16];
+	dd_policy_active_key(w->policy_kind, ak);
+	if (dd_wtxn_meta_u64(txn, ak) != 0)
+		return DD_OK;
+	int rc = apply_upload(txn, w, err);
 	if (rc != DD_OK)
 		return rc;
-	if ((rc = dd_check_string(actor, DD_MAX_ID, 1, "actor", err)) != DD_OK)
-		return rc;
-	dd_wtxn *txn;
-	if ((rc = dd_wtxn_begin(store, &txn)) != DD_OK)
-		return dd_error_set(err, rc, "store: cannot begin a write");
-	Dealdesk__V1__PolicyScript *p;
-	rc = load_for_change(txn, kind, version, arena, &p, err);
-	if (rc == DD_OK) {
-		if (p->status == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_REJECTED)
-			rc = dd_error_set(err, DD_EPRECOND,
-			                  "version %llu was rejected and cannot be activated",
-			                  (unsigned long long)version);
-		else if (require_approval &&
-		         p->status != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_APPROVED &&
-		         p->status != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_RETIRED &&
-		         p->status != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_ACTIVE)
-			rc = dd_error_set(err, DD_EPRECOND,
-			                  "version %llu is %s; approval is required before activation",
-			                  (unsigned long long)version, status_name(p->status));
+	w->version = w->script->version;
+	w->actor = "dealdesk";
+	w->require_approval = 0;
+	w->now = w->script->created_at;
+	return apply_activate(txn, w, err);
+}
+
+int dd_admin__apply_policy(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
+{
+	switch (w->op) {
+	case WRITE_POLICY_UPLOAD: return apply_upload(txn, w, err);
+	case WRITE_POLICY_REVIEW: return apply_review(txn, w, err);
+	case WRITE_POLICY_ACTIVATE: return apply_activate(txn, w, err);
+	case WRITE_POLICY_INSTALL: return apply_install(txn, w, err);
+	default: return dd_error_set(err, DD_EINTERNAL, "admin: not a policy write");
 	}
-	char ak[16];
-	dd_policy_active_key(kind, ak);
-	uint64_t prev = rc == DD_OK ? dd_wtxn_meta_u64(txn, ak) : 0;
-	if (rc == DD_OK && prev != 0 && prev != version) {
-		Dealdesk__V1__PolicyScript *old = get_script(txn, kind, prev, arena);
-		if (old != NULL) {
-			old->status = DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_RETIRED;
-			old->updated_at = now;
-			rc = put_script(txn, old);
-		}
-	}
-	if (rc == DD_OK) {
-		p->status = DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_ACTIVE;
-		p->updated_at = now;
-		rc = put_script(txn, p);
-	}
-	if (rc == DD_OK)
-		rc = dd_wtxn_set_meta_u64(txn, ak, version);
-	if (rc != DD_OK) {
-		dd_wtxn_abort(txn);
-		if (err && err->code == DD_OK)
-			dd_error_set(err, rc, "store: %s", dd_strerror(rc));
-		return rc;
-	}
-	if ((rc = dd_wtxn_commit(txn, NULL)) != DD_OK)
-		return dd_error_set(err, rc, "store: commit failed");
-	*out = p;
-	return DD_OK;
 }
 
 int dd_policy_install_shipped(dd_store *store, const dd_sandbox_limits *limits,
@@ -340,16 +427,17 @@ int dd_policy_install_shipped(dd_store *store, const dd_sandbox_limits *limits,
 		if (rc == DD_ENOTFOUND) {
 			size_t len;
 			const char *src = dd_policy_shipped_source(kind, &len);
-			if (src == NULL) {
-				dd_arena_free(&arena);
-				return dd_error_set(err, DD_EINTERNAL,
-				                    "no shipped %s policy", dd_policy_kind_name(kind));
+			dd_admin_write *w = NULL;
+			if (src == NULL)
+				rc = dd_error_set(err, DD_EINTERNAL, "no shipped %s policy",
+				                  dd_policy_kind_name(kind));
+			else
+				rc = dd_policy_upload_prepare(kind, src, "dealdesk", "shipped policy",
+				                              now, limits, &arena, &w, err);
+			if (rc == DD_OK) {
+				w->op = WRITE_POLICY_INSTALL;
+				rc = dd_admin__write_now(store, w, NULL, err);
 			}
-			rc = dd_policy_upload(store, kind, src, "dealdesk",
-			                      "shipped policy", now, limits, &arena, &p, err);
-			if (rc == DD_OK)
-				rc = dd_policy_activate(store, kind, p->version, "dealdesk", 0,
-				                        now, &arena, &p, err);
 		} else if (rc != DD_OK) {
 			dd_error_set(err, rc, "cannot read the active %s policy", dd_policy_kind_name(kind));
 		}

@@ -6,6 +6,7 @@
 
 #include "dealdesk/admin.h"
 #include "dealdesk/log.h"
+#include "dealdesk/writer.h"
 #include "server.h"
 
 static void usage(FILE *f)
@@ -93,24 +94,33 @@ int main(int argc, char **argv)
 		dd_log(DD_LOG_ERROR, "cannot open the store: %s", err.msg);
 		return 1;
 	}
-	if (dd_policy_install_shipped(store, &cfg.limits.sandbox, (int64_t)time(NULL), &err) != DD_OK) {
-		dd_log(DD_LOG_ERROR, "cannot install the shipped policies: %s", err.msg);
+	/* From here on every write goes through the writer thread, the
+	 * start-up ones too (dd_store_write waits for them). */
+	dd_writer *writer;
+	if (dd_writer_start(&writer, store, &err) != DD_OK) {
+		dd_log(DD_LOG_ERROR, "cannot start the writer: %s", err.msg);
 		dd_store_close(store);
 		return 1;
 	}
+	int rc = 1;
+	if (dd_policy_install_shipped(store, &cfg.limits.sandbox, (int64_t)time(NULL), &err) != DD_OK) {
+		dd_log(DD_LOG_ERROR, "cannot install the shipped policies: %s", err.msg);
+		goto out;
+	}
 	if (cfg.demo) {
-		int rc = dd_demo_seed(store, &err);
-		if (rc == DD_OK)
+		int drc = dd_demo_seed(store, &err);
+		if (drc == DD_OK)
 			dd_log(DD_LOG_INFO, "demo dataset loaded into %s", cfg.db);
-		else if (rc == DD_EEXIST)
+		else if (drc == DD_EEXIST)
 			dd_log(DD_LOG_INFO, "demo: %s", err.msg);
 		else {
 			dd_log(DD_LOG_ERROR, "cannot load the demo dataset: %s", err.msg);
-			dd_store_close(store);
-			return 1;
+			goto out;
 		}
 	}
-	int rc = dd_server_run(&cfg, store);
+	rc = dd_server_run(&cfg, store, writer);
+out:
+	dd_writer_stop(writer); /* after the server: it finishes pending writes */
 	dd_store_close(store);
 	return rc;
 }

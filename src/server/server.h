@@ -12,6 +12,8 @@
 #include "dealdesk/error.h"
 #include "dealdesk/quote.h"
 #include "dealdesk/store.h"
+#include "dealdesk/writer.h"
+#include "call.h"
 
 typedef struct dd_config {
 	char listen[256];
@@ -35,29 +37,25 @@ int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *er
 
 typedef struct dd_server dd_server;
 
-/* Per-thread state handed to handlers. */
-typedef struct dd_worker_ctx {
-	dd_server *server;
-	dd_store *store;
-	const dd_config *config;
-	dd_quoter *quoter;
-} dd_worker_ctx;
-
-typedef int (*dd_handler_fn)(dd_worker_ctx *w, const ProtobufCMessage *req,
-                             dd_arena *arena, ProtobufCMessage **resp,
-                             dd_error *err);
+/* Answers call: finishes it and returns DD_CALL_DONE, or returns
+ * DD_CALL_PENDING and has it finished later (call.h). */
+typedef int (*dd_handler_fn)(dd_call *call);
 
 typedef struct dd_method {
 	const char *path; /* "/dealdesk.v1.QuoteService/Quote" */
 	const ProtobufCMessageDescriptor *request;
 	dd_handler_fn handler;
-	int hot; /* request many calls ahead (Quote, Health) */
+	int hot;          /* request many calls ahead (Quote, Health) */
+	dd_role role;     /* the role a caller needs (not enforced yet) */
 } dd_method;
 
 /* The method table, terminated by a NULL path. */
 extern const dd_method dd_methods[];
 
-int dd_server_run(const dd_config *config, dd_store *store);
+/* Serves until SIGTERM or SIGINT; 0 after a clean stop, 1 when it could not
+ * start (everything it created is released either way). Admin writes go to
+ * writer, which the caller starts before and stops after. */
+int dd_server_run(const dd_config *config, dd_store *store, dd_writer *writer);
 
 /* grpc status for a dd_err code. */
 grpc_status_code dd_err_grpc_status(int code);

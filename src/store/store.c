@@ -10,18 +10,22 @@
  * thread, so a pool may hand it from thread to thread between requests). A
  * dd_wtxn must end on the thread that began it: LMDB's writer lock is a mutex
  * owned by that thread, and a thread that begins a second dd_wtxn while it
- * holds one deadlocks.
+ * holds one deadlocks. A nested dd_wtxn (dd_wtxn_begin_child) lives on the
+ * thread of its parent too; the parent is unusable while it is open.
  */
 #include "dealdesk/store.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <lmdb.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include "store_int.h"
 
 #define STORE_SCHEMA 1
 #define STORE_DEFAULT_MAP_SIZE ((size_t)1 << 30)
@@ -49,6 +53,7 @@ static const char *const table_names[DD_T__COUNT] = {
 struct dd_store {
 	MDB_env *env;
 	MDB_dbi dbi[DD_T__COUNT];  /* opened once in dd_store_open, read-only after */
+	_Atomic(struct dd_writer *) writer; /* the writer thread, when one runs */
 };
 
 struct dd_rtxn {
@@ -60,8 +65,11 @@ struct dd_rtxn {
 struct dd_wtxn {
 	dd_store *store;
 	MDB_txn *txn;
+	dd_wtxn *parent; /* NULL for a top-level transaction */
+	dd_wtxn *child;  /* the open nested transaction: this one is unusable until it ends */
 	int err;        /* sticky: the first failure, DD_OK until then */
 	bool dirty;     /* something was put or deleted: data_version advances */
+	bool merged;    /* a child committed into this one (its version already counted) */
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -323,7 +331,24 @@ int dd_store_open(dd_store **out, const dd_store_opts *opts, dd_error *err)
 	return DD_OK;
 }
 
-/* Every dd_rtxn must be freed and every dd_wtxn ended before this. */
+int dd_store__attach_writer(dd_store *store, struct dd_writer *w)
+{
+	struct dd_writer *none = NULL;
+	return atomic_compare_exchange_strong(&store->writer, &none, w) ? DD_OK : DD_EEXIST;
+}
+
+void dd_store__detach_writer(dd_store *store, struct dd_writer *w)
+{
+	atomic_compare_exchange_strong(&store->writer, &w, NULL);
+}
+
+struct dd_writer *dd_store__writer(dd_store *store)
+{
+	return atomic_load(&store->writer);
+}
+
+/* Every dd_rtxn must be freed, every dd_wtxn ended and the writer stopped
+ * before this. */
 void dd_store_close(dd_store *store)
 {
 	if (store == NULL)
@@ -540,9 +565,48 @@ int dd_wtxn_begin(dd_store *store, dd_wtxn **out)
 	return DD_OK;
 }
 
+int dd_wtxn_begin_child(dd_wtxn *parent, dd_wtxn **out)
+{
+	if (parent == NULL || out == NULL || parent->child != NULL)
+		return DD_EINVAL;
+	if (parent->err != DD_OK)
+		return parent->err;
+	dd_wtxn *txn = calloc(1, sizeof(*txn));
+	if (txn == NULL)
+		return DD_ENOMEM;
+	/* A child of a write transaction takes no lock: the parent holds it. */
+	int rc = mdb_txn_begin(parent->store->env, parent->txn, 0, &txn->txn);
+	if (rc != MDB_SUCCESS) {
+		free(txn);
+		return store_err(rc);
+	}
+	txn->store = parent->store;
+	txn->parent = parent;
+	parent->child = txn;
+	*out = txn;
+	return DD_OK;
+}
+
+/* Ends a nested transaction's link to its parent and frees it. */
+static void wtxn_release(dd_wtxn *txn)
+{
+	if (txn->parent != NULL)
+		txn->parent->child = NULL;
+	free(txn);
+}
+
+/* Aborts txn and, first, any child still open inside it. */
+static void wtxn_abort_tree(dd_wtxn *txn)
+{
+	if (txn->child != NULL)
+		wtxn_abort_tree(txn->child);
+	mdb_txn_abort(txn->txn);
+	wtxn_release(txn);
+}
+
 int dd_wtxn_put(dd_wtxn *txn, dd_table t, dd_val key, dd_val val)
 {
-	if (txn == NULL)
+	if (txn == NULL || txn->child != NULL)
 		return DD_EINVAL;
 	if (txn->err != DD_OK)
 		return txn->err;
@@ -562,7 +626,7 @@ int dd_wtxn_put(dd_wtxn *txn, dd_table t, dd_val key, dd_val val)
 
 int dd_wtxn_del(dd_wtxn *txn, dd_table t, dd_val key)
 {
-	if (txn == NULL)
+	if (txn == NULL || txn->child != NULL)
 		return DD_EINVAL;
 	if (txn->err != DD_OK)
 		return txn->err;
@@ -581,7 +645,7 @@ int dd_wtxn_del(dd_wtxn *txn, dd_table t, dd_val key)
 /* *val is valid until the next write in txn or its end. */
 int dd_wtxn_get(dd_wtxn *txn, dd_table t, dd_val key, dd_val *val)
 {
-	if (txn == NULL)
+	if (txn == NULL || txn->child != NULL)
 		return DD_EINVAL;
 	if (txn->err != DD_OK)
 		return txn->err;
@@ -603,7 +667,7 @@ int dd_wtxn_get(dd_wtxn *txn, dd_table t, dd_val key, dd_val *val)
 int dd_wtxn_scan(dd_wtxn *txn, dd_table t, dd_val prefix, dd_val start,
                  dd_scan_fn fn, void *ud)
 {
-	if (txn == NULL)
+	if (txn == NULL || txn->child != NULL)
 		return DD_EINVAL;
 	if (txn->err != DD_OK)
 		return txn->err;
@@ -620,14 +684,14 @@ int dd_wtxn_scan(dd_wtxn *txn, dd_table t, dd_val prefix, dd_val start,
 
 uint64_t dd_wtxn_meta_u64(dd_wtxn *txn, const char *key)
 {
-	if (txn == NULL || txn->err != DD_OK)
+	if (txn == NULL || txn->child != NULL || txn->err != DD_OK)
 		return 0;
 	return meta_get_u64(txn->txn, txn->store->dbi[DD_T_META], key);
 }
 
 int dd_wtxn_set_meta_u64(dd_wtxn *txn, const char *key, uint64_t v)
 {
-	if (txn == NULL)
+	if (txn == NULL || txn->child != NULL)
 		return DD_EINVAL;
 	if (txn->err != DD_OK)
 		return txn->err;
@@ -645,33 +709,43 @@ int dd_wtxn_commit(dd_wtxn *txn, uint64_t *version)
 	if (txn == NULL)
 		return DD_EINVAL;
 	int ret = txn->err;
+	if (ret == DD_OK && txn->child != NULL)
+		ret = DD_EINVAL; /* a child still open: its work is not finished */
 	if (ret != DD_OK) {
-		mdb_txn_abort(txn->txn);
-		free(txn);
+		wtxn_abort_tree(txn);
 		return ret;
 	}
 	MDB_dbi meta = txn->store->dbi[DD_T_META];
 	uint64_t v = meta_get_u64(txn->txn, meta, META_DATA_VERSION);
-	if (!txn->dirty) {
+	if (!txn->dirty && !txn->merged) {
 		/* Nothing to make durable: abort spares the two fsyncs. */
 		mdb_txn_abort(txn->txn);
-		free(txn);
+		wtxn_release(txn);
 		if (version != NULL)
 			*version = v;
 		return DD_OK;
 	}
-	/* Same transaction: readers see the data and its version together. */
-	v++;
-	int rc = meta_put_u64(txn->txn, meta, META_DATA_VERSION, v);
+	/* Same transaction: readers see the data and its version together.
+	 * Writes a child already counted (merged) do not count again. */
+	int rc = MDB_SUCCESS;
+	if (txn->dirty) {
+		v++;
+		rc = meta_put_u64(txn->txn, meta, META_DATA_VERSION, v);
+	}
 	if (rc != MDB_SUCCESS) {
 		mdb_txn_abort(txn->txn);
-		free(txn);
+		wtxn_release(txn);
 		return store_err(rc);
 	}
-	rc = mdb_txn_commit(txn->txn); /* frees the MDB_txn, success or not */
-	free(txn);
+	dd_wtxn *parent = txn->parent;
+	/* For a child this merges into the parent (no fsync); for a top-level
+	 * transaction it is the durable commit. Frees the MDB_txn either way. */
+	rc = mdb_txn_commit(txn->txn);
+	wtxn_release(txn);
 	if (rc != MDB_SUCCESS)
 		return store_err(rc);
+	if (parent != NULL)
+		parent->merged = true;
 	if (version != NULL)
 		*version = v;
 	return DD_OK;
@@ -681,6 +755,5 @@ void dd_wtxn_abort(dd_wtxn *txn)
 {
 	if (txn == NULL)
 		return;
-	mdb_txn_abort(txn->txn);
-	free(txn);
+	wtxn_abort_tree(txn);
 }

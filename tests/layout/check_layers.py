@@ -58,6 +58,7 @@ PUBLIC_HEADERS = {
     "money.h": "common",
     "model.h": "model",
     "store.h": "store",
+    "writer.h": "store",
     "sandbox.h": "policy",
     "admin.h": "admin",
     "quote.h": "quote",

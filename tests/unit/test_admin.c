@@ -1,16 +1,20 @@
 /* Unit tests for src/admin: conditions compiled on write, CRUD with paging,
- * the policy lifecycle. */
+ * the policy lifecycle, writes in two steps through the writer thread. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin/admin_int.h"
+#include "dealdesk/writer.h"
 
 typedef struct fixture {
 	char dir[64];
@@ -185,6 +189,152 @@ static void test_shipped_policies(void **state)
 	assert_int_equal(dd_demo_seed(f->store, &err), DD_EEXIST);
 }
 
+/* ---- writes in two steps, through the writer --------------------------------- */
+
+/* A prepared write as a writer job, as the server's handlers queue them. */
+typedef struct admin_job {
+	dd_writer_job job;
+	dd_admin_write *w;
+	atomic_int *finished;
+	int rc;
+	uint64_t version;
+	char msg[512];
+} admin_job;
+
+static int admin_apply(dd_wtxn *txn, void *ud, dd_error *err)
+{
+	admin_job *j = ud;
+	return dd_admin_write_apply(txn, j->w, err);
+}
+
+static void admin_done(void *ud, int rc, uint64_t version, const dd_error *err)
+{
+	admin_job *j = ud;
+	j->rc = rc;
+	j->version = version;
+	snprintf(j->msg, sizeof(j->msg), "%s", rc == DD_OK ? "" : err->msg);
+	atomic_fetch_add(j->finished, 1);
+}
+
+static atomic_bool gate_entered, gate_open;
+
+static void nap(void)
+{
+	struct timespec ts = { 0, 200000 };
+	nanosleep(&ts, NULL);
+}
+
+/* Holds the writer until gate_open, so the jobs queued meanwhile share
+ * the next batch. */
+static int gate_apply(dd_wtxn *txn, void *ud, dd_error *err)
+{
+	(void)txn;
+	(void)ud;
+	(void)err;
+	atomic_store(&gate_entered, true);
+	while (!atomic_load(&gate_open))
+		nap();
+	return DD_OK;
+}
+
+static void test_two_step_writes(void **state)
+{
+	fixture *f = *state;
+	dd_error err;
+	dd_writer *wr;
+	assert_int_equal(dd_writer_start(&wr, f->store, &err), DD_OK);
+
+	/* validation happens at prepare time: bad input never reaches the writer */
+	Dealdesk__V1__Customer bad = DEALDESK__V1__CUSTOMER__INIT;
+	bad.id = "";
+	ProtobufCMessage *bad_items[] = { &bad.base };
+	dd_admin_write *w;
+	assert_int_equal(dd_admin_put_prepare(DD_ENTITY_CUSTOMER, bad_items, 1, "customers",
+	                                      &f->arena, &w, &err), DD_EINVAL);
+	assert_string_equal(err.msg, "customers[0].id: required");
+	assert_int_equal(dd_policy_upload_prepare(3, "function nope() end", "a", "", 1, NULL,
+	                                          &f->arena, &w, &err), DD_EINVAL);
+	const char *empty_key[] = { "" };
+	assert_int_equal(dd_admin_delete_prepare(DD_ENTITY_CUSTOMER, empty_key, &f->arena, &w,
+	                                         &err), DD_EINVAL);
+
+	/* one batch: three good writes and two the stored state refuses */
+	Dealdesk__V1__Customer c[2] = { DEALDESK__V1__CUSTOMER__INIT, DEALDESK__V1__CUSTOMER__INIT };
+	c[0].id = "one";
+	c[1].id = "two";
+	ProtobufCMessage *items[] = { &c[0].base, &c[1].base };
+	const char *ghost[] = { "ghost" };
+	const char *src = "function decide(ctx, c) return { outcome = 'REVIEW' } end";
+	dd_admin_write *writes[5];
+	assert_int_equal(dd_admin_put_prepare(DD_ENTITY_CUSTOMER, items, 2, "customers",
+	                                      &f->arena, &writes[0], &err), DD_OK);
+	assert_int_equal(dd_admin_delete_prepare(DD_ENTITY_CUSTOMER, ghost, &f->arena, &writes[1],
+	                                         &err), DD_OK);
+	assert_int_equal(dd_policy_upload_prepare(3, src, "alice", "", 10, NULL, &f->arena,
+	                                          &writes[2], &err), DD_OK);
+	assert_int_equal(dd_policy_review_prepare(3, 9, 2, "alice", "", 11, &f->arena, &writes[3],
+	                                          &err), DD_OK);
+	/* submits version 1, which writes[2] creates earlier in the same batch */
+	assert_int_equal(dd_policy_review_prepare(3, 1, 2, "alice", "", 12, &f->arena, &writes[4],
+	                                          &err), DD_OK);
+	assert_int_equal(dd_admin_write_count(writes[0]), 2);
+	assert_null(dd_admin_write_policy(writes[0]));
+
+	dd_writer_job gate = { .apply = gate_apply };
+	atomic_store(&gate_entered, false);
+	atomic_store(&gate_open, false);
+	assert_int_equal(dd_writer_submit(wr, &gate), DD_OK);
+	while (!atomic_load(&gate_entered))
+		nap();
+	atomic_int finished = 0;
+	admin_job jobs[5];
+	for (int i = 0; i < 5; i++) {
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+		jobs[i].w = writes[i];
+		jobs[i].finished = &finished;
+		jobs[i].job.apply = admin_apply;
+		jobs[i].job.done = admin_done;
+		jobs[i].job.ud = &jobs[i];
+		assert_int_equal(dd_writer_submit(wr, &jobs[i].job), DD_OK);
+	}
+	atomic_store(&gate_open, true);
+	while (atomic_load(&finished) < 5)
+		nap();
+
+	assert_int_equal(jobs[0].rc, DD_OK);
+	assert_int_equal(jobs[0].version, 1);
+	assert_int_equal(jobs[1].rc, DD_ENOTFOUND);
+	assert_string_equal(jobs[1].msg, "customer 'ghost' not found");
+	assert_int_equal(jobs[2].rc, DD_OK);
+	assert_int_equal(jobs[2].version, 2);
+	assert_int_equal(dd_admin_write_policy(writes[2])->version, 1);
+	assert_int_equal(jobs[3].rc, DD_ENOTFOUND);
+	assert_string_equal(jobs[3].msg, "credit policy version 9 not found");
+	assert_int_equal(jobs[4].rc, DD_OK);
+	assert_int_equal(jobs[4].version, 3);
+	assert_int_equal(dd_admin_write_policy(writes[4])->status,
+	                 DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW);
+	dd_writer_stats st;
+	dd_writer_get_stats(wr, &st);
+	assert_int_equal(st.batches, 2); /* the gate, then all five together */
+	assert_int_equal(st.failed_jobs, 2);
+
+	/* the one-call forms go through the attached writer too */
+	const char *one[] = { "one" };
+	uint64_t v = 0;
+	assert_int_equal(dd_admin_delete(f->store, DD_ENTITY_CUSTOMER, one, &v, &err), DD_OK);
+	assert_int_equal(v, 4);
+	dd_writer_get_stats(wr, &st);
+	assert_int_equal(st.jobs, 7);
+	dd_writer_stop(wr);
+	ProtobufCMessage *got;
+	const char *two[] = { "two" };
+	assert_int_equal(dd_admin_get(f->store, DD_ENTITY_CUSTOMER, two, &f->arena, &got, &err),
+	                 DD_OK);
+	assert_int_equal(dd_admin_get(f->store, DD_ENTITY_CUSTOMER, one, &f->arena, &got, &err),
+	                 DD_ENOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +342,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crud_and_paging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shipped_policies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_step_writes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

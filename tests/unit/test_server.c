@@ -1,5 +1,6 @@
 /* Unit tests for src/server: the wire-level string checks, the status
- * mapping and the configuration (file and settings). */
+ * mapping, the configuration (file and settings), the method table's
+ * roles and the deadline decision. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include "dealdesk/v1/quote.pb-c.h"
 #include "server/server.h"
+#include "server/transport.h" /* to build a dd_call without a network */
 
 /* Packs a QuoteRequest with one line, then lets the caller patch bytes. */
 static size_t pack_request(const char *customer, const char *sku, uint8_t *buf)
@@ -139,12 +141,118 @@ static void test_config(void **state)
 	assert_int_equal(dd_config_load_file(&c, "/nonexistent/x.conf", &err), DD_EINVAL);
 }
 
+static void test_method_roles(void **state)
+{
+	(void)state;
+	int n = 0;
+	for (const dd_method *m = dd_methods; m->path; m++, n++) {
+		/* every method declares the role it needs */
+		if (m->role <= DD_ROLE_NONE || m->role >= DD_ROLE__COUNT)
+			fail_msg("%s: no role declared", m->path);
+		assert_non_null(m->handler);
+		assert_non_null(m->request);
+		assert_string_not_equal(dd_role_name(m->role), "?");
+	}
+	assert_int_equal(n, 33);
+	struct { const char *path; dd_role role; } want[] = {
+		{ "/dealdesk.v1.QuoteService/Quote", DD_ROLE_CHECKOUT },
+		{ "/grpc.health.v1.Health/Check", DD_ROLE_PUBLIC },
+		{ "/dealdesk.v1.CatalogAdmin/PutPriceEntries", DD_ROLE_PRICING },
+		{ "/dealdesk.v1.CatalogAdmin/DeleteCoupon", DD_ROLE_PRICING },
+		{ "/dealdesk.v1.CustomerAdmin/PutCustomers", DD_ROLE_FINANCE },
+		{ "/dealdesk.v1.ComplianceAdmin/PutComplianceChecks", DD_ROLE_COMPLIANCE },
+		{ "/dealdesk.v1.PolicyAdmin/UploadPolicy", DD_ROLE_ADMIN },
+		{ "/dealdesk.v1.PolicyAdmin/ActivatePolicy", DD_ROLE_ADMIN },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const dd_method *m = dd_methods;
+		while (m->path && strcmp(m->path, want[i].path) != 0)
+			m++;
+		assert_non_null(m->path);
+		assert_int_equal(m->role, want[i].role);
+	}
+	assert_string_equal(dd_role_name(DD_ROLE_NONE), "none");
+	assert_string_equal(dd_role_name(DD_ROLE_FINANCE), "finance");
+	assert_string_equal(dd_role_name(DD_ROLE__COUNT), "?");
+}
+
+static void test_deadline_passed(void **state)
+{
+	(void)state;
+	gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+	gpr_timespec ms = gpr_time_from_millis(1, GPR_TIMESPAN);
+	assert_true(dd_deadline_passed(gpr_time_sub(now, ms), now));
+	assert_true(dd_deadline_passed(now, now)); /* no time left is too late */
+	assert_false(dd_deadline_passed(gpr_time_add(now, ms), now));
+	assert_false(dd_deadline_passed(gpr_inf_future(GPR_CLOCK_MONOTONIC), now));
+	assert_false(dd_deadline_passed(gpr_inf_future(GPR_CLOCK_REALTIME), now));
+	assert_true(dd_deadline_passed(gpr_inf_past(GPR_CLOCK_MONOTONIC), now));
+	/* a deadline on another clock is compared on the same one */
+	gpr_timespec wall = gpr_now(GPR_CLOCK_REALTIME);
+	gpr_timespec sec = gpr_time_from_seconds(1, GPR_TIMESPAN);
+	assert_true(dd_deadline_passed(gpr_time_sub(wall, sec), gpr_now(GPR_CLOCK_MONOTONIC)));
+	assert_false(dd_deadline_passed(gpr_time_add(wall, sec), gpr_now(GPR_CLOCK_MONOTONIC)));
+}
+
+static void test_call_metadata(void **state)
+{
+	(void)state;
+	grpc_metadata md[4];
+	memset(md, 0, sizeof(md));
+	md[0].key = grpc_slice_from_static_string("x-request-id");
+	md[0].value = grpc_slice_from_static_string("r-42");
+	md[1].key = grpc_slice_from_static_string("trace-bin");
+	md[1].value = grpc_slice_from_static_buffer("a\0b", 3);
+	md[2].key = grpc_slice_from_static_string("x-request-id"); /* a second one */
+	md[2].value = grpc_slice_from_static_string("r-43");
+	md[3].key = grpc_slice_from_static_string("x-empty");
+	md[3].value = grpc_slice_from_static_string("");
+	dd_call c;
+	memset(&c, 0, sizeof(c));
+	c.md.count = c.md.capacity = 4;
+	c.md.metadata = md;
+	c.deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+	dd_arena_init(&c.arena, 0, 0);
+
+	/* values are copied out and NUL-terminated; keys match without case */
+	const char *v = dd_call_metadata(&c, "X-Request-Id", NULL);
+	assert_string_equal(v, "r-42");
+	assert_ptr_not_equal(v, GRPC_SLICE_START_PTR(md[0].value));
+	size_t len = 99;
+	assert_string_equal(dd_call_metadata(&c, "x-empty", &len), "");
+	assert_int_equal(len, 0);
+	assert_null(dd_call_metadata(&c, "x-request", NULL));
+	assert_null(dd_call_metadata(&c, "absent", &len));
+	/* a value with a NUL: only for a caller that takes the length */
+	assert_null(dd_call_metadata(&c, "trace-bin", NULL));
+	v = dd_call_metadata(&c, "trace-bin", &len);
+	assert_int_equal(len, 3);
+	assert_memory_equal(v, "a\0b", 3);
+
+	/* identity and role: empty until authentication fills them */
+	assert_string_equal(dd_call_identity(&c), "");
+	assert_int_equal(dd_call_role(&c), DD_ROLE_NONE);
+	assert_int_equal(dd_call_set_identity(&c, "cn=till-7", DD_ROLE_CHECKOUT), DD_OK);
+	assert_string_equal(dd_call_identity(&c), "cn=till-7");
+	assert_int_equal(dd_call_role(&c), DD_ROLE_CHECKOUT);
+	assert_int_equal(dd_call_set_identity(&c, "x", DD_ROLE__COUNT), DD_EINVAL);
+
+	assert_true(dd_call_time_left_ms(&c) == INT64_MAX);
+	c.deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(5, GPR_TIMESPAN));
+	int64_t left = dd_call_time_left_ms(&c);
+	assert_true(left > 4000 && left <= 5000);
+	dd_arena_free(&c.arena);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wirecheck),
 		cmocka_unit_test(test_status_mapping),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_method_roles),
+		cmocka_unit_test(test_deadline_passed),
+		cmocka_unit_test(test_call_metadata),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

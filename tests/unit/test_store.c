@@ -586,6 +586,105 @@ static void test_sticky_error(void **state)
 	assert_int_equal(version, 2);
 }
 
+/* ---- nested write transactions -------------------------------------------- */
+
+static void test_nested(void **state)
+{
+	fixture *f = *state;
+	dd_val v;
+	dd_wtxn *w, *c, *c2;
+	uint64_t version = 99;
+	char too_long[DD_STORE_MAX_KEY + 1];
+	memset(too_long, 'k', sizeof(too_long));
+	dd_val bad = { too_long, sizeof(too_long) };
+
+	assert_int_equal(dd_wtxn_begin(f->store, &w), DD_OK);
+	assert_int_equal(dd_wtxn_put(w, DD_T_PRICES, LIT("a"), LIT("parent")), DD_OK);
+
+	/* A committed child: its writes join the parent and take a version. */
+	assert_int_equal(dd_wtxn_begin_child(w, &c), DD_OK);
+	assert_int_equal(dd_wtxn_begin_child(w, &c2), DD_EINVAL); /* one at a time */
+	/* the parent is unusable while the child is open */
+	assert_int_equal(dd_wtxn_put(w, DD_T_PRICES, LIT("x"), LIT("x")), DD_EINVAL);
+	assert_int_equal(dd_wtxn_get(w, DD_T_PRICES, LIT("a"), &v), DD_EINVAL);
+	assert_int_equal(dd_wtxn_get(c, DD_T_PRICES, LIT("a"), &v), DD_OK); /* sees the parent */
+	assert_int_equal(dd_wtxn_put(c, DD_T_PRICES, LIT("b"), LIT("child 1")), DD_OK);
+	assert_int_equal(dd_wtxn_commit(c, &version), DD_OK);
+	assert_int_equal(version, 1);
+
+	/* A failed child: its sticky error stays its own. */
+	assert_int_equal(dd_wtxn_begin_child(w, &c), DD_OK);
+	assert_int_equal(dd_wtxn_put(c, DD_T_PRICES, LIT("c"), LIT("child 2")), DD_OK);
+	assert_int_equal(dd_wtxn_put(c, DD_T_PRICES, bad, LIT("x")), DD_EINVAL);
+	assert_int_equal(dd_wtxn_commit(c, &version), DD_EINVAL);
+	assert_int_equal(dd_wtxn_get(w, DD_T_PRICES, LIT("c"), &v), DD_ENOTFOUND);
+	assert_int_equal(dd_wtxn_get(w, DD_T_PRICES, LIT("b"), &v), DD_OK);
+	assert_true(val_equals(v, "child 1", 7));
+
+	/* An aborted child, then one that wrote nothing: no version step. */
+	assert_int_equal(dd_wtxn_begin_child(w, &c), DD_OK);
+	assert_int_equal(dd_wtxn_put(c, DD_T_PRICES, LIT("d"), LIT("child 3")), DD_OK);
+	dd_wtxn_abort(c);
+	assert_int_equal(dd_wtxn_begin_child(w, &c), DD_OK);
+	assert_int_equal(dd_wtxn_commit(c, &version), DD_OK);
+	assert_int_equal(version, 1);
+
+	/* A second committed child gets the next version. */
+	assert_int_equal(dd_wtxn_begin_child(w, &c), DD_OK);
+	assert_int_equal(dd_wtxn_del(c, DD_T_PRICES, LIT("a")), DD_OK);
+	assert_int_equal(dd_wtxn_put(c, DD_T_PRICES, LIT("a"), LIT("child 5")), DD_OK);
+	assert_int_equal(dd_wtxn_commit(c, &version), DD_OK);
+	assert_int_equal(version, 2);
+	assert_int_equal(read_version(f->store), 0); /* nothing durable yet */
+
+	/* The parent's own write ("a" before the children) takes one more. */
+	assert_int_equal(dd_wtxn_commit(w, &version), DD_OK);
+	assert_int_equal(version, 3);
+	assert_int_equal(read_version(f->store), 3);
+
+	/* Only children wrote: the parent adds no step of its own. */
+	assert_int_equal(dd_wtxn_begin(f->store, &w), DD_OK);
+	assert_int_equal(dd_wtxn_begin_child(w, &c), DD_OK);
+	assert_int_equal(dd_wtxn_put(c, DD_T_PRICES, LIT("e"), LIT("child 6")), DD_OK);
+	assert_int_equal(dd_wtxn_commit(c, &version), DD_OK);
+	assert_int_equal(version, 4);
+	assert_int_equal(dd_wtxn_commit(w, &version), DD_OK);
+	assert_int_equal(version, 4);
+
+	/* A parent committed with its child open fails whole. */
+	assert_int_equal(dd_wtxn_begin(f->store, &w), DD_OK);
+	assert_int_equal(dd_wtxn_put(w, DD_T_PRICES, LIT("f"), LIT("parent")), DD_OK);
+	assert_int_equal(dd_wtxn_begin_child(w, &c), DD_OK);
+	assert_int_equal(dd_wtxn_put(c, DD_T_PRICES, LIT("g"), LIT("child")), DD_OK);
+	assert_int_equal(dd_wtxn_commit(w, &version), DD_EINVAL);
+	/* and an abort with a child open frees both */
+	assert_int_equal(dd_wtxn_begin(f->store, &w), DD_OK);
+	assert_int_equal(dd_wtxn_begin_child(w, &c), DD_OK);
+	assert_int_equal(dd_wtxn_begin_child(c, &c2), DD_OK); /* deeper nesting works */
+	assert_int_equal(dd_wtxn_put(c2, DD_T_PRICES, LIT("h"), LIT("grandchild")), DD_OK);
+	dd_wtxn_abort(w);
+	/* A parent with a sticky error refuses children. */
+	assert_int_equal(dd_wtxn_begin(f->store, &w), DD_OK);
+	assert_int_equal(dd_wtxn_put(w, DD_T_PRICES, bad, LIT("x")), DD_EINVAL);
+	assert_int_equal(dd_wtxn_begin_child(w, &c), DD_EINVAL);
+	dd_wtxn_abort(w);
+
+	dd_rtxn *r;
+	assert_int_equal(dd_rtxn_new(f->store, &r), DD_OK);
+	assert_int_equal(dd_rtxn_begin(r), DD_OK);
+	assert_int_equal(dd_rtxn_data_version(r), 4);
+	assert_int_equal(dd_rtxn_get(r, DD_T_PRICES, LIT("a"), &v), DD_OK);
+	assert_true(val_equals(v, "child 5", 7));
+	assert_int_equal(dd_rtxn_get(r, DD_T_PRICES, LIT("b"), &v), DD_OK);
+	assert_int_equal(dd_rtxn_get(r, DD_T_PRICES, LIT("e"), &v), DD_OK);
+	const char *absent[] = { "c", "d", "f", "g", "h" };
+	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
+		assert_int_equal(dd_rtxn_get(r, DD_T_PRICES, str_val(absent[i]), &v),
+		                 DD_ENOTFOUND);
+	dd_rtxn_end(r);
+	dd_rtxn_free(r);
+}
+
 /* ---- read isolation ------------------------------------------------------- */
 
 static void test_read_isolation(void **state)
@@ -1022,6 +1121,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_policies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sticky_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nested, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_isolation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta_u64, setup, teardown),
 		cmocka_unit_test(test_key_join),

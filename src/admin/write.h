@@ -1,0 +1,51 @@
+/* dealdesk admin: the state of a write between its two steps, validation
+ * on the caller's thread (*_prepare) and its application inside a write
+ * transaction (dd_admin_write_apply, usually on the writer thread). Shared
+ * by admin.c (entities), policy.c (policies) and write.c. */
+#ifndef DD_ADMIN_WRITE_H
+#define DD_ADMIN_WRITE_H
+
+#include "dealdesk/admin.h"
+
+typedef enum write_op {
+	WRITE_PUT,
+	WRITE_DELETE,
+	WRITE_POLICY_UPLOAD,
+	WRITE_POLICY_REVIEW,
+	WRITE_POLICY_ACTIVATE,
+	WRITE_POLICY_INSTALL, /* upload + activate, unless the kind has an active version */
+} write_op;
+
+struct dd_admin_write {
+	write_op op;
+	dd_arena *arena; /* where apply puts what it reads */
+	/* entities */
+	dd_entity_kind kind;
+	ProtobufCMessage *const *items;
+	size_t n;
+	const char *field;
+	char key[DD_STORE_MAX_KEY + 1]; /* delete: the record's key */
+	size_t klen;
+	const char *key0;               /* delete: its first part, for messages */
+	/* policies */
+	int policy_kind;
+	uint64_t version;
+	int to;
+	const char *actor, *comment;
+	int64_t now;
+	int require_approval;
+	/* upload: the new version, built by prepare (version set by apply);
+	 * review, activate: the version as apply stored it */
+	Dealdesk__V1__PolicyScript *script;
+};
+
+int dd_admin__apply_entity(dd_wtxn *txn, dd_admin_write *w, dd_error *err);
+int dd_admin__apply_policy(dd_wtxn *txn, dd_admin_write *w, dd_error *err);
+
+/* Allocates a cleared write of op in arena; NULL with err when out of memory. */
+dd_admin_write *dd_admin__write_new(dd_arena *arena, write_op op, dd_error *err);
+/* Prepare's result applied through dd_store_write: the synchronous forms. */
+int dd_admin__write_now(dd_store *store, dd_admin_write *w, uint64_t *version,
+                        dd_error *err);
+
+#endif
