@@ -26,11 +26,35 @@ static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 	return 0;
 }
 
+/* The path to the field being checked: descriptors and occurrences per
+ * level, spelt out ("lines[2].sku") only when there is an error to name. */
+typedef struct wire_path {
+	const ProtobufCFieldDescriptor *field[MAX_DEPTH + 1];
+	unsigned occurrence[MAX_DEPTH + 1];
+} wire_path;
+
+static const char *path_text(const wire_path *wp, int depth, char *buf, size_t cap)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (int i = 0; i <= depth && len < cap; i++) {
+		const ProtobufCFieldDescriptor *f = wp->field[i];
+		int n = f->label == PROTOBUF_C_LABEL_REPEATED
+		                ? snprintf(buf + len, cap - len, "%s%s[%u]", i ? "." : "", f->name,
+		                           wp->occurrence[i])
+		                : snprintf(buf + len, cap - len, "%s%s", i ? "." : "", f->name);
+		if (n < 0 || (size_t)n >= cap - len)
+			break;
+		len += (size_t)n;
+	}
+	return buf;
+}
+
 static int check_msg(const ProtobufCMessageDescriptor *d, const uint8_t *p,
-                     const uint8_t *end, char *path, size_t plen, size_t cap,
-                     int depth, dd_error *err)
+                     const uint8_t *end, wire_path *wp, int depth, dd_error *err)
 {
 	unsigned counts[64] = { 0 }; /* occurrences per field index, for [i] */
+	char buf[256];
 	if (depth > MAX_DEPTH)
 		return dd_error_set(err, DD_EINVAL, "request: nested too deeply");
 	while (p < end) {
@@ -68,26 +92,20 @@ static int check_msg(const ProtobufCMessageDescriptor *d, const uint8_t *p,
 		if (f == NULL)
 			continue; /* unknown field: kept, never read */
 		size_t idx = (size_t)(f - d->fields);
-		unsigned occ = idx < 64 ? counts[idx]++ : 0;
-		int n;
-		if (f->label == PROTOBUF_C_LABEL_REPEATED)
-			n = snprintf(path + plen, cap - plen, "%s%s[%u]", plen ? "." : "", f->name, occ);
-		else
-			n = snprintf(path + plen, cap - plen, "%s%s", plen ? "." : "", f->name);
-		if (n < 0 || (size_t)n >= cap - plen)
-			n = 0;
+		wp->field[depth] = f;
+		wp->occurrence[depth] = idx < 64 ? counts[idx]++ : 0;
 		if (f->type == PROTOBUF_C_TYPE_STRING) {
 			if (memchr(body, '\0', len))
-				return dd_error_set(err, DD_EINVAL, "%s: contains a NUL byte", path);
+				return dd_error_set(err, DD_EINVAL, "%s: contains a NUL byte",
+				                    path_text(wp, depth, buf, sizeof(buf)));
 			if (!dd_utf8_valid((const char *)body, len))
-				return dd_error_set(err, DD_EINVAL, "%s: invalid UTF-8", path);
+				return dd_error_set(err, DD_EINVAL, "%s: invalid UTF-8",
+				                    path_text(wp, depth, buf, sizeof(buf)));
 		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-			int rc = check_msg(f->descriptor, body, body + len, path,
-			                   plen + (size_t)n, cap, depth + 1, err);
+			int rc = check_msg(f->descriptor, body, body + len, wp, depth + 1, err);
 			if (rc != DD_OK)
 				return rc;
 		}
-		path[plen] = '\0';
 	}
 	return DD_OK;
 }
@@ -95,6 +113,6 @@ static int check_msg(const ProtobufCMessageDescriptor *d, const uint8_t *p,
 int dd_wire_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
                           size_t len, dd_error *err)
 {
-	char path[256] = "";
-	return check_msg(d, buf, buf + len, path, 0, sizeof(path), 0, err);
+	wire_path wp;
+	return check_msg(d, buf, buf + len, &wp, 0, err);
 }
