@@ -105,6 +105,7 @@ static int validate_promotion(const Dealdesk__V1__Promotion *p, const char *f,
 	CHECK(check_id_list(p->channels, p->n_channels, f, "channels", err));
 	CHECK(check_id_list(p->customer_groups, p->n_customer_groups, f, "customer_groups", err));
 	CHECK(dd_check_string(p->coupon_code, DD_MAX_ID, 1, sub(b, sizeof(b), f, "coupon_code"), err));
+	CHECK(dd_check_string(p->custom_kind, DD_MAX_ID, 1, sub(b, sizeof(b), f, "custom_kind"), err));
 	CHECK(check_currency(p->currency, 1, sub(b, sizeof(b), f, "currency"), err));
 	CHECK(check_range(p->amount, 0, INT64_MAX, sub(b, sizeof(b), f, "amount"), err));
 	CHECK(check_range(p->threshold, 0, INT64_MAX, sub(b, sizeof(b), f, "threshold"), err));
@@ -170,6 +171,13 @@ static int validate_promotion(const Dealdesk__V1__Promotion *p, const char *f,
 	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_LOYALTY_POINTS:
 		needs_currency = 0;
 		CHECK(check_range(p->points_multiplier, 1, 100, sub(b, sizeof(b), f, "points_multiplier"), err));
+		break;
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_CUSTOM:
+		/* the policy's function decides the amounts; a currency only when
+		 * the promotion says so */
+		needs_currency = 0;
+		CHECK(dd_check_string(p->custom_kind, DD_MAX_ID, 0, sub(b, sizeof(b), f, "custom_kind"), err));
+		CHECK(check_range(p->percent_bps, 0, 10000, sub(b, sizeof(b), f, "percent_bps"), err));
 		break;
 	default:
 		return dd_error_set(err, DD_EINVAL, "%s.kind: unknown promotion kind %d",

@@ -23,11 +23,16 @@ CATALOG = [("A", "x", 1000, 400), ("B", "x", 500, 200), ("C", "y", 300, 100),
            ("D", "z", 2000, 800), ("G", "gift", 700, 300)]
 
 
-def fnv_bucket(key, n):
-    h = 1469598103934665603
-    for b in key.encode():
+def fnv1a64(data):
+    # FNV-1a 64: offset basis 14695981039346656037, prime 1099511628211
+    h = 14695981039346656037
+    for b in data:
         h = ((h ^ b) * 1099511628211) % (1 << 64)
-    return h % n
+    return h
+
+
+def fnv_bucket(key, n):
+    return fnv1a64(key.encode()) % n
 
 
 class PromotionsTest(unittest.TestCase):
@@ -323,6 +328,56 @@ class PromotionsTest(unittest.TestCase):
         self.assertEqual(list(r.promotion_notes), [])
 
     # ---- experiments ----------------------------------------------------
+    def test_fnv_vectors(self):
+        # the published FNV-1a-64 test vectors: the formula the README gives
+        self.assertEqual(fnv1a64(b""), 0xcbf29ce484222325)
+        self.assertEqual(fnv1a64(b"a"), 0xaf63dc4c8601ec8c)
+        self.assertEqual(fnv1a64(b"foobar"), 0x85944171f73967e8)
+
+    def test_experiment_arms_follow_the_readme_formula(self):
+        # weights 1, 2, 3: the arm is FNV-1a-64(customer "\0" experiment) mod 6,
+        # taken through the arms in order; mod 6 (not just the low bit)
+        # tells a wrong offset basis apart
+        arms = [T.ExperimentArm(name="a", weight=1, percent_bps=1000),
+                T.ExperimentArm(name="b", weight=2, percent_bps=2000),
+                T.ExperimentArm(name="c", weight=3, percent_bps=3000)]
+        self.promos(self.P("EXP", T.PROMOTION_KIND_PERCENTAGE, percent_bps=1000,
+                           experiment_id="spring", arms=arms))
+        seen = set()
+        for customer in ["c1", "c2", "new1", "wh"]:
+            b = fnv_bucket(customer + "\0spring", 6)
+            want = "a" if b < 1 else "b" if b < 3 else "c"
+            seen.add(want)
+            r = self.quote([("D", 1)], customer=customer)
+            self.assertEqual([e.arm for e in r.experiments], [want], customer)
+            # wh is wholesale: its member price is 18.00
+            price = 1800 if customer == "wh" else 2000
+            self.assertEqual(r.total, price - price * {"a": 1, "b": 2, "c": 3}[want] // 10)
+        self.assertGreater(len(seen), 1)
+
+    def test_custom_kind(self):
+        # the shipped policy's every_second_unit: every second unit of a
+        # targeted line at percent_bps off
+        self.promos(self.P("HALF2", T.PROMOTION_KIND_CUSTOM, custom_kind="every_second_unit",
+                           skus=["A"], percent_bps=5000, max_discount=1200))
+        r = self.quote([("A", 5), ("B", 3)])
+        # A: 5 units -> 2 second units x 10.00 x 50 % = 10.00; B not targeted
+        self.assertEqual(self.disc(r, 0, "HALF2"), 1000)
+        self.assertEqual(self.disc(r, 1), 0)
+        # capped like any kind: 8 units -> 4 x 5.00 = 20.00, capped at 12.00
+        r = self.quote([("A", 8)])
+        self.assertEqual(self.disc(r, 0, "HALF2"), 1200)
+        self.assertEqual([n.code for n in r.promotion_notes], ["CAPPED"])
+        # a custom kind the policy does not define is skipped, with the reason
+        self.promos(self.P("NOPE", T.PROMOTION_KIND_CUSTOM, custom_kind="nope", skus=["A"]))
+        r = self.quote([("A", 2)])
+        self.assertIn((False, "unknown custom kind nope"), self.trace(r, "NOPE"))
+        # the kind needs a name
+        with self.assertRaises(grpc.RpcError) as e:
+            self.promos(self.P("BAD", T.PROMOTION_KIND_CUSTOM, skus=["A"]))
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("custom_kind", e.exception.details())
+
     def test_experiment_arms_are_stable(self):
         self.promos(self.P("EXP", T.PROMOTION_KIND_PERCENTAGE, percent_bps=1000,
                            experiment_id="exp1",
