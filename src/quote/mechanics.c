@@ -817,14 +817,23 @@ static int lua_commit(lua_State *L)
 	}
 	qo_order *o = m.o;
 	const char *desc = desc_of(&m, e);
+	/* An effect was computed on the order as it was then: if the policy
+	 * committed another since, each amount is held to what the line still
+	 * costs, so no line goes below zero whatever the policy does. */
+	int64_t taken = 0;
 	if (e->order) {
-		if (e->total > 0) {
+		for (size_t i = 0; i < m.n; i++) {
+			if (e->shares[i] > o->lines[i].left)
+				e->shares[i] = o->lines[i].left;
+			taken += e->shares[i] > 0 ? e->shares[i] : 0;
+		}
+		if (taken > 0) {
 			qo_discount *d = QO_PUSH(m.r->arena, &o->order_discounts);
 			if (d == NULL)
 				return luaL_error(L, "out of memory");
 			d->promotion_id = p->id;
 			d->kind = p->kind;
-			d->amount = e->total;
+			d->amount = taken;
 			d->description = p->name;
 			for (size_t i = 0; i < m.n; i++)
 				if (e->shares[i] > 0) {
@@ -836,15 +845,17 @@ static int lua_commit(lua_State *L)
 	} else {
 		for (size_t i = 0; i < m.n; i++) {
 			qo_line *l = &o->lines[i];
-			int64_t amount = e->lines[i];
+			int64_t amount = e->lines[i] < l->left ? e->lines[i] : l->left;
 			if (amount > 0) {
 				if (qo_add_line_discount(m.r, i, p->id, p->kind, amount, desc) != DD_OK)
 					return luaL_error(L, "out of memory");
 				l->left -= amount;
 				l->free_value = l->free_value - amount > 0 ? l->free_value - amount : 0;
+				taken += amount;
 			}
-			if (e->used && e->used[i] > 0) {
-				l->free_units -= e->used[i];
+			int64_t used = e->used ? min64(e->used[i], l->free_units) : 0;
+			if (used > 0) {
+				l->free_units -= used;
 				if (e->bundle) /* item promotions later see only the units
 				                  no bundle used */
 					l->free_value = min64(l->free_value,
@@ -852,6 +863,7 @@ static int lua_commit(lua_State *L)
 			}
 		}
 	}
+	e->total = taken;
 	if (e->gift_sku) {
 		struct qo_gift *g = QO_PUSH(m.r->arena, &m.r->gifts);
 		if (g == NULL)

@@ -366,6 +366,90 @@ class SandboxTest(unittest.TestCase):
     def test_pattern_spin(self):
         self.assertFailSafe("local s = ('a'):rep(300) return s:find('.-.-.-b')", "pattern")
 
+    def test_views_are_read_only(self):
+        # the order the engine holds is the truth: a policy writing into its
+        # view gets an error (here the credit fail-safe), never a crash
+        self.assertFailSafe("ctx.total = 0", "ctx is read-only")
+        self.assertFailSafe("ctx.lines[1].unit_price = 0", "read-only")
+        self.assertFailSafe("ctx.lines = 0", "read-only")
+        self.assertFailSafe("ctx.lines[1] = 0", "read-only")
+        self.assertFailSafe("c.limit = 10^12", "credit is read-only")
+        self.assertFailSafe("setmetatable(ctx, {__newindex = function() error('x') end})",
+                            "protected metatable")
+        self.assertFailSafe("ctx.coupons.X = true", "read-only")
+        self.assertFailSafe("rawset(ctx, 'total', 0)", "global 'rawset'")
+        self.assertFailSafe("assert(getmetatable(ctx) == false) error('hidden')", "hidden")
+
+    def test_views_do_not_outlive_their_evaluation(self):
+        # a line's signals (a view) kept from one quote cannot be read in the next
+        v = self.activate(T.POLICY_KIND_PRICING, (
+            "local kept = {}\n"
+            "function price(ctx)\n"
+            "  local s = ctx.lines[1].signals\n"
+            "  if kept[1] then local x = kept[1].inventory end\n"
+            "  kept[1] = s\n"
+            "  return nil\n"
+            "end\n"))
+        try:
+            self.s.catalog.PutSkuSignals(A.PutSkuSignalsRequest(signals=[
+                T.SkuSignals(sku="CABLE-3", inventory_on_hand=5, inventory_at=1789999000)]))
+            self.s.quote.Quote(req("acme", "USD", [("CABLE-3", 1)]))
+            with self.assertRaises(grpc.RpcError) as cm:
+                self.s.quote.Quote(req("acme", "USD", [("CABLE-3", 1)]))
+            self.assertEqual(cm.exception.code(), SC.INTERNAL)
+            self.assertIn("evaluation that has ended", cm.exception.details())
+        finally:
+            self.restore(T.POLICY_KIND_PRICING)
+            self.s.catalog.DeleteSkuSignals(A.SkuKey(sku="CABLE-3"))
+
+    def test_promotion_primitives_refuse_misuse(self):
+        cases = [
+            ("dd.promotion_commit(promotions[1], 999, 0)", "not an effect"),
+            ("dd.promotion_effect({slot = 99999})", "not a promotion of this quote"),
+            ("dd.promotion_in_force(42)", "table expected"),
+            ("for k = 1, #promotions do local p = promotions[k] local e = dd.promotion_effect(p) "
+             "if e then dd.promotion_commit(p, e, 10^9) dd.promotion_commit(p, e, 10^9) end end",
+             "committed twice"),
+        ]
+        good = self.s.policies.GetPolicy(A.PolicyKey(kind=T.POLICY_KIND_PROMOTIONS)).version
+        try:
+            for body, text in cases:
+                v = self.activate(T.POLICY_KIND_PROMOTIONS,
+                                  "function apply(ctx, promotions)\n" + body + "\nend\n")
+                with self.assertRaises(grpc.RpcError) as cm:
+                    self.s.quote.Quote(req("acme", "USD", [("CABLE-3", 2)]))
+                self.assertEqual(cm.exception.code(), SC.INTERNAL, body)
+                self.assertIn(text, cm.exception.details(), body)
+            # committing every promotion's effect computed on the same cart
+            # never takes a line below zero
+            self.activate(T.POLICY_KIND_PROMOTIONS, (
+                "function apply(ctx, promotions)\n"
+                "  local es = {}\n"
+                "  for k = 1, #promotions do es[k] = dd.promotion_effect(promotions[k]) end\n"
+                "  for k = 1, #promotions do\n"
+                "    if es[k] then dd.promotion_commit(promotions[k], es[k], 10^12) end\n"
+                "    if es[k] then dd.promotion_commit(promotions[k], es[k], 10^12) end\n"
+                "  end\n"
+                "end\n"))
+            with self.assertRaises(grpc.RpcError):
+                self.s.quote.Quote(req("acme", "USD", [("CABLE-3", 2)]))
+            self.activate(T.POLICY_KIND_PROMOTIONS, (
+                "function apply(ctx, promotions)\n"
+                "  local es = {}\n"
+                "  for k = 1, #promotions do es[k] = dd.promotion_effect(promotions[k]) end\n"
+                "  for k = 1, #promotions do\n"
+                "    if es[k] then dd.promotion_commit(promotions[k], es[k], 10^12) end\n"
+                "  end\n"
+                "end\n"))
+            r = self.s.quote.Quote(req("acme", "USD", [("CABLE-3", 2), ("WIDGET-1", 1)]))
+            for line in r.lines:
+                self.assertGreaterEqual(line.line_total, 0)
+                self.assertEqual(line.line_subtotal - line.discount_total, line.line_total)
+            self.assertEqual(r.subtotal - r.discount_total, r.total)
+        finally:
+            self.s.policies.ActivatePolicy(A.ActivatePolicyRequest(
+                kind=T.POLICY_KIND_PROMOTIONS, version=good, actor="t"))
+
     def test_pricing_error_is_clear(self):
         v = self.activate(T.POLICY_KIND_PRICING, "function price(ctx)\n  error('boom')\nend")
         try:
