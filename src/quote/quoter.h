@@ -52,7 +52,9 @@ struct dd_quoter {
 	/* the Lua view (view.c): proxies passed to policies, the tables
 	 * behind them, reused from quote to quote */
 	int ctx_view, credit_view, promos_view, checks_view;
-	int ctx_raw, customer_raw, profile_raw, lines_raw, line_raws, credit_raw, view_keys;
+	int ctx_raw, customer_raw, profile_raw, lines_raw, line_raws, line_proxies, credit_raw;
+	int view_keys;
+	struct qv_shadows *shadows; /* what the tables hold (view.c) */
 	size_t view_lines; /* lines the view holds now */
 
 	int current;               /* policies and data are those of ... */

@@ -20,6 +20,7 @@
  */
 #include "quoter.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -516,33 +517,85 @@ static const char *const key_names[K__COUNT] = {
 
 /* Keys are interned once (the quoter's keys table, at stack index KEYS
  * while a sync runs): a set is two raw table operations, no string
- * hashing. */
+ * hashing. And a field is only written when its value changed: a shadow
+ * per table remembers what it holds (for strings, the table's own copy,
+ * which lives as long as the table keeps it). */
 #define KEYS 2
 
-static void set_key(lua_State *L, int t)
+typedef struct qv_shadow {
+	uint64_t known[(K__COUNT + 63) / 64];
+	int64_t iv[K__COUNT];
+	const char *sv[K__COUNT];
+} qv_shadow;
+
+struct qv_shadows {
+	qv_shadow ctx, customer, profile, credit;
+	qv_shadow *lines; /* per line slot, as line_raws */
+	size_t nlines;
+};
+
+static int known(const qv_shadow *sh, enum view_key k)
 {
-	lua_rawset(L, t);
+	return (sh->known[k / 64] >> (k % 64)) & 1;
 }
 
-static void set_str(lua_State *L, int t, enum view_key k, const char *v)
+static void set_known(qv_shadow *sh, enum view_key k)
 {
+	sh->known[k / 64] |= UINT64_C(1) << (k % 64);
+}
+
+static void set_str(lua_State *L, int t, qv_shadow *sh, enum view_key k, const char *v)
+{
+	v = or_empty(v);
+	if (known(sh, k) && strcmp(sh->sv[k], v) == 0)
+		return;
 	lua_rawgeti(L, KEYS, k);
-	lua_pushstring(L, or_empty(v));
-	set_key(L, t);
+	sh->sv[k] = lua_pushstring(L, v); /* the table's copy from now on */
+	lua_rawset(L, t);
+	set_known(sh, k);
 }
 
-static void set_int(lua_State *L, int t, enum view_key k, int64_t v)
+static void set_int(lua_State *L, int t, qv_shadow *sh, enum view_key k, int64_t v)
 {
+	if (known(sh, k) && sh->iv[k] == v && sh->sv[k] == NULL)
+		return;
 	lua_rawgeti(L, KEYS, k);
 	lua_pushinteger(L, (lua_Integer)v);
-	set_key(L, t);
+	lua_rawset(L, t);
+	sh->iv[k] = v;
+	sh->sv[k] = NULL;
+	set_known(sh, k);
 }
 
-static void set_bool(lua_State *L, int t, enum view_key k, int v)
+static void set_bool(lua_State *L, int t, qv_shadow *sh, enum view_key k, int v)
 {
+	v = v != 0;
+	if (known(sh, k) && sh->iv[k] == v + 2 && sh->sv[k] == NULL)
+		return;
 	lua_rawgeti(L, KEYS, k);
 	lua_pushboolean(L, v);
-	set_key(L, t);
+	lua_rawset(L, t);
+	sh->iv[k] = v + 2; /* not equal to an integer 0 / 1 held before */
+	sh->sv[k] = NULL;
+	set_known(sh, k);
+}
+
+/* The shadow of line slot i, growing the array; NULL when out of memory. */
+static qv_shadow *line_shadow(lua_State *L, dd_quoter *q, size_t i)
+{
+	struct qv_shadows *s = q->shadows;
+	if (i >= s->nlines) {
+		size_t n = s->nlines ? s->nlines : 8;
+		while (n <= i)
+			n *= 2;
+		qv_shadow *v = realloc(s->lines, n * sizeof(*v));
+		if (v == NULL)
+			luaL_error(L, "out of memory");
+		memset(v + s->nlines, 0, (n - s->nlines) * sizeof(*v));
+		s->lines = v;
+		s->nlines = n;
+	}
+	return &s->lines[i];
 }
 
 /* Pushes registry[ref][i]. */
@@ -561,18 +614,19 @@ static const char *rounding_name(dd_rounding mode)
 	}
 }
 
-static void sync_profile(lua_State *L, int t, const Dealdesk__V1__CreditProfile *c)
+static void sync_profile(lua_State *L, int t, qv_shadow *sh,
+                         const Dealdesk__V1__CreditProfile *c)
 {
-	set_bool(L, t, K_PRESENT, c != NULL);
-	set_str(L, t, K_CURRENCY, c ? c->currency : "");
-	set_int(L, t, K_LIMIT, c ? c->credit_limit : 0);
-	set_int(L, t, K_OPEN_RECEIVABLES, c ? c->open_receivables : 0);
-	set_int(L, t, K_COMMITTED_ORDERS, c ? c->committed_orders : 0);
-	set_int(L, t, K_TERMS_DAYS, c ? c->standard_terms_days : 0);
-	set_int(L, t, K_OVERDUE_DAYS, c ? c->oldest_overdue_days : 0);
-	set_str(L, t, K_TIER, c ? c->tier : "");
-	set_int(L, t, K_NEXT_REVIEW_AT, c ? c->next_review_at : 0);
-	set_bool(L, t, K_HOLD, c ? c->hold : 0);
+	set_bool(L, t, sh, K_PRESENT, c != NULL);
+	set_str(L, t, sh, K_CURRENCY, c ? c->currency : "");
+	set_int(L, t, sh, K_LIMIT, c ? c->credit_limit : 0);
+	set_int(L, t, sh, K_OPEN_RECEIVABLES, c ? c->open_receivables : 0);
+	set_int(L, t, sh, K_COMMITTED_ORDERS, c ? c->committed_orders : 0);
+	set_int(L, t, sh, K_TERMS_DAYS, c ? c->standard_terms_days : 0);
+	set_int(L, t, sh, K_OVERDUE_DAYS, c ? c->oldest_overdue_days : 0);
+	set_str(L, t, sh, K_TIER, c ? c->tier : "");
+	set_int(L, t, sh, K_NEXT_REVIEW_AT, c ? c->next_review_at : 0);
+	set_bool(L, t, sh, K_HOLD, c ? c->hold : 0);
 }
 
 static void sync_order(lua_State *L, quote_run *r)
@@ -581,79 +635,85 @@ static void sync_order(lua_State *L, quote_run *r)
 	const qo_order *o = &r->order;
 	push_ref(L, q->ctx_raw);
 	int t = lua_gettop(L);
-	set_int(L, t, K_NOW, o->time);
-	set_str(L, t, K_CURRENCY, o->req->currency);
-	set_int(L, t, K_EXPONENT, o->exponent);
-	set_str(L, t, K_CHANNEL, o->channel);
-	set_str(L, t, K_REGION, o->region);
-	set_str(L, t, K_ORDER_ID, o->req->order_id);
-	set_bool(L, t, K_EXPLAIN, r->explain);
+	qv_shadow *sh = &q->shadows->ctx;
+	set_int(L, t, sh, K_NOW, o->time);
+	set_str(L, t, sh, K_CURRENCY, o->req->currency);
+	set_int(L, t, sh, K_EXPONENT, o->exponent);
+	set_str(L, t, sh, K_CHANNEL, o->channel);
+	set_str(L, t, sh, K_REGION, o->region);
+	set_str(L, t, sh, K_ORDER_ID, o->req->order_id);
+	set_bool(L, t, sh, K_EXPLAIN, r->explain);
 	const Dealdesk__V1__Customer *c = o->customer;
 	push_ref(L, q->customer_raw);
 	t = lua_gettop(L);
-	set_str(L, t, K_ID, c->id);
-	set_str(L, t, K_NAME, c->name);
-	set_str(L, t, K_GROUP, c->customer_group);
-	set_str(L, t, K_SEGMENT, c->segment);
-	set_str(L, t, K_TIER, c->credit ? c->credit->tier : "");
-	set_str(L, t, K_LOYALTY_TIER, c->loyalty_tier);
-	set_int(L, t, K_ORDER_COUNT, c->order_count);
-	set_int(L, t, K_FIRST_ORDER_AT, c->first_order_at);
-	set_int(L, t, K_LAST_ORDER_AT, c->last_order_at);
+	sh = &q->shadows->customer;
+	set_str(L, t, sh, K_ID, c->id);
+	set_str(L, t, sh, K_NAME, c->name);
+	set_str(L, t, sh, K_GROUP, c->customer_group);
+	set_str(L, t, sh, K_SEGMENT, c->segment);
+	set_str(L, t, sh, K_TIER, c->credit ? c->credit->tier : "");
+	set_str(L, t, sh, K_LOYALTY_TIER, c->loyalty_tier);
+	set_int(L, t, sh, K_ORDER_COUNT, c->order_count);
+	set_int(L, t, sh, K_FIRST_ORDER_AT, c->first_order_at);
+	set_int(L, t, sh, K_LAST_ORDER_AT, c->last_order_at);
 	push_ref(L, q->profile_raw);
-	sync_profile(L, lua_gettop(L), c->credit);
+	sync_profile(L, lua_gettop(L), &q->shadows->profile, c->credit);
 	lua_pop(L, 3);
 }
 
-/* the raw table of line i (created on first use), on top of the stack */
-static void push_line(lua_State *L, dd_quoter *q, size_t i)
+/* the raw table of line i (created on first use), on top of the stack;
+ * 1 when it was created now */
+static int push_line(lua_State *L, dd_quoter *q, size_t i)
 {
 	push_ref(L, q->line_raws);
 	if (lua_rawgeti(L, -1, (lua_Integer)i + 1) == LUA_TTABLE) {
 		lua_remove(L, -2);
-		return;
+		return 0;
 	}
 	lua_pop(L, 1);
 	lua_createtable(L, 0, 20);
 	lua_pushvalue(L, -1);
 	lua_rawseti(L, -3, (lua_Integer)i + 1);       /* line_raws[i+1] = raw */
-	push_ref(L, q->lines_raw);
+	push_ref(L, q->line_proxies);
 	dd_host_push_proxy(L, -2, "ctx.lines[i]");
-	lua_rawseti(L, -2, (lua_Integer)i + 1);       /* lines_raw[i+1] = proxy */
+	lua_rawseti(L, -2, (lua_Integer)i + 1);       /* line_proxies[i+1] = proxy */
 	lua_pop(L, 1);
 	lua_remove(L, -2);
+	return 1;
 }
 
-static void sync_amounts(lua_State *L, int t, const qo_line *l)
+static void sync_amounts(lua_State *L, int t, qv_shadow *sh, const qo_line *l)
 {
-	set_int(L, t, K_UNIT_PRICE, l->unit_price);
-	set_int(L, t, K_SUBTOTAL, l->subtotal);
-	set_int(L, t, K_DISCOUNT, l->discount);
-	set_int(L, t, K_TOTAL, qo_line_total(l));
+	set_int(L, t, sh, K_UNIT_PRICE, l->unit_price);
+	set_int(L, t, sh, K_SUBTOTAL, l->subtotal);
+	set_int(L, t, sh, K_DISCOUNT, l->discount);
+	set_int(L, t, sh, K_TOTAL, qo_line_total(l));
 }
 
 static void sync_line(lua_State *L, quote_run *r, size_t i, int all)
 {
 	dd_quoter *q = r->q;
 	const qo_line *l = &r->order.lines[i];
-	push_line(L, q, i);
+	qv_shadow *sh = line_shadow(L, q, i);
+	if (push_line(L, q, i))
+		memset(sh, 0, sizeof(*sh)); /* a new table holds nothing yet */
 	int t = lua_gettop(L);
 	if (all) {
 		const Dealdesk__V1__PriceEntry *e = l->price;
-		set_int(L, t, K_NO, (int64_t)i);
-		set_str(L, t, K_SKU, l->sku);
-		set_str(L, t, K_NAME, e->name);
-		set_int(L, t, K_QUANTITY, l->quantity);
-		set_str(L, t, K_CATEGORY, e->category);
-		set_str(L, t, K_PRICE_LIST, e->price_list_id);
-		set_int(L, t, K_PRICE_TIER, l->price_tier);
-		set_int(L, t, K_LIST_PRICE, e->unit_price);
-		set_int(L, t, K_UNIT_COST, e->unit_cost);
-		set_int(L, t, K_FLOOR, e->floor_price);
-		set_int(L, t, K_CEILING, e->ceiling_price);
-		set_int(L, t, K_LIST_SUBTOTAL, l->list_subtotal);
-		set_str(L, t, K_ROUNDING, rounding_name(l->rounding));
-		set_bool(L, t, K_GIFT, l->gift);
+		set_int(L, t, sh, K_NO, (int64_t)i);
+		set_str(L, t, sh, K_SKU, l->sku);
+		set_str(L, t, sh, K_NAME, e->name);
+		set_int(L, t, sh, K_QUANTITY, l->quantity);
+		set_str(L, t, sh, K_CATEGORY, e->category);
+		set_str(L, t, sh, K_PRICE_LIST, e->price_list_id);
+		set_int(L, t, sh, K_PRICE_TIER, l->price_tier);
+		set_int(L, t, sh, K_LIST_PRICE, e->unit_price);
+		set_int(L, t, sh, K_UNIT_COST, e->unit_cost);
+		set_int(L, t, sh, K_FLOOR, e->floor_price);
+		set_int(L, t, sh, K_CEILING, e->ceiling_price);
+		set_int(L, t, sh, K_LIST_SUBTOTAL, l->list_subtotal);
+		set_str(L, t, sh, K_ROUNDING, rounding_name(l->rounding));
+		set_bool(L, t, sh, K_GIFT, l->gift);
 		if (l->signals)
 			dd_view_push(L, &signals_class, q, (uint32_t)i, 0, &q->generation);
 		else
@@ -662,7 +722,7 @@ static void sync_line(lua_State *L, quote_run *r, size_t i, int all)
 		lua_insert(L, -2);
 		lua_rawset(L, t);
 	}
-	sync_amounts(L, t, l);
+	sync_amounts(L, t, sh, l);
 	lua_pop(L, 1);
 }
 
@@ -685,31 +745,39 @@ static int sync(lua_State *L)
 	if (a->what & (QV_LINES | QV_AMOUNTS)) {
 		for (size_t i = 0; i < o->nlines; i++)
 			sync_line(L, r, i, (a->what & QV_LINES) != 0);
-		/* lines of an earlier, longer order are no longer there */
+		/* ctx.lines holds this order's lines: those of an earlier,
+		 * longer order go, those beyond an earlier, shorter one come */
 		push_ref(L, q->lines_raw);
+		push_ref(L, q->line_proxies);
+		for (size_t i = q->view_lines; i < o->nlines; i++) {
+			lua_rawgeti(L, -1, (lua_Integer)i + 1);
+			lua_rawseti(L, -3, (lua_Integer)i + 1);
+		}
 		for (size_t i = o->nlines; i < q->view_lines; i++) {
 			lua_pushnil(L);
-			lua_rawseti(L, -2, (lua_Integer)i + 1);
+			lua_rawseti(L, -3, (lua_Integer)i + 1);
 		}
-		lua_pop(L, 1);
+		lua_pop(L, 2);
 		q->view_lines = o->nlines;
 		push_ref(L, q->ctx_raw);
 		int t = lua_gettop(L);
-		set_int(L, t, K_SUBTOTAL, o->subtotal);
-		set_int(L, t, K_DISCOUNT_TOTAL, o->discount_total);
-		set_int(L, t, K_TOTAL, o->total);
+		qv_shadow *sh = &q->shadows->ctx;
+		set_int(L, t, sh, K_SUBTOTAL, o->subtotal);
+		set_int(L, t, sh, K_DISCOUNT_TOTAL, o->discount_total);
+		set_int(L, t, sh, K_TOTAL, o->total);
 		lua_pop(L, 1);
 	}
 	if (a->what & QV_CREDIT) {
 		const qo_credit *d = &o->credit;
 		push_ref(L, q->credit_raw);
 		int t = lua_gettop(L);
-		sync_profile(L, t, o->customer->credit);
-		set_bool(L, t, K_SAME_CURRENCY, d->same_currency);
-		set_int(L, t, K_ORDER_TOTAL, o->total);
-		set_int(L, t, K_EXPOSURE, d->exposure);
-		set_int(L, t, K_AVAILABLE, d->available);
-		set_int(L, t, K_LIMIT, d->limit);
+		qv_shadow *sh = &q->shadows->credit;
+		sync_profile(L, t, sh, o->customer->credit);
+		set_bool(L, t, sh, K_SAME_CURRENCY, d->same_currency);
+		set_int(L, t, sh, K_ORDER_TOTAL, o->total);
+		set_int(L, t, sh, K_EXPOSURE, d->exposure);
+		set_int(L, t, sh, K_AVAILABLE, d->available);
+		set_int(L, t, sh, K_LIMIT, d->limit);
 		lua_pop(L, 1);
 	}
 	return 0;
@@ -759,6 +827,10 @@ static int create(lua_State *L)
 	lua_pop(L, 1);
 	NEW_RAW(line_raws);
 	lua_pop(L, 1);
+	NEW_RAW(line_proxies);
+	lua_pop(L, 1);
+	if ((q->shadows = calloc(1, sizeof(*q->shadows))) == NULL)
+		return luaL_error(L, "out of memory");
 	NEW_RAW(credit_raw);
 	dd_host_push_proxy(L, -1, "credit");
 	q->credit_view = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -801,9 +873,14 @@ int quote_views_create(dd_quoter *q)
 
 void quote_views_free(dd_quoter *q)
 {
+	if (q->shadows) {
+		free(q->shadows->lines);
+		free(q->shadows);
+		q->shadows = NULL;
+	}
 	int *refs[] = { &q->ctx_view, &q->credit_view, &q->promos_view, &q->checks_view,
 		        &q->ctx_raw, &q->customer_raw, &q->profile_raw, &q->lines_raw,
-		        &q->line_raws, &q->credit_raw, &q->view_keys };
+		        &q->line_raws, &q->line_proxies, &q->credit_raw, &q->view_keys };
 	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
 		if (*refs[i] > 0)
 			luaL_unref(q->L, LUA_REGISTRYINDEX, *refs[i]);

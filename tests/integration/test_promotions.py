@@ -328,6 +328,21 @@ class PromotionsTest(unittest.TestCase):
         self.assertEqual(list(r.promotion_notes), [])
 
     # ---- experiments ----------------------------------------------------
+    def test_carts_of_changing_size(self):
+        # every worker reuses its view of the lines from quote to quote: a
+        # long cart after a short one sees all its lines again
+        self.promos(self.P("PD", T.PROMOTION_KIND_PERCENTAGE, skus=["D"], percent_bps=1000))
+        long_cart = [("A", 1), ("B", 1), ("C", 1), ("G", 1), ("D", 2)]
+        first = self.quote(long_cart)
+        self.assertEqual(self.disc(first, 4, "PD"), 400)
+        for _ in range(6):
+            short = self.quote([("D", 1)])
+            self.assertEqual(self.disc(short, 0, "PD"), 200)
+            self.assertEqual(len(short.lines), 1)
+            again = self.quote(long_cart)
+            self.assertEqual(self.disc(again, 4, "PD"), 400)
+            self.assertEqual(again.total, first.total)
+
     def test_fnv_vectors(self):
         # the published FNV-1a-64 test vectors: the formula the README gives
         self.assertEqual(fnv1a64(b""), 0xcbf29ce484222325)
