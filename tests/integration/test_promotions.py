@@ -332,15 +332,18 @@ class PromotionsTest(unittest.TestCase):
         # every worker reuses its view of the lines from quote to quote: a
         # long cart after a short one sees all its lines again
         self.promos(self.P("PD", T.PROMOTION_KIND_PERCENTAGE, skus=["D"], percent_bps=1000))
+        # (the pricing policy walks ctx.lines: wholesale pays 10 % below list)
         long_cart = [("A", 1), ("B", 1), ("C", 1), ("G", 1), ("D", 2)]
-        first = self.quote(long_cart)
-        self.assertEqual(self.disc(first, 4, "PD"), 400)
+        first = self.quote(long_cart, customer="wh")
+        self.assertEqual(first.lines[4].unit_price, 1800)
+        self.assertEqual(self.disc(first, 4, "PD"), 360)
         for _ in range(6):
-            short = self.quote([("D", 1)])
-            self.assertEqual(self.disc(short, 0, "PD"), 200)
+            short = self.quote([("D", 1)], customer="wh")
+            self.assertEqual(short.lines[0].unit_price, 1800)
             self.assertEqual(len(short.lines), 1)
-            again = self.quote(long_cart)
-            self.assertEqual(self.disc(again, 4, "PD"), 400)
+            again = self.quote(long_cart, customer="wh")
+            self.assertEqual([l.unit_price for l in again.lines], [900, 450, 270, 630, 1800])
+            self.assertEqual(self.disc(again, 4, "PD"), 360)
             self.assertEqual(again.total, first.total)
 
     def test_fnv_vectors(self):
