@@ -45,14 +45,14 @@ int dd_admin_put_prepare(dd_entity_kind kind, ProtobufCMessage *const *items,
                          dd_admin_write **out, dd_error *err);
 int dd_admin_delete_prepare(dd_entity_kind kind, const char *const *key,
                             dd_arena *arena, dd_admin_write **out, dd_error *err);
-int dd_policy_upload_prepare(int kind, const char *source, const char *author,
+int dd_policy_upload_prepare(dd_policy_kind kind, const char *source, const char *author,
                              const char *comment, int64_t now,
                              const dd_sandbox_limits *limits, dd_arena *arena,
                              dd_admin_write **out, dd_error *err);
-int dd_policy_review_prepare(int kind, uint64_t version, int to, const char *actor,
+int dd_policy_review_prepare(dd_policy_kind kind, uint64_t version, int to, const char *actor,
                              const char *comment, int64_t now, dd_arena *arena,
                              dd_admin_write **out, dd_error *err);
-int dd_policy_activate_prepare(int kind, uint64_t version, const char *actor,
+int dd_policy_activate_prepare(dd_policy_kind kind, uint64_t version, const char *actor,
                                int require_approval, int64_t now, dd_arena *arena,
                                dd_admin_write **out, dd_error *err);
 /* Applies write (a dd_admin_write *) in txn; DD_OK, or an error with err. */
@@ -90,26 +90,26 @@ int dd_admin_list(dd_store *store, dd_entity_kind kind,
 
 /* Stores a new DRAFT version after compiling it in a scratch sandbox with
  * `limits` and checking its entry function. */
-int dd_policy_upload(dd_store *store, int kind, const char *source,
+int dd_policy_upload(dd_store *store, dd_policy_kind kind, const char *source,
                      const char *author, const char *comment, int64_t now,
                      const dd_sandbox_limits *limits, dd_arena *arena,
                      Dealdesk__V1__PolicyScript **out, dd_error *err);
 /* version 0 = the active one. */
-int dd_policy_get(dd_store *store, int kind, uint64_t version, dd_arena *arena,
+int dd_policy_get(dd_store *store, dd_policy_kind kind, uint64_t version, dd_arena *arena,
                   Dealdesk__V1__PolicyScript **out, dd_error *err);
-int dd_policy_list(dd_store *store, int kind, uint32_t page_size,
+int dd_policy_list(dd_store *store, dd_policy_kind kind, uint32_t page_size,
                    const char *page_token, dd_arena *arena,
                    Dealdesk__V1__PolicyScript ***items, size_t *n,
                    char **next_token, dd_error *err);
 /* Review steps: to is PENDING_REVIEW (from DRAFT), APPROVED or REJECTED
  * (from PENDING_REVIEW; actor must differ from the author). */
-int dd_policy_review(dd_store *store, int kind, uint64_t version, int to,
+int dd_policy_review(dd_store *store, dd_policy_kind kind, uint64_t version, int to,
                      const char *actor, const char *comment, int64_t now,
                      dd_arena *arena, Dealdesk__V1__PolicyScript **out,
                      dd_error *err);
 /* Makes version active; the previous active version becomes RETIRED. With
  * require_approval only APPROVED versions qualify; REJECTED never does. */
-int dd_policy_activate(dd_store *store, int kind, uint64_t version,
+int dd_policy_activate(dd_store *store, dd_policy_kind kind, uint64_t version,
                        const char *actor, int require_approval, int64_t now,
                        dd_arena *arena, Dealdesk__V1__PolicyScript **out,
                        dd_error *err);
@@ -119,7 +119,7 @@ int dd_policy_activate(dd_store *store, int kind, uint64_t version,
 int dd_policy_install_shipped(dd_store *store, const dd_sandbox_limits *limits,
                               int64_t now, dd_error *err);
 /* The embedded source of a shipped policy kind, or NULL. */
-const char *dd_policy_shipped_source(int kind, size_t *len);
+const char *dd_policy_shipped_source(dd_policy_kind kind, size_t *len);
 
 /* Loads the demo dataset (prices in USD, EUR, JPY, KWD; promotions of each
  * kind; customers across credit tiers; compliance checks) into an empty

@@ -13,7 +13,7 @@
 
 #define KIND_OK(k) (dd_policy_kind_name(k) != NULL)
 
-const char *dd_policy_shipped_source(int kind, size_t *len)
+const char *dd_policy_shipped_source(dd_policy_kind kind, size_t *len)
 {
 	if (!KIND_OK(kind))
 		return NULL;
@@ -95,7 +95,7 @@ static int check_kind(int kind, dd_error *err)
 	return DD_OK;
 }
 
-int dd_policy_upload_prepare(int kind, const char *source, const char *author,
+int dd_policy_upload_prepare(dd_policy_kind kind, const char *source, const char *author,
                              const char *comment, int64_t now,
                              const dd_sandbox_limits *limits, dd_arena *arena,
                              dd_admin_write **out, dd_error *err)
@@ -124,7 +124,7 @@ int dd_policy_upload_prepare(int kind, const char *source, const char *author,
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
 	dealdesk__v1__policy_script__init(p);
 	sha256_hex(source, len, sha);
-	p->kind = kind;
+	p->kind = (Dealdesk__V1__PolicyKind)kind;
 	p->source = (char *)source;
 	p->sha256 = sha;
 	p->status = DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_DRAFT;
@@ -164,7 +164,7 @@ static int policy_write_now(dd_store *store, int rc, dd_admin_write *w,
 	return rc;
 }
 
-int dd_policy_upload(dd_store *store, int kind, const char *source,
+int dd_policy_upload(dd_store *store, dd_policy_kind kind, const char *source,
                      const char *author, const char *comment, int64_t now,
                      const dd_sandbox_limits *limits, dd_arena *arena,
                      Dealdesk__V1__PolicyScript **out, dd_error *err)
@@ -175,7 +175,7 @@ int dd_policy_upload(dd_store *store, int kind, const char *source,
 	return policy_write_now(store, rc, w, out, err);
 }
 
-int dd_policy_get(dd_store *store, int kind, uint64_t version, dd_arena *arena,
+int dd_policy_get(dd_store *store, dd_policy_kind kind, uint64_t version, dd_arena *arena,
                   Dealdesk__V1__PolicyScript **out, dd_error *err)
 {
 	int rc = check_kind(kind, err);
@@ -211,7 +211,7 @@ int dd_policy_get(dd_store *store, int kind, uint64_t version, dd_arena *arena,
 	return rc;
 }
 
-int dd_policy_list(dd_store *store, int kind, uint32_t page_size,
+int dd_policy_list(dd_store *store, dd_policy_kind kind, uint32_t page_size,
                    const char *page_token, dd_arena *arena,
                    Dealdesk__V1__PolicyScript ***items, size_t *n,
                    char **next_token, dd_error *err)
@@ -245,7 +245,7 @@ static int load_for_change(dd_wtxn *txn, int kind, uint64_t version,
 	return DD_OK;
 }
 
-int dd_policy_review_prepare(int kind, uint64_t version, int to, const char *actor,
+int dd_policy_review_prepare(dd_policy_kind kind, uint64_t version, int to, const char *actor,
                              const char *comment, int64_t now, dd_arena *arena,
                              dd_admin_write **out, dd_error *err)
 {
@@ -302,7 +302,7 @@ static int apply_review(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
 	return DD_OK;
 }
 
-int dd_policy_review(dd_store *store, int kind, uint64_t version, int to,
+int dd_policy_review(dd_store *store, dd_policy_kind kind, uint64_t version, int to,
                      const char *actor, const char *comment, int64_t now,
                      dd_arena *arena, Dealdesk__V1__PolicyScript **out,
                      dd_error *err)
@@ -312,7 +312,7 @@ int dd_policy_review(dd_store *store, int kind, uint64_t version, int to,
 	return policy_write_now(store, rc, w, out, err);
 }
 
-int dd_policy_activate_prepare(int kind, uint64_t version, const char *actor,
+int dd_policy_activate_prepare(dd_policy_kind kind, uint64_t version, const char *actor,
                                int require_approval, int64_t now, dd_arena *arena,
                                dd_admin_write **out, dd_error *err)
 {
@@ -376,7 +376,7 @@ static int apply_activate(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
 	return DD_OK;
 }
 
-int dd_policy_activate(dd_store *store, int kind, uint64_t version,
+int dd_policy_activate(dd_store *store, dd_policy_kind kind, uint64_t version,
                        const char *actor, int require_approval, int64_t now,
                        dd_arena *arena, Dealdesk__V1__PolicyScript **out,
                        dd_error *err)

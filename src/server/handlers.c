@@ -293,7 +293,7 @@ static int h_upload_policy(dd_call *call)
 	dd_error err;
 	dd_error_clear(&err);
 	dd_admin_write *w = NULL;
-	int rc = dd_policy_upload_prepare(q->kind, q->source, q->author, q->comment, unix_now(),
+	int rc = dd_policy_upload_prepare((dd_policy_kind)q->kind, q->source, q->author, q->comment, unix_now(),
 	                                  &dd_call_config(call)->limits.sandbox,
 	                                  dd_call_arena(call), &w, &err);
 	return submit_write(call, rc, w, 1, &err);
@@ -303,7 +303,7 @@ static int get_policy(dd_call *call, ProtobufCMessage **resp, dd_error *err)
 {
 	const Dealdesk__V1__PolicyKey *q = (const void *)dd_call_request(call);
 	Dealdesk__V1__PolicyScript *p;
-	int rc = dd_policy_get(dd_call_store(call), q->kind, q->version, dd_call_arena(call),
+	int rc = dd_policy_get(dd_call_store(call), (dd_policy_kind)q->kind, q->version, dd_call_arena(call),
 	                       &p, err);
 	if (rc == DD_OK)
 		*resp = &p->base;
@@ -318,7 +318,7 @@ static int list_policies(dd_call *call, ProtobufCMessage **resp, dd_error *err)
 	if (r == NULL)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
 	dealdesk__v1__list_policies_response__init(r);
-	int rc = dd_policy_list(dd_call_store(call), q->kind, q->page ? q->page->page_size : 0,
+	int rc = dd_policy_list(dd_call_store(call), (dd_policy_kind)q->kind, q->page ? q->page->page_size : 0,
 	                        q->page ? q->page->page_token : NULL, a, &r->policies,
 	                        &r->n_policies, &r->next_page_token, err);
 	if (rc == DD_OK)
@@ -332,7 +332,7 @@ static int review(dd_call *call, int to)
 	dd_error err;
 	dd_error_clear(&err);
 	dd_admin_write *w = NULL;
-	int rc = dd_policy_review_prepare(q->kind, q->version, to, q->actor, q->comment,
+	int rc = dd_policy_review_prepare((dd_policy_kind)q->kind, q->version, to, q->actor, q->comment,
 	                                  unix_now(), dd_call_arena(call), &w, &err);
 	return submit_write(call, rc, w, 1, &err);
 }
@@ -358,7 +358,7 @@ static int h_activate_policy(dd_call *call)
 	dd_error err;
 	dd_error_clear(&err);
 	dd_admin_write *w = NULL;
-	int rc = dd_policy_activate_prepare(q->kind, q->version, q->actor,
+	int rc = dd_policy_activate_prepare((dd_policy_kind)q->kind, q->version, q->actor,
 	                                    dd_call_config(call)->require_approval, unix_now(),
 	                                    dd_call_arena(call), &w, &err);
 	return submit_write(call, rc, w, 1, &err);
