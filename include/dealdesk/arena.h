@@ -32,6 +32,11 @@ char *dd_arena_printf(dd_arena *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Frees all but the first chunk; every pointer handed out is invalid. */
 void dd_arena_reset(dd_arena *a);
+/* Resets src and moves the chunk it keeps into dst (whose own memory is
+ * freed first), leaving src empty: a worker hands one chunk from request
+ * to request instead of allocating it each time. dst keeps its chunk size
+ * and limit. */
+void dd_arena_take(dd_arena *dst, dd_arena *src);
 void dd_arena_free(dd_arena *a);
 
 #endif

@@ -132,6 +132,18 @@ void dd_arena_reset(dd_arena *a)
 	a->head = c;
 }
 
+void dd_arena_take(dd_arena *dst, dd_arena *src)
+{
+	if (dst == src)
+		return;
+	dd_arena_free(dst);
+	dd_arena_reset(src);
+	dst->head = src->head;
+	dst->used = src->used;
+	src->head = NULL;
+	src->used = 0;
+}
+
 void dd_arena_free(dd_arena *a)
 {
 	dd_arena_chunk *c = a->head;

@@ -160,6 +160,10 @@ static const char *status_name(grpc_status_code s)
 static void release_arena(dd_call *c)
 {
 	if (c->arena_live) {
+		/* on its worker's thread the memory goes back to the worker for
+		 * the next call; on another (the writer's) it is freed */
+		if (pthread_equal(pthread_self(), c->w->self))
+			dd_arena_take(&c->w->spare, &c->arena);
 		dd_arena_free(&c->arena);
 		c->arena_live = false;
 	}

@@ -145,6 +145,7 @@ static void handle_new_call(worker *w, dd_call *c)
 		return;
 	}
 	dd_arena_init(&c->arena, 65536, s->config->max_message_bytes * 8 + (64u << 20));
+	dd_arena_take(&c->arena, &w->spare);
 	c->arena_live = true;
 	dd_error err;
 	dd_error_clear(&err);
@@ -166,6 +167,7 @@ static void *worker_main(void *arg)
 {
 	worker *w = arg;
 	dd_server *s = w->server;
+	w->self = pthread_self();
 	for (;;) {
 		grpc_event ev = grpc_completion_queue_next(
 			w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
@@ -343,6 +345,7 @@ static void server_free(dd_server *s)
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		grpc_completion_queue_destroy(s->workers[i].cq);
 		dd_quoter_free(s->workers[i].quoter);
+		dd_arena_free(&s->workers[i].spare);
 	}
 	free(s->workers);
 	free(s->handles);

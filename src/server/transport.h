@@ -50,6 +50,8 @@ struct worker {
 	grpc_completion_queue *cq;
 	dd_quoter *quoter;
 	unsigned index;
+	pthread_t self;     /* set by the worker itself when it starts */
+	dd_arena spare;     /* a chunk kept from one call's arena to the next */
 };
 
 struct dd_server {
