@@ -415,6 +415,7 @@ struct worker {
 	int have_ref;          /* ref_* hold the first checked quote's figures */
 	int64_t ref_subtotal, ref_discount, ref_total;
 	size_t ref_lines;
+	int ref_credit, ref_compliance;
 	/* for --progress, read by the main thread */
 	atomic_uint_fast64_t pub_total, pub_ok, pub_errors;
 	atomic_int finished;
@@ -500,8 +501,9 @@ static int verify_sample(const options *o, const uint8_t *buf, size_t len, char 
                          size_t whylen);
 
 /* --check-all: the response must pass verify_sample and, for a quote, give
- * the same lines and amounts as this thread's first one (the standard
- * request is the same decision every time). */
+ * the same lines, amounts, credit outcome and compliance status as this
+ * thread's first one (the standard request is the same decision every time:
+ * a policy that ran out of its time budget shows as a different outcome). */
 static int check_response(worker *w, grpc_byte_buffer *bb, char *why, size_t whylen)
 {
 	const options *o = w->r->opt;
@@ -519,20 +521,28 @@ static int check_response(worker *w, grpc_byte_buffer *bb, char *why, size_t why
 		Dealdesk__V1__QuoteResponse *q = dealdesk__v1__quote_response__unpack(NULL, len, buf);
 		if (q == NULL) {
 			rc = -1;
-		} else if (!w->have_ref) {
-			w->have_ref = 1;
-			w->ref_lines = q->n_lines;
-			w->ref_subtotal = q->subtotal;
-			w->ref_discount = q->discount_total;
-			w->ref_total = q->total;
-		} else if (q->n_lines != w->ref_lines || q->subtotal != w->ref_subtotal ||
-		           q->discount_total != w->ref_discount || q->total != w->ref_total) {
-			snprintf(why, whylen, "quote differs from the first: %zu lines, subtotal %" PRId64
-			         ", discounts %" PRId64 ", total %" PRId64 " (first: %zu, %" PRId64
-			         ", %" PRId64 ", %" PRId64 ")", q->n_lines, q->subtotal,
-			         q->discount_total, q->total, w->ref_lines, w->ref_subtotal,
-			         w->ref_discount, w->ref_total);
-			rc = -1;
+		} else {
+			int credit = q->credit ? (int)q->credit->outcome : -1;
+			int compliance = (int)q->compliance_status;
+			if (!w->have_ref) {
+				w->have_ref = 1;
+				w->ref_lines = q->n_lines;
+				w->ref_subtotal = q->subtotal;
+				w->ref_discount = q->discount_total;
+				w->ref_total = q->total;
+				w->ref_credit = credit;
+				w->ref_compliance = compliance;
+			} else if (q->n_lines != w->ref_lines || q->subtotal != w->ref_subtotal ||
+			           q->discount_total != w->ref_discount || q->total != w->ref_total ||
+			           credit != w->ref_credit || compliance != w->ref_compliance) {
+				snprintf(why, whylen, "quote differs from the first: %zu lines, subtotal %"
+				         PRId64 ", discounts %" PRId64 ", total %" PRId64 ", credit %d, "
+				         "compliance %d (first: %zu, %" PRId64 ", %" PRId64 ", %" PRId64
+				         ", %d, %d)", q->n_lines, q->subtotal, q->discount_total, q->total,
+				         credit, compliance, w->ref_lines, w->ref_subtotal, w->ref_discount,
+				         w->ref_total, w->ref_credit, w->ref_compliance);
+				rc = -1;
+			}
 		}
 		if (q != NULL)
 			dealdesk__v1__quote_response__free_unpacked(q, NULL);
