@@ -15,12 +15,23 @@
  * every phase: any non-OK status, failed batch or missing response message
  * is an error, reported on stderr, and makes the exit status 1.
  *
+ * With --rate R the loop is open instead (paced): calls are started on a
+ * schedule, R per second over all channels, each thread taking its
+ * channels' share and dealing its sends round-robin over them; the N x M
+ * slots are then only the most that can be in flight. A send that finds
+ * every slot busy waits for the next free one (the schedule catches up), but
+ * never by more than MAX_LAG_NS: sends further behind are dropped from the
+ * schedule and counted as missed. --check-all decodes and checks every OK
+ * response, not only the first (a wrong one counts as an error), and
+ * --progress S prints a PROGRESS line every S seconds, for long runs.
+ *
  * Output: a human summary (or --csv) and always, last on stdout,
  *   RESULT method=... calls=... errors=... rps=... p50_us=... p99_us=... p999_us=...
  */
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +66,9 @@ typedef struct options {
 	int connect_timeout_ms;
 	int csv;
 	int quiet;
+	double rate;       /* calls/s over all channels; 0 = closed loop */
+	int check_all;     /* decode and check every OK response */
+	double progress_s; /* PROGRESS line interval; 0 = none */
 } options;
 
 static void usage(FILE *f)
@@ -74,6 +88,12 @@ static void usage(FILE *f)
 	        "  --warmup SECONDS         unrecorded load before it (2)\n"
 	        "  --deadline-ms MS         per-call deadline (10000)\n"
 	        "  --connect-timeout-ms MS  time for every channel to become READY (10000)\n"
+	        "  --rate RPS               paced (open loop): start RPS calls/s in all, dealt\n"
+	        "                           round-robin over the connections; connections x\n"
+	        "                           inflight is then the most in flight (0 = closed loop)\n"
+	        "  --check-all              decode and check every OK response (a wrong one is\n"
+	        "                           an error), not only the first\n"
+	        "  --progress SECONDS       print a PROGRESS line every SECONDS (0 = none)\n"
 	        "  --csv                    print a CSV header and row instead of the summary\n"
 	        "  --quiet                  print only the RESULT line\n"
 	        "Exit status: 0 all calls OK, 1 some call failed, 2 usage or setup error.\n");
@@ -102,7 +122,8 @@ static int parse_seconds(const char *s, double *out)
 static int parse_options(int argc, char **argv, options *o)
 {
 	enum { O_TARGET = 1, O_KIND, O_METHOD, O_FILE, O_HSERVICE, O_CONN, O_INFL,
-	       O_THREADS, O_DUR, O_WARM, O_DEADLINE, O_CTIMEOUT, O_CSV, O_QUIET, O_HELP };
+	       O_THREADS, O_DUR, O_WARM, O_DEADLINE, O_CTIMEOUT, O_CSV, O_QUIET, O_HELP,
+	       O_RATE, O_CHECK_ALL, O_PROGRESS };
 	static const struct option longopts[] = {
 		{ "target", required_argument, NULL, O_TARGET },
 		{ "kind", required_argument, NULL, O_KIND },
@@ -118,6 +139,9 @@ static int parse_options(int argc, char **argv, options *o)
 		{ "connect-timeout-ms", required_argument, NULL, O_CTIMEOUT },
 		{ "csv", no_argument, NULL, O_CSV },
 		{ "quiet", no_argument, NULL, O_QUIET },
+		{ "rate", required_argument, NULL, O_RATE },
+		{ "check-all", no_argument, NULL, O_CHECK_ALL },
+		{ "progress", required_argument, NULL, O_PROGRESS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -159,6 +183,15 @@ static int parse_options(int argc, char **argv, options *o)
 			break;
 		case O_CSV: o->csv = 1; break;
 		case O_QUIET: o->quiet = 1; break;
+		case O_RATE: {
+			char *end;
+			o->rate = strtod(optarg, &end);
+			if (*optarg == '\0' || *end != '\0' || !(o->rate >= 0) || o->rate > 1e7)
+				bad = 1;
+			break;
+		}
+		case O_CHECK_ALL: o->check_all = 1; break;
+		case O_PROGRESS: bad |= parse_seconds(optarg, &o->progress_s) != 0; break;
 		case 'h':
 		case O_HELP: usage(stdout); exit(0);
 		default: bad = 1;
@@ -323,6 +356,11 @@ static const char *status_name(int s)
 	return s >= 0 && s <= ERR_OTHER ? names[s] : "?";
 }
 
+/* With --rate, how far the schedule may fall behind (every slot busy) before
+ * the sends further back are dropped (counted as missed) instead of being
+ * sent in a burst once slots free up. */
+#define MAX_LAG_NS INT64_C(100000000)
+
 typedef struct run {
 	const options *opt;
 	grpc_channel **channels;
@@ -346,6 +384,7 @@ typedef struct slot {
 	grpc_status_code status;
 	grpc_slice details;
 	const char *error_string;
+	int busy; /* a call is in flight */
 } slot;
 
 struct worker {
@@ -365,6 +404,21 @@ struct worker {
 	uint8_t *sample;       /* its bytes (malloc) */
 	size_t sample_len;
 	histogram hist;
+	char why[400];         /* scratch for check_response */
+	/* --rate: this thread's share of the schedule */
+	double interval_ns;    /* between two sends; 0 = closed loop */
+	double next_send_ns;   /* when the next send is due (mono_ns) */
+	size_t next_slot;      /* where the search for a free slot starts */
+	uint64_t missed;       /* sends dropped from the schedule (MAX_LAG_NS) */
+	/* --check-all */
+	uint64_t wrong;        /* OK responses that failed the check */
+	int have_ref;          /* ref_* hold the first checked quote's figures */
+	int64_t ref_subtotal, ref_discount, ref_total;
+	size_t ref_lines;
+	int ref_credit, ref_compliance;
+	/* for --progress, read by the main thread */
+	atomic_uint_fast64_t pub_total, pub_ok, pub_errors;
+	atomic_int finished;
 };
 
 static void note_error(worker *w, int code, const char *what)
@@ -423,6 +477,7 @@ static int start_call(slot *s)
 		return -1;
 	}
 	w->outstanding++;
+	s->busy = 1;
 	return 0;
 }
 
@@ -440,6 +495,60 @@ static void keep_sample(worker *w, grpc_byte_buffer *bb)
 		w->want_sample = 0;
 	}
 	grpc_slice_unref(all);
+}
+
+static int verify_sample(const options *o, const uint8_t *buf, size_t len, char *why,
+                         size_t whylen);
+
+/* --check-all: the response must pass verify_sample and, for a quote, give
+ * the same lines, amounts, credit outcome and compliance status as this
+ * thread's first one (the standard request is the same decision every time:
+ * a policy that ran out of its time budget shows as a different outcome). */
+static int check_response(worker *w, grpc_byte_buffer *bb, char *why, size_t whylen)
+{
+	const options *o = w->r->opt;
+	grpc_byte_buffer_reader reader;
+	if (!grpc_byte_buffer_reader_init(&reader, bb)) {
+		snprintf(why, whylen, "cannot read the response");
+		return -1;
+	}
+	grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
+	grpc_byte_buffer_reader_destroy(&reader);
+	const uint8_t *buf = GRPC_SLICE_START_PTR(all);
+	size_t len = GRPC_SLICE_LENGTH(all);
+	int rc = verify_sample(o, buf, len, why, whylen);
+	if (rc == 0 && o->kind == KIND_QUOTE) {
+		Dealdesk__V1__QuoteResponse *q = dealdesk__v1__quote_response__unpack(NULL, len, buf);
+		if (q == NULL) {
+			rc = -1;
+		} else {
+			int credit = q->credit ? (int)q->credit->outcome : -1;
+			int compliance = (int)q->compliance_status;
+			if (!w->have_ref) {
+				w->have_ref = 1;
+				w->ref_lines = q->n_lines;
+				w->ref_subtotal = q->subtotal;
+				w->ref_discount = q->discount_total;
+				w->ref_total = q->total;
+				w->ref_credit = credit;
+				w->ref_compliance = compliance;
+			} else if (q->n_lines != w->ref_lines || q->subtotal != w->ref_subtotal ||
+			           q->discount_total != w->ref_discount || q->total != w->ref_total ||
+			           credit != w->ref_credit || compliance != w->ref_compliance) {
+				snprintf(why, whylen, "quote differs from the first: %zu lines, subtotal %"
+				         PRId64 ", discounts %" PRId64 ", total %" PRId64 ", credit %d, "
+				         "compliance %d (first: %zu, %" PRId64 ", %" PRId64 ", %" PRId64
+				         ", %d, %d)", q->n_lines, q->subtotal, q->discount_total, q->total,
+				         credit, compliance, w->ref_lines, w->ref_subtotal, w->ref_discount,
+				         w->ref_total, w->ref_credit, w->ref_compliance);
+				rc = -1;
+			}
+		}
+		if (q != NULL)
+			dealdesk__v1__quote_response__free_unpacked(q, NULL);
+	}
+	grpc_slice_unref(all);
+	return rc;
 }
 
 static void finish_call(slot *s, int success, int64_t now)
@@ -460,7 +569,12 @@ static void finish_call(slot *s, int success, int64_t now)
 		gpr_free(details);
 	} else if (s->recv == NULL) {
 		note_error(w, ERR_OTHER, "status OK but no response message");
+	} else if (r->opt->check_all && check_response(w, s->recv, w->why, sizeof(w->why)) != 0) {
+		w->wrong++;
+		note_error(w, ERR_OTHER, w->why);
 	} else {
+		atomic_store_explicit(&w->pub_ok, atomic_load_explicit(&w->pub_ok, memory_order_relaxed) + 1,
+		                      memory_order_relaxed);
 		if (now >= r->t_measure && now < r->t_end) {
 			w->calls++;
 			hist_record(&w->hist, (uint64_t)(now - s->start_ns));
@@ -479,29 +593,88 @@ static void finish_call(slot *s, int success, int64_t now)
 	gpr_free((void *)s->error_string);
 	grpc_call_unref(s->call);
 	s->call = NULL;
+	s->busy = 0;
+	atomic_store_explicit(&w->pub_total, w->total, memory_order_relaxed);
+	atomic_store_explicit(&w->pub_errors, w->errors, memory_order_relaxed);
+}
+
+/* --rate: the next free slot, searching on from the last one used (slots
+ * are laid out so that neighbours are on different channels); NULL when
+ * all are busy. */
+static slot *free_slot(worker *w)
+{
+	for (size_t k = 0; k < w->nslots; k++) {
+		size_t i = (w->next_slot + k) % w->nslots;
+		if (!w->slots[i].busy) {
+			w->next_slot = i + 1;
+			return &w->slots[i];
+		}
+	}
+	return NULL;
+}
+
+/* --rate: starts every send that is due by now. Returns the time of the
+ * next one, or 0 when the schedule waits for a free slot (or is over). */
+static int64_t paced_sends(worker *w, int64_t now)
+{
+	if (now >= w->r->t_end)
+		return 0;
+	if (w->next_send_ns < (double)(now - MAX_LAG_NS)) {
+		double behind = (double)(now - MAX_LAG_NS) - w->next_send_ns;
+		uint64_t skip = (uint64_t)(behind / w->interval_ns) + 1;
+		w->missed += skip;
+		w->next_send_ns += (double)skip * w->interval_ns;
+	}
+	while (w->next_send_ns <= (double)now && w->next_send_ns < (double)w->r->t_end) {
+		slot *s = free_slot(w);
+		if (s == NULL)
+			return 0;
+		start_call(s); /* a failure is counted; the slot stays free */
+		w->next_send_ns += w->interval_ns;
+	}
+	return w->next_send_ns < (double)w->r->t_end ? (int64_t)w->next_send_ns : 0;
 }
 
 static void *worker_main(void *arg)
 {
 	worker *w = arg;
-	for (size_t i = 0; i < w->nslots; i++)
-		start_call(&w->slots[i]);
-	while (w->outstanding > 0) {
+	const int64_t idle_ns = 200 * INT64_C(1000000);
+	if (w->interval_ns > 0)
+		w->next_send_ns = (double)mono_ns();
+	else
+		for (size_t i = 0; i < w->nslots; i++)
+			start_call(&w->slots[i]);
+	for (;;) {
+		int64_t now = mono_ns();
+		int64_t due = 0;
+		if (w->interval_ns > 0) {
+			due = paced_sends(w, now);
+			if (due == 0 && w->outstanding == 0 && now >= w->r->t_end)
+				break;
+		} else if (w->outstanding == 0) {
+			break;
+		}
+		int64_t wait_ns = due > 0 ? due - now : idle_ns;
+		if (wait_ns > idle_ns)
+			wait_ns = idle_ns;
+		if (wait_ns < 0)
+			wait_ns = 0;
 		grpc_event ev = grpc_completion_queue_next(
 			w->cq,
 			gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-			             gpr_time_from_millis(200, GPR_TIMESPAN)),
+			             gpr_time_from_nanos(wait_ns, GPR_TIMESPAN)),
 			NULL);
 		if (ev.type == GRPC_QUEUE_TIMEOUT)
 			continue;
 		if (ev.type != GRPC_OP_COMPLETE)
 			break; /* cannot happen: the queue is shut down only after */
 		slot *s = ev.tag;
-		int64_t now = mono_ns();
+		now = mono_ns();
 		finish_call(s, ev.success, now);
-		if (now < w->r->t_end)
+		if (w->interval_ns == 0 && now < w->r->t_end)
 			start_call(s);
 	}
+	atomic_store(&w->finished, 1);
 	return NULL;
 }
 
@@ -581,6 +754,50 @@ static int verify_sample(const options *o, const uint8_t *buf, size_t len, char 
 	return 0;
 }
 
+/* ---- progress ---------------------------------------------------------------------------- */
+
+/* --progress: until every worker has finished, every interval a line
+ *   PROGRESS t_s=60.0 completed=... ok=... errors=... rps=...
+ * t_s since the load started (warm-up included), counts cumulative over all
+ * phases, rps = OK calls per second since the previous line. Flushed, for
+ * a reader on a pipe. */
+static void print_progress(worker *workers, int nthreads, int64_t t0, int64_t interval_ns)
+{
+	int64_t next = t0 + interval_ns, last_t = t0;
+	uint64_t last_ok = 0;
+	for (;;) {
+		int running = 0;
+		for (int t = 0; t < nthreads; t++)
+			running += !atomic_load(&workers[t].finished);
+		if (!running)
+			return;
+		int64_t now = mono_ns();
+		if (now < next) {
+			int64_t d = next - now;
+			if (d > 50000000)
+				d = 50000000; /* look at `finished` now and then */
+			struct timespec ts = { (time_t)(d / 1000000000), (long)(d % 1000000000) };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		uint64_t total = 0, ok = 0, errors = 0;
+		for (int t = 0; t < nthreads; t++) {
+			total += atomic_load_explicit(&workers[t].pub_total, memory_order_relaxed);
+			ok += atomic_load_explicit(&workers[t].pub_ok, memory_order_relaxed);
+			errors += atomic_load_explicit(&workers[t].pub_errors, memory_order_relaxed);
+		}
+		double dt = (double)(now - last_t) / 1e9;
+		printf("PROGRESS t_s=%.1f completed=%" PRIu64 " ok=%" PRIu64 " errors=%" PRIu64
+		       " rps=%.1f\n", (double)(now - t0) / 1e9, total, ok, errors,
+		       dt > 0 ? (double)(ok - last_ok) / dt : 0);
+		fflush(stdout);
+		last_t = now;
+		last_ok = ok;
+		while (next <= now)
+			next += interval_ns;
+	}
+}
+
 /* ---- main ------------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -654,23 +871,35 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench_loadgen: out of memory\n");
 			return 2;
 		}
+		/* slot k is on the thread's channel k % nchan: neighbours are on
+		 * different channels, which is what deals paced sends round-robin */
 		size_t k = 0;
-		for (int c = t; c < o.connections; c += o.threads)
-			for (int m = 0; m < o.inflight; m++, k++) {
+		for (int m = 0; m < o.inflight; m++)
+			for (int c = t; c < o.connections; c += o.threads, k++) {
 				slot *s = &w->slots[k];
 				s->w = w;
 				s->channel = c;
 				grpc_metadata_array_init(&s->initial_md);
 				grpc_metadata_array_init(&s->trailing_md);
 			}
+		/* this thread's share of the rate: its share of the channels */
+		if (o.rate > 0)
+			w->interval_ns = 1e9 / (o.rate * (double)nchan / (double)o.connections);
+		atomic_init(&w->pub_total, 0);
+		atomic_init(&w->pub_ok, 0);
+		atomic_init(&w->pub_errors, 0);
+		atomic_init(&w->finished, 0);
 	}
 	int64_t t0 = mono_ns();
 	r.t_measure = t0 + (int64_t)(o.warmup_s * 1e9);
 	r.t_end = r.t_measure + (int64_t)(o.duration_s * 1e9);
 	for (int t = 0; t < o.threads; t++)
 		pthread_create(&workers[t].thread, NULL, worker_main, &workers[t]);
+	if (o.progress_s > 0)
+		print_progress(workers, o.threads, t0, (int64_t)(o.progress_s * 1e9));
 
 	uint64_t calls = 0, total = 0, errors = 0, by_code[STATUS_CODES + 1] = { 0 };
+	uint64_t missed = 0, wrong = 0;
 	const char *first_error = NULL;
 	for (int t = 0; t < o.threads; t++) {
 		worker *w = &workers[t];
@@ -678,6 +907,8 @@ int main(int argc, char **argv)
 		calls += w->calls;
 		total += w->total;
 		errors += w->errors;
+		missed += w->missed;
+		wrong += w->wrong;
 		for (int c = 0; c <= STATUS_CODES; c++)
 			by_code[c] += w->errors_by_code[c];
 		if (first_error == NULL && w->first_error[0])
@@ -723,6 +954,11 @@ int main(int argc, char **argv)
 		       calls, total);
 		printf("  errors      %" PRIu64 "\n", errors);
 		printf("  throughput  %.1f calls/s\n", rps);
+		if (o.rate > 0)
+			printf("  paced       target %.1f calls/s, %" PRIu64 " sends missed (schedule"
+			       " more than %.0f ms behind)\n", o.rate, missed, (double)MAX_LAG_NS / 1e6);
+		if (o.check_all)
+			printf("  checked     every OK response: %" PRIu64 " wrong\n", wrong);
 		printf("  latency us  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  mean %.1f  max %.1f\n",
 		       p50, p90, p99, p999, mean, max);
 		printf("  client CPU  %.1f us per call (%" PRIu64 " calls, warm-up and drain included)\n",
@@ -749,9 +985,16 @@ int main(int argc, char **argv)
 	printf("RESULT method=%s connections=%d inflight=%d threads=%d duration_s=%.2f "
 	       "calls=%" PRIu64 " errors=%" PRIu64 " rps=%.1f p50_us=%.1f p90_us=%.1f "
 	       "p99_us=%.1f p999_us=%.1f mean_us=%.1f max_us=%.1f completed=%" PRIu64
-	       " client_cpu_us_per_call=%.1f\n",
+	       " client_cpu_us_per_call=%.1f",
 	       o.method, o.connections, o.inflight, o.threads, o.duration_s, calls, errors, rps,
 	       p50, p90, p99, p999, mean, max, total, client_us_per_call);
+	/* only with the options that make them mean something, so the default
+	 * line stays as it always was */
+	if (o.rate > 0)
+		printf(" target_rps=%.1f missed=%" PRIu64, o.rate, missed);
+	if (o.check_all)
+		printf(" wrong=%" PRIu64, wrong);
+	printf("\n");
 
 	for (int t = 0; t < o.threads; t++) {
 		worker *w = &workers[t];
