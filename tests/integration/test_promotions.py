@@ -328,6 +328,28 @@ class PromotionsTest(unittest.TestCase):
         self.assertEqual(list(r.promotion_notes), [])
 
     # ---- experiments ----------------------------------------------------
+    def test_every_write_is_seen_by_the_next_quote(self):
+        # the engine caches unpacked records, policies, promotions and the
+        # view between quotes: none of it may hide a write
+        for _ in range(3):  # reach both workers with each state
+            self.assertEqual(self.quote([("A", 1)]).lines[0].unit_price, 1000)
+        self.s.catalog.PutPriceEntries(A.PutPriceEntriesRequest(entries=[
+            T.PriceEntry(price_list_id="usd", sku="A", currency="USD", unit_price=1234,
+                         unit_cost=400, category="x", rounding=HALF_UP)]))
+        for _ in range(3):
+            self.assertEqual(self.quote([("A", 1)]).lines[0].unit_price, 1234)
+        c = self.s.customers.GetCustomer(A.CustomerKey(id="c1"))
+        c.customer_group = "wholesale"
+        self.s.customers.PutCustomers(A.PutCustomersRequest(customers=[c]))
+        for _ in range(3):  # the member price: 10 % below list, half up
+            self.assertEqual(self.quote([("A", 1)]).lines[0].unit_price, 1111)
+        self.promos(self.P("P5", T.PROMOTION_KIND_PERCENTAGE, skus=["A"], percent_bps=500))
+        for _ in range(3):
+            self.assertEqual(self.disc(self.quote([("A", 1)]), 0, "P5"), 56)
+        self.s.catalog.DeletePromotion(A.PromotionKey(id="P5"))
+        for _ in range(3):
+            self.assertEqual(self.disc(self.quote([("A", 1)]), 0), 0)
+
     def test_carts_of_changing_size(self):
         # every worker reuses its view of the lines from quote to quote: a
         # long cart after a short one sees all its lines again
