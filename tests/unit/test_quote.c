@@ -1,139 +1,7 @@
 /* Unit tests for src/quote: the whole pipeline in-process over a store with
  * the demo dataset and the shipped policies. Every amount is worked out by
  * hand in the comments from the rules in policies/ and README. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "dealdesk/admin.h"
-#include "dealdesk/quote.h"
-
-#define T0 1790000000
-
-typedef struct fixture {
-	char dir[64];
-	dd_store *store;
-	dd_quoter *q;
-	dd_arena arena;
-} fixture;
-
-static int setup(void **state)
-{
-	fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/dd-test-quote-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	dd_store_opts o = { .path = f->dir, .map_size = 64u << 20, .no_sync = 1 };
-	dd_error err;
-	assert_int_equal(dd_store_open(&f->store, &o, &err), DD_OK);
-	assert_int_equal(dd_policy_install_shipped(f->store, NULL, T0, &err), DD_OK);
-	assert_int_equal(dd_demo_seed(f->store, &err), DD_OK);
-	assert_int_equal(dd_quoter_new(&f->q, f->store, NULL, &err), DD_OK);
-	dd_arena_init(&f->arena, 0, 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fixture *f = *state;
-	dd_arena_free(&f->arena);
-	dd_quoter_free(f->q);
-	dd_store_close(f->store);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
-/* A request on the stack: up to 8 lines. */
-typedef struct req_buf {
-	Dealdesk__V1__QuoteRequest r;
-	Dealdesk__V1__LineRequest l[8];
-	Dealdesk__V1__LineRequest *lp[8];
-	char *coupons[4];
-} req_buf;
-
-static void req_init(req_buf *b, const char *customer, const char *currency,
-                     const char *channel)
-{
-	memset(b, 0, sizeof(*b));
-	dealdesk__v1__quote_request__init(&b->r);
-	b->r.customer_id = (char *)customer;
-	b->r.currency = (char *)currency;
-	b->r.channel = (char *)channel;
-	b->r.request_time = T0;
-	b->r.lines = b->lp;
-	b->r.coupon_codes = b->coupons;
-}
-
-static void req_line(req_buf *b, const char *sku, int64_t qty)
-{
-	size_t i = b->r.n_lines++;
-	dealdesk__v1__line_request__init(&b->l[i]);
-	b->l[i].sku = (char *)sku;
-	b->l[i].quantity = qty;
-	b->lp[i] = &b->l[i];
-}
-
-static Dealdesk__V1__QuoteResponse *quote_ok(fixture *f, req_buf *b)
-{
-	Dealdesk__V1__QuoteResponse *r = NULL;
-	dd_error err;
-	dd_arena_reset(&f->arena);
-	int rc = dd_quote(f->q, &b->r, T0, &f->arena, &r, &err);
-	if (rc != DD_OK)
-		fail_msg("quote failed: %s", err.msg);
-	return r;
-}
-
-static int quote_err(fixture *f, req_buf *b, const char *want_msg)
-{
-	Dealdesk__V1__QuoteResponse *r = NULL;
-	dd_error err;
-	dd_arena_reset(&f->arena);
-	int rc = dd_quote(f->q, &b->r, T0, &f->arena, &r, &err);
-	assert_int_not_equal(rc, DD_OK);
-	if (want_msg && strstr(err.msg, want_msg) == NULL)
-		fail_msg("error '%s' lacks '%s'", err.msg, want_msg);
-	return rc;
-}
-
-static int64_t discount_of(const Dealdesk__V1__QuoteLine *l, const char *promo)
-{
-	int64_t sum = 0;
-	for (size_t i = 0; i < l->n_discounts; i++)
-		if (strcmp(l->discounts[i]->promotion_id, promo) == 0)
-			sum += l->discounts[i]->amount;
-	return sum;
-}
-
-static void assert_sums(const Dealdesk__V1__QuoteResponse *r)
-{
-	int64_t sub = 0, disc = 0, tot = 0;
-	for (size_t i = 0; i < r->n_lines; i++) {
-		const Dealdesk__V1__QuoteLine *l = r->lines[i];
-		int64_t d = 0;
-		for (size_t k = 0; k < l->n_discounts; k++)
-			d += l->discounts[k]->amount;
-		assert_int_equal(d, l->discount_total);
-		assert_int_equal(l->line_subtotal - l->discount_total, l->line_total);
-		assert_true(l->line_total >= 0);
-		sub += l->line_subtotal;
-		disc += l->discount_total;
-		tot += l->line_total;
-	}
-	assert_int_equal(sub, r->subtotal);
-	assert_int_equal(disc, r->discount_total);
-	assert_int_equal(tot, r->total);
-}
+#include "quote/fixture.h" /* the store, requests and assertions of tests/unit/quote */
 
 /* USD: a bundle that fits twice with leftovers, a percentage, a fixed amount,
  * and a spend threshold that the discounts push the cart below. */
@@ -364,21 +232,6 @@ static void test_overflow_detected(void **state)
 	assert_int_equal(quote_err(f, &b, "overflows int64"), DD_EOVERFLOW);
 }
 
-/* Uploads and activates a policy of kind; returns the version. */
-static uint64_t activate(fixture *f, int kind, const char *src)
-{
-	dd_error err;
-	dd_arena a;
-	dd_arena_init(&a, 0, 0);
-	Dealdesk__V1__PolicyScript *p;
-	if (dd_policy_upload(f->store, kind, src, "tester", "", T0, NULL, &a, &p, &err) != DD_OK)
-		fail_msg("upload: %s", err.msg);
-	uint64_t v = p->version;
-	assert_int_equal(dd_policy_activate(f->store, kind, v, "tester", 0, T0, &a, &p, &err), DD_OK);
-	dd_arena_free(&a);
-	return v;
-}
-
 static void test_policy_failures(void **state)
 {
 	fixture *f = *state;
@@ -387,7 +240,7 @@ static void test_policy_failures(void **state)
 	req_line(&b, "CABLE-3", 1);
 
 	/* a credit policy that errors: fail-safe REVIEW naming script and line */
-	activate(f, DD_POLICY_CREDIT, "function decide(ctx, c)\n  local x = nil\n  return x.y\nend\n");
+	fx_activate(f, DD_POLICY_CREDIT, "function decide(ctx, c)\n  local x = nil\n  return x.y\nend\n");
 	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
 	assert_int_equal(r->credit->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_REVIEW);
 	assert_non_null(strstr(r->credit->reasons[0], "POLICY_ERROR"));
@@ -395,23 +248,23 @@ static void test_policy_failures(void **state)
 	assert_int_equal(r->versions->credit_policy, 2);
 
 	/* a compliance policy that loops forever: stopped, fail-safe BLOCK */
-	activate(f, DD_POLICY_COMPLIANCE, "function check(ctx, checks) while true do end end");
+	fx_activate(f, DD_POLICY_COMPLIANCE, "function check(ctx, checks) while true do end end");
 	r = quote_ok(f, &b);
 	assert_int_equal(r->compliance_status, DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_BLOCK);
 	assert_string_equal(r->compliance[0]->check_id, "policy-error");
 
 	/* a pricing policy that returns a float price: the quote fails clearly */
-	activate(f, DD_POLICY_PRICING, "function price(ctx) return { { unit_price = 1.5 } } end");
+	fx_activate(f, DD_POLICY_PRICING, "function price(ctx) return { { unit_price = 1.5 } } end");
 	assert_int_equal(quote_err(f, &b, "pricing policy v2"), DD_EPOLICY);
 
-	activate(f, DD_POLICY_PRICING, "function price(ctx) return {} end");
+	fx_activate(f, DD_POLICY_PRICING, "function price(ctx) return {} end");
 	/* a promotions policy that eats memory: stopped */
-	activate(f, DD_POLICY_PROMOTIONS, "function apply(ctx, p) local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end end");
+	fx_activate(f, DD_POLICY_PROMOTIONS, "function apply(ctx, p) local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end end");
 	int rc = quote_err(f, &b, "promotions policy v2");
 	assert_true(rc == DD_EBUDGET || rc == DD_EPOLICY);
 
 	/* a promotions policy that tries to discount below zero is capped */
-	activate(f, DD_POLICY_PROMOTIONS, "function apply(ctx, p) return { lines = { { { promotion = 'X', "
+	fx_activate(f, DD_POLICY_PROMOTIONS, "function apply(ctx, p) return { lines = { { { promotion = 'X', "
 	               "kind = 'FIXED_AMOUNT', amount = 999999 } } }, order = { { promotion = 'Y', "
 	               "kind = 'SPEND_THRESHOLD', amount = 5 } } } end");
 	r = quote_ok(f, &b);
@@ -471,42 +324,6 @@ static void test_deterministic(void **state)
 	assert_memory_equal(first, again, n1);
 }
 
-/* Writes a Usage counter as order commits will. */
-static void put_usage(fixture *f, const char *kind, const char *id, const char *customer,
-                      int64_t uses, int64_t amount)
-{
-	Dealdesk__V1__Usage u = DEALDESK__V1__USAGE__INIT;
-	u.uses = uses;
-	u.amount = amount;
-	uint8_t buf[64];
-	size_t len = protobuf_c_message_pack(&u.base, buf);
-	char key[256];
-	int klen = customer ? dd_key_join(key, sizeof(key), 3, kind, id, customer)
-	                    : dd_key_join(key, sizeof(key), 2, kind, id);
-	assert_true(klen > 0);
-	dd_wtxn *txn;
-	assert_int_equal(dd_wtxn_begin(f->store, &txn), DD_OK);
-	assert_int_equal(dd_wtxn_put(txn, DD_T_USAGE, (dd_val){ key, (size_t)klen },
-	                             (dd_val){ buf, len }), DD_OK);
-	assert_int_equal(dd_wtxn_commit(txn, NULL), DD_OK);
-}
-
-static void put_promotion(fixture *f, Dealdesk__V1__Promotion *p)
-{
-	dd_error err;
-	ProtobufCMessage *items[] = { &p->base };
-	if (dd_admin_put(f->store, DD_ENTITY_PROMOTION, items, 1, "promotions", NULL, &err) != DD_OK)
-		fail_msg("put promotion: %s", err.msg);
-}
-
-static const char *note_code(const Dealdesk__V1__QuoteResponse *r, const char *promo)
-{
-	for (size_t i = 0; i < r->n_promotion_notes; i++)
-		if (!strcmp(r->promotion_notes[i]->promotion_id, promo))
-			return r->promotion_notes[i]->code;
-	return "";
-}
-
 static void test_budgets(void **state)
 {
 	fixture *f = *state;
@@ -519,13 +336,13 @@ static void test_budgets(void **state)
 	p.percent_bps = 1000;
 	p.enabled = 1;
 	p.budget_uses = 5;
-	put_promotion(f, &p);
+	fx_put_promo(f, &p);
 	req_buf b;
 	req_init(&b, "acme", "USD", "web");
 	req_line(&b, "MANUAL-4", 1); /* 25.00 */
 	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
 	assert_int_equal(r->total, 2250);
-	put_usage(f, "p", "BUD", NULL, 5, 1250);
+	fx_put_usage(f, "p", "BUD", NULL, 5, 1250);
 	r = quote_ok(f, &b);
 	assert_int_equal(r->total, 2500);
 	assert_string_equal(note_code(r, "BUD"), "BUDGET_EXHAUSTED");
@@ -534,8 +351,8 @@ static void test_budgets(void **state)
 	p.budget_uses = 0;
 	p.percent_bps = 2000;
 	p.budget_amount = 1000;
-	put_promotion(f, &p);
-	put_usage(f, "p", "BUD", NULL, 9, 800);
+	fx_put_promo(f, &p);
+	fx_put_usage(f, "p", "BUD", NULL, 9, 800);
 	r = quote_ok(f, &b);
 	assert_int_equal(r->total, 2300);
 	assert_string_equal(note_code(r, "BUD"), "BUDGET_LIMITED");
@@ -543,8 +360,8 @@ static void test_budgets(void **state)
 	/* per customer: acme used its one use; bolt did not */
 	p.budget_amount = 0;
 	p.customer_budget_uses = 1;
-	put_promotion(f, &p);
-	put_usage(f, "p", "BUD", "acme", 1, 500);
+	fx_put_promo(f, &p);
+	fx_put_usage(f, "p", "BUD", "acme", 1, 500);
 	r = quote_ok(f, &b);
 	assert_int_equal(r->total, 2500);
 	assert_string_equal(note_code(r, "BUD"), "CUSTOMER_BUDGET_EXHAUSTED");
@@ -566,7 +383,7 @@ static void test_coupon_usage_limits(void **state)
 	p.currency = "USD";
 	p.enabled = 1;
 	p.requires_coupon = 1;
-	put_promotion(f, &p);
+	fx_put_promo(f, &p);
 	Dealdesk__V1__Coupon c1 = DEALDESK__V1__COUPON__INIT, c2 = DEALDESK__V1__COUPON__INIT;
 	c1.code = "LIMITED";
 	c1.promotion_id = "CPN";
@@ -588,13 +405,13 @@ static void test_coupon_usage_limits(void **state)
 	assert_int_equal(r->total, 2000);
 	assert_int_equal(r->n_coupons, 1);
 	assert_true(r->coupons[0]->accepted);
-	put_usage(f, "c", "LIMITED", NULL, 3, 0);
+	fx_put_usage(f, "c", "LIMITED", NULL, 3, 0);
 	r = quote_ok(f, &b);
 	assert_int_equal(r->total, 2500);
 	assert_false(r->coupons[0]->accepted);
 	assert_string_equal(r->coupons[0]->reason, "EXHAUSTED: the code has been used up");
 	b.coupons[0] = "ONCE";
-	put_usage(f, "c", "ONCE", "acme", 1, 0);
+	fx_put_usage(f, "c", "ONCE", "acme", 1, 0);
 	r = quote_ok(f, &b);
 	assert_string_equal(r->coupons[0]->reason,
 	                    "CUSTOMER_EXHAUSTED: this customer has used the code up");
@@ -607,19 +424,19 @@ static void test_coupon_usage_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_usd_bundle_percentage_fixed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_jpy_threshold_allocation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kwd_coupon_stacking, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_member_price, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_channel_price_list, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_credit_outcomes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_overflow_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_policy_failures, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_explain_trace, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_deterministic, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_budgets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_coupon_usage_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usd_bundle_percentage_fixed, fx_setup_demo, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_jpy_threshold_allocation, fx_setup_demo, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kwd_coupon_stacking, fx_setup_demo, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_member_price, fx_setup_demo, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_channel_price_list, fx_setup_demo, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_credit_outcomes, fx_setup_demo, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input, fx_setup_demo, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_overflow_detected, fx_setup_demo, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_policy_failures, fx_setup_demo, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_explain_trace, fx_setup_demo, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_deterministic, fx_setup_demo, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_budgets, fx_setup_demo, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_coupon_usage_limits, fx_setup_demo, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
