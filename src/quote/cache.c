@@ -191,6 +191,26 @@ typedef struct build {
 	int rc;
 } build;
 
+/* p.condition as a policy calls it: the compiled condition, run with the
+ * run's stage set to QS_CONDITION so it cannot commit effects or add notes
+ * (the host primitives refuse), and the stage put back however it ends. */
+static int run_condition(lua_State *L)
+{
+	dd_quoter *q = lua_touserdata(L, lua_upvalueindex(2));
+	int n = lua_gettop(L);
+	quote_stage saved = q->run ? q->run->stage : QS_NONE;
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	if (q->run)
+		q->run->stage = QS_CONDITION;
+	int status = lua_pcall(L, n, 1, 0);
+	if (q->run)
+		q->run->stage = saved;
+	if (status != LUA_OK)
+		return lua_error(L); /* the same error, on to the policy */
+	return 1;
+}
+
 /* Compiles a promotion's condition and sets it as field "condition" of the
  * promotion table on top of the stack. */
 static int push_condition(build *b, const Dealdesk__V1__Promotion *p)
@@ -208,6 +228,8 @@ static int push_condition(build *b, const Dealdesk__V1__Promotion *p)
 	if (dd_sandbox_push_function(q->sb, ref, "condition") != DD_OK)
 		return dd_error_set(b->err, DD_EPOLICY, "promotion %s: condition has no function",
 		                    p->id);
+	lua_pushlightuserdata(q->L, q);
+	lua_pushcclosure(q->L, run_condition, 2);
 	lua_setfield(q->L, -2, "condition");
 	return DD_OK;
 }

@@ -52,8 +52,8 @@ typedef struct chk {
 static void begin(chk *k, lua_State *L)
 {
 	dd_quoter *q = lua_touserdata(L, lua_upvalueindex(1));
-	if (q->run == NULL)
-		luaL_error(L, "check primitives work only while the compliance policy runs");
+	if (q->run == NULL || q->run->stage != QS_COMPLY)
+		luaL_error(L, "check primitives work only in the compliance policy");
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_getfield(L, 1, "slot");
 	lua_Integer slot = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;

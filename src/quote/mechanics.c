@@ -166,8 +166,9 @@ static int targets(const mech *m, size_t i)
 static void begin(mech *m, lua_State *L, int arg)
 {
 	dd_quoter *q = lua_touserdata(L, lua_upvalueindex(1));
-	if (q->run == NULL)
-		luaL_error(L, "promotion primitives work only while the promotions policy runs");
+	if (q->run == NULL || q->run->stage != QS_PROMOTE)
+		luaL_error(L, "promotion primitives work only in the promotions policy "
+		              "(not in another policy or a promotion's condition)");
 	memset(m, 0, sizeof(*m));
 	m->L = L;
 	m->q = q;
@@ -777,8 +778,9 @@ static qm_effect *check_effect(lua_State *L, const mech *m, int arg)
 static int lua_effect_total(lua_State *L)
 {
 	dd_quoter *q = lua_touserdata(L, lua_upvalueindex(1));
-	if (q->run == NULL)
-		return luaL_error(L, "promotion primitives work only while the promotions policy runs");
+	if (q->run == NULL || q->run->stage != QS_PROMOTE)
+		return luaL_error(L, "promotion primitives work only in the promotions policy "
+		                     "(not in another policy or a promotion's condition)");
 	mech m = { .L = L, .q = q, .r = q->run, .o = &q->run->order };
 	lua_pushinteger(L, (lua_Integer)check_effect(L, &m, 1)->total);
 	return 1;

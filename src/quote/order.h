@@ -157,8 +157,19 @@ struct qo_gift {
 /* One evaluation of the pipeline: what Redis keeps in scriptRunCtx. Lives
  * on the caller's stack for one dd_quote; the quoter points at it while
  * it runs (host functions and views reach it there). */
+/* The stage whose policy runs now: host primitives belong to one. */
+typedef enum quote_stage {
+	QS_NONE = 0,
+	QS_PRICE,
+	QS_PROMOTE,
+	QS_CONDITION, /* a promotion's Lua condition, inside QS_PROMOTE */
+	QS_CREDIT,
+	QS_COMPLY,
+} quote_stage;
+
 typedef struct quote_run {
 	dd_quoter *q;
+	quote_stage stage;
 	dd_arena *arena;
 	dd_error *err;
 	int explain;

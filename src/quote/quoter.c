@@ -97,6 +97,7 @@ int dd_quoter_new(dd_quoter **out, dd_store *store, const dd_quote_limits *limit
 	q->ctx_view = q->credit_view = q->promos_view = q->checks_view = LUA_NOREF;
 	q->ctx_raw = q->customer_raw = q->profile_raw = LUA_NOREF;
 	q->lines_raw = q->line_raws = q->line_proxies = q->credit_raw = q->view_keys = LUA_NOREF;
+	q->view_ended = LUA_NOREF;
 	for (int k = 0; k < DD_POLICY_KIND_COUNT; k++)
 		q->policy[k].script = q->policy[k].entry = LUA_NOREF;
 	dd_arena_init(&q->promo_arena, 65536, 0);
@@ -235,9 +236,16 @@ int quote_call_policy(quote_run *r, dd_policy_kind kind, int nargs)
 		                    dd_policy_kind_name(kind), (unsigned long long)pol->version,
 		                    dd_policy_entry(kind));
 	}
+	static const quote_stage stage_of[DD_POLICY_KIND_COUNT] = {
+		[DD_POLICY_PRICING] = QS_PRICE, [DD_POLICY_PROMOTIONS] = QS_PROMOTE,
+		[DD_POLICY_CREDIT] = QS_CREDIT, [DD_POLICY_COMPLIANCE] = QS_COMPLY,
+	};
 	lua_rawgeti(q->L, LUA_REGISTRYINDEX, pol->entry);
 	lua_insert(q->L, -(nargs + 1));
-	return dd_sandbox_call(q->sb, nargs, 1, r->err);
+	r->stage = stage_of[kind];
+	int rc = dd_sandbox_call(q->sb, nargs, 1, r->err);
+	r->stage = QS_NONE;
+	return rc;
 }
 
 int quote_policy_fail(quote_run *r, dd_policy_kind kind, const char *what)

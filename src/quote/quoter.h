@@ -53,7 +53,8 @@ struct dd_quoter {
 	 * behind them, reused from quote to quote */
 	int ctx_view, credit_view, promos_view, checks_view;
 	int ctx_raw, customer_raw, profile_raw, lines_raw, line_raws, line_proxies, credit_raw;
-	int view_keys;
+	int view_keys, view_ended;
+	size_t created_lines; /* line tables made so far */
 	struct qv_shadows *shadows; /* what the tables hold (view.c) */
 	size_t view_lines; /* lines the view holds now */
 

@@ -677,6 +677,8 @@ static int push_line(lua_State *L, dd_quoter *q, size_t i)
 	push_ref(L, q->line_proxies);
 	dd_host_push_proxy(L, -2, "ctx.lines[i]");
 	lua_rawseti(L, -2, (lua_Integer)i + 1);       /* line_proxies[i+1] = proxy */
+	if (i + 1 > q->created_lines)
+		q->created_lines = i + 1;
 	lua_pop(L, 1);
 	lua_remove(L, -2);
 	return 1;
@@ -746,16 +748,32 @@ static int sync(lua_State *L)
 		for (size_t i = 0; i < o->nlines; i++)
 			sync_line(L, r, i, (a->what & QV_LINES) != 0);
 		/* ctx.lines holds this order's lines: those of an earlier,
-		 * longer order go, those beyond an earlier, shorter one come */
+		 * longer order go (and a proxy of one that a script kept reads
+		 * as ended), those beyond an earlier, shorter one come back */
 		push_ref(L, q->lines_raw);
 		push_ref(L, q->line_proxies);
 		for (size_t i = q->view_lines; i < o->nlines; i++) {
 			lua_rawgeti(L, -1, (lua_Integer)i + 1);
+			if (i < q->created_lines) { /* alive again: reads its line */
+				lua_getmetatable(L, -1);
+				lua_pushliteral(L, "__index");
+				push_ref(L, q->line_raws);
+				lua_rawgeti(L, -1, (lua_Integer)i + 1);
+				lua_remove(L, -2);
+				lua_rawset(L, -3);
+				lua_pop(L, 1);
+			}
 			lua_rawseti(L, -3, (lua_Integer)i + 1);
 		}
 		for (size_t i = o->nlines; i < q->view_lines; i++) {
 			lua_pushnil(L);
 			lua_rawseti(L, -3, (lua_Integer)i + 1);
+			lua_rawgeti(L, -1, (lua_Integer)i + 1);
+			lua_getmetatable(L, -1);
+			lua_pushliteral(L, "__index");
+			push_ref(L, q->view_ended);
+			lua_rawset(L, -3);
+			lua_pop(L, 2);
 		}
 		lua_pop(L, 2);
 		q->view_lines = o->nlines;
@@ -798,6 +816,11 @@ int quote_view_sync(quote_run *r, int what)
 	return DD_OK;
 }
 
+static int ended_index(lua_State *L)
+{
+	return luaL_error(L, "ctx.lines[i]: this value belongs to an evaluation that has ended");
+}
+
 /* Runs protected: creates the reused tables, their proxies and the
  * userdata views in them. */
 static int create(lua_State *L)
@@ -828,6 +851,15 @@ static int create(lua_State *L)
 	NEW_RAW(line_raws);
 	lua_pop(L, 1);
 	NEW_RAW(line_proxies);
+	lua_pop(L, 1);
+	/* what a kept proxy of a line no longer in the order reads through */
+	NEW_RAW(view_ended);
+	lua_createtable(L, 0, 2);
+	lua_pushcfunction(L, ended_index);
+	lua_setfield(L, -2, "__index");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
 	lua_pop(L, 1);
 	if ((q->shadows = calloc(1, sizeof(*q->shadows))) == NULL)
 		return luaL_error(L, "out of memory");
@@ -880,7 +912,8 @@ void quote_views_free(dd_quoter *q)
 	}
 	int *refs[] = { &q->ctx_view, &q->credit_view, &q->promos_view, &q->checks_view,
 		        &q->ctx_raw, &q->customer_raw, &q->profile_raw, &q->lines_raw,
-		        &q->line_raws, &q->line_proxies, &q->credit_raw, &q->view_keys };
+		        &q->line_raws, &q->line_proxies, &q->credit_raw, &q->view_keys,
+		        &q->view_ended };
 	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
 		if (*refs[i] > 0)
 			luaL_unref(q->L, LUA_REGISTRYINDEX, *refs[i]);

@@ -496,7 +496,7 @@ static Dealdesk__V1__Promotion custom_promo(const char *id, const char *custom_k
 	return p;
 }
 
-/* BUG: the model refuses every CUSTOM promotion on write
+/* Was a bug (fixed): the model refused every CUSTOM promotion on write
  * (src/model/validate.c validate_promotion: the kind switch has no CUSTOM
  * case, so "records[0].kind: unknown promotion kind 9"): the kind the
  * promotions policy and the mechanics implement cannot be stored through
@@ -1302,7 +1302,7 @@ static void test_primitives_refuse_misuse(void **state)
 	assert_int_equal(quote_err(f, &b, "argument #1 is not an effect of this quote"), DD_EPOLICY);
 }
 
-/* BUG: an effect is computed on what the cart costs when it is computed,
+/* Was a bug (fixed): an effect is computed on what the cart costs when it is computed,
  * and dd.promotion_commit applies it as it is, even when another effect
  * was committed on the same lines since: two 100 % effects computed first
  * and committed one after the other take 20.00 off a 10.00 line
@@ -1336,7 +1336,7 @@ static void test_stale_effect_cannot_take_a_line_below_zero(void **state)
 	assert_sums(r);
 }
 
-/* BUG: the promotion primitives check only that some evaluation runs
+/* Was a bug (fixed): the promotion primitives checked only that some evaluation runs
  * (q->run), not that it is the promotions policy's: the compliance policy,
  * which runs after the credit decision, can commit a promotion. Here it
  * takes 50 % off a 10.00 order after credit judged 10.00: the response
@@ -1367,7 +1367,12 @@ static void test_primitives_only_in_the_promotions_policy(void **state)
 	assert_string_equal(r->compliance[0]->check_id, "policy-error");
 }
 
-/* BUG (or a rule to settle): README "Stacking" 2 says promotions apply in
+/* A RULE TO SETTLE, kept out of the normal run on purpose: the amounts
+ * below are those of the engine before the stages were rebuilt, which the
+ * hand-worked carts were checked against, and the engine issue says they
+ * must not move by a minor unit. Changing them is a decision for pricing,
+ * not a refactoring (see the closing note of the engine issue).
+ * README "Stacking" 2 says promotions apply in
  * priority order "each on what the cart costs after the ones before it",
  * but a buy-X-get-Y and a bundle value their units at the unit price, not
  * at what the units still cost (mechanics.c buy_x_get_y_effect takes
@@ -1434,14 +1439,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_result_tables, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_result_tables, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_primitives_refuse_misuse, fx_setup, fx_teardown),
-	};
-	/* BUG: see the comments at each; they fail until src/ is fixed */
-	const struct CMUnitTest bugs[] = {
 		cmocka_unit_test_setup_teardown(test_custom_kind_can_be_written, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stale_effect_cannot_take_a_line_below_zero, fx_setup,
 		                                fx_teardown),
 		cmocka_unit_test_setup_teardown(test_primitives_only_in_the_promotions_policy, fx_setup,
 		                                fx_teardown),
+	};
+	/* the rule to settle (above): run with DD_RUN_BUG_TESTS=1 */
+	const struct CMUnitTest bugs[] = {
 		cmocka_unit_test_setup_teardown(test_later_promotions_on_what_units_cost_now, fx_setup,
 		                                fx_teardown),
 	};
