@@ -324,9 +324,16 @@ int quote_load(quote_run *r)
 	int rc = load_customer(r);
 	if (rc != DD_OK)
 		return rc;
-	for (size_t i = 0; i < r->order.nrequested; i++)
+	int64_t subtotal = 0;
+	for (size_t i = 0; i < r->order.nrequested; i++) {
 		if ((rc = load_line(r, i)) != DD_OK)
 			return rc;
+		if (dd_money_add(subtotal, r->order.lines[i].list_subtotal, &subtotal) != DD_OK)
+			return dd_error_set(r->err, DD_EOVERFLOW,
+			                    "lines[%zu]: the order amount overflows int64", i);
+	}
+	/* what the pricing policy sees: the order at list prices */
+	r->order.subtotal = r->order.total = subtotal;
 	/* the active policies and the promotions and checks they judge, each
 	 * converted once per version; every write advances the data version,
 	 * so an unchanged one means nothing to look at */
