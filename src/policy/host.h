@@ -46,14 +46,14 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err);
 /* Charges `work` instructions to the running call's budget (a host
  * primitive doing that much in C). Past the budget it raises the budget
  * error, which the script cannot catch. A no-op outside budgeted calls. */
-void dd_host_charge(lua_State *L, uint64_t work);
+void dd_sandbox_charge(lua_State *L, uint64_t work);
 
 /* ---- read-only views ----------------------------------------------------- */
 
 /* What a view shows. `obj` is the engine's state, `a` and `b` select the
  * part (a line number, a competitor of that line...). Callbacks run inside
  * the script's protected call: they may raise Lua errors. */
-typedef struct dd_view_class {
+typedef struct dd_sandbox_view_class {
 	const char *name; /* in messages: "ctx", "ctx.lines[i]" */
 	/* Pushes field `key` and returns 1, or returns 0 for nil. */
 	int (*field)(lua_State *L, void *obj, uint32_t a, uint32_t b,
@@ -69,13 +69,13 @@ typedef struct dd_view_class {
 	 * item/length. */
 	int (*entry)(lua_State *L, void *obj, uint32_t a, uint32_t b,
 	             size_t *pos);
-} dd_view_class;
+} dd_sandbox_view_class;
 
 /* Pushes a view of obj (allocates: call it inside a protected call, e.g.
  * from a view callback or a host function). It stays readable while
  * *generation holds the value it has now (the engine bumps it when an
  * evaluation ends); generation NULL = always. */
-void dd_view_push(lua_State *L, const dd_view_class *cls, void *obj,
+void dd_sandbox_push_view(lua_State *L, const dd_sandbox_view_class *cls, void *obj,
                   uint32_t a, uint32_t b, const uint64_t *generation);
 
 /* Pushes a read-only proxy of the table at idx: reads go to the table
@@ -84,13 +84,13 @@ void dd_view_push(lua_State *L, const dd_view_class *cls, void *obj,
  * metatable cannot be replaced. Scripts have no rawset. The host keeps the
  * table itself out of every script's reach. Allocates: protected calls
  * only. */
-void dd_host_push_proxy(lua_State *L, int idx, const char *name);
+void dd_sandbox_push_proxy(lua_State *L, int idx, const char *name);
 
 /* Creates a view that lives as long as the sandbox (generation NULL) and
  * anchors it in the registry: *ref, to push with lua_rawgeti without
  * allocating. Protected; DD_ENOMEM on failure. */
-int dd_view_ref(dd_sandbox *sb, const dd_view_class *cls, void *obj,
+int dd_sandbox_view_ref(dd_sandbox *sb, const dd_sandbox_view_class *cls, void *obj,
                 uint32_t a, uint32_t b, int *ref);
-void dd_view_unref(dd_sandbox *sb, int ref);
+void dd_sandbox_view_unref(dd_sandbox *sb, int ref);
 
 #endif

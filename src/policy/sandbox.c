@@ -472,7 +472,7 @@ void policy_charge(lua_State *L, uint64_t work)
 	raise_budget_error(L);
 }
 
-void dd_host_charge(lua_State *L, uint64_t work)
+void dd_sandbox_charge(lua_State *L, uint64_t work)
 {
 	dd_sandbox *sb = sandbox_of(L);
 	if (!sb->limit_on)

@@ -22,7 +22,7 @@
 #include "policy/policy_int.h"
 
 typedef struct view {
-	const dd_view_class *cls;
+	const dd_sandbox_view_class *cls;
 	void *obj;
 	uint32_t a, b;
 	uint64_t generation;
@@ -82,7 +82,7 @@ static int view_next(lua_State *L)
 	lua_Integer pos = lua_tointeger(L, lua_upvalueindex(1));
 	lua_pushinteger(L, pos + 1);
 	lua_replace(L, lua_upvalueindex(1));
-	dd_host_charge(L, 1);
+	dd_sandbox_charge(L, 1);
 	if (v->cls->entry) {
 		size_t at = (size_t)pos;
 		if (v->cls->entry(L, v->obj, v->a, v->b, &at)) {
@@ -131,7 +131,7 @@ static void push_metatable(lua_State *L)
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &view_meta_key);
 }
 
-void dd_view_push(lua_State *L, const dd_view_class *cls, void *obj,
+void dd_sandbox_push_view(lua_State *L, const dd_sandbox_view_class *cls, void *obj,
                   uint32_t a, uint32_t b, const uint64_t *generation)
 {
 	view *v = lua_newuserdatauv(L, sizeof(view), 0);
@@ -146,7 +146,7 @@ void dd_view_push(lua_State *L, const dd_view_class *cls, void *obj,
 }
 
 struct view_args {
-	const dd_view_class *cls;
+	const dd_sandbox_view_class *cls;
 	void *obj;
 	uint32_t a, b;
 };
@@ -154,12 +154,12 @@ struct view_args {
 static int make_view_ref(lua_State *L)
 {
 	const struct view_args *va = lua_touserdata(L, 1);
-	dd_view_push(L, va->cls, va->obj, va->a, va->b, NULL);
+	dd_sandbox_push_view(L, va->cls, va->obj, va->a, va->b, NULL);
 	lua_pushinteger(L, luaL_ref(L, LUA_REGISTRYINDEX));
 	return 1;
 }
 
-int dd_view_ref(dd_sandbox *sb, const dd_view_class *cls, void *obj,
+int dd_sandbox_view_ref(dd_sandbox *sb, const dd_sandbox_view_class *cls, void *obj,
                 uint32_t a, uint32_t b, int *ref)
 {
 	lua_State *L = dd_sandbox_lua(sb);
@@ -177,7 +177,7 @@ int dd_view_ref(dd_sandbox *sb, const dd_view_class *cls, void *obj,
 	return DD_OK;
 }
 
-void dd_view_unref(dd_sandbox *sb, int ref)
+void dd_sandbox_view_unref(dd_sandbox *sb, int ref)
 {
 	if (ref > 0)
 		luaL_unref(dd_sandbox_lua(sb), LUA_REGISTRYINDEX, ref);
@@ -199,7 +199,7 @@ static int proxy_next(lua_State *L)
 	lua_settop(L, 2);
 	lua_pushvalue(L, lua_upvalueindex(1)); /* 3: the real table */
 	lua_pushvalue(L, 2);                   /* the previous key */
-	dd_host_charge(L, 1);
+	dd_sandbox_charge(L, 1);
 	if (lua_next(L, 3))
 		return 2;
 	lua_pushnil(L);
@@ -221,7 +221,7 @@ static int proxy_pairs(lua_State *L)
 	return 3;
 }
 
-void dd_host_push_proxy(lua_State *L, int idx, const char *name)
+void dd_sandbox_push_proxy(lua_State *L, int idx, const char *name)
 {
 	idx = lua_absindex(L, idx);
 	luaL_checkstack(L, 4, "proxy");

@@ -10,7 +10,7 @@
 
 #include <lauxlib.h>
 
-#include "luaconv.h"
+#include "readers.h"
 
 static const char *enum_short(const ProtobufCEnumDescriptor *d, int v, const char *prefix)
 {
@@ -59,73 +59,73 @@ static int promo_cmp(const void *a, const void *b)
 static void push_promotion(lua_State *L, const Dealdesk__V1__Promotion *p, size_t slot)
 {
 	lua_createtable(L, 0, 50);
-	lc_set_int(L, "slot", (int64_t)slot);
-	lc_set_str(L, "id", p->id);
-	lc_set_str(L, "name", p->name);
-	lc_set_str(L, "kind", enum_short(&dealdesk__v1__promotion_kind__descriptor, p->kind,
+	quote_set_int(L, "slot", (int64_t)slot);
+	quote_set_str(L, "id", p->id);
+	quote_set_str(L, "name", p->name);
+	quote_set_str(L, "kind", enum_short(&dealdesk__v1__promotion_kind__descriptor, p->kind,
 	                                 "PROMOTION_KIND_"));
-	lc_set_int(L, "percent_bps", p->percent_bps);
-	lc_set_int(L, "amount", p->amount);
-	lc_set_str(L, "currency", p->currency);
-	lc_set_int(L, "bundle_price", p->bundle_price);
-	lc_set_int(L, "threshold", p->threshold);
-	lc_set_bool(L, "repeating", p->repeating);
-	lc_set_int(L, "valid_from", p->valid_from);
-	lc_set_int(L, "valid_to", p->valid_to);
-	lc_set_int(L, "priority", p->priority);
-	lc_set_bool(L, "enabled", p->enabled);
+	quote_set_int(L, "percent_bps", p->percent_bps);
+	quote_set_int(L, "amount", p->amount);
+	quote_set_str(L, "currency", p->currency);
+	quote_set_int(L, "bundle_price", p->bundle_price);
+	quote_set_int(L, "threshold", p->threshold);
+	quote_set_bool(L, "repeating", p->repeating);
+	quote_set_int(L, "valid_from", p->valid_from);
+	quote_set_int(L, "valid_to", p->valid_to);
+	quote_set_int(L, "priority", p->priority);
+	quote_set_bool(L, "enabled", p->enabled);
 	if (p->coupon_code && *p->coupon_code)
-		lc_set_str(L, "coupon_code", p->coupon_code);
-	lc_set_bool(L, "requires_coupon", p->requires_coupon);
-	lc_set_int(L, "buy_quantity", p->buy_quantity);
-	lc_set_int(L, "get_quantity", p->get_quantity);
-	lc_set_str(L, "gift_sku", p->gift_sku);
-	lc_set_int(L, "gift_quantity", p->gift_quantity ? p->gift_quantity : 1);
-	lc_set_int(L, "points_multiplier", p->points_multiplier);
-	lc_set_bool(L, "new_customers_only", p->new_customers_only);
-	lc_set_int(L, "dormant_days", p->dormant_days);
-	lc_set_int(L, "min_quantity", p->min_quantity);
-	lc_set_int(L, "min_amount", p->min_amount);
-	lc_set_bool(L, "exclusive", p->exclusive);
+		quote_set_str(L, "coupon_code", p->coupon_code);
+	quote_set_bool(L, "requires_coupon", p->requires_coupon);
+	quote_set_int(L, "buy_quantity", p->buy_quantity);
+	quote_set_int(L, "get_quantity", p->get_quantity);
+	quote_set_str(L, "gift_sku", p->gift_sku);
+	quote_set_int(L, "gift_quantity", p->gift_quantity ? p->gift_quantity : 1);
+	quote_set_int(L, "points_multiplier", p->points_multiplier);
+	quote_set_bool(L, "new_customers_only", p->new_customers_only);
+	quote_set_int(L, "dormant_days", p->dormant_days);
+	quote_set_int(L, "min_quantity", p->min_quantity);
+	quote_set_int(L, "min_amount", p->min_amount);
+	quote_set_bool(L, "exclusive", p->exclusive);
 	if (p->stacking_group && *p->stacking_group)
-		lc_set_str(L, "stacking_group", p->stacking_group);
-	lc_set_bool(L, "stop_after", p->stop_after);
-	lc_set_int(L, "max_discount", p->max_discount);
-	lc_set_int(L, "budget_amount", p->budget_amount);
-	lc_set_int(L, "budget_uses", p->budget_uses);
-	lc_set_int(L, "customer_budget_uses", p->customer_budget_uses);
-	lc_set_int(L, "customer_budget_amount", p->customer_budget_amount);
+		quote_set_str(L, "stacking_group", p->stacking_group);
+	quote_set_bool(L, "stop_after", p->stop_after);
+	quote_set_int(L, "max_discount", p->max_discount);
+	quote_set_int(L, "budget_amount", p->budget_amount);
+	quote_set_int(L, "budget_uses", p->budget_uses);
+	quote_set_int(L, "customer_budget_uses", p->customer_budget_uses);
+	quote_set_int(L, "customer_budget_amount", p->customer_budget_amount);
 	if (p->experiment_id && *p->experiment_id)
-		lc_set_str(L, "experiment_id", p->experiment_id);
+		quote_set_str(L, "experiment_id", p->experiment_id);
 	if (p->custom_kind && *p->custom_kind)
-		lc_set_str(L, "custom_kind", p->custom_kind);
-	lc_push_set(L, p->skus, p->n_skus);
+		quote_set_str(L, "custom_kind", p->custom_kind);
+	quote_push_set(L, p->skus, p->n_skus);
 	lua_setfield(L, -2, "skus");
-	lc_push_set(L, p->categories, p->n_categories);
+	quote_push_set(L, p->categories, p->n_categories);
 	lua_setfield(L, -2, "categories");
-	lc_push_set(L, p->channels, p->n_channels);
+	quote_push_set(L, p->channels, p->n_channels);
 	lua_setfield(L, -2, "channels");
-	lc_push_set(L, p->regions, p->n_regions);
+	quote_push_set(L, p->regions, p->n_regions);
 	lua_setfield(L, -2, "regions");
-	lc_push_set(L, p->customer_groups, p->n_customer_groups);
+	quote_push_set(L, p->customer_groups, p->n_customer_groups);
 	lua_setfield(L, -2, "customer_groups");
-	lc_push_set(L, p->customer_segments, p->n_customer_segments);
+	quote_push_set(L, p->customer_segments, p->n_customer_segments);
 	lua_setfield(L, -2, "customer_segments");
-	lc_push_set(L, p->customer_tiers, p->n_customer_tiers);
+	quote_push_set(L, p->customer_tiers, p->n_customer_tiers);
 	lua_setfield(L, -2, "customer_tiers");
 	lua_createtable(L, (int)p->n_bundle_items, 0);
 	for (size_t i = 0; i < p->n_bundle_items; i++) {
 		lua_createtable(L, 0, 2);
-		lc_set_str(L, "sku", p->bundle_items[i]->sku);
-		lc_set_int(L, "quantity", p->bundle_items[i]->quantity);
+		quote_set_str(L, "sku", p->bundle_items[i]->sku);
+		quote_set_int(L, "quantity", p->bundle_items[i]->quantity);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 	lua_setfield(L, -2, "bundle");
 	lua_createtable(L, (int)p->n_tiers, 0);
 	for (size_t i = 0; i < p->n_tiers; i++) {
 		lua_createtable(L, 0, 2);
-		lc_set_int(L, "threshold", p->tiers[i]->threshold);
-		lc_set_int(L, "amount", p->tiers[i]->amount);
+		quote_set_int(L, "threshold", p->tiers[i]->threshold);
+		quote_set_int(L, "amount", p->tiers[i]->amount);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 	lua_setfield(L, -2, "tiers");
@@ -133,11 +133,11 @@ static void push_promotion(lua_State *L, const Dealdesk__V1__Promotion *p, size_
 	for (size_t i = 0; i < p->n_arms; i++) {
 		const Dealdesk__V1__ExperimentArm *a = p->arms[i];
 		lua_createtable(L, 0, 5);
-		lc_set_str(L, "name", a->name);
-		lc_set_int(L, "weight", a->weight);
-		lc_set_int(L, "percent_bps", a->percent_bps);
-		lc_set_int(L, "amount", a->amount);
-		lc_set_bool(L, "control", a->control);
+		quote_set_str(L, "name", a->name);
+		quote_set_int(L, "weight", a->weight);
+		quote_set_int(L, "percent_bps", a->percent_bps);
+		quote_set_int(L, "amount", a->amount);
+		quote_set_bool(L, "control", a->control);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 	lua_setfield(L, -2, "arms");
@@ -146,16 +146,16 @@ static void push_promotion(lua_State *L, const Dealdesk__V1__Promotion *p, size_
 static void push_check(lua_State *L, const Dealdesk__V1__ComplianceCheck *c, size_t slot)
 {
 	lua_createtable(L, 0, 9);
-	lc_set_int(L, "slot", (int64_t)slot);
-	lc_set_str(L, "id", c->id);
-	lc_set_str(L, "kind", enum_short(&dealdesk__v1__check_kind__descriptor, c->kind,
+	quote_set_int(L, "slot", (int64_t)slot);
+	quote_set_str(L, "id", c->id);
+	quote_set_str(L, "kind", enum_short(&dealdesk__v1__check_kind__descriptor, c->kind,
 	                                 "CHECK_KIND_"));
-	lc_set_int(L, "bps", c->bps);
-	lc_set_str(L, "on_fail", enum_short(&dealdesk__v1__compliance_status__descriptor,
+	quote_set_int(L, "bps", c->bps);
+	quote_set_str(L, "on_fail", enum_short(&dealdesk__v1__compliance_status__descriptor,
 	                                    c->on_fail, "COMPLIANCE_STATUS_"));
-	lc_set_bool(L, "enabled", c->enabled);
-	lc_set_str(L, "description", c->description);
-	lc_push_set(L, c->skus, c->n_skus);
+	quote_set_bool(L, "enabled", c->enabled);
+	quote_set_str(L, "description", c->description);
+	quote_push_set(L, c->skus, c->n_skus);
 	lua_setfield(L, -2, "skus");
 }
 
@@ -178,7 +178,7 @@ static void freeze(lua_State *L, int depth)
 			}
 		}
 	}
-	dd_host_push_proxy(L, t, "promotions and checks");
+	dd_sandbox_push_proxy(L, t, "promotions and checks");
 	lua_replace(L, t);
 }
 
@@ -260,7 +260,7 @@ static int build_lua(lua_State *L)
 static int index_promotions(dd_quoter *q, Dealdesk__V1__Promotion **promos, size_t n,
                             dd_error *err)
 {
-	q->pindex = promo_index_build(promos, n);
+	q->pindex = quote_index_build(promos, n);
 	q->promos = calloc(n ? n : 1, sizeof(*q->promos));
 	q->cond_refs = calloc(n ? n : 1, sizeof(int));
 	if (q->pindex == NULL || q->promos == NULL || q->cond_refs == NULL)
@@ -292,7 +292,7 @@ static int refresh(dd_quoter *q, int promotions, dd_error *err)
 	dd_arena *arena = promotions ? &q->promo_arena : &q->check_arena;
 	int *ref = promotions ? &q->promos_ref : &q->checks_ref;
 	if (promotions) {
-		free_quoter_promotions(q);
+		quote_free_promotions(q);
 	} else {
 		free(q->checks);
 		q->checks = NULL;
@@ -340,7 +340,7 @@ static int refresh(dd_quoter *q, int promotions, dd_error *err)
 	free(c.items);
 	if (rc != DD_OK) {
 		if (promotions)
-			free_quoter_promotions(q);
+			quote_free_promotions(q);
 		return rc == DD_EINVAL ? DD_EPOLICY : rc;
 	}
 	*have = version;

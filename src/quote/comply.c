@@ -19,7 +19,7 @@
 
 #include <lauxlib.h>
 
-#include "luaconv.h"
+#include "readers.h"
 
 static const char *const status_names[] = { "UNSPECIFIED", "PASS", "WARN", "BLOCK", NULL };
 
@@ -67,7 +67,7 @@ static void begin(chk *k, lua_State *L)
 	k->fail_status = k->c->on_fail == DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_WARN
 	                         ? k->c->on_fail
 	                         : DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_BLOCK;
-	dd_host_charge(L, 10 + 4 * q->run->order.nlines);
+	dd_sandbox_charge(L, 10 + 4 * q->run->order.nlines);
 }
 
 static int applies(const chk *k, const qo_line *l)
@@ -108,7 +108,7 @@ static void result(chk *k, int status, int32_t line, int64_t value, const char *
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (add_result(k->r, k->c->id, status, line, value, k->c->bps,
-	               lc_text(k->r->arena, msg, strlen(msg), QO_MAX_TEXT)) != DD_OK)
+	               quote_text(k->r->arena, msg, strlen(msg), QO_MAX_TEXT)) != DD_OK)
 		luaL_error(k->L, "out of memory");
 }
 
@@ -241,23 +241,23 @@ static int read_results(lua_State *L, void *ud)
 	size_t n = lua_rawlen(L, 1);
 	if (n > QO_MAX_RESULTS)
 		return DD_EPOLICY;
-	const lc_field fields[] = {
-		{ "check", LC_STRING, offsetof(result_answer, check), 1, 0, DD_MAX_ID, 0, NULL, NULL },
-		{ "status", LC_ENUM, offsetof(result_answer, status), 1, 0, 0, 0, NULL, status_names },
-		{ "message", LC_STRING, offsetof(result_answer, message), 0, 0, QO_MAX_TEXT, 0, "",
+	const quote_field fields[] = {
+		{ "check", QF_STRING, offsetof(result_answer, check), 1, 0, DD_MAX_ID, 0, NULL, NULL },
+		{ "status", QF_ENUM, offsetof(result_answer, status), 1, 0, 0, 0, NULL, status_names },
+		{ "message", QF_STRING, offsetof(result_answer, message), 0, 0, QO_MAX_TEXT, 0, "",
 		  NULL },
-		{ "line", LC_INT, offsetof(result_answer, line), 0, -1, (int64_t)r->order.nlines - 1,
+		{ "line", QF_INT, offsetof(result_answer, line), 0, -1, (int64_t)r->order.nlines - 1,
 		  -1, NULL, NULL },
-		{ "value", LC_INT, offsetof(result_answer, value), 0, INT64_MIN, INT64_MAX, 0, NULL,
+		{ "value", QF_INT, offsetof(result_answer, value), 0, INT64_MIN, INT64_MAX, 0, NULL,
 		  NULL },
-		{ "limit", LC_INT, offsetof(result_answer, limit), 0, INT64_MIN, INT64_MAX, 0, NULL,
+		{ "limit", QF_INT, offsetof(result_answer, limit), 0, INT64_MIN, INT64_MAX, 0, NULL,
 		  NULL },
 	};
 	for (size_t i = 0; i < n; i++) {
 		result_answer a;
 		char why[160];
 		lua_rawgeti(L, 1, (lua_Integer)i + 1);
-		if (!lc_read(L, -1, fields, 6, &a, r->arena, why, sizeof(why)))
+		if (!quote_read_record(L, -1, fields, 6, &a, r->arena, why, sizeof(why)))
 			return DD_EPOLICY;
 		lua_pop(L, 1);
 		if (add_result(r, a.check, a.status, (int32_t)a.line, a.value, a.limit, a.message))
@@ -273,7 +273,7 @@ int quote_comply(quote_run *r)
 	lua_rawgeti(q->L, LUA_REGISTRYINDEX, q->checks_view);
 	int rc = quote_call_policy(r, DD_POLICY_COMPLIANCE, 2);
 	if (rc == DD_OK) {
-		rc = lc_protected(q->L, read_results, r);
+		rc = quote_protected(q->L, read_results, r);
 		if (rc == DD_OK) {
 			int worst = DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_PASS;
 			for (size_t i = 0; i < r->order.compliance.n; i++)

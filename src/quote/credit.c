@@ -10,7 +10,7 @@
 
 #include <lauxlib.h>
 
-#include "luaconv.h"
+#include "readers.h"
 
 static const char *const outcome_names[] = {
 	"UNSPECIFIED", "APPROVE", "APPROVE_SHORTER_TERMS", "DEPOSIT", "PREPAY", "REVIEW",
@@ -45,20 +45,20 @@ static int read_decision(lua_State *L, void *ud)
 {
 	quote_run *r = ((credit_read *)ud)->r;
 	qo_credit *d = &r->order.credit;
-	const lc_field fields[] = {
-		{ "outcome", LC_ENUM, offsetof(credit_answer, outcome), 1, 0, 0, 0, NULL,
+	const quote_field fields[] = {
+		{ "outcome", QF_ENUM, offsetof(credit_answer, outcome), 1, 0, 0, 0, NULL,
 		  outcome_names },
-		{ "terms_days", LC_INT, offsetof(credit_answer, terms_days), 0, 0, 365, 0, NULL,
+		{ "terms_days", QF_INT, offsetof(credit_answer, terms_days), 0, 0, 365, 0, NULL,
 		  NULL },
-		{ "deposit", LC_INT, offsetof(credit_answer, deposit), 0, 0, r->order.total, 0, NULL,
+		{ "deposit", QF_INT, offsetof(credit_answer, deposit), 0, 0, r->order.total, 0, NULL,
 		  NULL },
 	};
 	credit_answer a;
 	char why[160];
-	if (!lc_read(L, 1, fields, 3, &a, r->arena, why, sizeof(why)))
+	if (!quote_read_record(L, 1, fields, 3, &a, r->arena, why, sizeof(why)))
 		return DD_EPOLICY;
 	size_t n = 0;
-	if (lc_raw(L, 1, "reasons") == LUA_TTABLE) {
+	if (quote_raw(L, 1, "reasons") == LUA_TTABLE) {
 		n = lua_rawlen(L, -1);
 		if (n > 32)
 			n = 32;
@@ -112,7 +112,7 @@ int quote_credit(quote_run *r)
 	rc = quote_call_policy(r, DD_POLICY_CREDIT, 2);
 	if (rc == DD_OK) {
 		credit_read cr = { r };
-		rc = lc_protected(q->L, read_decision, &cr);
+		rc = quote_protected(q->L, read_decision, &cr);
 		if (rc == DD_OK)
 			return DD_OK;
 		dd_error_set(r->err, DD_EPOLICY,

@@ -206,7 +206,7 @@ static void read_usage(quote_run *r, const char *kind, const char *id,
 	}
 }
 
-static int load_coupons(quote_run *r, promo_index *ix)
+static int load_coupons(quote_run *r, quote_index *ix)
 {
 	qo_order *o = &r->order;
 	const Dealdesk__V1__QuoteRequest *req = o->req;
@@ -218,7 +218,7 @@ static int load_coupons(quote_run *r, promo_index *ix)
 		c->code = req->coupon_codes[i];
 		c->reason = "";
 		if (ix)
-			promo_index_add_code(ix, c->code);
+			quote_index_add_code(ix, c->code);
 		dd_val v;
 		if (dd_rtxn_get(r->q->txn, DD_T_COUPONS, (dd_val){ c->code, strlen(c->code) },
 		                &v) != DD_OK)
@@ -244,7 +244,7 @@ static int load_coupons(quote_run *r, promo_index *ix)
 		else if (k->max_uses_per_customer && c->customer_uses >= k->max_uses_per_customer)
 			c->reason = "CUSTOMER_EXHAUSTED: this customer has used the code up";
 		if (ix)
-			promo_index_add_id(ix, k->promotion_id);
+			quote_index_add_id(ix, k->promotion_id);
 	}
 	return DD_OK;
 }
@@ -280,19 +280,19 @@ static int load_candidates(quote_run *r)
 {
 	dd_quoter *q = r->q;
 	qo_order *o = &r->order;
-	promo_index *ix = q->pindex;
+	quote_index *ix = q->pindex;
 	if (ix) {
-		promo_index_begin(ix);
+		quote_index_begin(ix);
 		for (size_t i = 0; i < o->nlines; i++) {
-			promo_index_add_sku(ix, o->lines[i].sku);
-			promo_index_add_category(ix, o->lines[i].price->category);
+			quote_index_add_sku(ix, o->lines[i].sku);
+			quote_index_add_category(ix, o->lines[i].price->category);
 		}
 	}
 	int rc = load_coupons(r, ix);
 	if (rc != DD_OK)
 		return rc;
 	size_t n = 0;
-	const uint32_t *found = ix ? promo_index_result(ix, &n) : NULL;
+	const uint32_t *found = ix ? quote_index_result(ix, &n) : NULL;
 	int all = r->explain && q->npromos <= EXPLAIN_ALL_PROMOTIONS;
 	size_t cap = all ? q->npromos : n;
 	o->candidates.v = dd_arena_alloc(r->arena, (cap ? cap : 1) * sizeof(qo_candidate));

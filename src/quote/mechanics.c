@@ -30,7 +30,7 @@
 
 #include <lauxlib.h>
 
-#include "luaconv.h"
+#include "readers.h"
 
 typedef struct qm_effect {
 	uint32_t slot;
@@ -133,7 +133,7 @@ static int64_t floordiv(int64_t a, int64_t b)
 
 static void allocate(mech *m, int64_t total, const int64_t *w, const int64_t *caps, int64_t *out)
 {
-	dd_host_charge(m->L, (uint64_t)(m->n * m->n));
+	dd_sandbox_charge(m->L, (uint64_t)(m->n * m->n));
 	int rc = dd_money_allocate(total, w, caps, m->n, out);
 	if (rc != DD_OK)
 		luaL_error(m->L, "promotion %s: cannot split %lld: %s", m->p->id, (long long)total,
@@ -194,7 +194,7 @@ static void begin(mech *m, lua_State *L, int arg)
 		luaL_error(L, "argument #%d is not a promotion of this quote", arg);
 	m->cand = &m->o->candidates.v[lo];
 	m->p = q->promos[slot].p;
-	dd_host_charge(L, 10 + m->n);
+	dd_sandbox_charge(L, 10 + m->n);
 }
 
 /* ---- in force ----------------------------------------------------------------- */
@@ -456,7 +456,7 @@ static const char *bundle_effect(mech *m, qm_effect **out)
 	const Dealdesk__V1__Promotion *p = m->p;
 	const qo_line *lines = m->o->lines;
 	int64_t times = -1;
-	dd_host_charge(m->L, (uint64_t)(p->n_bundle_items * m->n));
+	dd_sandbox_charge(m->L, (uint64_t)(p->n_bundle_items * m->n));
 	for (size_t k = 0; k < p->n_bundle_items; k++) {
 		const Dealdesk__V1__BundleItem *item = p->bundle_items[k];
 		int64_t free = 0;
@@ -546,7 +546,7 @@ static const char *buy_x_get_y_effect(mech *m, const arm_view *v, qm_effect **ou
 		return why(m, "needs %lld eligible units, cart has %lld", (long long)per,
 		           (long long)units);
 	/* the cheapest units get the discount (ties: the earlier line) */
-	dd_host_charge(m->L, (uint64_t)(npool * 8));
+	dd_sandbox_charge(m->L, (uint64_t)(npool * 8));
 	sort_lines = lines;
 	qsort(pool, npool, sizeof(*pool), cheaper);
 	qm_effect *e = new_effect(m, 0);
@@ -690,7 +690,7 @@ static int cap_effect(mech *m, qm_effect *e, int64_t cap)
 static void note(mech *m, const char *code, const char *msg)
 {
 	const char *text = dd_arena_strdup(m->r->arena, msg);
-	if (qo_add_note(m->r, m->p->id, code, text) != DD_OK)
+	if (quote_add_note(m->r, m->p->id, code, text) != DD_OK)
 		luaL_error(m->L, "out of memory");
 }
 
@@ -839,7 +839,7 @@ static int lua_commit(lua_State *L)
 			d->description = p->name;
 			for (size_t i = 0; i < m.n; i++)
 				if (e->shares[i] > 0) {
-					if (qo_add_order_share(m.r, i, p->id, p->kind, e->shares[i], p->name))
+					if (quote_add_order_share(m.r, i, p->id, p->kind, e->shares[i], p->name))
 						return luaL_error(L, "out of memory");
 					o->lines[i].left -= e->shares[i];
 				}
@@ -849,7 +849,7 @@ static int lua_commit(lua_State *L)
 			qo_line *l = &o->lines[i];
 			int64_t amount = e->lines[i] < l->left ? e->lines[i] : l->left;
 			if (amount > 0) {
-				if (qo_add_line_discount(m.r, i, p->id, p->kind, amount, desc) != DD_OK)
+				if (quote_add_line_discount(m.r, i, p->id, p->kind, amount, desc) != DD_OK)
 					return luaL_error(L, "out of memory");
 				l->left -= amount;
 				l->free_value = l->free_value - amount > 0 ? l->free_value - amount : 0;
@@ -879,7 +879,7 @@ static int lua_commit(lua_State *L)
 		o->points_multiplier = e->multiplier;
 	if (m.r->explain)
 		quote_trace_text(m.r, "promotions", p->id, 1,
-		                 lc_text(m.r->arena, e->detail, strlen(e->detail), 1023));
+		                 quote_text(m.r->arena, e->detail, strlen(e->detail), 1023));
 	/* the order's totals follow at once: later promotions and conditions
 	 * read them */
 	o->discount_total += e->total;
@@ -895,10 +895,10 @@ static int lua_note(lua_State *L)
 	size_t lc, lm;
 	const char *code = luaL_checklstring(L, 2, &lc);
 	const char *msg = luaL_checklstring(L, 3, &lm);
-	dd_host_charge(L, lc + lm);
-	const char *c = lc_text(m.r->arena, code, lc, 64);
-	const char *t = lc_text(m.r->arena, msg, lm, QO_MAX_TEXT);
-	if (c == NULL || t == NULL || qo_add_note(m.r, m.p->id, c, t) != DD_OK)
+	dd_sandbox_charge(L, lc + lm);
+	const char *c = quote_text(m.r->arena, code, lc, 64);
+	const char *t = quote_text(m.r->arena, msg, lm, QO_MAX_TEXT);
+	if (c == NULL || t == NULL || quote_add_note(m.r, m.p->id, c, t) != DD_OK)
 		return luaL_error(L, "out of memory");
 	return 0;
 }

@@ -182,23 +182,23 @@ typedef struct quote_run {
 } quote_run;
 
 /* Appends an element to a QO_VEC in the arena; NULL when out of memory. */
-void *qo_vec_push(dd_arena *a, void *vec, size_t elem);
-#define QO_PUSH(a, vec) ((__typeof__((vec)->v))qo_vec_push((a), (vec), sizeof(*(vec)->v)))
+void *quote_vec_push(dd_arena *a, void *vec, size_t elem);
+#define QO_PUSH(a, vec) ((__typeof__((vec)->v))quote_vec_push((a), (vec), sizeof(*(vec)->v)))
 
 /* Adds an explain entry (a no-op without explain). */
 void quote_trace(quote_run *r, const char *stage, const char *rule, int applied,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Adds an explain entry of texts already checked (lc_text). */
+/* Adds an explain entry of texts already checked (quote_text). */
 void quote_trace_text(quote_run *r, const char *stage, const char *rule, int applied,
                       const char *detail);
 
 /* Adds a discount to line i (kept in commit order); DD_ENOMEM. */
-int qo_add_line_discount(quote_run *r, size_t i, const char *promo, int kind,
+int quote_add_line_discount(quote_run *r, size_t i, const char *promo, int kind,
                          int64_t amount, const char *desc);
-int qo_add_order_share(quote_run *r, size_t i, const char *promo, int kind,
+int quote_add_order_share(quote_run *r, size_t i, const char *promo, int kind,
                        int64_t amount, const char *desc);
-int qo_add_note(quote_run *r, const char *promo, const char *code, const char *msg);
+int quote_add_note(quote_run *r, const char *promo, const char *code, const char *msg);
 
 /* ---- the stages, one file each ------------------------------------------- */
 

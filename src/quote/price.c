@@ -8,7 +8,7 @@
 
 #include <lauxlib.h>
 
-#include "luaconv.h"
+#include "readers.h"
 
 typedef struct price_answer {
 	int64_t unit_price;
@@ -38,15 +38,15 @@ static int read_prices(lua_State *L, void *ud)
 			lua_pop(L, 1);
 			continue;
 		}
-		const lc_field fields[] = {
-			{ "unit_price", LC_INT, offsetof(price_answer, unit_price), 0, INT64_MIN,
+		const quote_field fields[] = {
+			{ "unit_price", QF_INT, offsetof(price_answer, unit_price), 0, INT64_MIN,
 			  INT64_MAX, l->price->unit_price, NULL, NULL },
-			{ "reason", LC_STRING, offsetof(price_answer, reason), 0, 0, QO_MAX_TEXT, 0, "",
+			{ "reason", QF_STRING, offsetof(price_answer, reason), 0, 0, QO_MAX_TEXT, 0, "",
 			  NULL },
 		};
 		price_answer a;
 		char why[160];
-		if (!lc_read(L, -1, fields, 2, &a, r->arena, why, sizeof(why))) {
+		if (!quote_read_record(L, -1, fields, 2, &a, r->arena, why, sizeof(why))) {
 			snprintf(pr->why, sizeof(pr->why), "a malformed entry for line %zu (%s)", i, why);
 			return DD_EPOLICY;
 		}
@@ -97,7 +97,7 @@ int quote_price(quote_run *r)
 	if (rc != DD_OK)
 		return quote_policy_fail(r, DD_POLICY_PRICING, "failed");
 	price_read pr = { r, "" };
-	rc = lc_protected(q->L, read_prices, &pr);
+	rc = quote_protected(q->L, read_prices, &pr);
 	if (rc == DD_EPOLICY) {
 		dd_error_set(r->err, DD_EPOLICY, "returned %s", pr.why);
 		return quote_policy_fail(r, DD_POLICY_PRICING, "bad result");

@@ -14,7 +14,7 @@
 
 #include <lauxlib.h>
 
-#include "luaconv.h"
+#include "readers.h"
 
 typedef struct promo_read {
 	quote_run *r;
@@ -42,17 +42,17 @@ typedef struct discount_answer {
 	int64_t amount;
 } discount_answer;
 
-static const lc_field discount_fields[] = {
-	{ "promotion", LC_STRING, offsetof(discount_answer, promotion), 1, 0, DD_MAX_ID, 0, NULL, NULL },
-	{ "kind", LC_ENUM, offsetof(discount_answer, kind), 0, 0, 0, 0, NULL, kind_names },
-	{ "amount", LC_INT, offsetof(discount_answer, amount), 1, 0, INT64_MAX, 0, NULL, NULL },
-	{ "description", LC_STRING, offsetof(discount_answer, description), 0, 0, QO_MAX_TEXT, 0, "", NULL },
+static const quote_field discount_fields[] = {
+	{ "promotion", QF_STRING, offsetof(discount_answer, promotion), 1, 0, DD_MAX_ID, 0, NULL, NULL },
+	{ "kind", QF_ENUM, offsetof(discount_answer, kind), 0, 0, 0, 0, NULL, kind_names },
+	{ "amount", QF_INT, offsetof(discount_answer, amount), 1, 0, INT64_MAX, 0, NULL, NULL },
+	{ "description", QF_STRING, offsetof(discount_answer, description), 0, 0, QO_MAX_TEXT, 0, "", NULL },
 };
 
 static int read_discount(promo_read *pr, lua_State *L, discount_answer *d)
 {
 	char why[160];
-	if (!lc_read(L, -1, discount_fields, 4, d, pr->r->arena, why, sizeof(why)) ||
+	if (!quote_read_record(L, -1, discount_fields, 4, d, pr->r->arena, why, sizeof(why)) ||
 	    *d->promotion == '\0')
 		return 0;
 	return 1;
@@ -61,7 +61,7 @@ static int read_discount(promo_read *pr, lua_State *L, discount_answer *d)
 static int read_line_discounts(promo_read *pr, lua_State *L)
 {
 	quote_run *r = pr->r;
-	int t = lc_raw(L, 1, "lines");
+	int t = quote_raw(L, 1, "lines");
 	if (t == LUA_TNIL)
 		return DD_OK;
 	if (t != LUA_TTABLE)
@@ -78,7 +78,7 @@ static int read_line_discounts(promo_read *pr, lua_State *L)
 		int list = lua_gettop(L);
 		for (lua_Integer k = 1; lua_rawgeti(L, list, k) != LUA_TNIL; k++) {
 			discount_answer d;
-			dd_host_charge(L, 1);
+			dd_sandbox_charge(L, 1);
 			if (k > 1000 || !read_discount(pr, L, &d))
 				return bad(pr, "a malformed discount lines[%zu][%lld]", i + 1, (long long)k);
 			lua_pop(L, 1);
@@ -92,7 +92,7 @@ static int read_line_discounts(promo_read *pr, lua_State *L)
 			}
 			if (d.amount == 0)
 				continue;
-			if (qo_add_line_discount(r, i, d.promotion, d.kind, d.amount, d.description))
+			if (quote_add_line_discount(r, i, d.promotion, d.kind, d.amount, d.description))
 				return DD_ENOMEM;
 			l->left -= d.amount;
 		}
@@ -114,7 +114,7 @@ static int read_order_discount(promo_read *pr, lua_State *L, lua_Integer k, int6
 	if (!read_discount(pr, L, &d))
 		return bad(pr, "a malformed order discount [%lld]", (long long)k);
 	int have_shares = 0;
-	if (lc_raw(L, -1, "shares") == LUA_TTABLE) {
+	if (quote_raw(L, -1, "shares") == LUA_TTABLE) {
 		have_shares = 1;
 		int64_t sum = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -138,7 +138,7 @@ static int read_order_discount(promo_read *pr, lua_State *L, lua_Integer k, int6
 	}
 	lua_pop(L, 1);
 	if (!have_shares) {
-		int t = lc_raw(L, -1, "lines");
+		int t = quote_raw(L, -1, "lines");
 		memset(eligible, t == LUA_TNIL, n);
 		if (t == LUA_TTABLE) {
 			for (lua_Integer j = 1; lua_rawgeti(L, -1, j) != LUA_TNIL; j++) {
@@ -147,7 +147,7 @@ static int read_order_discount(promo_read *pr, lua_State *L, lua_Integer k, int6
 				if (no < 1 || (size_t)no > n)
 					return bad(pr, "order[%lld].lines with a bad line number", (long long)k);
 				eligible[no - 1] = 1;
-				dd_host_charge(L, 1);
+				dd_sandbox_charge(L, 1);
 			}
 		} else if (t != LUA_TNIL) {
 			return bad(pr, "order[%lld].lines that is not a table", (long long)k);
@@ -174,7 +174,7 @@ static int read_order_discount(promo_read *pr, lua_State *L, lua_Integer k, int6
 		return DD_OK;
 	for (size_t i = 0; i < n; i++)
 		if (shares[i] > 0) {
-			if (qo_add_order_share(r, i, d.promotion, d.kind, shares[i], d.description))
+			if (quote_add_order_share(r, i, d.promotion, d.kind, shares[i], d.description))
 				return DD_ENOMEM;
 			r->order.lines[i].left -= shares[i];
 		}
@@ -191,7 +191,7 @@ static int read_order_discount(promo_read *pr, lua_State *L, lua_Integer k, int6
 static int read_order_discounts(promo_read *pr, lua_State *L)
 {
 	quote_run *r = pr->r;
-	int t = lc_raw(L, 1, "order");
+	int t = quote_raw(L, 1, "order");
 	if (t == LUA_TNIL)
 		return DD_OK;
 	if (t != LUA_TTABLE)
@@ -206,7 +206,7 @@ static int read_order_discounts(promo_read *pr, lua_State *L)
 	for (lua_Integer k = 1; lua_rawgeti(L, order, k) != LUA_TNIL; k++) {
 		if (k > 1000)
 			return bad(pr, "more than 1000 order discounts");
-		dd_host_charge(L, n);
+		dd_sandbox_charge(L, n);
 		int rc = read_order_discount(pr, L, k, weights, shares, eligible);
 		if (rc != DD_OK)
 			return rc;
@@ -224,36 +224,36 @@ typedef struct entry_answer {
 
 #define EA(f) offsetof(entry_answer, f)
 
-static const lc_field gift_fields[] = {
-	{ "promotion", LC_STRING, EA(promotion), 1, 0, DD_MAX_ID, 0, NULL, NULL },
-	{ "sku", LC_STRING, EA(sku), 1, 0, DD_MAX_ID, 0, NULL, NULL },
-	{ "quantity", LC_INT, EA(quantity), 0, 1, 1000, 1, NULL, NULL },
-	{ "description", LC_STRING, EA(description), 0, 0, QO_MAX_TEXT, 0, "", NULL },
+static const quote_field gift_fields[] = {
+	{ "promotion", QF_STRING, EA(promotion), 1, 0, DD_MAX_ID, 0, NULL, NULL },
+	{ "sku", QF_STRING, EA(sku), 1, 0, DD_MAX_ID, 0, NULL, NULL },
+	{ "quantity", QF_INT, EA(quantity), 0, 1, 1000, 1, NULL, NULL },
+	{ "description", QF_STRING, EA(description), 0, 0, QO_MAX_TEXT, 0, "", NULL },
 };
-static const lc_field note_fields[] = {
-	{ "promotion", LC_STRING, EA(promotion), 1, 0, DD_MAX_ID, 0, NULL, NULL },
-	{ "code", LC_STRING, EA(code), 0, 0, DD_MAX_ID, 0, "", NULL },
-	{ "message", LC_STRING, EA(message), 0, 0, QO_MAX_TEXT, 0, "", NULL },
+static const quote_field note_fields[] = {
+	{ "promotion", QF_STRING, EA(promotion), 1, 0, DD_MAX_ID, 0, NULL, NULL },
+	{ "code", QF_STRING, EA(code), 0, 0, DD_MAX_ID, 0, "", NULL },
+	{ "message", QF_STRING, EA(message), 0, 0, QO_MAX_TEXT, 0, "", NULL },
 };
-static const lc_field coupon_fields[] = {
-	{ "code", LC_STRING, EA(code), 1, 0, DD_MAX_ID, 0, NULL, NULL },
-	{ "reason", LC_STRING, EA(reason), 0, 0, QO_MAX_TEXT, 0, "", NULL },
-	{ "promotion", LC_STRING, EA(promotion), 0, 0, DD_MAX_ID, 0, "", NULL },
-	{ "accepted", LC_BOOL, EA(accepted), 0, 0, 0, 0, NULL, NULL },
+static const quote_field coupon_fields[] = {
+	{ "code", QF_STRING, EA(code), 1, 0, DD_MAX_ID, 0, NULL, NULL },
+	{ "reason", QF_STRING, EA(reason), 0, 0, QO_MAX_TEXT, 0, "", NULL },
+	{ "promotion", QF_STRING, EA(promotion), 0, 0, DD_MAX_ID, 0, "", NULL },
+	{ "accepted", QF_BOOL, EA(accepted), 0, 0, 0, 0, NULL, NULL },
 };
-static const lc_field experiment_fields[] = {
-	{ "experiment", LC_STRING, EA(experiment), 1, 0, DD_MAX_ID, 0, NULL, NULL },
-	{ "promotion", LC_STRING, EA(promotion), 0, 0, DD_MAX_ID, 0, "", NULL },
-	{ "arm", LC_STRING, EA(arm), 0, 0, DD_MAX_ID, 0, "", NULL },
+static const quote_field experiment_fields[] = {
+	{ "experiment", QF_STRING, EA(experiment), 1, 0, DD_MAX_ID, 0, NULL, NULL },
+	{ "promotion", QF_STRING, EA(promotion), 0, 0, DD_MAX_ID, 0, "", NULL },
+	{ "arm", QF_STRING, EA(arm), 0, 0, DD_MAX_ID, 0, "", NULL },
 };
 
 /* Reads array k of the result: each element a record of fields, stored by
  * store(). */
 static int read_entries(promo_read *pr, lua_State *L, const char *k, size_t max,
-                        const lc_field *fields, size_t nfields,
+                        const quote_field *fields, size_t nfields,
                         int (*store)(quote_run *r, const entry_answer *a))
 {
-	int t = lc_raw(L, 1, k);
+	int t = quote_raw(L, 1, k);
 	if (t == LUA_TNIL) {
 		lua_pop(L, 1);
 		return DD_OK;
@@ -268,7 +268,7 @@ static int read_entries(promo_read *pr, lua_State *L, const char *k, size_t max,
 		entry_answer a;
 		char why[160];
 		lua_rawgeti(L, list, (lua_Integer)i + 1);
-		if (!lc_read(L, -1, fields, nfields, &a, pr->r->arena, why, sizeof(why)))
+		if (!quote_read_record(L, -1, fields, nfields, &a, pr->r->arena, why, sizeof(why)))
 			return bad(pr, "a malformed %s[%zu] (%s)", k, i + 1, why);
 		lua_pop(L, 1);
 		int rc = store(pr->r, &a);
@@ -295,7 +295,7 @@ static int store_gift(quote_run *r, const entry_answer *a)
 
 static int store_note(quote_run *r, const entry_answer *a)
 {
-	return qo_add_note(r, a->promotion, a->code, a->message);
+	return quote_add_note(r, a->promotion, a->code, a->message);
 }
 
 static int store_coupon(quote_run *r, const entry_answer *a)
@@ -330,7 +330,7 @@ static int read_result(lua_State *L, void *ud)
 	if (lua_type(L, 1) != LUA_TTABLE)
 		return bad(pr, "a %s instead of a table", luaL_typename(L, 1));
 	int64_t mult;
-	if (!lc_int_field(L, 1, "points_multiplier", 1, &mult) || mult < 1 || mult > 100)
+	if (!quote_read_int(L, 1, "points_multiplier", 1, &mult) || mult < 1 || mult > 100)
 		return bad(pr, "a points_multiplier outside 1..100");
 	if (mult > r->order.points_multiplier)
 		r->order.points_multiplier = (int32_t)mult;
@@ -357,7 +357,7 @@ static int add_gifts(quote_run *r)
 			            g->sku, r->order.req->currency);
 			const char *msg = dd_arena_printf(r->arena, "gift %s has no price in %s", g->sku,
 			                                  r->order.req->currency);
-			if ((rc = qo_add_note(r, g->promotion_id, "GIFT_UNAVAILABLE", msg)) != DD_OK)
+			if ((rc = quote_add_note(r, g->promotion_id, "GIFT_UNAVAILABLE", msg)) != DD_OK)
 				return rc;
 			continue;
 		}
@@ -367,7 +367,7 @@ static int add_gifts(quote_run *r)
 		l->gift = 1;
 		l->subtotal = l->list_subtotal;
 		if (l->list_subtotal > 0 &&
-		    qo_add_line_discount(r, i, g->promotion_id,
+		    quote_add_line_discount(r, i, g->promotion_id,
 		                         DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FREE_GIFT,
 		                         l->list_subtotal, g->description) != DD_OK)
 			return DD_ENOMEM;
@@ -414,7 +414,7 @@ int quote_promote(quote_run *r)
 	if (rc != DD_OK)
 		return quote_policy_fail(r, DD_POLICY_PROMOTIONS, "failed");
 	promo_read pr = { r, "" };
-	rc = lc_protected(q->L, read_result, &pr);
+	rc = quote_protected(q->L, read_result, &pr);
 	if (rc == DD_EPOLICY) {
 		dd_error_set(r->err, DD_EPOLICY, "returned %s", pr.why);
 		return quote_policy_fail(r, DD_POLICY_PROMOTIONS, "bad result");

@@ -10,7 +10,7 @@
 #include <lauxlib.h>
 
 #include "dealdesk/log.h"
-#include "luaconv.h"
+#include "readers.h"
 
 /* ---- host functions ------------------------------------------------------- */
 
@@ -26,10 +26,10 @@ static int lua_trace(lua_State *L)
 	const char *rule = luaL_checklstring(L, 2, &lr);
 	int applied = lua_toboolean(L, 3);
 	const char *detail = luaL_optlstring(L, 4, "", &ld);
-	dd_host_charge(L, ls + lr + ld);
+	dd_sandbox_charge(L, ls + lr + ld);
 	dd_arena *a = q->run->arena;
-	quote_trace_text(q->run, lc_text(a, stage, ls, 64), lc_text(a, rule, lr, 128), applied,
-	                 lc_text(a, detail, ld, 1023));
+	quote_trace_text(q->run, quote_text(a, stage, ls, 64), quote_text(a, rule, lr, 128), applied,
+	                 quote_text(a, detail, ld, 1023));
 	return 0;
 }
 
@@ -54,14 +54,14 @@ static int lua_bucket(lua_State *L)
 	lua_Integer n = luaL_checkinteger(L, 2);
 	if (n <= 0)
 		return luaL_error(L, "dd.bucket: n must be > 0");
-	dd_host_charge(L, len);
+	dd_sandbox_charge(L, len);
 	lua_pushinteger(L, (lua_Integer)(quote_fnv1a64(s, len) % (uint64_t)n));
 	return 1;
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-void free_quoter_promotions(dd_quoter *q)
+void quote_free_promotions(dd_quoter *q)
 {
 	for (size_t i = 0; i < q->ncond; i++)
 		dd_sandbox_unload(q->sb, q->cond_refs[i]);
@@ -71,7 +71,7 @@ void free_quoter_promotions(dd_quoter *q)
 	free(q->promos);
 	q->promos = NULL;
 	q->npromos = 0;
-	promo_index_free(q->pindex);
+	quote_index_free(q->pindex);
 	q->pindex = NULL;
 	dd_arena_free(&q->promo_arena);
 }
@@ -132,7 +132,7 @@ void dd_quoter_free(dd_quoter *q)
 	if (q == NULL)
 		return;
 	if (q->sb) {
-		free_quoter_promotions(q);
+		quote_free_promotions(q);
 		quote_views_free(q);
 		dd_sandbox_free(q->sb);
 	}

@@ -10,7 +10,7 @@
 #include "dealdesk/quote.h"
 #include "order.h"
 #include "policy/host.h"
-#include "promoindex.h"
+#include "index.h"
 
 /* A promotion as the engine keeps it between quotes: the record (in the
  * quoter's data arena) and what the quote path needs of it at once. */
@@ -44,7 +44,7 @@ struct dd_quoter {
 	int promos_ref;       /* Lua array of frozen promotion tables */
 	int *cond_refs;       /* sandbox scripts of promotion conditions */
 	size_t ncond;
-	promo_index *pindex;  /* candidates by SKU, category, id, code */
+	quote_index *pindex;  /* candidates by SKU, category, id, code */
 	const Dealdesk__V1__ComplianceCheck **checks;
 	size_t nchecks;
 	int checks_ref;
@@ -73,7 +73,7 @@ uint64_t quote_fnv1a64(const void *data, size_t len);
 /* Makes sure the active version of kind is compiled in the sandbox. */
 int quote_policy(dd_quoter *q, dd_policy_kind kind, dd_error *err);
 /* Drops the promotions (their conditions, index and records). */
-void free_quoter_promotions(dd_quoter *q);
+void quote_free_promotions(dd_quoter *q);
 /* Makes sure promotions and checks are current. */
 int quote_refresh_data(dd_quoter *q, dd_error *err);
 /* Calls the entry function of the policy of kind with the views on the

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "luaconv.h"
+#include "readers.h"
 
-void *qo_vec_push(dd_arena *a, void *vec, size_t elem)
+void *quote_vec_push(dd_arena *a, void *vec, size_t elem)
 {
 	struct { char *v; size_t n, cap; } *x = vec;
 	if (x->n == x->cap) {
@@ -53,8 +53,8 @@ void quote_trace(quote_run *r, const char *stage, const char *rule, int applied,
 		return;
 	size_t len = (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
 	dd_arena *a = r->arena;
-	quote_trace_text(r, lc_text(a, stage, strlen(stage), 64),
-	                 lc_text(a, rule, strlen(rule), 128), applied, lc_text(a, buf, len, 1023));
+	quote_trace_text(r, quote_text(a, stage, strlen(stage), 64),
+	                 quote_text(a, rule, strlen(rule), 128), applied, quote_text(a, buf, len, 1023));
 }
 
 static int add_discount(quote_run *r, qo_discounts *list, qo_line *l, const char *promo,
@@ -71,21 +71,21 @@ static int add_discount(quote_run *r, qo_discounts *list, qo_line *l, const char
 	return DD_OK;
 }
 
-int qo_add_line_discount(quote_run *r, size_t i, const char *promo, int kind,
+int quote_add_line_discount(quote_run *r, size_t i, const char *promo, int kind,
                          int64_t amount, const char *desc)
 {
 	qo_line *l = &r->order.lines[i];
 	return add_discount(r, &l->line_disc, l, promo, kind, amount, desc);
 }
 
-int qo_add_order_share(quote_run *r, size_t i, const char *promo, int kind,
+int quote_add_order_share(quote_run *r, size_t i, const char *promo, int kind,
                        int64_t amount, const char *desc)
 {
 	qo_line *l = &r->order.lines[i];
 	return add_discount(r, &l->order_disc, l, promo, kind, amount, desc);
 }
 
-int qo_add_note(quote_run *r, const char *promo, const char *code, const char *msg)
+int quote_add_note(quote_run *r, const char *promo, const char *code, const char *msg)
 {
 	if (r->order.notes.n >= QO_MAX_NOTES)
 		return DD_OK;

@@ -58,13 +58,13 @@ static int push_bool(lua_State *L, int v)
 	return 1;
 }
 
-static const dd_view_class competitors_class, competitor_class, coupon_class,
+static const dd_sandbox_view_class competitors_class, competitor_class, coupon_class,
 	usage_entry_class;
 
-static int sub(lua_State *L, const dd_view_class *cls, void *obj, uint32_t a, uint32_t b)
+static int sub(lua_State *L, const dd_sandbox_view_class *cls, void *obj, uint32_t a, uint32_t b)
 {
 	dd_quoter *q = obj;
-	dd_view_push(L, cls, obj, a, b, &q->generation);
+	dd_sandbox_push_view(L, cls, obj, a, b, &q->generation);
 	return 1;
 }
 
@@ -118,7 +118,7 @@ static const char *const signals_keys[] = {
 };
 RECORD_ENTRY(signals_entry, signals_keys, signals_field)
 
-static const dd_view_class signals_class = { "ctx.lines[i].signals", signals_field, NULL,
+static const dd_sandbox_view_class signals_class = { "ctx.lines[i].signals", signals_field, NULL,
 	                                     NULL, signals_entry };
 
 static int competitors_item(lua_State *L, void *obj, uint32_t a, uint32_t b, lua_Integer i)
@@ -137,7 +137,7 @@ static lua_Integer competitors_length(void *obj, uint32_t a, uint32_t b)
 	return q->run ? (lua_Integer)q->run->order.lines[a].signals->n_competitor_prices : 0;
 }
 
-static const dd_view_class competitors_class = { "ctx.lines[i].signals.competitors", NULL,
+static const dd_sandbox_view_class competitors_class = { "ctx.lines[i].signals.competitors", NULL,
 	                                         competitors_item, competitors_length, NULL };
 
 static int competitor_field(lua_State *L, void *obj, uint32_t a, uint32_t b, const char *k,
@@ -160,7 +160,7 @@ static const char *const competitor_keys[] = { "competitor", "currency", "price"
 	                                       "observed_at", NULL };
 RECORD_ENTRY(competitor_entry, competitor_keys, competitor_field)
 
-static const dd_view_class competitor_class = { "competitor", competitor_field, NULL, NULL,
+static const dd_sandbox_view_class competitor_class = { "competitor", competitor_field, NULL, NULL,
 	                                        competitor_entry };
 
 /* ---- coupons and attributes ------------------------------------------------ */
@@ -197,7 +197,7 @@ static int strset_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t 
 	return 1;
 }
 
-static const dd_view_class strset_class = { "ctx.coupons", strset_field, NULL, NULL,
+static const dd_sandbox_view_class strset_class = { "ctx.coupons", strset_field, NULL, NULL,
 	                                    strset_entry };
 
 /* ctx.coupon_list: the codes in request order */
@@ -217,7 +217,7 @@ static lua_Integer strlist_length(void *obj, uint32_t a, uint32_t b)
 	return q->run ? (lua_Integer)q->run->order.req->n_coupon_codes : 0;
 }
 
-static const dd_view_class strlist_class = { "ctx.coupon_list", NULL, strlist_item,
+static const dd_sandbox_view_class strlist_class = { "ctx.coupon_list", NULL, strlist_item,
 	                                     strlist_length, NULL };
 
 static int attributes_field(lua_State *L, void *obj, uint32_t a, uint32_t b, const char *k,
@@ -253,7 +253,7 @@ static int attributes_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, siz
 	return 0;
 }
 
-static const dd_view_class attributes_class = { "ctx.attributes", attributes_field, NULL, NULL,
+static const dd_sandbox_view_class attributes_class = { "ctx.attributes", attributes_field, NULL, NULL,
 	                                        attributes_entry };
 
 /* ctx.coupon_info[code]: the codes the store keeps as Coupon records */
@@ -281,7 +281,7 @@ static int coupon_info_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, si
 	return 0;
 }
 
-static const dd_view_class coupon_info_class = { "ctx.coupon_info", coupon_info_field, NULL,
+static const dd_sandbox_view_class coupon_info_class = { "ctx.coupon_info", coupon_info_field, NULL,
 	                                         NULL, coupon_info_entry };
 
 static int coupon_field(lua_State *L, void *obj, uint32_t a, uint32_t b, const char *k,
@@ -306,7 +306,7 @@ static const char *const coupon_keys[] = { "promotion", "valid", "reason", "uses
 	                                   "customer_uses", NULL };
 RECORD_ENTRY(coupon_entry, coupon_keys, coupon_field)
 
-static const dd_view_class coupon_class = { "ctx.coupon_info[code]", coupon_field, NULL, NULL,
+static const dd_sandbox_view_class coupon_class = { "ctx.coupon_info[code]", coupon_field, NULL, NULL,
 	                                    coupon_entry };
 
 /* ctx.usage[promotion id]: budget counters of the candidates that have a
@@ -340,7 +340,7 @@ static int usage_entry(lua_State *L, void *obj, uint32_t a, uint32_t b, size_t *
 	return 0;
 }
 
-static const dd_view_class usage_class = { "ctx.usage", usage_field, NULL, NULL, usage_entry };
+static const dd_sandbox_view_class usage_class = { "ctx.usage", usage_field, NULL, NULL, usage_entry };
 
 static int usage_entry_field(lua_State *L, void *obj, uint32_t a, uint32_t b, const char *k,
                              size_t len)
@@ -362,7 +362,7 @@ static const char *const usage_keys[] = { "uses", "amount", "customer_uses",
 	                                  "customer_amount", NULL };
 RECORD_ENTRY(usage_entry_entry, usage_keys, usage_entry_field)
 
-static const dd_view_class usage_entry_class = { "ctx.usage[id]", usage_entry_field, NULL,
+static const dd_sandbox_view_class usage_entry_class = { "ctx.usage[id]", usage_entry_field, NULL,
 	                                         NULL, usage_entry_entry };
 
 /* ---- promotions and checks: the frozen tables of the candidates ------------- */
@@ -386,7 +386,7 @@ static lua_Integer promos_length(void *obj, uint32_t a, uint32_t b)
 	return q->run ? (lua_Integer)q->run->order.candidates.n : 0;
 }
 
-static const dd_view_class promos_class = { "promotions", NULL, promos_item, promos_length,
+static const dd_sandbox_view_class promos_class = { "promotions", NULL, promos_item, promos_length,
 	                                    NULL };
 
 static int checks_item(lua_State *L, void *obj, uint32_t a, uint32_t b, lua_Integer i)
@@ -408,7 +408,7 @@ static lua_Integer checks_length(void *obj, uint32_t a, uint32_t b)
 	return q->run ? (lua_Integer)q->nchecks : 0;
 }
 
-static const dd_view_class checks_class = { "checks", NULL, checks_item, checks_length, NULL };
+static const dd_sandbox_view_class checks_class = { "checks", NULL, checks_item, checks_length, NULL };
 
 /* ---- the reused tables ------------------------------------------------------ */
 
@@ -675,7 +675,7 @@ static int push_line(lua_State *L, dd_quoter *q, size_t i)
 	lua_pushvalue(L, -1);
 	lua_rawseti(L, -3, (lua_Integer)i + 1);       /* line_raws[i+1] = raw */
 	push_ref(L, q->line_proxies);
-	dd_host_push_proxy(L, -2, "ctx.lines[i]");
+	dd_sandbox_push_proxy(L, -2, "ctx.lines[i]");
 	lua_rawseti(L, -2, (lua_Integer)i + 1);       /* line_proxies[i+1] = proxy */
 	if (i + 1 > q->created_lines)
 		q->created_lines = i + 1;
@@ -717,7 +717,7 @@ static void sync_line(lua_State *L, quote_run *r, size_t i, int all)
 		set_str(L, t, sh, K_ROUNDING, rounding_name(l->rounding));
 		set_bool(L, t, sh, K_GIFT, l->gift);
 		if (l->signals)
-			dd_view_push(L, &signals_class, q, (uint32_t)i, 0, &q->generation);
+			dd_sandbox_push_view(L, &signals_class, q, (uint32_t)i, 0, &q->generation);
 		else
 			lua_pushnil(L);
 		lua_rawgeti(L, KEYS, K_SIGNALS);
@@ -838,14 +838,14 @@ static int create(lua_State *L)
 	int ctx = lua_gettop(L);
 	NEW_RAW(customer_raw);
 	NEW_RAW(profile_raw);
-	dd_host_push_proxy(L, -1, "ctx.customer.credit");
+	dd_sandbox_push_proxy(L, -1, "ctx.customer.credit");
 	lua_setfield(L, -3, "credit");
 	lua_pop(L, 1);
-	dd_host_push_proxy(L, -1, "ctx.customer");
+	dd_sandbox_push_proxy(L, -1, "ctx.customer");
 	lua_setfield(L, ctx, "customer");
 	lua_pop(L, 1);
 	NEW_RAW(lines_raw);
-	dd_host_push_proxy(L, -1, "ctx.lines");
+	dd_sandbox_push_proxy(L, -1, "ctx.lines");
 	lua_setfield(L, ctx, "lines");
 	lua_pop(L, 1);
 	NEW_RAW(line_raws);
@@ -864,26 +864,26 @@ static int create(lua_State *L)
 	if ((q->shadows = calloc(1, sizeof(*q->shadows))) == NULL)
 		return luaL_error(L, "out of memory");
 	NEW_RAW(credit_raw);
-	dd_host_push_proxy(L, -1, "credit");
+	dd_sandbox_push_proxy(L, -1, "credit");
 	q->credit_view = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_pop(L, 1);
 	static const struct {
 		const char *name;
-		const dd_view_class *cls;
+		const dd_sandbox_view_class *cls;
 	} maps[] = {
 		{ "coupons", &strset_class },      { "coupon_list", &strlist_class },
 		{ "attributes", &attributes_class }, { "coupon_info", &coupon_info_class },
 		{ "usage", &usage_class },
 	};
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		dd_view_push(L, maps[i].cls, q, 0, 0, NULL);
+		dd_sandbox_push_view(L, maps[i].cls, q, 0, 0, NULL);
 		lua_setfield(L, ctx, maps[i].name);
 	}
-	dd_host_push_proxy(L, ctx, "ctx");
+	dd_sandbox_push_proxy(L, ctx, "ctx");
 	q->ctx_view = luaL_ref(L, LUA_REGISTRYINDEX);
-	dd_view_push(L, &promos_class, q, 0, 0, NULL);
+	dd_sandbox_push_view(L, &promos_class, q, 0, 0, NULL);
 	q->promos_view = luaL_ref(L, LUA_REGISTRYINDEX);
-	dd_view_push(L, &checks_class, q, 0, 0, NULL);
+	dd_sandbox_push_view(L, &checks_class, q, 0, 0, NULL);
 	q->checks_view = luaL_ref(L, LUA_REGISTRYINDEX);
 	return 0;
 #undef NEW_RAW

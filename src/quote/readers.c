@@ -1,5 +1,5 @@
-/* dealdesk quote: reading policy results (see luaconv.h). */
-#include "luaconv.h"
+/* dealdesk quote: reading policy results (see readers.h). */
+#include "readers.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +19,7 @@ static size_t utf8_char(const unsigned char *s, size_t n)
 	return dd_utf8_valid((const char *)s, len) ? len : 0;
 }
 
-char *lc_text(dd_arena *a, const char *s, size_t len, size_t max)
+char *quote_text(dd_arena *a, const char *s, size_t len, size_t max)
 {
 	if (len <= max && memchr(s, '\0', len) == NULL && dd_utf8_valid(s, len))
 		return dd_arena_strndup(a, s, len);
@@ -53,7 +53,7 @@ static int read_string(lua_State *L, size_t max, dd_arena *arena, const char **o
 	return (*out = dd_arena_strndup(arena, s, len)) != NULL;
 }
 
-int lc_read(lua_State *L, int idx, const lc_field *fields, size_t nfields,
+int quote_read_record(lua_State *L, int idx, const quote_field *fields, size_t nfields,
             void *out, dd_arena *arena, char *why, size_t whylen)
 {
 	idx = lua_absindex(L, idx);
@@ -62,38 +62,38 @@ int lc_read(lua_State *L, int idx, const lc_field *fields, size_t nfields,
 		return 0;
 	}
 	for (size_t i = 0; i < nfields; i++) {
-		const lc_field *f = &fields[i];
+		const quote_field *f = &fields[i];
 		char *dst = (char *)out + f->offset;
-		int t = lc_raw(L, idx, f->name);
+		int t = quote_raw(L, idx, f->name);
 		int ok = 1;
 		const char *expect = "";
 		if (t == LUA_TNIL) {
 			ok = !f->required;
 			expect = "present";
 			switch (f->type) {
-			case LC_INT: *(int64_t *)dst = f->dflt; break;
-			case LC_STRING: *(const char **)dst = f->sdflt; break;
-			case LC_BOOL:
-			case LC_ENUM: *(int *)dst = (int)f->dflt; break;
+			case QF_INT: *(int64_t *)dst = f->dflt; break;
+			case QF_STRING: *(const char **)dst = f->sdflt; break;
+			case QF_BOOL:
+			case QF_ENUM: *(int *)dst = (int)f->dflt; break;
 			}
 		} else {
 			switch (f->type) {
-			case LC_INT:
+			case QF_INT:
 				expect = "an integer in range";
 				ok = lua_isinteger(L, -1) && lua_tointeger(L, -1) >= f->min &&
 				     lua_tointeger(L, -1) <= f->max;
 				if (ok)
 					*(int64_t *)dst = (int64_t)lua_tointeger(L, -1);
 				break;
-			case LC_STRING:
+			case QF_STRING:
 				expect = "a string of valid UTF-8 within the length limit";
 				ok = t == LUA_TSTRING &&
 				     read_string(L, (size_t)f->max, arena, (const char **)dst);
 				break;
-			case LC_BOOL:
+			case QF_BOOL:
 				*(int *)dst = lua_toboolean(L, -1);
 				break;
-			case LC_ENUM: {
+			case QF_ENUM: {
 				expect = "one of the names allowed";
 				ok = 0;
 				if (t == LUA_TSTRING) {
@@ -119,9 +119,9 @@ int lc_read(lua_State *L, int idx, const lc_field *fields, size_t nfields,
 	return 1;
 }
 
-int lc_int_field(lua_State *L, int idx, const char *k, int64_t dflt, int64_t *out)
+int quote_read_int(lua_State *L, int idx, const char *k, int64_t dflt, int64_t *out)
 {
-	int t = lc_raw(L, idx, k);
+	int t = quote_raw(L, idx, k);
 	int ok = 1;
 	if (t == LUA_TNIL)
 		*out = dflt;
@@ -133,10 +133,10 @@ int lc_int_field(lua_State *L, int idx, const char *k, int64_t dflt, int64_t *ou
 	return ok;
 }
 
-int lc_str_field(lua_State *L, int idx, const char *k, const char *dflt,
+int quote_read_str(lua_State *L, int idx, const char *k, const char *dflt,
                  size_t max, dd_arena *arena, const char **out)
 {
-	int t = lc_raw(L, idx, k);
+	int t = quote_raw(L, idx, k);
 	int ok = 1;
 	if (t == LUA_TNIL)
 		*out = dflt;
@@ -148,7 +148,7 @@ int lc_str_field(lua_State *L, int idx, const char *k, const char *dflt,
 	return ok;
 }
 
-void lc_push_set(lua_State *L, char **items, size_t n)
+void quote_push_set(lua_State *L, char **items, size_t n)
 {
 	if (n == 0) {
 		lua_pushnil(L);
@@ -175,7 +175,7 @@ static int trampoline(lua_State *L)
 	return 0;
 }
 
-int lc_protected(lua_State *L, int (*fn)(lua_State *L, void *ud), void *ud)
+int quote_protected(lua_State *L, int (*fn)(lua_State *L, void *ud), void *ud)
 {
 	struct protected_call pc = { fn, ud, DD_OK };
 	if (!lua_checkstack(L, 4)) {

@@ -1,7 +1,7 @@
-/* dealdesk quote: the promotion index (see promoindex.h). An open-addressing
+/* dealdesk quote: the promotion index (see index.h). An open-addressing
  * hash table from "s:<sku>", "c:<category>" and "i:<id>" to lists of
  * promotion positions, plus the list of global promotions. */
-#include "promoindex.h"
+#include "index.h"
 
 #include <stdlib.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@ typedef struct posting {
 	uint32_t n, cap;
 } posting;
 
-struct promo_index {
+struct quote_index {
 	posting *slots;
 	size_t nslots;   /* power of two */
 	uint32_t *global;
@@ -34,7 +34,7 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
-static posting *find(promo_index *ix, const char *key, int create)
+static posting *find(quote_index *ix, const char *key, int create)
 {
 	size_t mask = ix->nslots - 1;
 	for (size_t i = fnv1a(key) & mask;; i = (i + 1) & mask) {
@@ -78,7 +78,7 @@ static void make_key(char key[80], const char *prefix, const char *name)
 	key[2 + n] = '\0';
 }
 
-static int post(promo_index *ix, const char *prefix, const char *name, uint32_t v)
+static int post(quote_index *ix, const char *prefix, const char *name, uint32_t v)
 {
 	char key[80];
 	make_key(key, prefix, name);
@@ -86,9 +86,9 @@ static int post(promo_index *ix, const char *prefix, const char *name, uint32_t 
 	return p ? push(&p->items, &p->n, &p->cap, v) : -1;
 }
 
-promo_index *promo_index_build(Dealdesk__V1__Promotion *const *promos, size_t n)
+quote_index *quote_index_build(Dealdesk__V1__Promotion *const *promos, size_t n)
 {
-	promo_index *ix = calloc(1, sizeof(*ix));
+	quote_index *ix = calloc(1, sizeof(*ix));
 	if (ix == NULL)
 		return NULL;
 	size_t keys = 16;
@@ -127,11 +127,11 @@ promo_index *promo_index_build(Dealdesk__V1__Promotion *const *promos, size_t n)
 	}
 	return ix;
 fail:
-	promo_index_free(ix);
+	quote_index_free(ix);
 	return NULL;
 }
 
-void promo_index_free(promo_index *ix)
+void quote_index_free(quote_index *ix)
 {
 	if (ix == NULL)
 		return;
@@ -146,7 +146,7 @@ void promo_index_free(promo_index *ix)
 	free(ix);
 }
 
-static void add(promo_index *ix, uint32_t v)
+static void add(quote_index *ix, uint32_t v)
 {
 	if (ix->mark[v] == ix->generation)
 		return;
@@ -155,7 +155,7 @@ static void add(promo_index *ix, uint32_t v)
 	ix->sorted = 0;
 }
 
-void promo_index_begin(promo_index *ix)
+void quote_index_begin(quote_index *ix)
 {
 	if (++ix->generation == 0) { /* wrapped: forget every old mark */
 		memset(ix->mark, 0, ix->npromos * sizeof(uint32_t));
@@ -166,7 +166,7 @@ void promo_index_begin(promo_index *ix)
 		add(ix, ix->global[i]);
 }
 
-static void add_key(promo_index *ix, const char *prefix, const char *name)
+static void add_key(quote_index *ix, const char *prefix, const char *name)
 {
 	char key[80];
 	make_key(key, prefix, name);
@@ -175,23 +175,23 @@ static void add_key(promo_index *ix, const char *prefix, const char *name)
 		add(ix, p->items[i]);
 }
 
-void promo_index_add_sku(promo_index *ix, const char *sku)
+void quote_index_add_sku(quote_index *ix, const char *sku)
 {
 	add_key(ix, "s:", sku);
 }
 
-void promo_index_add_category(promo_index *ix, const char *category)
+void quote_index_add_category(quote_index *ix, const char *category)
 {
 	if (category && *category)
 		add_key(ix, "c:", category);
 }
 
-void promo_index_add_id(promo_index *ix, const char *id)
+void quote_index_add_id(quote_index *ix, const char *id)
 {
 	add_key(ix, "i:", id);
 }
 
-void promo_index_add_code(promo_index *ix, const char *code)
+void quote_index_add_code(quote_index *ix, const char *code)
 {
 	add_key(ix, "k:", code);
 }
@@ -202,7 +202,7 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-const uint32_t *promo_index_result(promo_index *ix, size_t *n)
+const uint32_t *quote_index_result(quote_index *ix, size_t *n)
 {
 	if (!ix->sorted) {
 		qsort(ix->out, ix->nout, sizeof(uint32_t), cmp_u32);
@@ -212,7 +212,7 @@ const uint32_t *promo_index_result(promo_index *ix, size_t *n)
 	return ix->out;
 }
 
-size_t promo_index_size(const promo_index *ix)
+size_t quote_index_size(const quote_index *ix)
 {
 	return ix->npromos;
 }
