@@ -13,7 +13,7 @@
  * Every call into a script runs under three budgets: instructions (count
  * hook that re-arms itself, so a script's own pcall cannot swallow the
  * kill), memory (the state's allocator refuses past baseline + limit), and
- * a wall-clock deadline checked in the hook. Pattern functions refuse a
+ * a CPU-time deadline (the thread's own CPU time) checked in the hook. Pattern functions refuse a
  * subject/pattern combination whose worst case exceeds a step bound, so
  * no time is spent unbounded inside C.
  */
@@ -30,7 +30,7 @@ typedef struct dd_sandbox dd_sandbox;
 typedef struct dd_sandbox_limits {
 	uint64_t max_instructions; /* per call; 0 = 10,000,000 */
 	size_t max_memory;         /* bytes a call may add; 0 = 32 MiB */
-	uint32_t max_millis;       /* wall clock per call; 0 = 250 ms */
+	uint32_t max_millis;       /* thread CPU time per call; 0 = 250 ms */
 	size_t max_source;         /* script bytes; 0 = 256 KiB */
 } dd_sandbox_limits;
 

@@ -25,7 +25,7 @@ static void usage(FILE *f)
 	        "  --max-coupons N               most coupon codes per request (20)\n"
 	        "  --policy-max-instructions N   Lua instructions per policy call (10000000)\n"
 	        "  --policy-max-memory BYTES     memory a policy call may add (32M)\n"
-	        "  --policy-max-millis MS        wall clock per policy call (250)\n"
+	        "  --policy-max-millis MS        CPU time per policy call (250)\n"
 	        "  --shutdown-grace-ms MS        time in-flight calls get on SIGTERM (10000)\n"
 	        "  --require-approval            only APPROVED policy versions may be activated\n"
 	        "  --demo                        load the demo dataset into an empty store\n"
