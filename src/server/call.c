@@ -31,6 +31,14 @@ const char *dd_role_name(dd_role role)
 	return (unsigned)role < DD_ROLE__COUNT ? role_names[role] : "?";
 }
 
+dd_role dd_role_from_name(const char *name)
+{
+	for (int r = DD_ROLE_CHECKOUT; r < DD_ROLE__COUNT; r++)
+		if (name && strcmp(name, role_names[r]) == 0)
+			return (dd_role)r;
+	return DD_ROLE_NONE;
+}
+
 int64_t dd_call__now_us(void)
 {
 	struct timespec ts;
@@ -171,6 +179,7 @@ static void release_arena(dd_call *c)
 
 void dd_call__free(dd_call *c)
 {
+	dd_call__untrack(c);
 	if (c->payload)
 		grpc_byte_buffer_destroy(c->payload);
 	if (c->reply)
@@ -256,6 +265,17 @@ int dd_call_finish(dd_call *call, int rc, const ProtobufCMessage *resp,
 		return DD_CALL_DONE;
 	}
 	size_t len = protobuf_c_message_get_packed_size(resp);
+	size_t max = call->w->server->config->max_message_bytes;
+	if (len > max) {
+		char msg[256];
+		snprintf(msg, sizeof(msg),
+		         "response: %zu bytes, more than max-message-bytes (%zu); ask for less "
+		         "(a smaller page_size)",
+		         len, max);
+		dd_log(DD_LOG_WARN, "%s: %s", dd_call_method(call), msg);
+		dd_call__reply(call, GRPC_STATUS_RESOURCE_EXHAUSTED, msg);
+		return DD_CALL_DONE;
+	}
 	grpc_slice slice = grpc_slice_malloc(len);
 	protobuf_c_message_pack(resp, GRPC_SLICE_START_PTR(slice));
 	call->reply = grpc_raw_byte_buffer_create(&slice, 1);
