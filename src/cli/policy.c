@@ -24,7 +24,10 @@ static const char usage[] =
 	"            APPROVED/REJECTED (the approver must not be the author).\n"
 	"  list      every version (of KIND), without sources.\n"
 	"  get       version N, or the active one; text output is the source only.\n"
-	"--author and --actor default to $USER.\n";
+	"--author and --actor default to $USER. They count only with a server\n"
+	"started with --no-auth: otherwise the author and the reviewer are the\n"
+	"principals of the calls (--token, or the client certificate), and an\n"
+	"approval needs a principal other than the author.\n";
 
 #define SVC "/dealdesk.v1.PolicyAdmin/"
 
