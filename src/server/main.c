@@ -69,8 +69,8 @@ static int lock_db(const char *dir)
 		if (c == '/' || c == '\0') {
 			*p = '\0';
 			if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-				fprintf(stderr, "dealdeskd: cannot create %s: %s\n", path,
-				        strerror(errno));
+				fprintf(stderr, "dealdeskd: cannot open the store: cannot create %s: %s\n",
+				        path, strerror(errno));
 				return -1;
 			}
 			*p = c;
@@ -81,7 +81,8 @@ static int lock_db(const char *dir)
 	snprintf(path, sizeof(path), "%s/dealdeskd.lock", dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		fprintf(stderr, "dealdeskd: cannot open %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "dealdeskd: cannot open the store: cannot open %s: %s\n", path,
+		        strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
