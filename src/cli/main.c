@@ -12,7 +12,8 @@
 #include "cli/cli.h"
 
 static const char usage_text[] =
-	"usage: dealdesk [--server ADDR] [--json] [--timeout MS] COMMAND [ARGS]\n"
+	"usage: dealdesk [--server ADDR] [--token TOKEN] [--tls-ca FILE] [--json] [--timeout MS]\n"
+	"                COMMAND [ARGS]\n"
 	"\n"
 	"Commands:\n"
 	"  quote        price an order (--file REQ.json, or --customer/--line flags)\n"
@@ -28,6 +29,10 @@ static const char usage_text[] =
 	"\n"
 	"Options (before or after the command):\n"
 	"  --server ADDR   dealdeskd address (default $DEALDESK_SERVER or 127.0.0.1:50051)\n"
+	"  --token TOKEN   bearer token sent with every call (default $DEALDESK_TOKEN)\n"
+	"  --tls-ca FILE   connect with TLS, verifying the server against this CA (PEM)\n"
+	"  --tls-cert FILE, --tls-key FILE   a client certificate and its key (mTLS)\n"
+	"  --tls-server-name NAME   the name the server's certificate must carry\n"
 	"  --json          print the response message as JSON on stdout\n"
 	"  --timeout MS    deadline of each call in milliseconds (default 30000; 0 = none)\n"
 	"  -h, --help      this text; `dealdesk COMMAND --help` for a command\n"

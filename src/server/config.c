@@ -37,6 +37,7 @@ void dd_config_defaults(dd_config *c)
 	c->idle_timeout_ms = 300000;
 	c->handshake_timeout_ms = 10000;
 	c->max_call_ms = 60000;
+	c->max_pending_replies = (size_t)64 << 20;
 	c->max_metadata_bytes = 16u << 10;
 	c->max_repeated = DD_MAX_BATCH;
 }
@@ -175,6 +176,8 @@ int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *er
 		NUM(handshake_timeout_ms, 100, 3600000);
 	if (!strcmp(key, "max-call-ms"))
 		NUM(max_call_ms, 10, 86400000);
+	if (!strcmp(key, "max-pending-replies"))
+		NUM(max_pending_replies, 1u << 20, (uint64_t)64 << 30);
 	if (!strcmp(key, "max-metadata-bytes"))
 		NUM(max_metadata_bytes, 1024, 1u << 24);
 	if (!strcmp(key, "max-repeated"))

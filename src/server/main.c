@@ -50,6 +50,7 @@ static void usage(FILE *f)
 	        "  --idle-timeout-ms MS          close a connection without calls (300000)\n"
 	        "  --handshake-timeout-ms MS     time to complete a connection's handshake (10000)\n"
 	        "  --max-call-ms MS              cancel a call still running or unread after (60000)\n"
+	        "  --max-pending-replies BYTES   replies sent but not yet read by clients (64M)\n"
 	        "  --max-metadata-bytes N        request metadata per call (16K)\n"
 	        "  --max-repeated N              elements of a repeated request field (10000)\n"
 	        "\n"

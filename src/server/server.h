@@ -45,6 +45,7 @@ typedef struct dd_config {
 	unsigned idle_timeout_ms;   /* a connection with no calls is closed after it */
 	unsigned handshake_timeout_ms;
 	unsigned max_call_ms;       /* longest a call may take on the server, reply included */
+	size_t max_pending_replies; /* bytes of replies sent but not yet read by their clients */
 	size_t max_metadata_bytes;
 	unsigned max_repeated;      /* elements of one repeated field in a request */
 } dd_config;

@@ -44,6 +44,7 @@ struct dd_call {
 	/* the server's list of calls from arrival to free (the sweeper) */
 	dd_call *next, *prev;
 	bool tracked, swept;
+	size_t reply_len;   /* counted in the server's pending_reply_bytes */
 };
 
 struct worker {
@@ -75,6 +76,7 @@ struct dd_server {
 	grpc_resource_quota *quota;
 	pthread_mutex_t calls_lock; /* guards calls and each call's next, prev */
 	dd_call *calls;             /* arrived and not yet freed */
+	atomic_size_t pending_reply_bytes; /* replies started and not yet freed */
 };
 
 /* Starts the reply batch with status and message (may be NULL); frees what
