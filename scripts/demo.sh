@@ -28,10 +28,13 @@ SERVER=$!
 trap 'kill -INT $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT INT TERM
 
 for _ in $(seq 1 100); do
-  ./build/dealdesk --server "$LISTEN" health >/dev/null 2>&1 && break
   kill -0 $SERVER 2>/dev/null || { echo "dealdeskd did not start" >&2; exit 1; }
+  ./build/dealdesk --server "$LISTEN" health >/dev/null 2>&1 && break
   sleep 0.1
 done
+# a health answer from some other server on the port is not ours
+sleep 0.5
+kill -0 $SERVER 2>/dev/null || { echo "dealdeskd did not start (is $LISTEN in use?)" >&2; exit 1; }
 
 export DEALDESK_TOKEN="$CHECKOUT_TOKEN"
 QUOTE=(./build/dealdesk --server "$LISTEN" quote --customer acme --currency USD
