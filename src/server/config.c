@@ -50,10 +50,15 @@ int dd_listen_is_loopback(const char *listen)
 		listen += 5;
 	else if (strncmp(listen, "ipv6:", 5) == 0)
 		listen += 5;
-	if (strncmp(listen, "127.", 4) == 0 || strncmp(listen, "localhost:", 10) == 0 ||
-	    strncmp(listen, "[::1]:", 6) == 0)
+	if (strncmp(listen, "localhost:", 10) == 0 || strncmp(listen, "[::1]:", 6) == 0)
 		return 1;
-	return 0;
+	if (strncmp(listen, "127.", 4) != 0)
+		return 0;
+	/* an IPv4 literal in 127/8, not a name that starts with "127." */
+	const char *p = listen;
+	while (isdigit((unsigned char)*p) || *p == '.')
+		p++;
+	return *p == ':';
 }
 
 static int add_client_role(dd_config *c, const char *val)

@@ -181,6 +181,50 @@ static void test_config(void **state)
 	assert_int_equal(dd_config_load_file(&c, "/nonexistent/x.conf", &err), DD_EINVAL);
 }
 
+/* The settings of who may call and of the transport limits. */
+static void test_config_auth(void **state)
+{
+	(void)state;
+	dd_config c;
+	dd_error err;
+	dd_config_defaults(&c);
+	assert_int_equal(c.no_auth, 0);
+	assert_int_equal(c.max_streams, 100);
+	assert_int_equal(c.max_repeated, 10000);
+	assert_int_equal(dd_config_set(&c, "no-auth", NULL, &err), DD_OK);
+	assert_int_equal(c.no_auth, 1);
+	assert_int_equal(dd_config_set(&c, "client-role", "shop.example=checkout", &err), DD_OK);
+	assert_int_equal(dd_config_set(&c, "client-role", "a=b=finance", &err), DD_OK);
+	assert_int_equal(c.n_client_roles, 2);
+	assert_string_equal(c.client_roles[0].name, "shop.example");
+	assert_int_equal(c.client_roles[0].role, DD_ROLE_CHECKOUT);
+	assert_string_equal(c.client_roles[1].name, "a=b");
+	assert_int_equal(c.client_roles[1].role, DD_ROLE_FINANCE);
+	assert_int_equal(dd_config_set(&c, "client-role", "x=public", &err), DD_EINVAL);
+	assert_int_equal(dd_config_set(&c, "client-role", "x=root", &err), DD_EINVAL);
+	assert_int_equal(dd_config_set(&c, "client-role", "=admin", &err), DD_EINVAL);
+	assert_int_equal(dd_config_set(&c, "max-streams", "0", &err), DD_EINVAL);
+	assert_int_equal(dd_config_set(&c, "transport-memory", "128M", &err), DD_OK);
+	assert_int_equal(c.transport_memory, (size_t)128 << 20);
+	assert_int_equal(dd_config_set(&c, "max-call-ms", "5000", &err), DD_OK);
+	assert_int_equal(dd_config_set(&c, "max-pending-replies", "16M", &err), DD_OK);
+	assert_int_equal(dd_config_set(&c, "tls-cert", "/x.pem", &err), DD_OK);
+	assert_string_equal(c.tls_cert, "/x.pem");
+	assert_true(dd_listen_is_loopback("127.0.0.1:50051"));
+	assert_true(dd_listen_is_loopback("localhost:1"));
+	assert_true(dd_listen_is_loopback("[::1]:1"));
+	assert_true(dd_listen_is_loopback("unix:/tmp/s"));
+	assert_true(dd_listen_is_loopback("ipv4:127.0.0.2:5"));
+	assert_false(dd_listen_is_loopback("0.0.0.0:50051"));
+	assert_false(dd_listen_is_loopback("[::]:50051"));
+	assert_false(dd_listen_is_loopback("10.0.0.1:50051"));
+	assert_false(dd_listen_is_loopback("localhost.evil.com:1"));
+	assert_false(dd_listen_is_loopback("127.evil.com:1"));
+	assert_int_equal(dd_role_from_name("pricing"), DD_ROLE_PRICING);
+	assert_int_equal(dd_role_from_name("public"), DD_ROLE_NONE);
+	assert_int_equal(dd_role_from_name("none"), DD_ROLE_NONE);
+}
+
 static void test_method_roles(void **state)
 {
 	(void)state;
@@ -294,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_wirecheck_counts),
 		cmocka_unit_test(test_status_mapping),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_auth),
 		cmocka_unit_test(test_method_roles),
 		cmocka_unit_test(test_deadline_passed),
 		cmocka_unit_test(test_call_metadata),
