@@ -274,6 +274,9 @@ int main(int argc, char **argv)
 	}
 	if (cfg.no_auth)
 		dd_log(DD_LOG_WARN, "--no-auth: every caller may call every method");
+	else if (cfg.tls_cert[0] == '\0' && !dd_listen_is_loopback(cfg.listen))
+		dd_log(DD_LOG_WARN, "no TLS on %s: bearer tokens cross the network in clear "
+		                    "(--tls-cert, --tls-key)", cfg.listen);
 	else if (!dd_token_any(store) && cfg.tls_client_ca[0] == '\0')
 		dd_log(DD_LOG_WARN, "no tokens and no client CA: nobody can call; create a token "
 		                    "with `dealdeskd token create --db %s --role admin --name NAME` "

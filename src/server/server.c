@@ -282,6 +282,13 @@ static void handle_new_call(worker *w, dd_call *c)
 		               "deadline passed before the call was handled");
 		return;
 	}
+	/* the server's own bound on the call: its handler sees the earlier of
+	 * the client's deadline and max-call-ms from now (the sweeper cancels
+	 * the call itself past it) */
+	gpr_timespec cap = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+	                                gpr_time_from_millis(s->config->max_call_ms, GPR_TIMESPAN));
+	if (gpr_time_cmp(gpr_convert_clock_type(c->deadline, GPR_CLOCK_MONOTONIC), cap) > 0)
+		c->deadline = cap;
 	dd_arena_init(&c->arena, 65536, s->config->max_message_bytes * 8 + (64u << 20));
 	dd_arena_take(&c->arena, &w->spare);
 	c->arena_live = true;
