@@ -11,7 +11,7 @@
 static const char usage[] =
 	"usage: dealdesk policy upload --kind KIND FILE.lua [--author A] [--comment C] [--activate]\n"
 	"       dealdesk policy activate --kind KIND --version N [--actor A]\n"
-	"       dealdesk policy submit|approve|reject --kind KIND --version N --actor A\n"
+	"       dealdesk policy submit|approve|reject --kind KIND --version N [--actor A]\n"
 	"                                             [--comment C]\n"
 	"       dealdesk policy list [--kind KIND]\n"
 	"       dealdesk policy get --kind KIND [--version N]\n"
@@ -310,7 +310,7 @@ int cli_cmd_policy(cli *c, int argc, char **argv)
 	if (strcmp(sub, "submit") == 0 || strcmp(sub, "approve") == 0 ||
 	    strcmp(sub, "reject") == 0) {
 		rc = check_args(sub, &a, BIT(OPT_KIND) | BIT(OPT_VERSION) | BIT(OPT_ACTOR) |
-		                BIT(OPT_COMMENT), BIT(OPT_KIND) | BIT(OPT_VERSION) | BIT(OPT_ACTOR));
+		                BIT(OPT_COMMENT), BIT(OPT_KIND) | BIT(OPT_VERSION));
 		return rc != CLI_OK ? rc : policy_review(c, sub, &a);
 	}
 	if (strcmp(sub, "list") == 0) {

@@ -514,9 +514,11 @@ static int request_kind(dd_call *call)
 
 static int denied(dd_call *call, const char *need, int kind, dd_error *err)
 {
-	return dd_error_set(err, DD_EDENIED, "role %s may not %s %s policies (needs %s)",
-	                    dd_role_name(dd_call_role(call)), dd_call_method(call) + 22,
-	                    dd_policy_kind_name((dd_policy_kind)kind), need);
+	const char *method = strrchr(dd_call_method(call), '/');
+	return dd_error_set(err, DD_EDENIED, "%s on %s policies needs %s; the caller (%s) has %s",
+	                    method ? method + 1 : dd_call_method(call),
+	                    dd_policy_kind_name((dd_policy_kind)kind), need,
+	                    dd_call_identity(call), dd_role_name(dd_call_role(call)));
 }
 
 static int known_kind(int kind, dd_error *err)
@@ -566,7 +568,7 @@ static int authorize_policy_read(dd_call *call, dd_error *err)
 		                 : DD_EINVAL;
 	if (r == policy_owner(kind) || r == policy_approver(kind))
 		return DD_OK;
-	return denied(call, "its writer or approver", kind, err);
+	return denied(call, "the role that writes or approves them", kind, err);
 }
 
 /* The role each method needs. admin may call every method but approving
