@@ -32,6 +32,7 @@ static void usage(FILE *f)
 	        "  --policy-max-millis MS        wall clock per policy call (250)\n"
 	        "  --shutdown-grace-ms MS        time in-flight calls get on SIGTERM (10000)\n"
 	        "  --require-approval            only APPROVED policy versions may be activated\n"
+	        "                                (always, unless --no-auth)\n"
 	        "  --demo                        load the demo dataset into an empty store\n"
 	        "  --log-level LEVEL             debug|info|warn|error|off (info)\n"
 	        "  --config FILE                 'key = value' lines with the names above\n"
