@@ -130,8 +130,11 @@ const char *dd_policy_shipped_source(dd_policy_kind kind, size_t *len);
  * Roles are the names "checkout", "finance", "pricing", "compliance" and
  * "admin" (dd_token_role_valid). */
 #define DD_TOKEN_SECRET_MAX 64
+/* A token's principal is "token:NAME" and must fit where policies keep
+ * their author and reviewer (DD_MAX_ID). */
+#define DD_TOKEN_NAME_MAX (DD_MAX_ID - 6)
 int dd_token_role_valid(const char *role);
-/* Validates name (1-64 of [A-Za-z0-9._@-]) and role, makes the secret (in
+/* Validates name (1-DD_TOKEN_NAME_MAX of [A-Za-z0-9._@-]) and role, makes the secret (in
  * *secret, arena) and the record; apply refuses a name in use (DD_EEXIST). */
 int dd_token_create_prepare(const char *name, const char *role, const char *created_by,
                             int64_t now, dd_arena *arena, dd_admin_write **out,

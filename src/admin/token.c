@@ -34,7 +34,7 @@ int dd_token_role_valid(const char *role)
 static int name_valid(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > DD_MAX_ID)
+	if (n == 0 || n > DD_TOKEN_NAME_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
@@ -106,7 +106,7 @@ int dd_token_create_prepare(const char *name, const char *role, const char *crea
 	if (!name_valid(name))
 		return dd_error_set(err, DD_EINVAL,
 		                    "name: 1-%d characters of A-Z a-z 0-9 . _ @ - required",
-		                    DD_MAX_ID);
+		                    DD_TOKEN_NAME_MAX);
 	if (!dd_token_role_valid(role))
 		return dd_error_set(err, DD_EINVAL,
 		                    "role: '%s' is not one of checkout, finance, pricing, "

@@ -64,8 +64,9 @@ int dd_listen_is_loopback(const char *listen)
 static int add_client_role(dd_config *c, const char *val)
 {
 	const char *eq = strrchr(val, '=');
+	/* the principal "cert:NAME" must fit a policy's author (DD_MAX_ID) */
 	if (eq == NULL || eq == val || c->n_client_roles >= 32 ||
-	    (size_t)(eq - val) >= sizeof(c->client_roles[0].name))
+	    (size_t)(eq - val) > DD_MAX_ID - 5)
 		return 0;
 	dd_role r = dd_role_from_name(eq + 1);
 	if (r == DD_ROLE_NONE || r == DD_ROLE_PUBLIC)

@@ -359,6 +359,14 @@ static void test_tokens(void **state)
 	                 DD_EINVAL);
 	assert_int_equal(dd_token_create(f->store, "a b", "admin", "", 1, &f->arena, &x, &err),
 	                 DD_EINVAL);
+	char longname[DD_MAX_ID];
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(dd_token_create(f->store, longname, "admin", "", 1, &f->arena, &x, &err),
+	                 DD_EINVAL);
+	longname[DD_TOKEN_NAME_MAX] = '\0';
+	assert_int_equal(dd_token_create(f->store, longname, "admin", "", 1, &f->arena, &x, &err),
+	                 DD_OK);
 	dd_rtxn *r;
 	char name[DD_MAX_ID + 1], role[16];
 	assert_int_equal(dd_rtxn_new(f->store, &r), DD_OK);
@@ -373,7 +381,7 @@ static void test_tokens(void **state)
 	Dealdesk__V1__ApiToken **items;
 	size_t n;
 	assert_int_equal(dd_token_list(f->store, &f->arena, &items, &n, &err), DD_OK);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(items[i]->secret_sha256.len, 0);
 	/* revoked */
