@@ -473,6 +473,38 @@ class TransportAttackTest(Case):
         sys.stderr.write("streams without body: RSS grew by %d KiB\n" % grown)
         self.assertLessUnlessSanitized(grown, 64 * 1024, "RSS grew by %d KiB" % grown)
 
+    @unittest.skipIf(harness.SANITIZED, "RSS is not a bound under ASan")
+    @unittest.expectedFailure
+    def test_streams_before_settings_ack(self):
+        """A known limit of gRPC 1.51: max-streams binds only once the client
+        has acknowledged the server's SETTINGS. 20,000 HEADERS sent before
+        that are all accepted, ~12 KB each, none reaching a handler, and the
+        resource quota does not count them (README "Transport limits")."""
+        before = rss_kb(self.s.proc.pid)
+        peak = before
+        stop = threading.Event()
+        hdr = grpc_headers("/dealdesk.v1.QuoteService/Quote", self.tok)
+        socks = []
+        try:
+            for _ in range(2):
+                host, port = self.s.addr.rsplit(":", 1)
+                s = socket.create_connection((host, int(port)))
+                s.sendall(PREFACE + frame(4, 0, 0))  # and never acknowledges
+                socks.append(s)
+                threading.Thread(target=drain, args=(s, stop), daemon=True).start()
+            for s in socks:
+                s.sendall(b"".join(frame(1, 4, 2 * i + 1, hdr) for i in range(10000)))
+            for _ in range(10):
+                time.sleep(0.2)
+                peak = max(peak, rss_kb(self.s.proc.pid))
+        finally:
+            stop.set()
+            for s in socks:
+                s.close()
+        grown = peak - before
+        sys.stderr.write("streams before the SETTINGS ack: RSS grew by %d KiB\n" % grown)
+        self.assertLess(grown, 64 * 1024, "RSS grew by %d KiB" % grown)
+
     def test_responses_never_read(self):
         """4 connections asking for many replies (within the stream limit)
         and never reading them: the replies held are bounded by
