@@ -35,6 +35,7 @@ void dd_config_defaults(dd_config *c)
 	c->keepalive_ms = 60000;
 	c->keepalive_timeout_ms = 20000;
 	c->idle_timeout_ms = 300000;
+	c->max_connection_age_ms = 1800000;
 	c->handshake_timeout_ms = 10000;
 	c->max_call_ms = 60000;
 	c->max_pending_replies = (size_t)64 << 20;
@@ -178,6 +179,8 @@ int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *er
 		NUM(keepalive_timeout_ms, 100, 3600000);
 	if (!strcmp(key, "idle-timeout-ms"))
 		NUM(idle_timeout_ms, 100, 86400000);
+	if (!strcmp(key, "max-connection-age-ms"))
+		NUM(max_connection_age_ms, 100, 2000000000);
 	if (!strcmp(key, "handshake-timeout-ms"))
 		NUM(handshake_timeout_ms, 100, 3600000);
 	if (!strcmp(key, "max-call-ms"))

@@ -49,6 +49,8 @@ static void usage(FILE *f)
 	        "  --keepalive-ms MS             ping idle connections this often (60000)\n"
 	        "  --keepalive-timeout-ms MS     close a connection whose ping is not answered (20000)\n"
 	        "  --idle-timeout-ms MS          close a connection without calls (300000)\n"
+	        "  --max-connection-age-ms MS    GOAWAY after it, then closed max-call-ms later\n"
+	        "                                whatever its streams do (1800000)\n"
 	        "  --handshake-timeout-ms MS     time to complete a connection's handshake (10000)\n"
 	        "  --max-call-ms MS              cancel a call still running or unread after (60000)\n"
 	        "  --max-pending-replies BYTES   replies sent but not yet read by clients (64M)\n"

@@ -459,6 +459,8 @@ static int server_setup(dd_server *s)
 		{ GRPC_ARG_KEEPALIVE_TIME_MS, (int)cfg->keepalive_ms },
 		{ GRPC_ARG_KEEPALIVE_TIMEOUT_MS, (int)cfg->keepalive_timeout_ms },
 		{ GRPC_ARG_MAX_CONNECTION_IDLE_MS, (int)cfg->idle_timeout_ms },
+		{ GRPC_ARG_MAX_CONNECTION_AGE_MS, (int)cfg->max_connection_age_ms },
+		{ GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, (int)cfg->max_call_ms },
 		{ GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, (int)cfg->handshake_timeout_ms },
 		{ GRPC_ARG_MAX_METADATA_SIZE, (int)cfg->max_metadata_bytes },
 		{ GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2 },

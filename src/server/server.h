@@ -43,6 +43,7 @@ typedef struct dd_config {
 	unsigned keepalive_ms;      /* server pings an idle connection this often */
 	unsigned keepalive_timeout_ms;
 	unsigned idle_timeout_ms;   /* a connection with no calls is closed after it */
+	unsigned max_connection_age_ms; /* then GOAWAY, closed max-call-ms later */
 	unsigned handshake_timeout_ms;
 	unsigned max_call_ms;       /* longest a call may take on the server, reply included */
 	size_t max_pending_replies; /* bytes of replies sent but not yet read by their clients */

@@ -553,6 +553,39 @@ class TransportAttackTest(Case):
         self.assertTrue(self.quote_ok())
 
 
+class ConnectionAgeTest(Case):
+    def test_flooded_connection_closed_by_age(self):
+        """Streams opened before the SETTINGS ack are not refused (above), but
+        the connection holding them is closed after max-connection-age-ms and
+        the grace of max-call-ms, whatever its streams do."""
+        s = harness.Server("--max-connection-age-ms", "1000", "--max-call-ms", "1000",
+                           "--log-level", "warn", auth=True)
+        try:
+            hdr = grpc_headers("/dealdesk.v1.QuoteService/Quote", s.token("checkout", "c"))
+            host, port = s.addr.rsplit(":", 1)
+            sock = socket.create_connection((host, int(port)))
+            sock.sendall(PREFACE + frame(4, 0, 0))
+            sock.sendall(b"".join(frame(1, 4, 2 * i + 1, hdr) for i in range(5000)))
+            t0 = time.time()
+            sock.settimeout(0.5)
+            closed = None
+            while time.time() - t0 < 20 and closed is None:
+                try:
+                    if not sock.recv(65536):
+                        closed = time.time() - t0
+                except socket.timeout:
+                    pass
+                except OSError:
+                    closed = time.time() - t0
+            sock.close()
+            self.assertIsNotNone(closed, "the connection was not closed")
+            self.assertLess(closed, 10)
+        finally:
+            self.assertEqual(s.stop(), 0)
+            self.assertCleanLog(s)
+            s.cleanup()
+
+
 class SecondServerTest(unittest.TestCase):
     def test_second_server_refused(self):
         s = harness.Server()
