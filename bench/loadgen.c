@@ -69,6 +69,7 @@ typedef struct options {
 	double rate;       /* calls/s over all channels; 0 = closed loop */
 	int check_all;     /* decode and check every OK response */
 	double progress_s; /* PROGRESS line interval; 0 = none */
+	const char *token; /* sent as authorization: Bearer <token> */
 } options;
 
 static void usage(FILE *f)
@@ -87,6 +88,7 @@ static void usage(FILE *f)
 	        "  --duration SECONDS       measured window (10)\n"
 	        "  --warmup SECONDS         unrecorded load before it (2)\n"
 	        "  --deadline-ms MS         per-call deadline (10000)\n"
+	        "  --token TOKEN            bearer token sent with every call ($DEALDESK_TOKEN)\n"
 	        "  --connect-timeout-ms MS  time for every channel to become READY (10000)\n"
 	        "  --rate RPS               paced (open loop): start RPS calls/s in all, dealt\n"
 	        "                           round-robin over the connections; connections x\n"
@@ -123,7 +125,7 @@ static int parse_options(int argc, char **argv, options *o)
 {
 	enum { O_TARGET = 1, O_KIND, O_METHOD, O_FILE, O_HSERVICE, O_CONN, O_INFL,
 	       O_THREADS, O_DUR, O_WARM, O_DEADLINE, O_CTIMEOUT, O_CSV, O_QUIET, O_HELP,
-	       O_RATE, O_CHECK_ALL, O_PROGRESS };
+	       O_RATE, O_CHECK_ALL, O_PROGRESS, O_TOKEN };
 	static const struct option longopts[] = {
 		{ "target", required_argument, NULL, O_TARGET },
 		{ "kind", required_argument, NULL, O_KIND },
@@ -142,6 +144,7 @@ static int parse_options(int argc, char **argv, options *o)
 		{ "rate", required_argument, NULL, O_RATE },
 		{ "check-all", no_argument, NULL, O_CHECK_ALL },
 		{ "progress", required_argument, NULL, O_PROGRESS },
+		{ "token", required_argument, NULL, O_TOKEN },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -155,6 +158,7 @@ static int parse_options(int argc, char **argv, options *o)
 	o->warmup_s = 2;
 	o->deadline_ms = 10000;
 	o->connect_timeout_ms = 10000;
+	o->token = getenv("DEALDESK_TOKEN");
 	int c, bad = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -182,6 +186,7 @@ static int parse_options(int argc, char **argv, options *o)
 			bad |= parse_int(optarg, 1, 3600000, &o->connect_timeout_ms) != 0;
 			break;
 		case O_CSV: o->csv = 1; break;
+		case O_TOKEN: o->token = optarg; break;
 		case O_QUIET: o->quiet = 1; break;
 		case O_RATE: {
 			char *end;
@@ -392,6 +397,8 @@ struct worker {
 	pthread_t thread;
 	grpc_completion_queue *cq;
 	grpc_slice payload; /* this thread's copy of the request bytes */
+	grpc_metadata auth_md; /* authorization, when --token; key empty otherwise */
+	char *auth_value;
 	slot *slots;
 	size_t nslots;
 	size_t outstanding;
@@ -454,6 +461,10 @@ static int start_call(slot *s)
 	grpc_op ops[6];
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (w->auth_value != NULL) {
+		ops[0].data.send_initial_metadata.count = 1;
+		ops[0].data.send_initial_metadata.metadata = &w->auth_md;
+	}
 	ops[1].op = GRPC_OP_SEND_MESSAGE;
 	ops[1].data.send_message.send_message = s->send;
 	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -861,6 +872,13 @@ int main(int argc, char **argv)
 		w->r = &r;
 		w->cq = grpc_completion_queue_create_for_next(NULL);
 		w->payload = grpc_slice_from_copied_buffer((const char *)req, req_len);
+		if (o.token != NULL && *o.token != '\0') {
+			size_t n = strlen(o.token) + 8;
+			w->auth_value = malloc(n);
+			snprintf(w->auth_value, n, "Bearer %s", o.token);
+			w->auth_md.key = grpc_slice_from_static_string("authorization");
+			w->auth_md.value = grpc_slice_from_static_string(w->auth_value);
+		}
 		w->want_sample = t == 0;
 		size_t nchan = 0;
 		for (int c = t; c < o.connections; c += o.threads)
@@ -1008,6 +1026,7 @@ int main(int argc, char **argv)
 			grpc_metadata_array_destroy(&w->slots[i].trailing_md);
 		}
 		grpc_slice_unref(w->payload);
+		free(w->auth_value);
 		free(w->slots);
 		free(w->sample);
 	}

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config
-  libgrpc-dev libssl-dev
+  libgrpc-dev libssl-dev openssl
   protobuf-c-compiler libprotobuf-c-dev
   liblua5.4-dev liblmdb-dev libjson-c-dev
   libcmocka-dev libgoogle-perftools-dev tzdata

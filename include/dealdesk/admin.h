@@ -25,6 +25,7 @@
 #include "dealdesk/model.h"
 #include "dealdesk/sandbox.h"
 #include "dealdesk/store.h"
+#include "dealdesk/v1/admin.pb-c.h"
 #include "dealdesk/v1/types.pb-c.h"
 
 /* ---- writes in two steps ---------------------------------------------------
@@ -120,6 +121,44 @@ int dd_policy_install_shipped(dd_store *store, const dd_sandbox_limits *limits,
                               int64_t now, dd_error *err);
 /* The embedded source of a shipped policy kind, or NULL. */
 const char *dd_policy_shipped_source(dd_policy_kind kind, size_t *len);
+
+/* ---- API tokens ------------------------------------------------------------
+ *
+ * A token is a random secret ("ddt_" + 43 base64url characters, 256 bits
+ * from getrandom) given to its holder once; the store keeps only its SHA-256
+ * (the key of the tokens table) with the name, role, creator and times.
+ * Roles are the names "checkout", "finance", "pricing", "compliance" and
+ * "admin" (dd_token_role_valid). */
+#define DD_TOKEN_SECRET_MAX 64
+/* A token's principal is "token:NAME" and must fit where policies keep
+ * their author and reviewer (DD_MAX_ID). */
+#define DD_TOKEN_NAME_MAX (DD_MAX_ID - 6)
+int dd_token_role_valid(const char *role);
+/* Validates name (1-DD_TOKEN_NAME_MAX of [A-Za-z0-9._@-]) and role, makes the secret (in
+ * *secret, arena) and the record; apply refuses a name in use (DD_EEXIST). */
+int dd_token_create_prepare(const char *name, const char *role, const char *created_by,
+                            int64_t now, dd_arena *arena, dd_admin_write **out,
+                            char **secret, dd_error *err);
+/* Marks the token called name revoked (DD_ENOTFOUND when there is none). */
+int dd_token_revoke_prepare(const char *name, int64_t now, dd_arena *arena,
+                            dd_admin_write **out, dd_error *err);
+/* After a successful token write: the record as stored, without its hash. */
+Dealdesk__V1__ApiToken *dd_admin_write_token(const dd_admin_write *w);
+/* One call: prepare and apply (through the writer when one runs). */
+int dd_token_create(dd_store *store, const char *name, const char *role,
+                    const char *created_by, int64_t now, dd_arena *arena, char **secret,
+                    dd_error *err);
+/* Every token, by name order of nothing in particular (the hash), without
+ * hashes; at most DD_PAGE_SIZE_MAX. */
+int dd_token_list(dd_store *store, dd_arena *arena, Dealdesk__V1__ApiToken ***items,
+                  size_t *n, dd_error *err);
+/* The token whose secret is (secret, len), in an open read transaction:
+ * DD_OK with its name and role copied out, DD_EUNAUTH when it is unknown or
+ * revoked (err says which). The stored hash is compared in constant time. */
+int dd_token_lookup(dd_rtxn *txn, const char *secret, size_t len, char name[DD_MAX_ID + 1],
+                    char role[16], dd_error *err);
+/* 1 when the store holds at least one token that is not revoked. */
+int dd_token_any(dd_store *store);
 
 /* Loads the demo dataset (prices in USD, EUR, JPY, KWD; promotions of each
  * kind; customers across credit tiers; compliance checks) into an empty

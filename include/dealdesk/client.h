@@ -21,6 +21,21 @@ typedef struct dd_client dd_client;
  * when out of memory or target is NULL. */
 dd_client *dd_client_open(const char *target);
 
+/* Credentials of a client (every field may be NULL or ""). */
+typedef struct dd_client_opts {
+	const char *token;      /* sent as "authorization: Bearer <token>" on every call */
+	const char *tls_ca;     /* PEM file of the CA that signed the server: TLS */
+	const char *tls_cert;   /* PEM files of a client certificate and key (mTLS) */
+	const char *tls_key;
+	const char *tls_server_name; /* name to verify the server's certificate against */
+} dd_client_opts;
+
+/* As dd_client_open, with credentials. TLS when tls_ca (or tls_cert) is
+ * set. NULL when a file cannot be read (*err_msg, when err_msg is given,
+ * says which; static or in a buffer of the client library) or out of memory. */
+dd_client *dd_client_open_opts(const char *target, const dd_client_opts *opts,
+                               const char **err_msg);
+
 /* Closes the channel and frees the client. NULL is fine. */
 void dd_client_close(dd_client *c);
 

@@ -25,6 +25,7 @@ typedef enum dd_err {
 	DD_EFULL = -10,     /* store map full                -> RESOURCE_EXHAUSTED */
 	DD_EDENIED = -11,   /* caller may not do it          -> PERMISSION_DENIED */
 	DD_EINTERNAL = -12, /* a bug                         -> INTERNAL */
+	DD_EUNAUTH = -13,   /* no valid credentials          -> UNAUTHENTICATED */
 } dd_err;
 
 /* A code and a message for people. msg is always NUL-terminated. */

@@ -57,6 +57,7 @@ typedef enum dd_table {
 	DD_T_SIGNALS,
 	DD_T_COUPONS,
 	DD_T_USAGE,
+	DD_T_TOKENS, /* API tokens: SHA-256 of the secret -> ApiToken */
 	DD_T__COUNT
 } dd_table;
 

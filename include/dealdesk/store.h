@@ -10,6 +10,7 @@
  *   coupons     code                              -> Coupon
  *   usage       "c" \0 code [\0 customer]          -> Usage (coupon uses)
  *               "p" \0 promotion [\0 customer]     -> Usage (promotion budget)
+ *   tokens      SHA-256 of the secret (32 bytes)  -> ApiToken
  *   meta        "data_version"                    -> uint64 LE
  *               "active/<kind digit>"             -> uint64 LE active version
  *               "next/<kind digit>"               -> uint64 LE last version

@@ -26,6 +26,9 @@ int dd_admin_write_apply(dd_wtxn *txn, void *write, dd_error *err)
 	case WRITE_PUT:
 	case WRITE_DELETE:
 		return dd_admin__apply_entity(txn, w, err);
+	case WRITE_TOKEN_CREATE:
+	case WRITE_TOKEN_REVOKE:
+		return dd_admin__apply_token(txn, w, err);
 	default:
 		return dd_admin__apply_policy(txn, w, err);
 	}
@@ -33,7 +36,10 @@ int dd_admin_write_apply(dd_wtxn *txn, void *write, dd_error *err)
 
 Dealdesk__V1__PolicyScript *dd_admin_write_policy(const dd_admin_write *w)
 {
-	return w->op == WRITE_PUT || w->op == WRITE_DELETE ? NULL : w->script;
+	return w->op == WRITE_PUT || w->op == WRITE_DELETE || w->op == WRITE_TOKEN_CREATE
+	               || w->op == WRITE_TOKEN_REVOKE
+	       ? NULL
+	       : w->script;
 }
 
 size_t dd_admin_write_count(const dd_admin_write *w)

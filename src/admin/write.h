@@ -14,6 +14,8 @@ typedef enum write_op {
 	WRITE_POLICY_REVIEW,
 	WRITE_POLICY_ACTIVATE,
 	WRITE_POLICY_INSTALL, /* upload + activate, unless the kind has an active version */
+	WRITE_TOKEN_CREATE,
+	WRITE_TOKEN_REVOKE,
 } write_op;
 
 struct dd_admin_write {
@@ -37,10 +39,13 @@ struct dd_admin_write {
 	/* upload: the new version, built by prepare (version set by apply);
 	 * review, activate: the version as apply stored it */
 	Dealdesk__V1__PolicyScript *script;
+	/* tokens: the record to store (create), or as revoked (revoke) */
+	Dealdesk__V1__ApiToken *token;
 };
 
 int dd_admin__apply_entity(dd_wtxn *txn, dd_admin_write *w, dd_error *err);
 int dd_admin__apply_policy(dd_wtxn *txn, dd_admin_write *w, dd_error *err);
+int dd_admin__apply_token(dd_wtxn *txn, dd_admin_write *w, dd_error *err);
 
 /* Allocates a cleared write of op in arena; NULL with err when out of memory. */
 dd_admin_write *dd_admin__write_new(dd_arena *arena, write_op op, dd_error *err);

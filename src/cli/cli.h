@@ -24,13 +24,20 @@ typedef struct cli {
 	bool json;       /* --json: print response messages as JSON */
 	int timeout_ms;  /* per call; <= 0: none */
 	dd_client *client; /* opened by the first call */
+	dd_client_opts creds; /* --token / $DEALDESK_TOKEN, --tls-* */
 } cli;
 
 /* Options every command accepts besides its own (--server, --json,
  * --timeout, --help). End a command's option table with CLI_GLOBAL_OPTIONS. */
-enum { CLI_OPT_SERVER = 0x1000, CLI_OPT_JSON, CLI_OPT_TIMEOUT };
+enum { CLI_OPT_SERVER = 0x1000, CLI_OPT_JSON, CLI_OPT_TIMEOUT, CLI_OPT_TOKEN, CLI_OPT_TLS_CA,
+       CLI_OPT_TLS_CERT, CLI_OPT_TLS_KEY, CLI_OPT_TLS_SERVER_NAME };
 #define CLI_GLOBAL_OPTIONS                                              \
 	{ "server", required_argument, NULL, CLI_OPT_SERVER },              \
+	{ "token", required_argument, NULL, CLI_OPT_TOKEN },                \
+	{ "tls-ca", required_argument, NULL, CLI_OPT_TLS_CA },              \
+	{ "tls-cert", required_argument, NULL, CLI_OPT_TLS_CERT },          \
+	{ "tls-key", required_argument, NULL, CLI_OPT_TLS_KEY },            \
+	{ "tls-server-name", required_argument, NULL, CLI_OPT_TLS_SERVER_NAME }, \
 	{ "json", no_argument, NULL, CLI_OPT_JSON },                        \
 	{ "timeout", required_argument, NULL, CLI_OPT_TIMEOUT },            \
 	{ "help", no_argument, NULL, 'h' },                                 \
@@ -146,5 +153,6 @@ int cli_cmd_signals(cli *c, int argc, char **argv);
 int cli_cmd_coupons(cli *c, int argc, char **argv);
 int cli_cmd_policy(cli *c, int argc, char **argv);
 int cli_cmd_health(cli *c, int argc, char **argv);
+int cli_cmd_token(cli *c, int argc, char **argv);
 
 #endif

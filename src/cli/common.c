@@ -28,6 +28,21 @@ int cli_global_option(cli *c, int opt, const char *arg)
 	case CLI_OPT_JSON:
 		c->json = true;
 		return 0;
+	case CLI_OPT_TOKEN:
+		c->creds.token = arg;
+		return 0;
+	case CLI_OPT_TLS_CA:
+		c->creds.tls_ca = arg;
+		return 0;
+	case CLI_OPT_TLS_CERT:
+		c->creds.tls_cert = arg;
+		return 0;
+	case CLI_OPT_TLS_KEY:
+		c->creds.tls_key = arg;
+		return 0;
+	case CLI_OPT_TLS_SERVER_NAME:
+		c->creds.tls_server_name = arg;
+		return 0;
 	case CLI_OPT_TIMEOUT:
 		if (!cli_parse_int64(arg, &ms) || ms < 0 || ms > INT32_MAX)
 			return cli_error(CLI_EUSAGE, "--timeout: '%s' is not a number of milliseconds",
@@ -80,7 +95,10 @@ int cli_call(cli *c, const char *method, const ProtobufCMessage *req,
 {
 	*resp = NULL;
 	if (c->client == NULL) {
-		c->client = dd_client_open(c->server);
+		const char *why = NULL;
+		c->client = dd_client_open_opts(c->server, &c->creds, &why);
+		if (c->client == NULL && why != NULL)
+			return cli_error(CLI_EUSAGE, "%s", why);
 		if (c->client == NULL)
 			return cli_error(CLI_ERPC, "cannot open a channel to %s", c->server);
 	}

@@ -1,6 +1,6 @@
 /* dealdesk: the command-line client of dealdeskd.
  *
- *   dealdesk [--server ADDR] [--json] [--timeout MS] COMMAND [ARGS]
+ *   dealdesk [--server ADDR] [--token T] [--tls-ca F] [--json] [--timeout MS] COMMAND [ARGS]
  *
  * Exit codes: 0 ok, 1 the call failed (the server's status is printed as
  * "error: STATUS: details"), 2 bad usage or bad input (nothing was sent).
@@ -12,7 +12,8 @@
 #include "cli/cli.h"
 
 static const char usage_text[] =
-	"usage: dealdesk [--server ADDR] [--json] [--timeout MS] COMMAND [ARGS]\n"
+	"usage: dealdesk [--server ADDR] [--token TOKEN] [--tls-ca FILE] [--json] [--timeout MS]\n"
+	"                COMMAND [ARGS]\n"
 	"\n"
 	"Commands:\n"
 	"  quote        price an order (--file REQ.json, or --customer/--line flags)\n"
@@ -24,9 +25,14 @@ static const char usage_text[] =
 	"  coupons      load FILE.json | list | get CODE | delete CODE\n"
 	"  policy       upload | activate | submit | approve | reject | list | get\n"
 	"  health       [SERVICE]: the server's grpc.health.v1 status\n"
+	"  token        create --role ROLE --name NAME | list | revoke NAME   (admin)\n"
 	"\n"
 	"Options (before or after the command):\n"
 	"  --server ADDR   dealdeskd address (default $DEALDESK_SERVER or 127.0.0.1:50051)\n"
+	"  --token TOKEN   bearer token sent with every call (default $DEALDESK_TOKEN)\n"
+	"  --tls-ca FILE   connect with TLS, verifying the server against this CA (PEM)\n"
+	"  --tls-cert FILE, --tls-key FILE   a client certificate and its key (mTLS)\n"
+	"  --tls-server-name NAME   the name the server's certificate must carry\n"
 	"  --json          print the response message as JSON on stdout\n"
 	"  --timeout MS    deadline of each call in milliseconds (default 30000; 0 = none)\n"
 	"  -h, --help      this text; `dealdesk COMMAND --help` for a command\n"
@@ -46,6 +52,7 @@ static const struct {
 	{ "coupons", cli_cmd_coupons },
 	{ "policy", cli_cmd_policy },
 	{ "health", cli_cmd_health },
+	{ "token", cli_cmd_token },
 };
 
 int main(int argc, char **argv)
@@ -54,6 +61,7 @@ int main(int argc, char **argv)
 	const char *env = getenv("DEALDESK_SERVER");
 	if (env != NULL && *env != '\0')
 		c.server = env;
+	c.creds.token = getenv("DEALDESK_TOKEN");
 
 	static const struct option options[] = { CLI_GLOBAL_OPTIONS };
 	int opt;

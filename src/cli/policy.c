@@ -11,7 +11,7 @@
 static const char usage[] =
 	"usage: dealdesk policy upload --kind KIND FILE.lua [--author A] [--comment C] [--activate]\n"
 	"       dealdesk policy activate --kind KIND --version N [--actor A]\n"
-	"       dealdesk policy submit|approve|reject --kind KIND --version N --actor A\n"
+	"       dealdesk policy submit|approve|reject --kind KIND --version N [--actor A]\n"
 	"                                             [--comment C]\n"
 	"       dealdesk policy list [--kind KIND]\n"
 	"       dealdesk policy get --kind KIND [--version N]\n"
@@ -24,7 +24,10 @@ static const char usage[] =
 	"            APPROVED/REJECTED (the approver must not be the author).\n"
 	"  list      every version (of KIND), without sources.\n"
 	"  get       version N, or the active one; text output is the source only.\n"
-	"--author and --actor default to $USER.\n";
+	"--author and --actor default to $USER. They count only with a server\n"
+	"started with --no-auth: otherwise the author and the reviewer are the\n"
+	"principals of the calls (--token, or the client certificate), and an\n"
+	"approval needs a principal other than the author.\n";
 
 #define SVC "/dealdesk.v1.PolicyAdmin/"
 
@@ -307,7 +310,7 @@ int cli_cmd_policy(cli *c, int argc, char **argv)
 	if (strcmp(sub, "submit") == 0 || strcmp(sub, "approve") == 0 ||
 	    strcmp(sub, "reject") == 0) {
 		rc = check_args(sub, &a, BIT(OPT_KIND) | BIT(OPT_VERSION) | BIT(OPT_ACTOR) |
-		                BIT(OPT_COMMENT), BIT(OPT_KIND) | BIT(OPT_VERSION) | BIT(OPT_ACTOR));
+		                BIT(OPT_COMMENT), BIT(OPT_KIND) | BIT(OPT_VERSION));
 		return rc != CLI_OK ? rc : policy_review(c, sub, &a);
 	}
 	if (strcmp(sub, "list") == 0) {

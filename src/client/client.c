@@ -6,6 +6,7 @@
  */
 #include "dealdesk/client.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,15 +24,78 @@
 struct dd_client {
 	grpc_channel *channel;
 	grpc_completion_queue *cq;
+	char *auth;         /* "Bearer <token>", or NULL */
 };
+
+static char *read_pem(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	size_t cap = 1 << 16;
+	char *buf = malloc(cap + 1);
+	size_t n = buf ? fread(buf, 1, cap, f) : 0;
+	fclose(f);
+	if (n == 0 || n == cap) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static const char *set_err(const char **err_msg, const char *msg)
+{
+	if (err_msg)
+		*err_msg = msg;
+	return NULL;
+}
+
+static dd_client *client_open(const char *target, const dd_client_opts *o, const char **err_msg);
 
 dd_client *dd_client_open(const char *target)
 {
+	return client_open(target, NULL, NULL);
+}
+
+dd_client *dd_client_open_opts(const char *target, const dd_client_opts *opts,
+                               const char **err_msg)
+{
+	return client_open(target, opts, err_msg);
+}
+
+#define SET(s) ((s) != NULL && (s)[0] != '\0')
+
+static dd_client *client_open(const char *target, const dd_client_opts *o, const char **err_msg)
+{
 	if (target == NULL)
 		return NULL;
+	char *ca = NULL, *cert = NULL, *key = NULL;
+	if (o && SET(o->tls_ca) && (ca = read_pem(o->tls_ca)) == NULL)
+		return (void *)set_err(err_msg, "cannot read the --tls-ca file");
+	if (o && SET(o->tls_cert) != SET(o->tls_key)) {
+		free(ca);
+		return (void *)set_err(err_msg, "--tls-cert and --tls-key go together");
+	}
+	if (o && SET(o->tls_cert) &&
+	    ((cert = read_pem(o->tls_cert)) == NULL || (key = read_pem(o->tls_key)) == NULL)) {
+		free(ca);
+		free(cert);
+		return (void *)set_err(err_msg, "cannot read the --tls-cert or --tls-key file");
+	}
 	dd_client *c = calloc(1, sizeof(*c));
-	if (c == NULL)
+	if (c == NULL) {
+		free(ca);
+		free(cert);
+		free(key);
 		return NULL;
+	}
+	if (o && SET(o->token)) {
+		size_t n = strlen(o->token) + 8;
+		c->auth = malloc(n);
+		if (c->auth)
+			snprintf(c->auth, n, "Bearer %s", o->token);
+	}
 	grpc_init();
 
 	grpc_arg arg = {
@@ -39,10 +103,27 @@ dd_client *dd_client_open(const char *target)
 		.key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
 		.value.integer = DD_CLIENT_MAX_RECEIVE,
 	};
-	grpc_channel_args args = { .num_args = 1, .args = &arg };
-	grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-	c->channel = grpc_channel_create(target, creds, &args);
-	grpc_channel_credentials_release(creds);
+	grpc_arg argv[2] = { arg };
+	grpc_channel_args args = { .num_args = 1, .args = argv };
+	if (o && SET(o->tls_server_name)) {
+		argv[1].type = GRPC_ARG_STRING;
+		argv[1].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+		argv[1].value.string = (char *)o->tls_server_name;
+		args.num_args = 2;
+	}
+	grpc_channel_credentials *creds;
+	if (ca || cert) {
+		grpc_ssl_pem_key_cert_pair pair = { key, cert };
+		creds = grpc_ssl_credentials_create(ca, cert ? &pair : NULL, NULL, NULL);
+	} else {
+		creds = grpc_insecure_credentials_create();
+	}
+	free(ca);
+	free(cert);
+	free(key);
+	c->channel = creds ? grpc_channel_create(target, creds, &args) : NULL;
+	if (creds)
+		grpc_channel_credentials_release(creds);
 	c->cq = grpc_completion_queue_create_for_pluck(NULL);
 	if (c->channel == NULL || c->cq == NULL) {
 		dd_client_close(c);
@@ -67,6 +148,7 @@ void dd_client_close(dd_client *c)
 		}
 		grpc_completion_queue_destroy(c->cq);
 	}
+	free(c->auth);
 	free(c);
 	grpc_shutdown();
 }
@@ -185,8 +267,16 @@ int dd_client_call_raw(dd_client *c, const char *method, const void *req_bytes,
 
 	grpc_op ops[6];
 	memset(ops, 0, sizeof(ops));
+	grpc_metadata md;
+	memset(&md, 0, sizeof(md));
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
 	ops[0].data.send_initial_metadata.count = 0;
+	if (c->auth != NULL) {
+		md.key = grpc_slice_from_static_string("authorization");
+		md.value = grpc_slice_from_static_string(c->auth);
+		ops[0].data.send_initial_metadata.count = 1;
+		ops[0].data.send_initial_metadata.metadata = &md;
+	}
 	ops[1].op = GRPC_OP_SEND_MESSAGE;
 	ops[1].data.send_message.send_message = send_buf;
 	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;

@@ -20,6 +20,7 @@ const char *dd_strerror(int code)
 	case DD_EFULL: return "store is full";
 	case DD_EDENIED: return "permission denied";
 	case DD_EINTERNAL: return "internal error";
+	case DD_EUNAUTH: return "unauthenticated";
 	default: return "unknown error";
 	}
 }

@@ -31,6 +31,14 @@ const char *dd_role_name(dd_role role)
 	return (unsigned)role < DD_ROLE__COUNT ? role_names[role] : "?";
 }
 
+dd_role dd_role_from_name(const char *name)
+{
+	for (int r = DD_ROLE_CHECKOUT; r < DD_ROLE__COUNT; r++)
+		if (name && strcmp(name, role_names[r]) == 0)
+			return (dd_role)r;
+	return DD_ROLE_NONE;
+}
+
 int64_t dd_call__now_us(void)
 {
 	struct timespec ts;
@@ -171,6 +179,9 @@ static void release_arena(dd_call *c)
 
 void dd_call__free(dd_call *c)
 {
+	dd_call__untrack(c);
+	if (c->reply_len)
+		atomic_fetch_sub(&c->w->server->pending_reply_bytes, c->reply_len);
 	if (c->payload)
 		grpc_byte_buffer_destroy(c->payload);
 	if (c->reply)
@@ -256,6 +267,34 @@ int dd_call_finish(dd_call *call, int rc, const ProtobufCMessage *resp,
 		return DD_CALL_DONE;
 	}
 	size_t len = protobuf_c_message_get_packed_size(resp);
+	size_t max = call->w->server->config->max_message_bytes;
+	if (len > max) {
+		char msg[256];
+		snprintf(msg, sizeof(msg),
+		         "response: %zu bytes, more than max-message-bytes (%zu); ask for less "
+		         "(a smaller page_size)",
+		         len, max);
+		dd_log(DD_LOG_WARN, "%s: %s", dd_call_method(call), msg);
+		dd_call__reply(call, GRPC_STATUS_RESOURCE_EXHAUSTED, msg);
+		return DD_CALL_DONE;
+	}
+	/* Replies that clients do not read stay in memory until their call
+	 * ends (max-call-ms at most): their total is bounded. */
+	dd_server *s = call->w->server;
+	size_t held = atomic_fetch_add(&s->pending_reply_bytes, len) + len;
+	call->reply_len = len;
+	if (held > s->config->max_pending_replies) {
+		atomic_fetch_sub(&s->pending_reply_bytes, len);
+		call->reply_len = 0;
+		char msg[256];
+		snprintf(msg, sizeof(msg),
+		         "server: %zu bytes of replies are waiting for clients to read them "
+		         "(max-pending-replies %zu); try again later",
+		         held - len, s->config->max_pending_replies);
+		dd_log(DD_LOG_WARN, "%s: %s", dd_call_method(call), msg);
+		dd_call__reply(call, GRPC_STATUS_RESOURCE_EXHAUSTED, msg);
+		return DD_CALL_DONE;
+	}
 	grpc_slice slice = grpc_slice_malloc(len);
 	protobuf_c_message_pack(resp, GRPC_SLICE_START_PTR(slice));
 	call->reply = grpc_raw_byte_buffer_create(&slice, 1);

@@ -2,8 +2,8 @@
  *
  * A dd_call is one RPC between its arrival on a worker and its reply. It
  * carries what the transport knows about the caller (peer, deadline,
- * request metadata, and the identity and role that authentication will
- * fill in), the decoded request, an arena for the response, and the
+ * request metadata, and the identity and role that authentication filled
+ * in), the decoded request, an arena for the response, and the
  * resources of the worker that received it (quoter, store, writer).
  *
  * A handler either finishes the call before it returns (dd_call_finish,
@@ -34,9 +34,10 @@
 #include "dealdesk/writer.h"
 
 /* Who may call what. A caller has one role; a method (dd_methods) names the
- * role it needs. Nothing enforces them yet: the identity issue will map
- * client certificates or tokens to roles and check them before the handler
- * runs. Until then every caller is identity "" with DD_ROLE_NONE. */
+ * role it needs, and the transport checks it before the handler runs (README
+ * "Roles"). Authentication fills identity ("token:NAME", "cert:NAME") and
+ * role from a bearer token or a client certificate; health callers and
+ * every caller of a --no-auth server stay identity "" with DD_ROLE_NONE. */
 typedef enum dd_role {
 	DD_ROLE_NONE = 0,   /* caller: not authenticated; method: not declared (a bug) */
 	DD_ROLE_PUBLIC,     /* anyone, even unauthenticated (health) */
@@ -44,7 +45,7 @@ typedef enum dd_role {
 	DD_ROLE_FINANCE,    /* customers and their credit */
 	DD_ROLE_PRICING,    /* the catalogue: prices, promotions, coupons, signals */
 	DD_ROLE_COMPLIANCE, /* compliance checks */
-	DD_ROLE_ADMIN,      /* everything, policies included */
+	DD_ROLE_ADMIN,      /* everything but approving policies; tokens */
 	DD_ROLE__COUNT
 } dd_role;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dealdesk/log.h"
+#include "dealdesk/model.h"
 
 void dd_config_defaults(dd_config *c)
 {
@@ -27,6 +28,54 @@ void dd_config_defaults(dd_config *c)
 	c->limits.sandbox.max_instructions = 10000000;
 	c->limits.sandbox.max_memory = 32u << 20;
 	c->limits.sandbox.max_millis = 250;
+	/* limits for a 2-core server: a few hundred clients, each with a
+	 * handful of calls in flight */
+	c->max_streams = 100;
+	c->transport_memory = (size_t)256 << 20;
+	c->keepalive_ms = 60000;
+	c->keepalive_timeout_ms = 20000;
+	c->idle_timeout_ms = 300000;
+	c->max_connection_age_ms = 1800000;
+	c->handshake_timeout_ms = 10000;
+	c->max_call_ms = 60000;
+	c->max_pending_replies = (size_t)64 << 20;
+	c->max_metadata_bytes = 16u << 10;
+	c->max_repeated = DD_MAX_BATCH;
+}
+
+int dd_listen_is_loopback(const char *listen)
+{
+	if (strncmp(listen, "unix:", 5) == 0)
+		return 1;
+	if (strncmp(listen, "ipv4:", 5) == 0)
+		listen += 5;
+	else if (strncmp(listen, "ipv6:", 5) == 0)
+		listen += 5;
+	if (strncmp(listen, "localhost:", 10) == 0 || strncmp(listen, "[::1]:", 6) == 0)
+		return 1;
+	if (strncmp(listen, "127.", 4) != 0)
+		return 0;
+	/* an IPv4 literal in 127/8, not a name that starts with "127." */
+	const char *p = listen;
+	while (isdigit((unsigned char)*p) || *p == '.')
+		p++;
+	return *p == ':';
+}
+
+static int add_client_role(dd_config *c, const char *val)
+{
+	const char *eq = strrchr(val, '=');
+	/* the principal "cert:NAME" must fit a policy's author (DD_MAX_ID) */
+	if (eq == NULL || eq == val || c->n_client_roles >= 32 ||
+	    (size_t)(eq - val) > DD_MAX_ID - 5)
+		return 0;
+	dd_role r = dd_role_from_name(eq + 1);
+	if (r == DD_ROLE_NONE || r == DD_ROLE_PUBLIC)
+		return 0;
+	struct dd_client_role *cr = &c->client_roles[c->n_client_roles++];
+	snprintf(cr->name, sizeof(cr->name), "%.*s", (int)(eq - val), val);
+	cr->role = r;
+	return 1;
 }
 
 /* Unsigned with an optional K/M/G suffix (powers of 1024). */
@@ -109,6 +158,44 @@ int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *er
 		NUM(limits.sandbox.max_memory, 1u << 20, (uint64_t)4 << 30);
 	if (!strcmp(key, "policy-max-millis"))
 		NUM(limits.sandbox.max_millis, 1, 60000);
+	if (!strcmp(key, "tls-cert"))
+		COPY(tls_cert);
+	if (!strcmp(key, "tls-key"))
+		COPY(tls_key);
+	if (!strcmp(key, "tls-client-ca"))
+		COPY(tls_client_ca);
+	if (!strcmp(key, "client-role")) {
+		if (!add_client_role(c, val))
+			goto bad;
+		return DD_OK;
+	}
+	if (!strcmp(key, "max-streams"))
+		NUM(max_streams, 1, 100000);
+	if (!strcmp(key, "transport-memory"))
+		NUM(transport_memory, 4u << 20, (uint64_t)64 << 30);
+	if (!strcmp(key, "keepalive-ms"))
+		NUM(keepalive_ms, 1000, 86400000);
+	if (!strcmp(key, "keepalive-timeout-ms"))
+		NUM(keepalive_timeout_ms, 100, 3600000);
+	if (!strcmp(key, "idle-timeout-ms"))
+		NUM(idle_timeout_ms, 100, 86400000);
+	if (!strcmp(key, "max-connection-age-ms"))
+		NUM(max_connection_age_ms, 100, 2000000000);
+	if (!strcmp(key, "handshake-timeout-ms"))
+		NUM(handshake_timeout_ms, 100, 3600000);
+	if (!strcmp(key, "max-call-ms"))
+		NUM(max_call_ms, 10, 86400000);
+	if (!strcmp(key, "max-pending-replies"))
+		NUM(max_pending_replies, 1u << 20, (uint64_t)64 << 30);
+	if (!strcmp(key, "max-metadata-bytes"))
+		NUM(max_metadata_bytes, 1024, 1u << 24);
+	if (!strcmp(key, "max-repeated"))
+		NUM(max_repeated, 1, 10000000);
+	if (!strcmp(key, "no-auth")) {
+		if (!parse_bool(value, &c->no_auth))
+			goto bad;
+		return DD_OK;
+	}
 	if (!strcmp(key, "log-level")) {
 		int l = dd_log_parse_level(val);
 		if (l < 0)

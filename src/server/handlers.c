@@ -50,7 +50,7 @@ static int finish(dd_call *call, int rc, ProtobufCMessage *resp, const dd_error 
 static const char *const served[] = {
 	"", "dealdesk.v1.QuoteService", "dealdesk.v1.CatalogAdmin",
 	"dealdesk.v1.CustomerAdmin", "dealdesk.v1.ComplianceAdmin",
-	"dealdesk.v1.PolicyAdmin", NULL,
+	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.TokenAdmin", NULL,
 };
 
 static int health(dd_call *call, ProtobufCMessage **resp, dd_error *err)
@@ -286,6 +286,16 @@ ENTITY_HANDLERS(coupon, DD_ENTITY_COUPON, &dealdesk__v1__list_coupons_response__
 
 /* ---- policies ------------------------------------------------------------------ */
 
+/* Who acts on a policy: the authenticated principal; the author and actor
+ * strings of the request are ignored, except with --no-auth, where there is
+ * no principal and they are all there is. */
+static const char *actor(dd_call *call, const char *requested)
+{
+	if (dd_call_config(call)->no_auth)
+		return requested;
+	return dd_call_identity(call);
+}
+
 /* Compiled here, on the worker; the writer only numbers and stores it. */
 static int h_upload_policy(dd_call *call)
 {
@@ -293,7 +303,7 @@ static int h_upload_policy(dd_call *call)
 	dd_error err;
 	dd_error_clear(&err);
 	dd_admin_write *w = NULL;
-	int rc = dd_policy_upload_prepare((dd_policy_kind)q->kind, q->source, q->author, q->comment, unix_now(),
+	int rc = dd_policy_upload_prepare((dd_policy_kind)q->kind, q->source, actor(call, q->author), q->comment, unix_now(),
 	                                  &dd_call_config(call)->limits.sandbox,
 	                                  dd_call_arena(call), &w, &err);
 	return submit_write(call, rc, w, 1, &err);
@@ -332,7 +342,7 @@ static int review(dd_call *call, int to)
 	dd_error err;
 	dd_error_clear(&err);
 	dd_admin_write *w = NULL;
-	int rc = dd_policy_review_prepare((dd_policy_kind)q->kind, q->version, to, q->actor, q->comment,
+	int rc = dd_policy_review_prepare((dd_policy_kind)q->kind, q->version, to, actor(call, q->actor), q->comment,
 	                                  unix_now(), dd_call_arena(call), &w, &err);
 	return submit_write(call, rc, w, 1, &err);
 }
@@ -358,8 +368,9 @@ static int h_activate_policy(dd_call *call)
 	dd_error err;
 	dd_error_clear(&err);
 	dd_admin_write *w = NULL;
-	int rc = dd_policy_activate_prepare((dd_policy_kind)q->kind, q->version, q->actor,
-	                                    dd_call_config(call)->require_approval, unix_now(),
+	const dd_config *cfg = dd_call_config(call);
+	int rc = dd_policy_activate_prepare((dd_policy_kind)q->kind, q->version, actor(call, q->actor),
+	                                    cfg->require_approval || !cfg->no_auth, unix_now(),
 	                                    dd_call_arena(call), &w, &err);
 	return submit_write(call, rc, w, 1, &err);
 }
@@ -367,13 +378,205 @@ static int h_activate_policy(dd_call *call)
 SYNC_HANDLER(h_get_policy, get_policy(call, &resp, &err))
 SYNC_HANDLER(h_list_policies, list_policies(call, &resp, &err))
 
-/* The role each method needs (not enforced yet: the identity issue will).
- * Reads of a service need the same role as its writes. Policies are
- * ADMIN for now: the authority over a policy should follow its kind
- * (pricing and promotions policies PRICING, credit FINANCE, compliance
- * COMPLIANCE), which the method alone does not tell, since the kind is in
- * the request. */
-#define M(path, msg, fn, hot, role) { path, &msg##__descriptor, fn, hot, DD_ROLE_##role }
+/* ---- tokens ---------------------------------------------------------------- */
+
+typedef struct token_call {
+	dd_writer_job job;
+	dd_call *call;
+	dd_admin_write *w;
+	char *secret; /* create: shown once, in the response */
+} token_call;
+
+static int token_apply(dd_wtxn *txn, void *ud, dd_error *err)
+{
+	token_call *tc = ud;
+	return dd_admin_write_apply(txn, tc->w, err);
+}
+
+static void token_done(void *ud, int rc, uint64_t version, const dd_error *err)
+{
+	(void)version;
+	token_call *tc = ud;
+	dd_call *call = tc->call;
+	dd_arena *a = dd_call_arena(call);
+	Dealdesk__V1__ApiToken *t = rc == DD_OK ? dd_admin_write_token(tc->w) : NULL;
+	if (t != NULL) {
+		t->secret_sha256.len = 0;
+		t->secret_sha256.data = NULL;
+	}
+	if (rc != DD_OK || tc->secret == NULL) {
+		dd_call_finish(call, rc, t ? &t->base : NULL, err);
+		return;
+	}
+	Dealdesk__V1__CreateTokenResponse *r = dd_arena_alloc(a, sizeof(*r));
+	dd_error oom;
+	if (r == NULL) {
+		dd_call_finish(call, dd_error_set(&oom, DD_ENOMEM, "out of memory"), NULL, &oom);
+		return;
+	}
+	dealdesk__v1__create_token_response__init(r);
+	r->token = t;
+	r->secret = tc->secret;
+	dd_call_finish(call, DD_OK, &r->base, NULL);
+}
+
+static int submit_token(dd_call *call, int rc, dd_admin_write *w, char *secret, dd_error *err)
+{
+	token_call *tc = NULL;
+	if (rc == DD_OK && (tc = dd_arena_alloc(dd_call_arena(call), sizeof(*tc))) == NULL)
+		rc = dd_error_set(err, DD_ENOMEM, "out of memory");
+	if (rc != DD_OK)
+		return dd_call_finish(call, rc, NULL, err);
+	memset(tc, 0, sizeof(*tc));
+	tc->job.apply = token_apply;
+	tc->job.done = token_done;
+	tc->job.ud = tc;
+	tc->call = call;
+	tc->w = w;
+	tc->secret = secret;
+	dd_writer *writer = dd_call_writer(call);
+	if (writer == NULL || dd_writer_submit(writer, &tc->job) != DD_OK) {
+		dd_error_set(err, DD_EINTERNAL, "server: the writer is not running");
+		return dd_call_finish(call, DD_EINTERNAL, NULL, err);
+	}
+	return DD_CALL_PENDING;
+}
+
+static int h_create_token(dd_call *call)
+{
+	const Dealdesk__V1__CreateTokenRequest *q = (const void *)dd_call_request(call);
+	dd_error err;
+	dd_error_clear(&err);
+	dd_admin_write *w = NULL;
+	char *secret = NULL;
+	const char *by = *dd_call_identity(call) ? dd_call_identity(call) : "anonymous";
+	int rc = dd_token_create_prepare(q->name, q->role, by, unix_now(), dd_call_arena(call), &w,
+	                                 &secret, &err);
+	return submit_token(call, rc, w, secret, &err);
+}
+
+static int h_revoke_token(dd_call *call)
+{
+	const Dealdesk__V1__RevokeTokenRequest *q = (const void *)dd_call_request(call);
+	dd_error err;
+	dd_error_clear(&err);
+	dd_admin_write *w = NULL;
+	int rc = dd_token_revoke_prepare(q->name, unix_now(), dd_call_arena(call), &w, &err);
+	return submit_token(call, rc, w, NULL, &err);
+}
+
+static int list_tokens(dd_call *call, ProtobufCMessage **resp, dd_error *err)
+{
+	dd_arena *a = dd_call_arena(call);
+	Dealdesk__V1__ListTokensResponse *r = dd_arena_alloc(a, sizeof(*r));
+	if (r == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	dealdesk__v1__list_tokens_response__init(r);
+	int rc = dd_token_list(dd_call_store(call), a, &r->tokens, &r->n_tokens, err);
+	if (rc == DD_OK)
+		*resp = &r->base;
+	return rc;
+}
+
+SYNC_HANDLER(h_list_tokens, list_tokens(call, &resp, &err))
+
+/* ---- who may call the policy methods ------------------------------------------ */
+
+/* The role that writes policies of a kind, and the one that approves them:
+ * pricing and promotions scripts are written by pricing and approved by
+ * compliance, credit scripts written and approved by finance (by another
+ * principal), compliance scripts written and approved by compliance. */
+static dd_role policy_owner(int kind)
+{
+	switch (kind) {
+	case DD_POLICY_PRICING:
+	case DD_POLICY_PROMOTIONS: return DD_ROLE_PRICING;
+	case DD_POLICY_CREDIT: return DD_ROLE_FINANCE;
+	case DD_POLICY_COMPLIANCE: return DD_ROLE_COMPLIANCE;
+	default: return DD_ROLE_NONE;
+	}
+}
+
+static dd_role policy_approver(int kind)
+{
+	return kind == DD_POLICY_CREDIT ? DD_ROLE_FINANCE
+	       : policy_owner(kind) != DD_ROLE_NONE ? DD_ROLE_COMPLIANCE
+	                                            : DD_ROLE_NONE;
+}
+
+/* The kind field of a policy request: its first field in every one. */
+static int request_kind(dd_call *call)
+{
+	const ProtobufCMessage *req = dd_call_request(call);
+	const ProtobufCFieldDescriptor *f = &req->descriptor->fields[0];
+	return *(const int *)FIELD_PTR(req, f);
+}
+
+static int denied(dd_call *call, const char *need, int kind, dd_error *err)
+{
+	const char *method = strrchr(dd_call_method(call), '/');
+	return dd_error_set(err, DD_EDENIED, "%s on %s policies needs %s; the caller (%s) has %s",
+	                    method ? method + 1 : dd_call_method(call),
+	                    dd_policy_kind_name((dd_policy_kind)kind), need,
+	                    dd_call_identity(call), dd_role_name(dd_call_role(call)));
+}
+
+static int known_kind(int kind, dd_error *err)
+{
+	if (policy_owner(kind) == DD_ROLE_NONE)
+		return dd_error_set(err, DD_EINVAL, "kind: unknown policy kind %d", kind);
+	return DD_OK;
+}
+
+/* Upload, submit, activate: the kind's owner (or admin). */
+static int authorize_policy_write(dd_call *call, dd_error *err)
+{
+	int kind = request_kind(call);
+	if (known_kind(kind, err) != DD_OK)
+		return DD_EINVAL;
+	dd_role r = dd_call_role(call), owner = policy_owner(kind);
+	if (r == owner || r == DD_ROLE_ADMIN)
+		return DD_OK;
+	return denied(call, dd_role_name(owner), kind, err);
+}
+
+/* Approve, reject: the kind's approver; not admin, which is no reviewer. */
+static int authorize_policy_review(dd_call *call, dd_error *err)
+{
+	int kind = request_kind(call);
+	if (known_kind(kind, err) != DD_OK)
+		return DD_EINVAL;
+	dd_role approver = policy_approver(kind);
+	if (dd_call_role(call) == approver)
+		return DD_OK;
+	return denied(call, dd_role_name(approver), kind, err);
+}
+
+/* Get, list: whoever writes or approves the kind (or admin); a list of
+ * every kind (kind 0) any of them. */
+static int authorize_policy_read(dd_call *call, dd_error *err)
+{
+	int kind = request_kind(call);
+	dd_role r = dd_call_role(call);
+	if (r == DD_ROLE_ADMIN)
+		return DD_OK;
+	if (kind == 0 && (r == DD_ROLE_PRICING || r == DD_ROLE_FINANCE || r == DD_ROLE_COMPLIANCE))
+		return DD_OK;
+	if (kind == 0 || known_kind(kind, err) != DD_OK)
+		return kind == 0 ? dd_error_set(err, DD_EDENIED, "role %s may not read policies",
+		                                dd_role_name(r))
+		                 : DD_EINVAL;
+	if (r == policy_owner(kind) || r == policy_approver(kind))
+		return DD_OK;
+	return denied(call, "the role that writes or approves them", kind, err);
+}
+
+/* The role each method needs. admin may call every method but approving
+ * and rejecting policies (no reviewer); health is public. Reads of a
+ * service need the role that writes it. The policy methods decide from the
+ * request's kind (authorize). */
+#define M(path, msg, fn, hot, role) { path, &msg##__descriptor, fn, hot, DD_ROLE_##role, NULL }
+#define MP(path, msg, fn, authorize) { path, &msg##__descriptor, fn, 0, DD_ROLE_NONE, authorize }
 const dd_method dd_methods[] = {
 	M("/dealdesk.v1.QuoteService/Quote", dealdesk__v1__quote_request, h_quote, 1, CHECKOUT),
 	M("/grpc.health.v1.Health/Check", grpc__health__v1__health_check_request, h_health, 1, PUBLIC),
@@ -401,12 +604,15 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.ComplianceAdmin/GetComplianceCheck", dealdesk__v1__compliance_check_key, h_get_check, 0, COMPLIANCE),
 	M("/dealdesk.v1.ComplianceAdmin/ListComplianceChecks", dealdesk__v1__list_compliance_checks_request, h_list_check, 0, COMPLIANCE),
 	M("/dealdesk.v1.ComplianceAdmin/DeleteComplianceCheck", dealdesk__v1__compliance_check_key, h_delete_check, 0, COMPLIANCE),
-	M("/dealdesk.v1.PolicyAdmin/UploadPolicy", dealdesk__v1__upload_policy_request, h_upload_policy, 0, ADMIN),
-	M("/dealdesk.v1.PolicyAdmin/GetPolicy", dealdesk__v1__policy_key, h_get_policy, 0, ADMIN),
-	M("/dealdesk.v1.PolicyAdmin/ListPolicies", dealdesk__v1__list_policies_request, h_list_policies, 0, ADMIN),
-	M("/dealdesk.v1.PolicyAdmin/SubmitPolicy", dealdesk__v1__review_policy_request, h_submit_policy, 0, ADMIN),
-	M("/dealdesk.v1.PolicyAdmin/ApprovePolicy", dealdesk__v1__review_policy_request, h_approve_policy, 0, ADMIN),
-	M("/dealdesk.v1.PolicyAdmin/RejectPolicy", dealdesk__v1__review_policy_request, h_reject_policy, 0, ADMIN),
-	M("/dealdesk.v1.PolicyAdmin/ActivatePolicy", dealdesk__v1__activate_policy_request, h_activate_policy, 0, ADMIN),
-	{ NULL, NULL, NULL, 0, DD_ROLE_NONE },
+	MP("/dealdesk.v1.PolicyAdmin/UploadPolicy", dealdesk__v1__upload_policy_request, h_upload_policy, authorize_policy_write),
+	MP("/dealdesk.v1.PolicyAdmin/GetPolicy", dealdesk__v1__policy_key, h_get_policy, authorize_policy_read),
+	MP("/dealdesk.v1.PolicyAdmin/ListPolicies", dealdesk__v1__list_policies_request, h_list_policies, authorize_policy_read),
+	MP("/dealdesk.v1.PolicyAdmin/SubmitPolicy", dealdesk__v1__review_policy_request, h_submit_policy, authorize_policy_write),
+	MP("/dealdesk.v1.PolicyAdmin/ApprovePolicy", dealdesk__v1__review_policy_request, h_approve_policy, authorize_policy_review),
+	MP("/dealdesk.v1.PolicyAdmin/RejectPolicy", dealdesk__v1__review_policy_request, h_reject_policy, authorize_policy_review),
+	MP("/dealdesk.v1.PolicyAdmin/ActivatePolicy", dealdesk__v1__activate_policy_request, h_activate_policy, authorize_policy_write),
+	M("/dealdesk.v1.TokenAdmin/CreateToken", dealdesk__v1__create_token_request, h_create_token, 0, ADMIN),
+	M("/dealdesk.v1.TokenAdmin/ListTokens", dealdesk__v1__list_tokens_request, h_list_tokens, 0, ADMIN),
+	M("/dealdesk.v1.TokenAdmin/RevokeToken", dealdesk__v1__revoke_token_request, h_revoke_token, 0, ADMIN),
+	{ NULL, NULL, NULL, 0, DD_ROLE_NONE, NULL },
 };

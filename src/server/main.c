@@ -1,9 +1,14 @@
 /* dealdeskd: the dealdesk gRPC server. See README "Running the server". */
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dealdesk/admin.h"
 #include "dealdesk/log.h"
@@ -28,9 +33,141 @@ static void usage(FILE *f)
 	        "  --policy-max-millis MS        CPU time per policy call (250)\n"
 	        "  --shutdown-grace-ms MS        time in-flight calls get on SIGTERM (10000)\n"
 	        "  --require-approval            only APPROVED policy versions may be activated\n"
+	        "                                (always, unless --no-auth)\n"
 	        "  --demo                        load the demo dataset into an empty store\n"
 	        "  --log-level LEVEL             debug|info|warn|error|off (info)\n"
-	        "  --config FILE                 'key = value' lines with the names above\n");
+	        "  --config FILE                 'key = value' lines with the names above\n"
+	        "Who may call (every call but health needs credentials):\n"
+	        "  --no-auth                     no credentials and no roles; loopback listen only\n"
+	        "  --tls-cert FILE               PEM certificate chain of the server (TLS)\n"
+	        "  --tls-key FILE                PEM private key of the server\n"
+	        "  --tls-client-ca FILE          verify client certificates against this CA (mTLS)\n"
+	        "  --client-role NAME=ROLE       a client certificate whose CN or SAN is NAME\n"
+	        "                                calls as ROLE (repeatable)\n"
+	        "Transport limits:\n"
+	        "  --max-streams N               concurrent streams per connection (100)\n"
+	        "  --transport-memory BYTES      memory quota of the gRPC transport (256M)\n"
+	        "  --keepalive-ms MS             ping idle connections this often (60000)\n"
+	        "  --keepalive-timeout-ms MS     close a connection whose ping is not answered (20000)\n"
+	        "  --idle-timeout-ms MS          close a connection without calls (300000)\n"
+	        "  --max-connection-age-ms MS    GOAWAY after it, then closed max-call-ms later\n"
+	        "                                whatever its streams do (1800000)\n"
+	        "  --handshake-timeout-ms MS     time to complete a connection's handshake (10000)\n"
+	        "  --max-call-ms MS              cancel a call still running or unread after (60000)\n"
+	        "  --max-pending-replies BYTES   replies sent but not yet read by clients (64M)\n"
+	        "  --max-metadata-bytes N        request metadata per call (16K)\n"
+	        "  --max-repeated N              elements of a repeated request field (10000)\n"
+	        "\n"
+	        "       dealdeskd token create --db DIR --role ROLE --name NAME\n"
+	        "  creates a token in a database no server is using and prints its secret once\n"
+	        "  (the first admin token of a fresh database: --role admin).\n");
+}
+
+/* Holds DIR/dealdeskd.lock with flock for the life of the process: a
+ * second server (or `token create`) on the same database is refused. */
+static int lock_db(const char *dir)
+{
+	char path[1100];
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *p = path + 1;; p++) { /* mkdir -p */
+		char c = *p;
+		if (c == '/' || c == '\0') {
+			*p = '\0';
+			if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+				fprintf(stderr, "dealdeskd: cannot open the store: cannot create %s: %s\n",
+				        path, strerror(errno));
+				return -1;
+			}
+			*p = c;
+		}
+		if (c == '\0')
+			break;
+	}
+	snprintf(path, sizeof(path), "%s/dealdeskd.lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "dealdeskd: cannot open the store: cannot open %s: %s\n", path,
+		        strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		fprintf(stderr,
+		        "dealdeskd: the database %s is in use by another dealdeskd (%s is locked)\n",
+		        dir, path);
+		close(fd);
+		return -1;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0 && write(fd, pid, (size_t)n) < 0)
+		(void)0; /* the pid is only informative */
+	return fd; /* kept open: the lock goes with the process */
+}
+
+/* dealdeskd token create --db DIR --role ROLE --name NAME [--map-size N] */
+static int token_command(int argc, char **argv)
+{
+	const char *db = NULL, *role = NULL, *name = NULL;
+	dd_config cfg;
+	dd_error err;
+	dd_config_defaults(&cfg);
+	if (argc < 3 || strcmp(argv[2], "create") != 0) {
+		fprintf(stderr, "usage: dealdeskd token create --db DIR --role ROLE --name NAME\n");
+		return 2;
+	}
+	for (int i = 3; i < argc; i++) {
+		const char **dst = !strcmp(argv[i], "--db")     ? &db
+		                   : !strcmp(argv[i], "--role") ? &role
+		                   : !strcmp(argv[i], "--name") ? &name
+		                                                : NULL;
+		if (!strcmp(argv[i], "--map-size") && i + 1 < argc) {
+			if (dd_config_set(&cfg, "map-size", argv[++i], &err) != DD_OK) {
+				fprintf(stderr, "dealdeskd: %s\n", err.msg);
+				return 2;
+			}
+			continue;
+		}
+		if (dst == NULL || i + 1 >= argc) {
+			fprintf(stderr, "usage: dealdeskd token create --db DIR --role ROLE --name NAME\n");
+			return 2;
+		}
+		*dst = argv[++i];
+	}
+	if (db == NULL || role == NULL || name == NULL) {
+		fprintf(stderr, "usage: dealdeskd token create --db DIR --role ROLE --name NAME\n");
+		return 2;
+	}
+	if (!dd_token_role_valid(role)) {
+		fprintf(stderr, "dealdeskd: --role: '%s' is not one of checkout, finance, pricing, "
+		                "compliance, admin\n", role);
+		return 2;
+	}
+	int lock = lock_db(db);
+	if (lock < 0)
+		return 1;
+	dd_store *store;
+	dd_store_opts opts = { .path = db, .map_size = cfg.map_size };
+	if (dd_store_open(&store, &opts, &err) != DD_OK) {
+		fprintf(stderr, "dealdeskd: cannot open the store: %s\n", err.msg);
+		close(lock);
+		return 1;
+	}
+	dd_arena arena;
+	dd_arena_init(&arena, 4096, 1u << 20);
+	char *secret = NULL;
+	int rc = dd_token_create(store, name, role, "local", (int64_t)time(NULL), &arena, &secret,
+	                         &err);
+	if (rc == DD_OK) {
+		printf("%s\n", secret);
+		fprintf(stderr, "dealdeskd: token '%s' (role %s) created; its secret is shown "
+		                "this once\n", name, role);
+	} else {
+		fprintf(stderr, "dealdeskd: %s\n", err.msg);
+	}
+	dd_arena_free(&arena);
+	dd_store_close(store);
+	close(lock);
+	return rc == DD_OK ? 0 : 1;
 }
 
 /* tcmalloc's per-thread caches, all threads together. Its default, 32 MiB,
@@ -68,6 +205,8 @@ int main(int argc, char **argv)
 	dd_config cfg;
 	dd_error err;
 	dd_config_defaults(&cfg);
+	if (argc >= 2 && strcmp(argv[1], "token") == 0)
+		return token_command(argc, argv);
 	/* the config file first, so flags override it */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--config") == 0) {
@@ -103,7 +242,8 @@ int main(int argc, char **argv)
 			snprintf(name, sizeof(name), "%.*s", (int)(eq - key), key);
 			key = name;
 			val = eq + 1;
-		} else if (strcmp(key, "demo") && strcmp(key, "require-approval")) {
+		} else if (strcmp(key, "demo") && strcmp(key, "require-approval") &&
+		           strcmp(key, "no-auth")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "dealdeskd: %s needs a value\n", a);
 				return 2;
@@ -117,12 +257,28 @@ int main(int argc, char **argv)
 		}
 	}
 	dd_log_set_level(cfg.log_level);
+	if (cfg.no_auth && !dd_listen_is_loopback(cfg.listen)) {
+		fprintf(stderr, "dealdeskd: --no-auth is refused on %s: unauthenticated calls are "
+		                "allowed only on a loopback address (127.0.0.1, [::1], localhost)\n",
+		        cfg.listen);
+		return 2;
+	}
+	if ((cfg.tls_cert[0] != '\0') != (cfg.tls_key[0] != '\0') ||
+	    (cfg.tls_client_ca[0] != '\0' && cfg.tls_cert[0] == '\0')) {
+		fprintf(stderr, "dealdeskd: TLS needs both --tls-cert and --tls-key "
+		                "(and --tls-client-ca needs them)\n");
+		return 2;
+	}
+	int lock = lock_db(cfg.db);
+	if (lock < 0)
+		return 1;
 
 	dd_store *store;
 	dd_store_opts opts = { .path = cfg.db, .map_size = cfg.map_size,
 	                       .max_readers = cfg.threads * 2 + 64 };
 	if (dd_store_open(&store, &opts, &err) != DD_OK) {
 		dd_log(DD_LOG_ERROR, "cannot open the store: %s", err.msg);
+		close(lock);
 		return 1;
 	}
 	/* From here on every write goes through the writer thread, the
@@ -131,6 +287,7 @@ int main(int argc, char **argv)
 	if (dd_writer_start(&writer, store, &err) != DD_OK) {
 		dd_log(DD_LOG_ERROR, "cannot start the writer: %s", err.msg);
 		dd_store_close(store);
+		close(lock);
 		return 1;
 	}
 	int rc = 1;
@@ -149,9 +306,19 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (cfg.no_auth)
+		dd_log(DD_LOG_WARN, "--no-auth: every caller may call every method");
+	else if (cfg.tls_cert[0] == '\0' && !dd_listen_is_loopback(cfg.listen))
+		dd_log(DD_LOG_WARN, "no TLS on %s: bearer tokens cross the network in clear "
+		                    "(--tls-cert, --tls-key)", cfg.listen);
+	else if (!dd_token_any(store) && cfg.tls_client_ca[0] == '\0')
+		dd_log(DD_LOG_WARN, "no tokens and no client CA: nobody can call; create a token "
+		                    "with `dealdeskd token create --db %s --role admin --name NAME` "
+		                    "(with the server stopped)", cfg.db);
 	rc = dd_server_run(&cfg, store, writer);
 out:
 	dd_writer_stop(writer); /* after the server: it finishes pending writes */
 	dd_store_close(store);
+	close(lock);
 	return rc;
 }

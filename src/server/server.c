@@ -12,10 +12,12 @@
  * after the grace period), then shut the queues down and join the workers. */
 #include "transport.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <grpc/byte_buffer_reader.h>
@@ -23,6 +25,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "dealdesk/admin.h"
 #include "dealdesk/log.h"
 
 #define SHUTDOWN_TAG ((void *)1)
@@ -39,6 +42,7 @@ grpc_status_code dd_err_grpc_status(int code)
 	case DD_ENOMEM:
 	case DD_EFULL: return GRPC_STATUS_RESOURCE_EXHAUSTED;
 	case DD_EDENIED: return GRPC_STATUS_PERMISSION_DENIED;
+	case DD_EUNAUTH: return GRPC_STATUS_UNAUTHENTICATED;
 	default: return GRPC_STATUS_INTERNAL;
 	}
 }
@@ -107,17 +111,150 @@ static grpc_status_code decode_request(dd_call *c, dd_error *err)
 		dd_error_set(err, DD_ENOMEM, "request: cannot read the message");
 		return GRPC_STATUS_RESOURCE_EXHAUSTED;
 	}
+	/* strings and repeated-field counts first, on the wire bytes: a
+	 * request past a limit is refused before protobuf-c allocates for it */
+	int rc = dd_wire_check(m->request, buf, len, c->w->server->config, err);
+	if (rc != DD_OK)
+		return dd_err_grpc_status(rc);
 	ProtobufCMessage *req = protobuf_c_message_unpack(m->request, &c->arena.pb, len, buf);
 	if (req == NULL) {
 		dd_error_set(err, DD_EINVAL, "request: malformed protobuf for %s",
 		             m->request->name);
 		return GRPC_STATUS_INVALID_ARGUMENT;
 	}
-	int rc = dd_wire_check_strings(m->request, buf, len, err);
-	if (rc != DD_OK)
-		return dd_err_grpc_status(rc);
 	c->request = req;
 	return GRPC_STATUS_OK;
+}
+
+/* ---- who is calling ---------------------------------------------------------- */
+
+/* The principal of a client certificate: its first CN or SAN that the
+ * configuration maps to a role. */
+static int authenticate_cert(dd_call *c, dd_error *err)
+{
+	const dd_config *cfg = c->w->server->config;
+	grpc_auth_context *ctx = grpc_call_auth_context(c->call);
+	if (ctx == NULL)
+		return DD_ENOTFOUND;
+	int rc = DD_ENOTFOUND;
+	if (grpc_auth_context_peer_is_authenticated(ctx)) {
+		static const char *const props[] = { GRPC_X509_CN_PROPERTY_NAME,
+			                             GRPC_X509_SAN_PROPERTY_NAME };
+		char seen[128] = "";
+		for (int pi = 0; pi < 2 && rc == DD_ENOTFOUND; pi++) {
+			grpc_auth_property_iterator it =
+				grpc_auth_context_find_properties_by_name(ctx, props[pi]);
+			const grpc_auth_property *p;
+			while (rc == DD_ENOTFOUND && (p = grpc_auth_property_iterator_next(&it))) {
+				if (seen[0] == '\0')
+					snprintf(seen, sizeof(seen), "%.*s", (int)p->value_length, p->value);
+				for (unsigned i = 0; i < cfg->n_client_roles; i++) {
+					const char *n = cfg->client_roles[i].name;
+					if (strlen(n) == p->value_length &&
+					    memcmp(n, p->value, p->value_length) == 0) {
+						char id[300];
+						snprintf(id, sizeof(id), "cert:%s", n);
+						rc = dd_call_set_identity(c, id, cfg->client_roles[i].role);
+						break;
+					}
+				}
+			}
+		}
+		if (rc == DD_ENOTFOUND)
+			rc = dd_error_set(err, DD_EUNAUTH,
+			                  "client certificate '%s' is not mapped to a role "
+			                  "(--client-role)", seen);
+	}
+	grpc_auth_context_release(ctx);
+	return rc;
+}
+
+/* Fills the call's identity and role from its credentials: a bearer token
+ * in the authorization metadata, else a client certificate. */
+static int authenticate(dd_call *c, dd_error *err)
+{
+	worker *w = c->w;
+	size_t len = 0;
+	const char *auth = dd_call_metadata(c, "authorization", &len);
+	if (auth != NULL) {
+		if (len < 7 || strncasecmp(auth, "Bearer ", 7) != 0)
+			return dd_error_set(err, DD_EUNAUTH, "authorization: expected 'Bearer <token>'");
+		char name[DD_MAX_ID + 1], role[16];
+		if (dd_rtxn_begin(w->auth_txn) != DD_OK)
+			return dd_error_set(err, DD_EINTERNAL, "store: cannot read the tokens");
+		int rc = dd_token_lookup(w->auth_txn, auth + 7, len - 7, name, role, err);
+		dd_rtxn_end(w->auth_txn);
+		if (rc != DD_OK)
+			return rc;
+		char id[DD_MAX_ID + 8];
+		snprintf(id, sizeof(id), "token:%s", name);
+		return dd_call_set_identity(c, id, dd_role_from_name(role));
+	}
+	int rc = authenticate_cert(c, err);
+	if (rc == DD_ENOTFOUND)
+		return dd_error_set(err, DD_EUNAUTH,
+		                    "no credentials: send 'authorization: Bearer <token>' "
+		                    "or a client certificate");
+	return rc;
+}
+
+/* The role check that needs only the method (before decoding). */
+static int authorize_method(dd_call *c, const dd_method *m, dd_error *err)
+{
+	dd_role r = c->role;
+	if (m->role == DD_ROLE_PUBLIC || r == m->role || r == DD_ROLE_ADMIN)
+		return DD_OK;
+	return dd_error_set(err, DD_EDENIED, "%s needs role %s; the caller (%s) has %s",
+	                    m->path, dd_role_name(m->role), c->identity, dd_role_name(r));
+}
+
+/* ---- the sweeper: calls that take longer than max-call-ms are cancelled -------- */
+
+static void track_call(dd_server *s, dd_call *c)
+{
+	pthread_mutex_lock(&s->calls_lock);
+	c->next = s->calls;
+	c->prev = NULL;
+	if (s->calls)
+		s->calls->prev = c;
+	s->calls = c;
+	c->tracked = true;
+	pthread_mutex_unlock(&s->calls_lock);
+}
+
+void dd_call__untrack(dd_call *c)
+{
+	if (!c->tracked)
+		return;
+	dd_server *s = c->w->server;
+	pthread_mutex_lock(&s->calls_lock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->tracked = false;
+	pthread_mutex_unlock(&s->calls_lock);
+}
+
+static void sweep_calls(dd_server *s)
+{
+	int64_t now = dd_call__now_us();
+	int64_t limit = (int64_t)s->config->max_call_ms * 1000;
+	unsigned n = 0;
+	pthread_mutex_lock(&s->calls_lock);
+	for (dd_call *c = s->calls; c; c = c->next)
+		if (!c->swept && now - c->start_us > limit) {
+			c->swept = true;
+			grpc_call_cancel_with_status(c->call, GRPC_STATUS_DEADLINE_EXCEEDED,
+			                             "the call took longer than max-call-ms", NULL);
+			n++;
+		}
+	pthread_mutex_unlock(&s->calls_lock);
+	if (n)
+		dd_log(DD_LOG_WARN, "cancelled %u call(s) older than max-call-ms (%u ms)", n,
+		       s->config->max_call_ms);
 }
 
 static void handle_new_call(worker *w, dd_call *c)
@@ -128,6 +265,7 @@ static void handle_new_call(worker *w, dd_call *c)
 	c->identity = "";
 	c->role = DD_ROLE_NONE;
 	atomic_fetch_add(&s->active_calls, 1);
+	track_call(s, c);
 	/* keep the same number of calls requested */
 	arm(w, c->method);
 	if (c->method < 0) {
@@ -144,15 +282,41 @@ static void handle_new_call(worker *w, dd_call *c)
 		               "deadline passed before the call was handled");
 		return;
 	}
+	/* the server's own bound on the call: its handler sees the earlier of
+	 * the client's deadline and max-call-ms from now (the sweeper cancels
+	 * the call itself past it) */
+	gpr_timespec cap = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+	                                gpr_time_from_millis(s->config->max_call_ms, GPR_TIMESPAN));
+	if (gpr_time_cmp(gpr_convert_clock_type(c->deadline, GPR_CLOCK_MONOTONIC), cap) > 0)
+		c->deadline = cap;
 	dd_arena_init(&c->arena, 65536, s->config->max_message_bytes * 8 + (64u << 20));
 	dd_arena_take(&c->arena, &w->spare);
 	c->arena_live = true;
 	dd_error err;
 	dd_error_clear(&err);
+	const dd_method *m = &dd_methods[c->method];
+	/* who is calling, and whether the method alone lets them: before
+	 * decoding, so a caller without credentials costs no decoding */
+	if (!s->config->no_auth && m->role != DD_ROLE_PUBLIC) {
+		int rc = authenticate(c, &err);
+		if (rc == DD_OK && m->authorize == NULL)
+			rc = authorize_method(c, m, &err);
+		if (rc != DD_OK) {
+			dd_call__reply(c, dd_err_grpc_status(rc), err.msg);
+			return;
+		}
+	}
 	grpc_status_code status = decode_request(c, &err);
 	if (status != GRPC_STATUS_OK) {
 		dd_call__reply(c, status, err.msg);
 		return;
+	}
+	if (!s->config->no_auth && m->authorize != NULL) {
+		int rc = m->authorize(c, &err);
+		if (rc != DD_OK) {
+			dd_call__reply(c, dd_err_grpc_status(rc), err.msg);
+			return;
+		}
 	}
 	int r = dd_methods[c->method].handler(c);
 	/* A pending call may be finished, even freed, by now: hands off. A
@@ -215,15 +379,65 @@ static int register_methods(dd_server *s)
 	return 0;
 }
 
-static int wait_signal(void)
+/* Waits for SIGTERM or SIGINT, sweeping overlong calls twice a second. */
+static int wait_signal(dd_server *s)
 {
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	int sig = 0;
-	sigwait(&set, &sig);
-	return sig;
+	for (;;) {
+		struct timespec tick = { 0, 500000000L };
+		int sig = sigtimedwait(&set, NULL, &tick);
+		if (sig > 0)
+			return sig;
+		sweep_calls(s);
+	}
+}
+
+static int read_pem(const char *path, char **out)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		dd_log(DD_LOG_ERROR, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	size_t cap = 1 << 16, n = 0;
+	char *buf = gpr_malloc(cap + 1);
+	n = fread(buf, 1, cap, f);
+	fclose(f);
+	if (n == 0 || n == cap) {
+		dd_log(DD_LOG_ERROR, "%s: empty or larger than 64 KiB", path);
+		gpr_free(buf);
+		return -1;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}
+
+/* TLS from --tls-cert/--tls-key (and --tls-client-ca: client certificates
+ * are requested and, when sent, verified; a token needs none); else
+ * plaintext. NULL when a file cannot be read. */
+static grpc_server_credentials *server_credentials(const dd_config *cfg)
+{
+	if (cfg->tls_cert[0] == '\0' && cfg->tls_key[0] == '\0')
+		return grpc_insecure_server_credentials_create();
+	char *cert = NULL, *key = NULL, *ca = NULL;
+	grpc_server_credentials *creds = NULL;
+	if (read_pem(cfg->tls_cert, &cert) == 0 && read_pem(cfg->tls_key, &key) == 0 &&
+	    (cfg->tls_client_ca[0] == '\0' || read_pem(cfg->tls_client_ca, &ca) == 0)) {
+		grpc_ssl_pem_key_cert_pair pair = { key, cert };
+		creds = grpc_ssl_server_credentials_create_ex(
+			ca, &pair, 1,
+			ca ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
+			   : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+			NULL);
+	}
+	gpr_free(cert);
+	gpr_free(key);
+	gpr_free(ca);
+	return creds;
 }
 
 /* Creates the gRPC server, its methods, the workers (queue, quoter,
@@ -232,17 +446,37 @@ static int wait_signal(void)
 static int server_setup(dd_server *s)
 {
 	const dd_config *cfg = s->config;
-	grpc_arg args[3];
-	args[0].type = GRPC_ARG_INTEGER;
-	args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-	args[0].value.integer = (int)cfg->max_message_bytes;
-	args[1].type = GRPC_ARG_INTEGER;
-	args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-	args[1].value.integer = (int)cfg->max_message_bytes;
-	args[2].type = GRPC_ARG_INTEGER;
-	args[2].key = GRPC_ARG_ALLOW_REUSEPORT;
-	args[2].value.integer = 0;
-	grpc_channel_args chargs = { 3, args };
+	/* The transport's limits: streams per connection, keepalive, idle
+	 * connections, handshakes, metadata, and a memory quota that every
+	 * connection's buffers are charged to. */
+	s->quota = grpc_resource_quota_create("dealdeskd");
+	grpc_resource_quota_resize(s->quota, cfg->transport_memory);
+	struct { const char *key; int value; } ints[] = {
+		{ GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, (int)cfg->max_message_bytes },
+		{ GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, (int)cfg->max_message_bytes },
+		{ GRPC_ARG_ALLOW_REUSEPORT, 0 },
+		{ GRPC_ARG_MAX_CONCURRENT_STREAMS, (int)cfg->max_streams },
+		{ GRPC_ARG_KEEPALIVE_TIME_MS, (int)cfg->keepalive_ms },
+		{ GRPC_ARG_KEEPALIVE_TIMEOUT_MS, (int)cfg->keepalive_timeout_ms },
+		{ GRPC_ARG_MAX_CONNECTION_IDLE_MS, (int)cfg->idle_timeout_ms },
+		{ GRPC_ARG_MAX_CONNECTION_AGE_MS, (int)cfg->max_connection_age_ms },
+		{ GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, (int)cfg->max_call_ms },
+		{ GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, (int)cfg->handshake_timeout_ms },
+		{ GRPC_ARG_MAX_METADATA_SIZE, (int)cfg->max_metadata_bytes },
+		{ GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2 },
+	};
+	enum { NINTS = sizeof(ints) / sizeof(ints[0]) };
+	grpc_arg args[NINTS + 1];
+	for (int i = 0; i < NINTS; i++) {
+		args[i].type = GRPC_ARG_INTEGER;
+		args[i].key = (char *)ints[i].key;
+		args[i].value.integer = ints[i].value;
+	}
+	args[NINTS].type = GRPC_ARG_POINTER;
+	args[NINTS].key = (char *)GRPC_ARG_RESOURCE_QUOTA;
+	args[NINTS].value.pointer.p = s->quota;
+	args[NINTS].value.pointer.vtable = grpc_resource_quota_arg_vtable();
+	grpc_channel_args chargs = { NINTS + 1, args };
 	s->grpc = grpc_server_create(&chargs, NULL);
 	if (s->grpc == NULL || register_methods(s) != 0) {
 		dd_log(DD_LOG_ERROR, "cannot register methods");
@@ -265,6 +499,10 @@ static int server_setup(dd_server *s)
 			dd_log(DD_LOG_ERROR, "cannot create a quoter: %s", err.msg);
 			return -1;
 		}
+		if (dd_rtxn_new(s->store, &w->auth_txn) != DD_OK) {
+			dd_log(DD_LOG_ERROR, "cannot create a read transaction");
+			return -1;
+		}
 	}
 	/* The workers wait on their queues from now on; nothing arrives
 	 * before grpc_server_start. Signals stay blocked in them (inherited). */
@@ -277,7 +515,11 @@ static int server_setup(dd_server *s)
 		}
 		w->thread_started = true;
 	}
-	grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+	grpc_server_credentials *creds = server_credentials(cfg);
+	if (creds == NULL) {
+		dd_log(DD_LOG_ERROR, "cannot set up TLS (--tls-cert, --tls-key, --tls-client-ca)");
+		return -1;
+	}
 	int port = grpc_server_add_http2_port(s->grpc, cfg->listen, creds);
 	grpc_server_credentials_release(creds);
 	if (port == 0) {
@@ -345,10 +587,13 @@ static void server_free(dd_server *s)
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		grpc_completion_queue_destroy(s->workers[i].cq);
 		dd_quoter_free(s->workers[i].quoter);
+		dd_rtxn_free(s->workers[i].auth_txn);
 		dd_arena_free(&s->workers[i].spare);
 	}
 	free(s->workers);
 	free(s->handles);
+	if (s->quota)
+		grpc_resource_quota_unref(s->quota);
 }
 
 int dd_server_run(const dd_config *cfg, dd_store *store, dd_writer *writer)
@@ -363,6 +608,7 @@ int dd_server_run(const dd_config *cfg, dd_store *store, dd_writer *writer)
 	s.store = store;
 	s.writer = writer;
 	pthread_mutex_init(&s.lock, NULL);
+	pthread_mutex_init(&s.calls_lock, NULL);
 	pthread_cond_init(&s.drained_cond, NULL);
 
 	/* signals go to the main thread only, through sigwait */
@@ -393,7 +639,7 @@ int dd_server_run(const dd_config *cfg, dd_store *store, dd_writer *writer)
 		       cfg->threads, cfg->db);
 		fprintf(stderr, "dealdeskd ready on %s\n", cfg->listen);
 
-		int sig = wait_signal();
+		int sig = wait_signal(&s);
 		dd_log(DD_LOG_INFO, "signal %d: finishing in-flight calls (grace %u ms)", sig,
 		       cfg->shutdown_grace_ms);
 		server_drain(&s);
@@ -401,6 +647,7 @@ int dd_server_run(const dd_config *cfg, dd_store *store, dd_writer *writer)
 	server_free(&s);
 	grpc_shutdown();
 	pthread_mutex_destroy(&s.lock);
+	pthread_mutex_destroy(&s.calls_lock);
 	pthread_cond_destroy(&s.drained_cond);
 	if (rc == 0) {
 		dd_writer_stats st;

@@ -27,7 +27,34 @@ typedef struct dd_config {
 	int require_approval;
 	unsigned shutdown_grace_ms;
 	dd_quote_limits limits;
+	/* who may call (README "Authentication and roles") */
+	int no_auth;                /* --no-auth: no credentials, no roles (loopback only) */
+	char tls_cert[1024];        /* PEM files; TLS when cert and key are set */
+	char tls_key[1024];
+	char tls_client_ca[1024];   /* verify client certificates against it (mTLS) */
+	struct dd_client_role {     /* --client-role NAME=ROLE: a certificate CN or SAN */
+		char name[256];
+		dd_role role;
+	} client_roles[32];
+	unsigned n_client_roles;
+	/* transport limits (README "Transport limits") */
+	unsigned max_streams;       /* concurrent streams per connection */
+	size_t transport_memory;    /* grpc_resource_quota for the transport */
+	unsigned keepalive_ms;      /* server pings an idle connection this often */
+	unsigned keepalive_timeout_ms;
+	unsigned idle_timeout_ms;   /* a connection with no calls is closed after it */
+	unsigned max_connection_age_ms; /* then GOAWAY, closed max-call-ms later */
+	unsigned handshake_timeout_ms;
+	unsigned max_call_ms;       /* longest a call may take on the server, reply included */
+	size_t max_pending_replies; /* bytes of replies sent but not yet read by their clients */
+	size_t max_metadata_bytes;
+	unsigned max_repeated;      /* elements of one repeated field in a request */
 } dd_config;
+
+/* 1 when listen is a loopback (or unix socket) address. */
+int dd_listen_is_loopback(const char *listen);
+/* "checkout" -> DD_ROLE_CHECKOUT ...; DD_ROLE_NONE for other names. */
+dd_role dd_role_from_name(const char *name);
 
 void dd_config_defaults(dd_config *c);
 /* Applies a "key = value" file; err names file and line. */
@@ -46,7 +73,11 @@ typedef struct dd_method {
 	const ProtobufCMessageDescriptor *request;
 	dd_handler_fn handler;
 	int hot;          /* request many calls ahead (Quote, Health) */
-	dd_role role;     /* the role a caller needs (not enforced yet) */
+	dd_role role;     /* the role a caller needs; admin may call anything */
+	/* Optional: when the role depends on the request (policies: the kind),
+	 * decides after decoding instead of role: DD_OK, or DD_EDENIED /
+	 * DD_EINVAL with err. NULL: role alone, checked before decoding. */
+	int (*authorize)(dd_call *call, dd_error *err);
 } dd_method;
 
 /* The method table, terminated by a NULL path. */
@@ -60,6 +91,12 @@ int dd_server_run(const dd_config *config, dd_store *store, dd_writer *writer);
 /* grpc status for a dd_err code. */
 grpc_status_code dd_err_grpc_status(int code);
 
+/* Checks the wire bytes of a request before it is decoded: strings (valid
+ * UTF-8, no NUL) and the number of elements of every repeated field
+ * (max_repeated; QuoteRequest.lines and coupon_codes against the quote
+ * limits), so that a request is refused before protobuf-c allocates for it. */
+int dd_wire_check(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+                  const dd_config *cfg, dd_error *err);
 int dd_wire_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
                           size_t len, dd_error *err);
 

@@ -41,6 +41,10 @@ struct dd_call {
 	dd_role role;
 	int64_t start_us;   /* arrival, CLOCK_MONOTONIC */
 	bool finished;
+	/* the server's list of calls from arrival to free (the sweeper) */
+	dd_call *next, *prev;
+	bool tracked, swept;
+	size_t reply_len;   /* counted in the server's pending_reply_bytes */
 };
 
 struct worker {
@@ -52,6 +56,7 @@ struct worker {
 	unsigned index;
 	pthread_t self;     /* set by the worker itself when it starts */
 	dd_arena spare;     /* a chunk kept from one call's arena to the next */
+	dd_rtxn *auth_txn;  /* token lookups */
 };
 
 struct dd_server {
@@ -68,6 +73,10 @@ struct dd_server {
 	pthread_mutex_t lock;
 	pthread_cond_t drained_cond;
 	int drained;
+	grpc_resource_quota *quota;
+	pthread_mutex_t calls_lock; /* guards calls and each call's next, prev */
+	dd_call *calls;             /* arrived and not yet freed */
+	atomic_size_t pending_reply_bytes; /* replies started and not yet freed */
 };
 
 /* Starts the reply batch with status and message (may be NULL); frees what
@@ -76,6 +85,8 @@ void dd_call__reply(dd_call *c, grpc_status_code status, const char *message);
 /* Releases everything a call holds (after its reply batch completed, or
  * when it never arrived). */
 void dd_call__free(dd_call *c);
+/* Takes c off the server's list of calls (the sweeper's). */
+void dd_call__untrack(dd_call *c);
 int64_t dd_call__now_us(void);
 
 #endif

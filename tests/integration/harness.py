@@ -58,23 +58,90 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Server:
-    """A dealdeskd process with its own database."""
+def create_token_offline(db, role, name):
+    """`dealdeskd token create --db DIR`: the secret of a new token."""
+    p = subprocess.run([os.path.join(BIN, "dealdeskd"), "token", "create", "--db", db,
+                        "--role", role, "--name", name],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError("token create failed: " + p.stderr)
+    return p.stdout.strip()
 
-    def __init__(self, *extra, demo=True):
+
+class AuthMetadata(grpc.AuthMetadataPlugin):
+    def __init__(self, token):
+        self.token = token
+
+    def __call__(self, context, callback):
+        callback((("authorization", "Bearer " + self.token),), None)
+
+
+def bearer(token):
+    """Per-call metadata carrying token."""
+    return (("authorization", "Bearer " + token),)
+
+
+def _sanitized():
+    try:
+        out = subprocess.run(["ldd", os.path.join(BIN, "dealdeskd")], capture_output=True,
+                             text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "libasan" in out
+
+
+# ASan's quarantine and shadow memory make RSS meaningless as a bound: tests
+# that measure it still run the attack but check the bound only without it.
+SANITIZED = _sanitized()
+
+
+def rss_kb(pid):
+    """VmRSS of a process, in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Server:
+    """A dealdeskd process with its own database.
+
+    auth=False (the default, for the tests that are not about who may call)
+    starts it with --no-auth on loopback. auth=True creates an admin token
+    with `dealdeskd token create` first (self.admin_token) and the stubs send
+    it with every call; tokens of other roles come from token(role, name).
+    tls=(cert, key, client_ca or None) serves TLS; channel_creds then says
+    how the harness connects (grpc.ssl_channel_credentials)."""
+
+    def __init__(self, *extra, demo=True, auth=False, tls=None, channel_creds=None,
+                 db=None, wait=True):
         self.dir = tempfile.mkdtemp(prefix="dd-it-")
-        self.db = os.path.join(self.dir, "db")
+        self.db = db or os.path.join(self.dir, "db")
         self.port = free_port()
         self.addr = "127.0.0.1:%d" % self.port
         self.log_path = os.path.join(self.dir, "server.log")
+        self.auth = auth
+        self.admin_token = None
+        if auth and db is None:
+            self.admin_token = create_token_offline(self.db, "admin", "harness-admin")
         args = [os.path.join(BIN, "dealdeskd"), "--listen", self.addr, "--db", self.db,
                 "--log-level", "info"] + list(extra)
+        if not auth:
+            args.append("--no-auth")
+        if tls:
+            args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+            if tls[2]:
+                args += ["--tls-client-ca", tls[2]]
         if demo:
             args.append("--demo")
+        self.args = args
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         # wait for the server to listen before connecting: a refused first
         # connection would put the channel into reconnect backoff
+        if not wait:
+            return
         deadline = time.time() + 60
         while "dealdeskd ready on" not in self.read_log():
             if self.proc.poll() is not None:
@@ -82,7 +149,8 @@ class Server:
             if time.time() > deadline:
                 raise RuntimeError("dealdeskd did not start: " + self.read_log())
             time.sleep(0.02)
-        self.channel = grpc.insecure_channel(self.addr)
+        self.channel_creds = channel_creds
+        self.channel = self.open_channel(self.admin_token)
         m = stubs()
         self.health = self.channel.unary_unary(
             "/grpc.health.v1.Health/Check",
@@ -94,6 +162,28 @@ class Server:
         self.customers = m["admin_pb2_grpc"].CustomerAdminStub(self.channel)
         self.checks = m["admin_pb2_grpc"].ComplianceAdminStub(self.channel)
         self.policies = m["admin_pb2_grpc"].PolicyAdminStub(self.channel)
+        self.tokens = m["admin_pb2_grpc"].TokenAdminStub(self.channel)
+
+    def open_channel(self, token=None, creds=None, options=None):
+        """A channel to the server that sends token (if any) with every call."""
+        creds = creds or self.channel_creds
+        opts = list(options or [])
+        if creds is not None:
+            opts.append(("grpc.ssl_target_name_override", "localhost"))
+            if token:
+                creds = grpc.composite_channel_credentials(
+                    creds, grpc.metadata_call_credentials(AuthMetadata(token)))
+            return grpc.secure_channel(self.addr, creds, options=opts)
+        ch = grpc.insecure_channel(self.addr, options=opts)
+        if token:
+            ch = grpc.intercept_channel(ch, _BearerInterceptor(token))
+        return ch
+
+    def token(self, role, name):
+        """A new token of role (through TokenAdmin, with the admin token)."""
+        A = stubs()["admin_pb2"]
+        return self.tokens.CreateToken(A.CreateTokenRequest(role=role, name=name),
+                                       timeout=30).secret
 
     def raw(self, method, payload, timeout=10):
         """Calls method with raw request bytes; returns the raw response bytes."""
@@ -122,6 +212,31 @@ class Server:
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class _BearerInterceptor(grpc.UnaryUnaryClientInterceptor):
+    """Adds the authorization metadata to every call of a plaintext channel
+    (call credentials need TLS in grpcio)."""
+
+    def __init__(self, token):
+        self.md = bearer(token)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        md = list(details.metadata or []) + list(self.md)
+        details = _Details(details.method, details.timeout, md, details.credentials,
+                           getattr(details, "wait_for_ready", None),
+                           getattr(details, "compression", None))
+        return continuation(details, request)
+
+
+class _Details(grpc.ClientCallDetails):
+    def __init__(self, method, timeout, metadata, credentials, wait_for_ready, compression):
+        self.method = method
+        self.timeout = timeout
+        self.metadata = metadata
+        self.credentials = credentials
+        self.wait_for_ready = wait_for_ready
+        self.compression = compression
 
 
 class CliTestCase(unittest.TestCase):

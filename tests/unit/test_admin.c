@@ -335,6 +335,70 @@ static void test_two_step_writes(void **state)
 	                 DD_ENOTFOUND);
 }
 
+/* Tokens: the secret is shown once and stored as a hash; lookup by the
+ * secret gives name and role; a revoked or unknown token is DD_EUNAUTH. */
+static void test_tokens(void **state)
+{
+	fixture *f = *state;
+	dd_error err;
+	char *secret = NULL, *other = NULL;
+	assert_int_equal(dd_token_any(f->store), 0);
+	assert_int_equal(dd_token_create(f->store, "ops", "admin", "local", 100, &f->arena,
+	                                 &secret, &err), DD_OK);
+	assert_int_equal(strncmp(secret, "ddt_", 4), 0);
+	assert_int_equal(strlen(secret), 4 + 43);
+	assert_int_equal(dd_token_create(f->store, "shop", "checkout", "token:ops", 101, &f->arena,
+	                                 &other, &err), DD_OK);
+	assert_string_not_equal(secret, other);
+	assert_int_equal(dd_token_any(f->store), 1);
+	/* names unique, roles and names checked */
+	char *x;
+	assert_int_equal(dd_token_create(f->store, "shop", "pricing", "", 1, &f->arena, &x, &err),
+	                 DD_EEXIST);
+	assert_int_equal(dd_token_create(f->store, "p", "root", "", 1, &f->arena, &x, &err),
+	                 DD_EINVAL);
+	assert_int_equal(dd_token_create(f->store, "a b", "admin", "", 1, &f->arena, &x, &err),
+	                 DD_EINVAL);
+	char longname[DD_MAX_ID];
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(dd_token_create(f->store, longname, "admin", "", 1, &f->arena, &x, &err),
+	                 DD_EINVAL);
+	longname[DD_TOKEN_NAME_MAX] = '\0';
+	assert_int_equal(dd_token_create(f->store, longname, "admin", "", 1, &f->arena, &x, &err),
+	                 DD_OK);
+	dd_rtxn *r;
+	char name[DD_MAX_ID + 1], role[16];
+	assert_int_equal(dd_rtxn_new(f->store, &r), DD_OK);
+	assert_int_equal(dd_rtxn_begin(r), DD_OK);
+	assert_int_equal(dd_token_lookup(r, other, strlen(other), name, role, &err), DD_OK);
+	assert_string_equal(name, "shop");
+	assert_string_equal(role, "checkout");
+	assert_int_equal(dd_token_lookup(r, other, strlen(other) - 1, name, role, &err), DD_EUNAUTH);
+	assert_int_equal(dd_token_lookup(r, "", 0, name, role, &err), DD_EUNAUTH);
+	dd_rtxn_end(r);
+	/* listed without hashes */
+	Dealdesk__V1__ApiToken **items;
+	size_t n;
+	assert_int_equal(dd_token_list(f->store, &f->arena, &items, &n, &err), DD_OK);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(items[i]->secret_sha256.len, 0);
+	/* revoked */
+	dd_admin_write *w;
+	assert_int_equal(dd_token_revoke_prepare("shop", 200, &f->arena, &w, &err), DD_OK);
+	assert_int_equal(dd_store_write(f->store, dd_admin_write_apply, w, NULL, &err), DD_OK);
+	assert_true(dd_admin_write_token(w)->revoked);
+	assert_int_equal(dd_token_revoke_prepare("nobody", 200, &f->arena, &w, &err), DD_OK);
+	assert_int_equal(dd_store_write(f->store, dd_admin_write_apply, w, NULL, &err), DD_ENOTFOUND);
+	assert_int_equal(dd_rtxn_begin(r), DD_OK);
+	assert_int_equal(dd_token_lookup(r, other, strlen(other), name, role, &err), DD_EUNAUTH);
+	assert_non_null(strstr(err.msg, "revoked"));
+	assert_int_equal(dd_token_lookup(r, secret, strlen(secret), name, role, &err), DD_OK);
+	dd_rtxn_end(r);
+	dd_rtxn_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +407,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_policy_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shipped_policies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_step_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dealdesk/v1/admin.pb-c.h"
 #include "dealdesk/v1/quote.pb-c.h"
 #include "server/server.h"
 #include "server/transport.h" /* to build a dd_call without a network */
@@ -82,6 +83,45 @@ static void test_wirecheck(void **state)
 	assert_int_equal(dd_wire_check_strings(d, unknown, sizeof(unknown), &err), DD_OK);
 }
 
+/* Repeated fields are counted on the wire, before decoding: a million
+ * empty lines is refused naming the limit, not "malformed protobuf". */
+static void test_wirecheck_counts(void **state)
+{
+	(void)state;
+	const ProtobufCMessageDescriptor *d = &dealdesk__v1__quote_request__descriptor;
+	dd_config cfg;
+	dd_config_defaults(&cfg);
+	dd_error err;
+	size_t n = 1000000;
+	uint8_t *buf = malloc(2 * n);
+	for (size_t i = 0; i < n; i++) {
+		buf[2 * i] = (5 << 3) | 2; /* lines = 5, length-delimited */
+		buf[2 * i + 1] = 0;        /* an empty LineRequest */
+	}
+	assert_int_equal(dd_wire_check(d, buf, 2 * n, &cfg, &err), DD_EINVAL);
+	assert_non_null(strstr(err.msg, "lines: more than 500 lines; at most 500 per order"));
+	assert_non_null(strstr(err.msg, "max-lines"));
+	/* 500 are within the limit; the strings-only check counts nothing */
+	assert_int_equal(dd_wire_check(d, buf, 2 * 500, &cfg, &err), DD_OK);
+	assert_int_equal(dd_wire_check_strings(d, buf, 2 * n, &err), DD_OK);
+	/* another repeated field: max-repeated */
+	cfg.max_repeated = 3;
+	cfg.limits.max_lines = 100000;
+	int rc4 = dd_wire_check(d, buf, 2 * 4, &cfg, &err);
+	if (rc4 != DD_OK)
+		fail_msg("%s", err.msg);
+	free(buf);
+	const ProtobufCMessageDescriptor *put = &dealdesk__v1__put_customers_request__descriptor;
+	uint8_t recs[8];
+	for (int i = 0; i < 4; i++) {
+		recs[2 * i] = (1 << 3) | 2;
+		recs[2 * i + 1] = 0;
+	}
+	assert_int_equal(dd_wire_check(put, recs, 6, &cfg, &err), DD_OK);
+	assert_int_equal(dd_wire_check(put, recs, 8, &cfg, &err), DD_EINVAL);
+	assert_string_equal(err.msg, "customers: more than 3 elements (max-repeated)");
+}
+
 static void test_status_mapping(void **state)
 {
 	(void)state;
@@ -141,19 +181,64 @@ static void test_config(void **state)
 	assert_int_equal(dd_config_load_file(&c, "/nonexistent/x.conf", &err), DD_EINVAL);
 }
 
+/* The settings of who may call and of the transport limits. */
+static void test_config_auth(void **state)
+{
+	(void)state;
+	dd_config c;
+	dd_error err;
+	dd_config_defaults(&c);
+	assert_int_equal(c.no_auth, 0);
+	assert_int_equal(c.max_streams, 100);
+	assert_int_equal(c.max_repeated, 10000);
+	assert_int_equal(dd_config_set(&c, "no-auth", NULL, &err), DD_OK);
+	assert_int_equal(c.no_auth, 1);
+	assert_int_equal(dd_config_set(&c, "client-role", "shop.example=checkout", &err), DD_OK);
+	assert_int_equal(dd_config_set(&c, "client-role", "a=b=finance", &err), DD_OK);
+	assert_int_equal(c.n_client_roles, 2);
+	assert_string_equal(c.client_roles[0].name, "shop.example");
+	assert_int_equal(c.client_roles[0].role, DD_ROLE_CHECKOUT);
+	assert_string_equal(c.client_roles[1].name, "a=b");
+	assert_int_equal(c.client_roles[1].role, DD_ROLE_FINANCE);
+	assert_int_equal(dd_config_set(&c, "client-role", "x=public", &err), DD_EINVAL);
+	assert_int_equal(dd_config_set(&c, "client-role", "x=root", &err), DD_EINVAL);
+	assert_int_equal(dd_config_set(&c, "client-role", "=admin", &err), DD_EINVAL);
+	assert_int_equal(dd_config_set(&c, "max-streams", "0", &err), DD_EINVAL);
+	assert_int_equal(dd_config_set(&c, "transport-memory", "128M", &err), DD_OK);
+	assert_int_equal(c.transport_memory, (size_t)128 << 20);
+	assert_int_equal(dd_config_set(&c, "max-call-ms", "5000", &err), DD_OK);
+	assert_int_equal(dd_config_set(&c, "max-pending-replies", "16M", &err), DD_OK);
+	assert_int_equal(dd_config_set(&c, "tls-cert", "/x.pem", &err), DD_OK);
+	assert_string_equal(c.tls_cert, "/x.pem");
+	assert_true(dd_listen_is_loopback("127.0.0.1:50051"));
+	assert_true(dd_listen_is_loopback("localhost:1"));
+	assert_true(dd_listen_is_loopback("[::1]:1"));
+	assert_true(dd_listen_is_loopback("unix:/tmp/s"));
+	assert_true(dd_listen_is_loopback("ipv4:127.0.0.2:5"));
+	assert_false(dd_listen_is_loopback("0.0.0.0:50051"));
+	assert_false(dd_listen_is_loopback("[::]:50051"));
+	assert_false(dd_listen_is_loopback("10.0.0.1:50051"));
+	assert_false(dd_listen_is_loopback("localhost.evil.com:1"));
+	assert_false(dd_listen_is_loopback("127.evil.com:1"));
+	assert_int_equal(dd_role_from_name("pricing"), DD_ROLE_PRICING);
+	assert_int_equal(dd_role_from_name("public"), DD_ROLE_NONE);
+	assert_int_equal(dd_role_from_name("none"), DD_ROLE_NONE);
+}
+
 static void test_method_roles(void **state)
 {
 	(void)state;
 	int n = 0;
 	for (const dd_method *m = dd_methods; m->path; m++, n++) {
-		/* every method declares the role it needs */
-		if (m->role <= DD_ROLE_NONE || m->role >= DD_ROLE__COUNT)
+		/* every method declares the role it needs, or decides from its
+		 * request (the policy methods, by kind) */
+		if ((m->role <= DD_ROLE_NONE || m->role >= DD_ROLE__COUNT) && m->authorize == NULL)
 			fail_msg("%s: no role declared", m->path);
 		assert_non_null(m->handler);
 		assert_non_null(m->request);
 		assert_string_not_equal(dd_role_name(m->role), "?");
 	}
-	assert_int_equal(n, 33);
+	assert_int_equal(n, 36);
 	struct { const char *path; dd_role role; } want[] = {
 		{ "/dealdesk.v1.QuoteService/Quote", DD_ROLE_CHECKOUT },
 		{ "/grpc.health.v1.Health/Check", DD_ROLE_PUBLIC },
@@ -161,8 +246,10 @@ static void test_method_roles(void **state)
 		{ "/dealdesk.v1.CatalogAdmin/DeleteCoupon", DD_ROLE_PRICING },
 		{ "/dealdesk.v1.CustomerAdmin/PutCustomers", DD_ROLE_FINANCE },
 		{ "/dealdesk.v1.ComplianceAdmin/PutComplianceChecks", DD_ROLE_COMPLIANCE },
-		{ "/dealdesk.v1.PolicyAdmin/UploadPolicy", DD_ROLE_ADMIN },
-		{ "/dealdesk.v1.PolicyAdmin/ActivatePolicy", DD_ROLE_ADMIN },
+		{ "/dealdesk.v1.PolicyAdmin/UploadPolicy", DD_ROLE_NONE }, /* by kind */
+		{ "/dealdesk.v1.PolicyAdmin/ActivatePolicy", DD_ROLE_NONE },
+		{ "/dealdesk.v1.TokenAdmin/CreateToken", DD_ROLE_ADMIN },
+		{ "/dealdesk.v1.TokenAdmin/RevokeToken", DD_ROLE_ADMIN },
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const dd_method *m = dd_methods;
@@ -248,8 +335,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wirecheck),
+		cmocka_unit_test(test_wirecheck_counts),
 		cmocka_unit_test(test_status_mapping),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_auth),
 		cmocka_unit_test(test_method_roles),
 		cmocka_unit_test(test_deadline_passed),
 		cmocka_unit_test(test_call_metadata),
