@@ -57,6 +57,8 @@ typedef enum dd_table {
 	DD_T_SIGNALS,
 	DD_T_COUPONS,
 	DD_T_USAGE,
+	DD_T_ORDERS,      /* order_id -> Order */
+	DD_T_SKU_HISTORY, /* sku \0 time (8 bytes BE) \0 order_id -> SkuSale */
 	DD_T__COUNT
 } dd_table;
 

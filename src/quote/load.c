@@ -7,6 +7,9 @@
 
 #include <string.h>
 
+static void read_usage(quote_run *r, const char *kind, const char *id,
+                       const char *customer, int64_t *uses, int64_t *amount);
+
 /* ---- customer ------------------------------------------------------------- */
 
 static int load_customer(quote_run *r)
@@ -21,6 +24,10 @@ static int load_customer(quote_run *r)
 	r->order.customer = (const void *)quote_record(r, &dealdesk__v1__customer__descriptor, v);
 	if (r->order.customer == NULL)
 		return dd_error_set(r->err, DD_ESTORE, "store: customer '%s' is corrupt", id);
+	/* the exposure of committed orders, kept by the commits ("x" counter) */
+	if (r->order.customer->credit != NULL)
+		read_usage(r, "x", id, NULL, &r->order.credit.open_order_count,
+		           &r->order.credit.open_orders);
 	return DD_OK;
 }
 

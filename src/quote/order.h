@@ -110,6 +110,8 @@ typedef struct qo_trace {
 
 typedef struct qo_credit {
 	int present, same_currency;
+	/* open orders the commits reserved (usage "x" counter), as read */
+	int64_t open_orders, open_order_count;
 	int64_t limit, exposure, available;
 	int outcome; /* Dealdesk__V1__CreditOutcome */
 	int32_t terms_days;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "dealdesk/admin.h"
+#include "dealdesk/order.h"
 #include "dealdesk/v1/admin.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
@@ -50,7 +51,7 @@ static int finish(dd_call *call, int rc, ProtobufCMessage *resp, const dd_error 
 static const char *const served[] = {
 	"", "dealdesk.v1.QuoteService", "dealdesk.v1.CatalogAdmin",
 	"dealdesk.v1.CustomerAdmin", "dealdesk.v1.ComplianceAdmin",
-	"dealdesk.v1.PolicyAdmin", NULL,
+	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.OrderService", NULL,
 };
 
 static int health(dd_call *call, ProtobufCMessage **resp, dd_error *err)
@@ -367,6 +368,142 @@ static int h_activate_policy(dd_call *call)
 SYNC_HANDLER(h_get_policy, get_policy(call, &resp, &err))
 SYNC_HANDLER(h_list_policies, list_policies(call, &resp, &err))
 
+/* ---- orders ---------------------------------------------------------------------- */
+
+/* A commit or a state change: prepared on the worker, applied by the writer
+ * in its nested transaction, answered once durable. */
+typedef struct order_call {
+	dd_writer_job job;
+	dd_call *call;
+	dd_order_write *w;
+} order_call;
+
+static int order_apply(dd_wtxn *txn, void *ud, dd_error *err)
+{
+	return dd_order_write_apply(txn, ((order_call *)ud)->w, err);
+}
+
+static int order_answer(dd_call *call, const dd_order_write *w)
+{
+	dd_error err;
+	dd_error_clear(&err);
+	Dealdesk__V1__Order *o = NULL;
+	int rc = dd_order_write_result(w, dd_call_arena(call), &o, &err);
+	return dd_call_finish(call, rc, rc == DD_OK ? &o->base : NULL, &err);
+}
+
+static void order_done(void *ud, int rc, uint64_t version, const dd_error *err)
+{
+	order_call *oc = ud;
+	(void)version;
+	if (rc != DD_OK)
+		dd_call_finish(oc->call, rc, NULL, err);
+	else
+		order_answer(oc->call, oc->w);
+}
+
+static int submit_order(dd_call *call, int rc, dd_order_write *w, dd_error *err)
+{
+	if (rc != DD_OK)
+		return dd_call_finish(call, rc, NULL, err);
+	if (!dd_order_write_needed(w))
+		return order_answer(call, w);
+	order_call *oc = dd_arena_alloc(dd_call_arena(call), sizeof(*oc));
+	if (oc == NULL) {
+		dd_error_set(err, DD_ENOMEM, "out of memory");
+		return dd_call_finish(call, DD_ENOMEM, NULL, err);
+	}
+	memset(oc, 0, sizeof(*oc));
+	oc->job.apply = order_apply;
+	oc->job.done = order_done;
+	oc->job.ud = oc;
+	oc->call = call;
+	oc->w = w;
+	dd_writer *writer = dd_call_writer(call);
+	if (writer == NULL || dd_writer_submit(writer, &oc->job) != DD_OK) {
+		dd_error_set(err, DD_EINTERNAL, "server: the writer is not running");
+		return dd_call_finish(call, DD_EINTERNAL, NULL, err);
+	}
+	return DD_CALL_PENDING;
+}
+
+static int h_commit(dd_call *call)
+{
+	dd_error err;
+	dd_error_clear(&err);
+	dd_order_write *w = NULL;
+	int rc = dd_order_commit_prepare(dd_call_quoter(call), (const void *)dd_call_request(call),
+	                                 unix_now(), dd_call_arena(call), &w, &err);
+	return submit_order(call, rc, w, &err);
+}
+
+static int h_cancel(dd_call *call)
+{
+	const Dealdesk__V1__OrderKey *q = (const void *)dd_call_request(call);
+	dd_error err;
+	dd_error_clear(&err);
+	dd_order_write *w = NULL;
+	int rc = dd_order_change_prepare(DD_ORDER_CANCEL, q->order_id, dd_call_identity(call), "",
+	                                 unix_now(), dd_call_arena(call), &w, &err);
+	return submit_order(call, rc, w, &err);
+}
+
+static int order_decision(dd_call *call, dd_order_change change)
+{
+	const Dealdesk__V1__OrderDecisionRequest *q = (const void *)dd_call_request(call);
+	dd_error err;
+	dd_error_clear(&err);
+	dd_order_write *w = NULL;
+	const char *actor = *q->actor ? q->actor : dd_call_identity(call);
+	int rc = dd_order_change_prepare(change, q->order_id, actor, q->comment, unix_now(),
+	                                 dd_call_arena(call), &w, &err);
+	return submit_order(call, rc, w, &err);
+}
+
+static int h_release_order(dd_call *call)
+{
+	return order_decision(call, DD_ORDER_RELEASE);
+}
+
+static int h_reject_order(dd_call *call)
+{
+	return order_decision(call, DD_ORDER_REJECT);
+}
+
+static int get_order(dd_call *call, ProtobufCMessage **resp, dd_error *err)
+{
+	const Dealdesk__V1__OrderKey *q = (const void *)dd_call_request(call);
+	Dealdesk__V1__Order *o;
+	int rc = dd_order_get(dd_call_store(call), q->order_id, dd_call_arena(call), &o, err);
+	if (rc == DD_OK)
+		*resp = &o->base;
+	return rc;
+}
+
+static int list_orders(dd_call *call, int held, ProtobufCMessage **resp, dd_error *err)
+{
+	Dealdesk__V1__ListOrdersResponse *r;
+	int rc = dd_order_list(dd_call_store(call), (const void *)dd_call_request(call), held,
+	                       dd_call_arena(call), &r, err);
+	if (rc == DD_OK)
+		*resp = &r->base;
+	return rc;
+}
+
+static int verify_counters(dd_call *call, ProtobufCMessage **resp, dd_error *err)
+{
+	Dealdesk__V1__VerifyCountersResponse *r;
+	int rc = dd_order_verify(dd_call_store(call), dd_call_arena(call), &r, err);
+	if (rc == DD_OK)
+		*resp = &r->base;
+	return rc;
+}
+
+SYNC_HANDLER(h_get_order, get_order(call, &resp, &err))
+SYNC_HANDLER(h_list_orders, list_orders(call, 0, &resp, &err))
+SYNC_HANDLER(h_list_held_orders, list_orders(call, 1, &resp, &err))
+SYNC_HANDLER(h_verify_counters, verify_counters(call, &resp, &err))
+
 /* The role each method needs (not enforced yet: the identity issue will).
  * Reads of a service need the same role as its writes. Policies are
  * ADMIN for now: the authority over a policy should follow its kind
@@ -408,5 +545,13 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.PolicyAdmin/ApprovePolicy", dealdesk__v1__review_policy_request, h_approve_policy, 0, ADMIN),
 	M("/dealdesk.v1.PolicyAdmin/RejectPolicy", dealdesk__v1__review_policy_request, h_reject_policy, 0, ADMIN),
 	M("/dealdesk.v1.PolicyAdmin/ActivatePolicy", dealdesk__v1__activate_policy_request, h_activate_policy, 0, ADMIN),
+	M("/dealdesk.v1.OrderService/Commit", dealdesk__v1__commit_request, h_commit, 1, CHECKOUT),
+	M("/dealdesk.v1.OrderService/Cancel", dealdesk__v1__order_key, h_cancel, 0, CHECKOUT),
+	M("/dealdesk.v1.OrderService/GetOrder", dealdesk__v1__order_key, h_get_order, 0, CHECKOUT),
+	M("/dealdesk.v1.OrderService/ListOrders", dealdesk__v1__list_orders_request, h_list_orders, 0, CHECKOUT),
+	M("/dealdesk.v1.OrderService/ListHeldOrders", dealdesk__v1__list_orders_request, h_list_held_orders, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/ReleaseOrder", dealdesk__v1__order_decision_request, h_release_order, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/RejectOrder", dealdesk__v1__order_decision_request, h_reject_order, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/VerifyCounters", dealdesk__v1__verify_counters_request, h_verify_counters, 0, FINANCE),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE },
 };

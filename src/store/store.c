@@ -48,6 +48,8 @@ static const char *const table_names[DD_T__COUNT] = {
 	[DD_T_SIGNALS] = "signals",
 	[DD_T_COUPONS] = "coupons",
 	[DD_T_USAGE] = "usage",
+	[DD_T_ORDERS] = "orders",
+	[DD_T_SKU_HISTORY] = "sku_history",
 };
 
 struct dd_store {
