@@ -23,6 +23,8 @@ static const char usage_text[] =
 	"  signals      load FILE.json|FILE.csv | list | get SKU | delete SKU   (market signals)\n"
 	"  coupons      load FILE.json | list | get CODE | delete CODE\n"
 	"  policy       upload | activate | submit | approve | reject | list | get\n"
+	"  orders       commit | cancel | get | list | held | release | reject\n"
+	"  verify       recompute coupon uses, budgets and exposure from the orders\n"
 	"  health       [SERVICE]: the server's grpc.health.v1 status\n"
 	"\n"
 	"Options (before or after the command):\n"
@@ -46,6 +48,8 @@ static const struct {
 	{ "coupons", cli_cmd_coupons },
 	{ "policy", cli_cmd_policy },
 	{ "health", cli_cmd_health },
+	{ "orders", cli_cmd_orders },
+	{ "verify", cli_cmd_verify },
 };
 
 int main(int argc, char **argv)

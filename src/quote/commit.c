@@ -40,6 +40,8 @@ struct dd_order_write {
 	dd_arena *arena;
 	const char *order_id;
 	int needed;
+	int has_expected;
+	int64_t expected;
 	/* commit */
 	uint8_t fingerprint[32];
 	uint8_t *packed;
@@ -128,6 +130,10 @@ static int existing(dd_order_write *w, dd_val v, dd_error *err)
 		return dd_error_set(err, DD_EEXIST,
 		                    "order_id: order '%s' exists with a different request",
 		                    w->order_id);
+	if (w->has_expected && w->expected != o->total)
+		return dd_error_set(err, DD_EPRECOND,
+		                    "expected_total: order '%s' was committed with the total %lld, not %lld",
+		                    w->order_id, (long long)o->total, (long long)w->expected);
 	uint8_t *copy = dd_arena_alloc(w->arena, v.len ? v.len : 1);
 	if (copy == NULL)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
@@ -388,6 +394,8 @@ int dd_order_commit_prepare(dd_quoter *q, const Dealdesk__V1__CommitRequest *req
 	w->arena = arena;
 	w->order_id = req->order_id;
 	w->needed = 1;
+	w->has_expected = req->has_expected_total;
+	w->expected = req->expected_total;
 	fingerprint(qr, arena, w->fingerprint);
 	if ((rc = quote_validate(q, qr, err)) != DD_OK)
 		return rc;
