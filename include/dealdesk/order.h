@@ -42,7 +42,8 @@ typedef struct dd_order_write dd_order_write;
 typedef enum dd_order_change {
 	DD_ORDER_CANCEL = 1,  /* OPEN or CREDIT_HOLD -> CANCELLED, releases */
 	DD_ORDER_RELEASE = 2, /* CREDIT_HOLD -> OPEN */
-	DD_ORDER_REJECT = 3   /* CREDIT_HOLD -> REJECTED, releases */
+	DD_ORDER_REJECT = 3,  /* CREDIT_HOLD -> REJECTED, releases */
+	DD_ORDER_INVOICE = 4  /* OPEN -> INVOICED at `now`: open orders -> open receivables */
 } dd_order_change;
 
 /* Commit, step 1, on the worker that owns q. now is used when the request
@@ -58,6 +59,11 @@ int dd_order_change_prepare(dd_order_change change, const char *order_id, const 
                             const char *comment, int64_t now, dd_arena *arena,
                             dd_order_write **out, dd_error *err);
 
+/* RecordPayment, step 1: amount > 0, payment_id required; time 0 = now. */
+int dd_order_payment_prepare(const char *invoice_id, int64_t amount, int64_t time,
+                             const char *payment_id, int64_t now, dd_arena *arena,
+                             dd_order_write **out, dd_error *err);
+
 /* 0 when the write already has its answer (nothing to apply). */
 int dd_order_write_needed(const dd_order_write *w);
 
@@ -70,7 +76,16 @@ int dd_order_write_apply(dd_wtxn *txn, dd_order_write *w, dd_error *err);
 int dd_order_write_result(const dd_order_write *w, dd_arena *arena, Dealdesk__V1__Order **out,
                           dd_error *err);
 
+/* The result of any write as a message: an Order (commit, cancel, release,
+ * reject) or an Invoice (invoice, payment, with overdue_days as of the
+ * write's time). */
+int dd_order_write_message(const dd_order_write *w, dd_arena *arena, ProtobufCMessage **out,
+                           dd_error *err);
+
 /* Reads. */
+/* The invoice with overdue_days as of `at`. */
+int dd_invoice_get(dd_store *store, const char *invoice_id, int64_t at, dd_arena *arena,
+                   Dealdesk__V1__Invoice **out, dd_error *err);
 int dd_order_get(dd_store *store, const char *order_id, dd_arena *arena,
                  Dealdesk__V1__Order **out, dd_error *err);
 /* held: CREDIT_HOLD only (whatever req->state says). */

@@ -16,7 +16,7 @@
 
 #include "dealdesk/order.h"
 
-enum { W_COMMIT = 0 };
+enum { W_COMMIT = 0, W_PAYMENT = 100 };
 
 typedef struct counter_op {
 	char key[DD_STORE_MAX_KEY + 1];
@@ -57,6 +57,10 @@ struct dd_order_write {
 	/* changes */
 	const char *actor, *comment;
 	int64_t now;
+	/* payments */
+	const char *payment_id;
+	int64_t pay_amount;
+	int invoice_result; /* the result is an Invoice */
 	/* the answer: the order as stored */
 	const uint8_t *result;
 	size_t result_len;
@@ -452,6 +456,36 @@ int dd_order_change_prepare(dd_order_change change, const char *order_id, const 
 	w->comment = comment ? comment : "";
 	w->now = now;
 	w->needed = 1;
+	w->invoice_result = change == DD_ORDER_INVOICE;
+	*out = w;
+	return DD_OK;
+}
+
+int dd_order_payment_prepare(const char *invoice_id, int64_t amount, int64_t time,
+                             const char *payment_id, int64_t now, dd_arena *arena,
+                             dd_order_write **out, dd_error *err)
+{
+	dd_error_clear(err);
+	int rc = dd_check_string(invoice_id, DD_MAX_ID, 0, "invoice_id", err);
+	if (rc == DD_OK)
+		rc = dd_check_string(payment_id, DD_MAX_ID, 0, "payment_id", err);
+	if (rc != DD_OK)
+		return rc;
+	if (amount <= 0)
+		return dd_error_set(err, DD_EINVAL, "amount: must be > 0, got %lld", (long long)amount);
+	if (time < 0)
+		return dd_error_set(err, DD_EINVAL, "time: must be >= 0");
+	dd_order_write *w = dd_arena_calloc(arena, 1, sizeof(*w));
+	if (w == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	w->kind = W_PAYMENT;
+	w->arena = arena;
+	w->order_id = invoice_id;
+	w->payment_id = payment_id;
+	w->pay_amount = amount;
+	w->now = time ? time : now;
+	w->needed = 1;
+	w->invoice_result = 1;
 	*out = w;
 	return DD_OK;
 }
@@ -605,6 +639,165 @@ static int release(dd_wtxn *txn, dd_order_write *w, const Dealdesk__V1__Order *o
 	return DD_OK;
 }
 
+/* ---- invoices and payments ----------------------------------------------------- */
+
+static int open_item_key(char *key, const char *cust, int64_t due, const char *id)
+{
+	size_t cl = strlen(cust), il = strlen(id);
+	if (cl + 10 + il > DD_STORE_MAX_KEY)
+		return -1;
+	memcpy(key, cust, cl);
+	key[cl] = '\0';
+	uint64_t t = (uint64_t)due;
+	for (int b = 0; b < 8; b++)
+		key[cl + 1 + b] = (char)(t >> (56 - 8 * b));
+	key[cl + 9] = '\0';
+	memcpy(key + cl + 10, id, il);
+	return (int)(cl + 10 + il);
+}
+
+static int keep_result(dd_order_write *w, const ProtobufCMessage *m, dd_error *err)
+{
+	size_t len;
+	uint8_t *buf = pack(w->arena, m, &len);
+	if (buf == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	w->result = buf;
+	w->result_len = len;
+	return DD_OK;
+}
+
+static int copy_result(dd_order_write *w, dd_val v, dd_error *err)
+{
+	uint8_t *copy = dd_arena_alloc(w->arena, v.len ? v.len : 1);
+	if (copy == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	memcpy(copy, v.data, v.len);
+	w->result = copy;
+	w->result_len = v.len;
+	return DD_OK;
+}
+
+/* OPEN -> INVOICED: the order's exposure leaves open orders ("x") and its
+ * amount joins open receivables ("r"; every open invoice counts one use,
+ * its open amount when it is in the credit currency). */
+static int apply_invoice(dd_wtxn *txn, dd_order_write *w, Dealdesk__V1__Order *o,
+                         dd_val okey, dd_error *err)
+{
+	int rc;
+	dd_val iv, ikey = { w->order_id, strlen(w->order_id) };
+	if (o->state == DEALDESK__V1__ORDER_STATE__ORDER_STATE_INVOICED) {
+		if (dd_wtxn_get(txn, DD_T_INVOICES, ikey, &iv) != DD_OK)
+			return dd_error_set(err, DD_ESTORE, "store: the invoice of '%s' is missing",
+			                    w->order_id);
+		return copy_result(w, iv, err); /* invoiced before: idempotent */
+	}
+	if (o->state != DEALDESK__V1__ORDER_STATE__ORDER_STATE_OPEN)
+		return dd_error_set(err, DD_EPRECOND, "order '%s' is not OPEN (release it first?)",
+		                    w->order_id);
+	Dealdesk__V1__Invoice inv;
+	dealdesk__v1__invoice__init(&inv);
+	inv.invoice_id = (char *)w->order_id;
+	inv.order_id = (char *)w->order_id;
+	inv.customer_id = o->customer_id;
+	inv.currency = o->currency;
+	inv.amount = o->total;
+	inv.open_amount = o->total;
+	inv.issued_at = w->now;
+	int64_t terms = (int64_t)o->terms_days * 86400;
+	if (dd_money_add(w->now, terms, &inv.due_at) != DD_OK)
+		return dd_error_set(err, DD_EOVERFLOW, "invoice_time: due date overflows");
+	inv.counted = o->exposure > 0;
+	char key[DD_STORE_MAX_KEY + 1];
+	int klen;
+	if (o->exposure > 0) {
+		if ((klen = key2(key, "x", o->customer_id, NULL)) < 0 ||
+		    (rc = move_counter(txn, w->arena, key, (size_t)klen, -1, 1, o->exposure, err)) != DD_OK)
+			return klen < 0 ? dd_error_set(err, DD_EINVAL, "key too long") : rc;
+	}
+	if (inv.open_amount > 0) {
+		if ((klen = key2(key, "r", o->customer_id, NULL)) < 0 ||
+		    (rc = move_counter(txn, w->arena, key, (size_t)klen, 1, 1,
+		                       inv.counted ? inv.open_amount : 0, err)) != DD_OK)
+			return klen < 0 ? dd_error_set(err, DD_EINVAL, "key too long") : rc;
+		if ((klen = open_item_key(key, o->customer_id, inv.due_at, w->order_id)) < 0)
+			return dd_error_set(err, DD_EINVAL, "key too long");
+		dd_wtxn_put(txn, DD_T_OPEN_ITEMS, (dd_val){ key, (size_t)klen }, (dd_val){ "", 0 });
+	}
+	o->state = DEALDESK__V1__ORDER_STATE__ORDER_STATE_INVOICED;
+	o->invoice_id = (char *)w->order_id;
+	o->updated_at = w->now;
+	size_t len;
+	uint8_t *buf = pack(w->arena, &o->base, &len);
+	if (buf == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	if ((rc = dd_wtxn_put(txn, DD_T_ORDERS, okey, (dd_val){ buf, len })) != DD_OK)
+		return dd_error_set(err, rc, "store: cannot write the order");
+	if ((rc = keep_result(w, &inv.base, err)) != DD_OK)
+		return rc;
+	if ((rc = dd_wtxn_put(txn, DD_T_INVOICES, ikey, (dd_val){ w->result, w->result_len })) != DD_OK)
+		return dd_error_set(err, rc, "store: cannot write the invoice");
+	return DD_OK;
+}
+
+static int apply_payment(dd_wtxn *txn, dd_order_write *w, dd_error *err)
+{
+	dd_val v, ikey = { w->order_id, strlen(w->order_id) };
+	int rc = dd_wtxn_get(txn, DD_T_INVOICES, ikey, &v);
+	if (rc == DD_ENOTFOUND)
+		return dd_error_set(err, DD_ENOTFOUND, "invoice_id: no invoice '%s'", w->order_id);
+	if (rc != DD_OK)
+		return dd_error_set(err, DD_ESTORE, "store: cannot read invoices");
+	Dealdesk__V1__Invoice *inv = (void *)protobuf_c_message_unpack(
+		&dealdesk__v1__invoice__descriptor, &w->arena->pb, v.len, v.data);
+	if (inv == NULL)
+		return dd_error_set(err, DD_ESTORE, "store: invoice '%s' is corrupt", w->order_id);
+	for (size_t i = 0; i < inv->n_payments; i++)
+		if (strcmp(inv->payments[i]->payment_id, w->payment_id) == 0) {
+			if (inv->payments[i]->amount != w->pay_amount)
+				return dd_error_set(err, DD_EEXIST,
+				                    "payment_id: payment '%s' was recorded with %lld, not %lld",
+				                    w->payment_id, (long long)inv->payments[i]->amount,
+				                    (long long)w->pay_amount);
+			return copy_result(w, v, err); /* the same payment again */
+		}
+	if (w->pay_amount > inv->open_amount)
+		return dd_error_set(err, DD_EPRECOND,
+		                    "amount: %lld is more than the %lld open on invoice '%s'",
+		                    (long long)w->pay_amount, (long long)inv->open_amount, w->order_id);
+	Dealdesk__V1__Payment **ps = dd_arena_alloc(w->arena, (inv->n_payments + 1) * sizeof(*ps));
+	Dealdesk__V1__Payment *p = dd_arena_alloc(w->arena, sizeof(*p));
+	if (ps == NULL || p == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	if (inv->n_payments)
+		memcpy(ps, inv->payments, inv->n_payments * sizeof(*ps));
+	dealdesk__v1__payment__init(p);
+	p->payment_id = (char *)w->payment_id;
+	p->amount = w->pay_amount;
+	p->at = w->now;
+	ps[inv->n_payments++] = p;
+	inv->payments = ps;
+	inv->open_amount -= w->pay_amount;
+	char key[DD_STORE_MAX_KEY + 1];
+	int klen = key2(key, "r", inv->customer_id, NULL);
+	if (klen < 0)
+		return dd_error_set(err, DD_EINVAL, "key too long");
+	if ((rc = move_counter(txn, w->arena, key, (size_t)klen, -1, inv->open_amount == 0,
+	                       inv->counted ? w->pay_amount : 0, err)) != DD_OK)
+		return rc;
+	if (inv->open_amount == 0) {
+		if ((klen = open_item_key(key, inv->customer_id, inv->due_at, inv->invoice_id)) < 0)
+			return dd_error_set(err, DD_EINVAL, "key too long");
+		dd_wtxn_del(txn, DD_T_OPEN_ITEMS, (dd_val){ key, (size_t)klen });
+	}
+	inv->overdue_days = 0;
+	if ((rc = keep_result(w, &inv->base, err)) != DD_OK)
+		return rc;
+	if ((rc = dd_wtxn_put(txn, DD_T_INVOICES, ikey, (dd_val){ w->result, w->result_len })) != DD_OK)
+		return dd_error_set(err, rc, "store: cannot write the invoice");
+	return DD_OK;
+}
+
 static int apply_change(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 {
 	dd_val okey = { w->order_id, strlen(w->order_id) }, v;
@@ -622,6 +815,8 @@ static int apply_change(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 	          HOLD = DEALDESK__V1__ORDER_STATE__ORDER_STATE_CREDIT_HOLD,
 	          CANCELLED = DEALDESK__V1__ORDER_STATE__ORDER_STATE_CANCELLED,
 	          REJECTED = DEALDESK__V1__ORDER_STATE__ORDER_STATE_REJECTED;
+	if (w->kind == DD_ORDER_INVOICE)
+		return apply_invoice(txn, w, o, okey, err);
 	switch (w->kind) {
 	case DD_ORDER_CANCEL:
 		if (from == OPEN || from == HOLD)
@@ -675,7 +870,29 @@ static int apply_change(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 
 int dd_order_write_apply(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 {
-	return w->kind == W_COMMIT ? apply_commit(txn, w, err) : apply_change(txn, w, err);
+	if (w->kind == W_COMMIT)
+		return apply_commit(txn, w, err);
+	return w->kind == W_PAYMENT ? apply_payment(txn, w, err) : apply_change(txn, w, err);
+}
+
+int dd_order_write_message(const dd_order_write *w, dd_arena *arena, ProtobufCMessage **out,
+                           dd_error *err)
+{
+	if (w->result == NULL)
+		return dd_error_set(err, DD_EINTERNAL, "order: no result");
+	const ProtobufCMessageDescriptor *d =
+		w->invoice_result ? &dealdesk__v1__invoice__descriptor : &dealdesk__v1__order__descriptor;
+	*out = protobuf_c_message_unpack(d, &arena->pb, w->result_len, w->result);
+	if (*out == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	if (w->invoice_result) {
+		Dealdesk__V1__Invoice *inv = (void *)*out;
+		if (inv->open_amount > 0 && inv->due_at < w->now) {
+			int64_t days = (w->now - inv->due_at) / 86400;
+			inv->overdue_days = days > INT32_MAX ? INT32_MAX : (int32_t)days;
+		}
+	}
+	return DD_OK;
 }
 
 int dd_order_write_result(const dd_order_write *w, dd_arena *arena, Dealdesk__V1__Order **out,

@@ -95,6 +95,7 @@ int quote_credit(quote_run *r)
 	if (c != NULL) {
 		overflow |= dd_money_add(c->open_receivables, c->committed_orders, &d->exposure);
 		overflow |= dd_money_add(d->exposure, d->open_orders, &d->exposure);
+		overflow |= dd_money_add(d->exposure, d->receivables, &d->exposure);
 		if (d->same_currency)
 			overflow |= dd_money_add(d->exposure, o->total, &d->exposure);
 		d->limit = c->credit_limit;

@@ -181,8 +181,9 @@ static int verify_order(void *ud, dd_val key, dd_val val)
 	if (o == NULL)
 		return DD_ESTORE;
 	s->orders++;
-	if (o->state == DEALDESK__V1__ORDER_STATE__ORDER_STATE_OPEN ||
-	    o->state == DEALDESK__V1__ORDER_STATE__ORDER_STATE_CREDIT_HOLD) {
+	int holds = o->state == DEALDESK__V1__ORDER_STATE__ORDER_STATE_OPEN ||
+	            o->state == DEALDESK__V1__ORDER_STATE__ORDER_STATE_CREDIT_HOLD;
+	if (holds || o->state == DEALDESK__V1__ORDER_STATE__ORDER_STATE_INVOICED) {
 		for (size_t i = 0; i < o->n_coupons; i++) {
 			expect_add(s, "c", o->coupons[i], NULL, 1, 0);
 			expect_add(s, "c", o->coupons[i], o->customer_id, 1, 0);
@@ -192,10 +193,26 @@ static int verify_order(void *ud, dd_val key, dd_val val)
 			expect_add(s, "p", o->budgets[i]->promotion_id, o->customer_id, 1,
 			           o->budgets[i]->amount);
 		}
-		if (o->exposure > 0)
+		if (holds && o->exposure > 0)
 			expect_add(s, "x", o->customer_id, NULL, 1, o->exposure);
 	}
 	protobuf_c_message_free_unpacked(&o->base, NULL);
+	return s->nomem ? DD_ENOMEM : 0;
+}
+
+/* An open invoice: one use of the customer's "r" counter and, when it is
+ * counted (credit currency), its open amount. */
+static int verify_invoice(void *ud, dd_val key, dd_val val)
+{
+	verify_scan *s = ud;
+	(void)key;
+	Dealdesk__V1__Invoice *inv = (void *)protobuf_c_message_unpack(
+		&dealdesk__v1__invoice__descriptor, NULL, val.len, val.data);
+	if (inv == NULL)
+		return DD_ESTORE;
+	if (inv->open_amount > 0)
+		expect_add(s, "r", inv->customer_id, NULL, 1, inv->counted ? inv->open_amount : 0);
+	protobuf_c_message_free_unpacked(&inv->base, NULL);
 	return s->nomem ? DD_ENOMEM : 0;
 }
 
@@ -212,7 +229,10 @@ typedef struct diff_scan {
 static void name_counter(char *out, size_t size, const char *key, size_t klen)
 {
 	/* "c\0code[\0cust]" -> "coupon code [customer cust]" */
-	const char *kind = key[0] == 'c' ? "coupon" : key[0] == 'p' ? "promotion" : "exposure";
+	const char *kind = key[0] == 'c'   ? "coupon"
+	                   : key[0] == 'p' ? "promotion"
+	                   : key[0] == 'r' ? "receivables"
+	                                   : "exposure";
 	const char *id = klen > 2 ? key + 2 : "";
 	size_t idlen = strnlen(id, klen > 2 ? klen - 2 : 0);
 	const char *cust = NULL;
@@ -265,7 +285,7 @@ static int diff_one(void *ud, dd_val key, dd_val val)
 {
 	diff_scan *d = ud;
 	const char *k = key.data;
-	if (key.len < 2 || k[1] != '\0' || (k[0] != 'c' && k[0] != 'p' && k[0] != 'x'))
+	if (key.len < 2 || k[1] != '\0' || (k[0] != 'c' && k[0] != 'p' && k[0] != 'x' && k[0] != 'r'))
 		return 0;
 	d->counters++;
 	Dealdesk__V1__Usage *u = (void *)protobuf_c_message_unpack(&dealdesk__v1__usage__descriptor,
@@ -297,6 +317,9 @@ int dd_order_verify(dd_store *store, dd_arena *arena, Dealdesk__V1__VerifyCounte
 		return rc;
 	verify_scan s = { arena, NULL, 0, 0, 0, 0, 0 };
 	rc = dd_rtxn_scan(t, DD_T_ORDERS, (dd_val){ NULL, 0 }, (dd_val){ NULL, 0 }, verify_order, &s);
+	if (rc >= 0)
+		rc = dd_rtxn_scan(t, DD_T_INVOICES, (dd_val){ NULL, 0 }, (dd_val){ NULL, 0 },
+		                  verify_invoice, &s);
 	diff_scan d = { &s, 0, arena, NULL, 0, 0, 0, 0 };
 	if (rc >= 0) {
 		/* merge duplicates: sort, then sum equal keys */
@@ -332,4 +355,37 @@ int dd_order_verify(dd_store *store, dd_arena *arena, Dealdesk__V1__VerifyCounte
 	r->data_version = version;
 	*out = r;
 	return DD_OK;
+}
+
+int dd_invoice_get(dd_store *store, const char *invoice_id, int64_t at, dd_arena *arena,
+                   Dealdesk__V1__Invoice **out, dd_error *err)
+{
+	int rc = dd_check_string(invoice_id, DD_MAX_ID, 0, "invoice_id", err);
+	if (rc != DD_OK)
+		return rc;
+	dd_rtxn *t = NULL;
+	if ((rc = begin(store, &t, err)) != DD_OK)
+		return rc;
+	dd_val v;
+	rc = dd_rtxn_get(t, DD_T_INVOICES, (dd_val){ invoice_id, strlen(invoice_id) }, &v);
+	if (rc == DD_OK) {
+		*out = (void *)protobuf_c_message_unpack(&dealdesk__v1__invoice__descriptor,
+		                                         &arena->pb, v.len, v.data);
+		rc = *out ? DD_OK
+		          : dd_error_set(err, DD_ESTORE, "store: invoice '%s' is corrupt", invoice_id);
+	} else if (rc == DD_ENOTFOUND) {
+		dd_error_set(err, rc, "invoice_id: no invoice '%s'", invoice_id);
+	} else {
+		rc = dd_error_set(err, DD_ESTORE, "store: cannot read invoices");
+	}
+	end(t);
+	if (rc == DD_OK) {
+		Dealdesk__V1__Invoice *inv = *out;
+		inv->overdue_days = 0;
+		if (inv->open_amount > 0 && inv->due_at < at) {
+			int64_t days = (at - inv->due_at) / 86400;
+			inv->overdue_days = days > INT32_MAX ? INT32_MAX : (int32_t)days;
+		}
+	}
+	return rc;
 }

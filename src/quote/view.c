@@ -614,21 +614,24 @@ static const char *rounding_name(dd_rounding mode)
 	}
 }
 
-/* committed_orders: what finance typed in the profile plus the open orders
- * the commits reserved */
+/* committed_orders and open_receivables: what finance typed in the profile
+ * plus the open orders and invoices the commits keep; overdue_days: derived
+ * from the open invoices' due dates at the request time (or the profile's) */
 static void sync_profile(lua_State *L, int t, qv_shadow *sh,
-                         const Dealdesk__V1__CreditProfile *c, int64_t open_orders)
+                         const Dealdesk__V1__CreditProfile *c, const qo_credit *d)
 {
-	int64_t committed = 0;
-	if (c && dd_money_add(c->committed_orders, open_orders, &committed) != DD_OK)
+	int64_t committed = 0, receivables = 0;
+	if (c && dd_money_add(c->committed_orders, d->open_orders, &committed) != DD_OK)
 		committed = INT64_MAX;
+	if (c && dd_money_add(c->open_receivables, d->receivables, &receivables) != DD_OK)
+		receivables = INT64_MAX;
 	set_bool(L, t, sh, K_PRESENT, c != NULL);
 	set_str(L, t, sh, K_CURRENCY, c ? c->currency : "");
 	set_int(L, t, sh, K_LIMIT, c ? c->credit_limit : 0);
-	set_int(L, t, sh, K_OPEN_RECEIVABLES, c ? c->open_receivables : 0);
+	set_int(L, t, sh, K_OPEN_RECEIVABLES, receivables);
 	set_int(L, t, sh, K_COMMITTED_ORDERS, committed);
 	set_int(L, t, sh, K_TERMS_DAYS, c ? c->standard_terms_days : 0);
-	set_int(L, t, sh, K_OVERDUE_DAYS, c ? c->oldest_overdue_days : 0);
+	set_int(L, t, sh, K_OVERDUE_DAYS, c ? d->overdue_days : 0);
 	set_str(L, t, sh, K_TIER, c ? c->tier : "");
 	set_int(L, t, sh, K_NEXT_REVIEW_AT, c ? c->next_review_at : 0);
 	set_bool(L, t, sh, K_HOLD, c ? c->hold : 0);
@@ -662,7 +665,7 @@ static void sync_order(lua_State *L, quote_run *r)
 	set_int(L, t, sh, K_FIRST_ORDER_AT, c->first_order_at);
 	set_int(L, t, sh, K_LAST_ORDER_AT, c->last_order_at);
 	push_ref(L, q->profile_raw);
-	sync_profile(L, lua_gettop(L), &q->shadows->profile, c->credit, o->credit.open_orders);
+	sync_profile(L, lua_gettop(L), &q->shadows->profile, c->credit, &o->credit);
 	lua_pop(L, 3);
 }
 
@@ -777,7 +780,7 @@ static int sync(lua_State *L)
 		push_ref(L, q->credit_raw);
 		int t = lua_gettop(L);
 		qv_shadow *sh = &q->shadows->credit;
-		sync_profile(L, t, sh, o->customer->credit, d->open_orders);
+		sync_profile(L, t, sh, o->customer->credit, d);
 		set_bool(L, t, sh, K_SAME_CURRENCY, d->same_currency);
 		set_int(L, t, sh, K_ORDER_TOTAL, o->total);
 		set_int(L, t, sh, K_EXPOSURE, d->exposure);

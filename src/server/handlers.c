@@ -387,9 +387,9 @@ static int order_answer(dd_call *call, const dd_order_write *w)
 {
 	dd_error err;
 	dd_error_clear(&err);
-	Dealdesk__V1__Order *o = NULL;
-	int rc = dd_order_write_result(w, dd_call_arena(call), &o, &err);
-	return dd_call_finish(call, rc, rc == DD_OK ? &o->base : NULL, &err);
+	ProtobufCMessage *m = NULL;
+	int rc = dd_order_write_message(w, dd_call_arena(call), &m, &err);
+	return dd_call_finish(call, rc, rc == DD_OK ? m : NULL, &err);
 }
 
 static void order_done(void *ud, int rc, uint64_t version, const dd_error *err)
@@ -469,6 +469,44 @@ static int h_reject_order(dd_call *call)
 {
 	return order_decision(call, DD_ORDER_REJECT);
 }
+
+static int h_invoice(dd_call *call)
+{
+	const Dealdesk__V1__InvoiceRequest *q = (const void *)dd_call_request(call);
+	dd_error err;
+	dd_error_clear(&err);
+	dd_order_write *w = NULL;
+	int rc = q->invoice_time < 0
+	                 ? dd_error_set(&err, DD_EINVAL, "invoice_time: must be >= 0")
+	                 : dd_order_change_prepare(DD_ORDER_INVOICE, q->order_id, dd_call_identity(call),
+	                                           "", q->invoice_time ? q->invoice_time : unix_now(),
+	                                           dd_call_arena(call), &w, &err);
+	return submit_order(call, rc, w, &err);
+}
+
+static int h_record_payment(dd_call *call)
+{
+	const Dealdesk__V1__RecordPaymentRequest *q = (const void *)dd_call_request(call);
+	dd_error err;
+	dd_error_clear(&err);
+	dd_order_write *w = NULL;
+	int rc = dd_order_payment_prepare(q->invoice_id, q->amount, q->time, q->payment_id,
+	                                  unix_now(), dd_call_arena(call), &w, &err);
+	return submit_order(call, rc, w, &err);
+}
+
+static int get_invoice(dd_call *call, ProtobufCMessage **resp, dd_error *err)
+{
+	const Dealdesk__V1__InvoiceKey *q = (const void *)dd_call_request(call);
+	Dealdesk__V1__Invoice *inv;
+	int rc = dd_invoice_get(dd_call_store(call), q->invoice_id, q->at ? q->at : unix_now(),
+	                        dd_call_arena(call), &inv, err);
+	if (rc == DD_OK)
+		*resp = &inv->base;
+	return rc;
+}
+
+SYNC_HANDLER(h_get_invoice, get_invoice(call, &resp, &err))
 
 static int get_order(dd_call *call, ProtobufCMessage **resp, dd_error *err)
 {
@@ -553,5 +591,8 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.OrderService/ReleaseOrder", dealdesk__v1__order_decision_request, h_release_order, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/RejectOrder", dealdesk__v1__order_decision_request, h_reject_order, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/VerifyCounters", dealdesk__v1__verify_counters_request, h_verify_counters, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/Invoice", dealdesk__v1__invoice_request, h_invoice, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/RecordPayment", dealdesk__v1__record_payment_request, h_record_payment, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/GetInvoice", dealdesk__v1__invoice_key, h_get_invoice, 0, FINANCE),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE },
 };

@@ -204,6 +204,60 @@ class OrdersTest(unittest.TestCase):
         self.assertEqual(len(self.all_orders(customer_id="held", state=OPEN)), 1)
         self.verify()
 
+    def test_invoice_pay_in_part_overdue(self):
+        DAY = 86400
+        o = self.commit("i1", [("A", 1)])
+        self.assertEqual((o.total, o.terms_days, o.exposure), (1000, 30, 1000))
+        inv = self.s.orders.Invoice(O.InvoiceRequest(order_id="i1", invoice_time=T0))
+        self.assertEqual((inv.invoice_id, inv.amount, inv.open_amount, inv.due_at, inv.counted),
+                         ("i1", 1000, 1000, T0 + 30 * DAY, True))
+        again = self.s.orders.Invoice(O.InvoiceRequest(order_id="i1", invoice_time=T0))
+        self.assertEqual(again.SerializeToString(), inv.SerializeToString())  # idempotent
+        self.assertEqual(self.s.orders.GetOrder(O.OrderKey(order_id="i1")).state,
+                         O.ORDER_STATE_INVOICED)
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.s.orders.Cancel(O.OrderKey(order_id="i1"))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+
+        def quote(at):
+            return self.s.quote.Quote(Q.QuoteRequest(
+                customer_id="big", currency="USD", lines=[Q.LineRequest(sku="B", quantity=1)],
+                request_time=at))
+        q = quote(T0)
+        self.assertEqual(q.credit.exposure, 1000 + q.total)  # now an open receivable
+        self.verify()
+        pay = O.RecordPaymentRequest(invoice_id="i1", amount=400, time=T0 + DAY,
+                                     payment_id="pay1")
+        inv = self.s.orders.RecordPayment(pay)
+        self.assertEqual((inv.open_amount, len(inv.payments)), (600, 1))
+        self.assertEqual(self.s.orders.RecordPayment(pay).SerializeToString(),
+                         inv.SerializeToString())  # the same payment once
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.s.orders.RecordPayment(O.RecordPaymentRequest(
+                invoice_id="i1", amount=401, time=T0 + DAY, payment_id="pay1"))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.ALREADY_EXISTS)
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.s.orders.RecordPayment(O.RecordPaymentRequest(
+                invoice_id="i1", amount=700, time=T0 + DAY, payment_id="pay2"))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertEqual(quote(T0).credit.exposure, 600 + q.total)
+        # overdue days are derived from the due date at request time
+        g = self.s.orders.GetInvoice(O.InvoiceKey(invoice_id="i1", at=T0 + 100 * DAY))
+        self.assertEqual((g.open_amount, g.overdue_days), (600, 70))
+        self.assertEqual(self.s.orders.GetInvoice(
+            O.InvoiceKey(invoice_id="i1", at=T0 + 10 * DAY)).overdue_days, 0)
+        late = quote(T0 + 100 * DAY)
+        self.assertEqual(late.credit.outcome, Q.CREDIT_OUTCOME_REVIEW)
+        self.assertIn("70 days", " ".join(late.credit.reasons))
+        self.assertEqual(quote(T0 + 10 * DAY).credit.outcome, Q.CREDIT_OUTCOME_APPROVE)
+        self.verify()
+        inv = self.s.orders.RecordPayment(O.RecordPaymentRequest(
+            invoice_id="i1", amount=600, time=T0 + 101 * DAY, payment_id="pay3"))
+        self.assertEqual((inv.open_amount, inv.overdue_days), (0, 0))
+        self.assertEqual(quote(T0 + 100 * DAY).credit.outcome, Q.CREDIT_OUTCOME_APPROVE)
+        self.assertEqual(quote(T0).credit.exposure, q.total)
+        self.verify()
+
     # ---- concurrency proofs -------------------------------------------------
     def test_concurrent_coupon_limit(self):
         errs = self.concurrently(40, lambda i: self.commit(
