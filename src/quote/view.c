@@ -461,6 +461,8 @@ enum view_key {
 	K_UNIT_COST,
 	K_UNIT_PRICE,
 	K_SIGNALS,
+	K_MAX_ORDER_VALUE,
+	K_BLOCKED,
 	K__COUNT
 };
 
@@ -513,6 +515,8 @@ static const char *const key_names[K__COUNT] = {
 	"unit_cost",
 	"unit_price",
 	"signals",
+	"max_order_value",
+	"blocked",
 };
 
 /* Keys are interned once (the quoter's keys table, at stack index KEYS
@@ -635,6 +639,8 @@ static void sync_profile(lua_State *L, int t, qv_shadow *sh,
 	set_str(L, t, sh, K_TIER, c ? c->tier : "");
 	set_int(L, t, sh, K_NEXT_REVIEW_AT, c ? c->next_review_at : 0);
 	set_bool(L, t, sh, K_HOLD, c ? c->hold : 0);
+	set_bool(L, t, sh, K_BLOCKED, c ? c->blocked : 0);
+	set_int(L, t, sh, K_MAX_ORDER_VALUE, c ? c->max_order_value : 0);
 }
 
 static void sync_order(lua_State *L, quote_run *r)

@@ -258,6 +258,48 @@ class OrdersTest(unittest.TestCase):
         self.assertEqual(quote(T0).credit.exposure, q.total)
         self.verify()
 
+    def test_each_credit_outcome_and_what_approves_it(self):
+        C = Q
+        self.s.customers.PutCustomers(A.PutCustomersRequest(customers=[
+            T.Customer(id="near", order_count=1, credit=credit(10000, open_receivables=9500)),
+            T.Customer(id="dep", order_count=1, credit=credit(10000, open_receivables=11000)),
+            T.Customer(id="far", order_count=1, credit=credit(10000, open_receivables=20000)),
+            T.Customer(id="blk", order_count=1, credit=credit(10**9, blocked=True)),
+            T.Customer(id="newbie", credit=credit(10**9, max_order_value=500)),
+        ]))
+        want = {
+            "big": (C.CREDIT_OUTCOME_APPROVE, None),
+            "near": (C.CREDIT_OUTCOME_APPROVE_SHORTER_TERMS,
+                     "TO_APPROVE: an order total of at most 5.00, or a payment of 5.00 on open receivables"),
+            "dep": (C.CREDIT_OUTCOME_DEPOSIT, "TO_APPROVE: the deposit of 10.00, or a payment of 20.00"),
+            "far": (C.CREDIT_OUTCOME_REVIEW, "TO_APPROVE: a payment of 110.00 on open receivables"),
+            "cash": (C.CREDIT_OUTCOME_PREPAY, "TO_APPROVE: a credit limit set by finance"),
+            "late": (C.CREDIT_OUTCOME_DECLINE, "TO_APPROVE: payment of the open items more than 60"),
+            "blk": (C.CREDIT_OUTCOME_DECLINE, "TO_APPROVE: finance unblocks the account"),
+            "newbie": (C.CREDIT_OUTCOME_REVIEW, "TO_APPROVE: an order total of at most 5.00"),
+            "held": (C.CREDIT_OUTCOME_REVIEW, "TO_APPROVE: finance lifts the hold"),
+        }
+        for cust, (outcome, how) in want.items():
+            q = self.s.quote.Quote(Q.QuoteRequest(customer_id=cust, currency="USD",
+                                                  lines=[Q.LineRequest(sku="A", quantity=1)],
+                                                  request_time=T0))
+            self.assertEqual(q.credit.outcome, outcome, (cust, q.credit))
+            if how is None:
+                self.assertEqual(len(q.credit.reasons), 1)
+                continue
+            self.assertTrue(q.credit.reasons[1].startswith(how), (cust, q.credit.reasons))
+            self.assertTrue(q.credit.reasons[2].startswith("OVERRIDE: finance"), q.credit.reasons)
+            if cust != "cash":
+                self.assertIn("CHECKS: limit", q.credit.reasons[3])
+        self.assertEqual(self.commit("dep1", [("A", 1)], customer="dep").amount_due_upfront, 1000)
+        self.assertEqual(self.commit("far1", [("A", 1)], customer="far").state, HOLD)
+        self.assertEqual(self.commit("near1", [("A", 1)], customer="near").terms_days, 15)
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.commit("blk1", [("A", 1)], customer="blk")
+        self.assertIn("BLOCKED", cm.exception.details())
+        self.assertIn("TO_APPROVE", cm.exception.details())
+        self.verify()
+
     # ---- concurrency proofs -------------------------------------------------
     def test_concurrent_coupon_limit(self):
         errs = self.concurrently(40, lambda i: self.commit(
