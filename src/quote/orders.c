@@ -323,7 +323,8 @@ int dd_order_verify(dd_store *store, dd_arena *arena, Dealdesk__V1__VerifyCounte
 	diff_scan d = { &s, 0, arena, NULL, 0, 0, 0, 0 };
 	if (rc >= 0) {
 		/* merge duplicates: sort, then sum equal keys */
-		qsort(s.v, s.n, sizeof(*s.v), expect_cmp);
+		if (s.n > 1)
+			qsort(s.v, s.n, sizeof(*s.v), expect_cmp);
 		size_t m = 0;
 		for (size_t i = 0; i < s.n; i++) {
 			if (m > 0 && expect_cmp(&s.v[m - 1], &s.v[i]) == 0) {
