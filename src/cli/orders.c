@@ -18,11 +18,17 @@ static const char usage[] =
 	"       dealdesk orders held\n"
 	"       dealdesk orders release ID [--actor A] [--comment C]\n"
 	"       dealdesk orders reject ID [--actor A] [--comment C]\n"
+	"       dealdesk orders invoice ID [--time UNIX]\n"
+	"       dealdesk orders pay INVOICE_ID --amount MINOR_UNITS --payment-id P [--time UNIX]\n"
+	"       dealdesk orders invoice-get INVOICE_ID [--at UNIX]\n"
 	"\n"
 	"Commits a quote as an order (idempotent on the order id: the same request\n"
 	"again returns the stored order), cancels it (giving back its coupon uses,\n"
 	"budgets and exposure), reads and lists orders; finance releases or rejects\n"
-	"orders in CREDIT_HOLD. STATE: OPEN, CREDIT_HOLD, CANCELLED, REJECTED.\n"
+	"orders in CREDIT_HOLD, invoices OPEN orders (the amount becomes an open\n"
+	"receivable due after the order's terms) and records payments (in full or in\n"
+	"part, idempotent on --payment-id). STATE: OPEN, CREDIT_HOLD, CANCELLED,\n"
+	"REJECTED, INVOICED.\n"
 	"Text output: one line per order; with --json the Order messages.\n";
 
 static const char verify_usage[] =
@@ -38,6 +44,7 @@ static const char verify_usage[] =
 enum {
 	OPT_FILE = 1, OPT_ORDER, OPT_CUSTOMER, OPT_CURRENCY, OPT_CHANNEL, OPT_REGION, OPT_LINE,
 	OPT_COUPON, OPT_TIME, OPT_EXPECTED, OPT_STATE, OPT_FROM, OPT_TO, OPT_ACTOR, OPT_COMMENT,
+	OPT_AMOUNT, OPT_PAYMENT, OPT_AT,
 };
 
 static void print_order(const Dealdesk__V1__Order *o)
@@ -255,7 +262,7 @@ static int list(cli *c, int held, int argc, char **argv)
 				v = protobuf_c_enum_descriptor_get_value_by_name(
 					&dealdesk__v1__order_state__descriptor, optarg);
 			if (v == NULL)
-				return cli_usage_error("orders", "--state '%s': OPEN, CREDIT_HOLD, CANCELLED or REJECTED",
+				return cli_usage_error("orders", "--state '%s': OPEN, CREDIT_HOLD, CANCELLED, REJECTED or INVOICED",
 				                       optarg);
 			req.state = (Dealdesk__V1__OrderState)v->value;
 			break;
@@ -294,6 +301,90 @@ static int list(cli *c, int held, int argc, char **argv)
 	return rc;
 }
 
+static void print_invoice(const Dealdesk__V1__Invoice *inv)
+{
+	char a[64], o[64], due[32], iss[32];
+	int exp = dd_currency_exponent(inv->currency);
+	printf("invoice %s  order %s  customer %s  amount %s %s  open %s  issued %s  due %s  overdue %d days\n",
+	       inv->invoice_id, inv->order_id, inv->customer_id, cli_money(inv->amount, exp, a, sizeof(a)),
+	       inv->currency, cli_money(inv->open_amount, exp, o, sizeof(o)),
+	       cli_time(inv->issued_at, iss, sizeof(iss)), cli_time(inv->due_at, due, sizeof(due)),
+	       inv->overdue_days);
+	for (size_t i = 0; i < inv->n_payments; i++) {
+		char p[64], at[32];
+		printf("  payment %s  %s  at %s\n", inv->payments[i]->payment_id,
+		       cli_money(inv->payments[i]->amount, exp, p, sizeof(p)),
+		       cli_time(inv->payments[i]->at, at, sizeof(at)));
+	}
+}
+
+/* invoice ID [--time T] | pay ID --amount N --payment-id P [--time T] | invoice-get ID [--at T] */
+static int invoices(cli *c, const char *sub, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "time", required_argument, NULL, OPT_TIME },
+		{ "at", required_argument, NULL, OPT_AT },
+		{ "amount", required_argument, NULL, OPT_AMOUNT },
+		{ "payment-id", required_argument, NULL, OPT_PAYMENT },
+		CLI_GLOBAL_OPTIONS
+	};
+	int64_t time = 0, at = 0, amount = 0;
+	const char *payment = NULL;
+	int opt, rc;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'h': fputs(usage, stdout); return CLI_OK;
+		case OPT_TIME:
+			if (!cli_parse_int64(optarg, &time))
+				return cli_usage_error("orders", "--time '%s': expected Unix seconds", optarg);
+			break;
+		case OPT_AT:
+			if (!cli_parse_int64(optarg, &at))
+				return cli_usage_error("orders", "--at '%s': expected Unix seconds", optarg);
+			break;
+		case OPT_AMOUNT:
+			if (!cli_parse_int64(optarg, &amount))
+				return cli_usage_error("orders", "--amount '%s': expected minor units", optarg);
+			break;
+		case OPT_PAYMENT: payment = optarg; break;
+		default:
+			if ((rc = cli_common_option(c, opt, optarg, "orders")) != 0)
+				return rc == -1 ? CLI_EUSAGE : rc;
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error("orders", "%s needs one ID", sub);
+	ProtobufCMessage *resp = NULL;
+	if (!strcmp(sub, "invoice")) {
+		Dealdesk__V1__InvoiceRequest r = DEALDESK__V1__INVOICE_REQUEST__INIT;
+		r.order_id = argv[optind];
+		r.invoice_time = time;
+		rc = cli_call(c, SVC "Invoice", &r.base, &dealdesk__v1__invoice__descriptor, &resp);
+	} else if (!strcmp(sub, "pay")) {
+		if (payment == NULL || amount <= 0)
+			return cli_usage_error("orders", "pay needs --amount (> 0) and --payment-id");
+		Dealdesk__V1__RecordPaymentRequest r = DEALDESK__V1__RECORD_PAYMENT_REQUEST__INIT;
+		r.invoice_id = argv[optind];
+		r.amount = amount;
+		r.time = time;
+		r.payment_id = (char *)payment;
+		rc = cli_call(c, SVC "RecordPayment", &r.base, &dealdesk__v1__invoice__descriptor, &resp);
+	} else {
+		Dealdesk__V1__InvoiceKey k = DEALDESK__V1__INVOICE_KEY__INIT;
+		k.invoice_id = argv[optind];
+		k.at = at;
+		rc = cli_call(c, SVC "GetInvoice", &k.base, &dealdesk__v1__invoice__descriptor, &resp);
+	}
+	if (rc != CLI_OK)
+		return rc;
+	if (c->json)
+		rc = cli_print_json(resp, false);
+	else
+		print_invoice((const Dealdesk__V1__Invoice *)resp);
+	protobuf_c_message_free_unpacked(resp, NULL);
+	return rc;
+}
+
 int cli_cmd_orders(cli *c, int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -317,6 +408,8 @@ int cli_cmd_orders(cli *c, int argc, char **argv)
 		return list(c, 0, argc, argv);
 	if (!strcmp(sub, "held"))
 		return list(c, 1, argc, argv);
+	if (!strcmp(sub, "invoice") || !strcmp(sub, "pay") || !strcmp(sub, "invoice-get"))
+		return invoices(c, sub, argc, argv);
 	return cli_usage_error("orders", "unknown subcommand '%s'", sub);
 }
 
