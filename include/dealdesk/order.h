@@ -91,6 +91,11 @@ int dd_order_get(dd_store *store, const char *order_id, dd_arena *arena,
 /* held: CREDIT_HOLD only (whatever req->state says). */
 int dd_order_list(dd_store *store, const Dealdesk__V1__ListOrdersRequest *req, int held,
                   dd_arena *arena, Dealdesk__V1__ListOrdersResponse **out, dd_error *err);
+/* The changes of a customer's credit profile, oldest first (the page token
+ * is the number of changes already returned). */
+int dd_order_credit_changes(dd_store *store, const Dealdesk__V1__ListCreditChangesRequest *req,
+                            dd_arena *arena, Dealdesk__V1__ListCreditChangesResponse **out,
+                            dd_error *err);
 /* Recomputes every order counter from the orders, in one read transaction,
  * and lists those that differ from the stored ones. */
 int dd_order_verify(dd_store *store, dd_arena *arena, Dealdesk__V1__VerifyCountersResponse **out,

@@ -390,3 +390,76 @@ int dd_invoice_get(dd_store *store, const char *invoice_id, int64_t at, dd_arena
 	}
 	return rc;
 }
+
+/* ---- credit profile changes ------------------------------------------------------ */
+
+typedef struct audit_scan {
+	dd_arena *a;
+	size_t skip, max;
+	Dealdesk__V1__CreditChange **items;
+	size_t n;
+	int more;
+} audit_scan;
+
+static int audit_one(void *ud, dd_val key, dd_val val)
+{
+	audit_scan *s = ud;
+	(void)key;
+	if (s->skip > 0) {
+		s->skip--;
+		return 0;
+	}
+	if (s->n == s->max) {
+		s->more = 1;
+		return 1;
+	}
+	Dealdesk__V1__CreditChange *c = (void *)protobuf_c_message_unpack(
+		&dealdesk__v1__credit_change__descriptor, &s->a->pb, val.len, val.data);
+	if (c == NULL)
+		return DD_ESTORE;
+	s->items[s->n++] = c;
+	return 0;
+}
+
+int dd_order_credit_changes(dd_store *store, const Dealdesk__V1__ListCreditChangesRequest *req,
+                            dd_arena *arena, Dealdesk__V1__ListCreditChangesResponse **out,
+                            dd_error *err)
+{
+	int rc = dd_check_string(req->customer_id, DD_MAX_ID, 0, "customer_id", err);
+	if (rc != DD_OK)
+		return rc;
+	size_t max = req->page && req->page->page_size ? req->page->page_size : DD_PAGE_SIZE_DEFAULT;
+	if (max > DD_PAGE_SIZE_MAX)
+		max = DD_PAGE_SIZE_MAX;
+	uint64_t skip = 0;
+	if (req->page && *req->page->page_token) {
+		char *end;
+		skip = strtoull(req->page->page_token, &end, 10);
+		if (*end != '\0')
+			return dd_error_set(err, DD_EINVAL, "page.page_token: malformed");
+	}
+	audit_scan s = { arena, (size_t)skip, max, NULL, 0, 0 };
+	s.items = dd_arena_calloc(arena, max + 1, sizeof(*s.items));
+	Dealdesk__V1__ListCreditChangesResponse *r = dd_arena_alloc(arena, sizeof(*r));
+	if (s.items == NULL || r == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	char prefix[DD_MAX_ID + 2];
+	size_t plen = strlen(req->customer_id);
+	memcpy(prefix, req->customer_id, plen);
+	prefix[plen++] = '\0';
+	dd_rtxn *t = NULL;
+	if ((rc = begin(store, &t, err)) != DD_OK)
+		return rc;
+	rc = dd_rtxn_scan(t, DD_T_CREDIT_AUDIT, (dd_val){ prefix, plen }, (dd_val){ NULL, 0 },
+	                  audit_one, &s);
+	end(t);
+	if (rc < 0)
+		return dd_error_set(err, DD_ESTORE, "store: cannot read the credit audit");
+	dealdesk__v1__list_credit_changes_response__init(r);
+	r->changes = s.items;
+	r->n_changes = s.n;
+	r->next_page_token = s.more ? dd_arena_printf(arena, "%llu", (unsigned long long)(skip + s.n))
+	                            : "";
+	*out = r;
+	return DD_OK;
+}

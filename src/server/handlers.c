@@ -508,6 +508,18 @@ static int get_invoice(dd_call *call, ProtobufCMessage **resp, dd_error *err)
 
 SYNC_HANDLER(h_get_invoice, get_invoice(call, &resp, &err))
 
+static int credit_changes(dd_call *call, ProtobufCMessage **resp, dd_error *err)
+{
+	Dealdesk__V1__ListCreditChangesResponse *r;
+	int rc = dd_order_credit_changes(dd_call_store(call), (const void *)dd_call_request(call),
+	                                 dd_call_arena(call), &r, err);
+	if (rc == DD_OK)
+		*resp = &r->base;
+	return rc;
+}
+
+SYNC_HANDLER(h_credit_changes, credit_changes(call, &resp, &err))
+
 static int get_order(dd_call *call, ProtobufCMessage **resp, dd_error *err)
 {
 	const Dealdesk__V1__OrderKey *q = (const void *)dd_call_request(call);
@@ -594,5 +606,6 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.OrderService/Invoice", dealdesk__v1__invoice_request, h_invoice, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/RecordPayment", dealdesk__v1__record_payment_request, h_record_payment, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/GetInvoice", dealdesk__v1__invoice_key, h_get_invoice, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/ListCreditChanges", dealdesk__v1__list_credit_changes_request, h_credit_changes, 0, FINANCE),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE },
 };

@@ -300,6 +300,24 @@ class OrdersTest(unittest.TestCase):
         self.assertIn("TO_APPROVE", cm.exception.details())
         self.verify()
 
+    def test_profile_changes_recorded_and_order_stats_kept(self):
+        self.commit("s1", [("A", 1)], customer="tight")
+        # finance rewrites the profile: limit up, tier B; order stats stay
+        self.s.customers.PutCustomers(A.PutCustomersRequest(customers=[
+            T.Customer(id="tight", customer_group="retail", credit=credit(200000, tier="B"))]))
+        c = self.s.customers.GetCustomer(A.CustomerKey(id="tight"))
+        self.assertEqual((c.order_count, c.first_order_at, c.last_order_at), (1, T0, T0))
+        self.s.customers.PutCustomers(A.PutCustomersRequest(customers=[c]))  # no change
+        ch = self.s.orders.ListCreditChanges(O.ListCreditChangesRequest(customer_id="tight"))
+        self.assertEqual(len(ch.changes), 2)  # created, then changed
+        self.assertFalse(ch.changes[0].HasField("before"))
+        self.assertEqual(ch.changes[0].after.credit_limit, 100000)
+        self.assertEqual((ch.changes[1].before.credit_limit, ch.changes[1].before.tier,
+                          ch.changes[1].after.credit_limit, ch.changes[1].after.tier),
+                         (100000, "C", 200000, "B"))
+        self.assertGreater(ch.changes[1].at, 0)
+        self.verify()
+
     # ---- concurrency proofs -------------------------------------------------
     def test_concurrent_coupon_limit(self):
         errs = self.concurrently(40, lambda i: self.commit(
