@@ -64,6 +64,10 @@ int dd_order_payment_prepare(const char *invoice_id, int64_t amount, int64_t tim
                              const char *payment_id, int64_t now, dd_arena *arena,
                              dd_order_write **out, dd_error *err);
 
+/* PutReceivables, step 1: checks every invoice (ids, currency, amounts). */
+int dd_order_receivables_prepare(Dealdesk__V1__Invoice *const *items, size_t n, int64_t now,
+                                 dd_arena *arena, dd_order_write **out, dd_error *err);
+
 /* 0 when the write already has its answer (nothing to apply). */
 int dd_order_write_needed(const dd_order_write *w);
 

@@ -16,7 +16,7 @@
 
 #include "dealdesk/order.h"
 
-enum { W_COMMIT = 0, W_PAYMENT = 100 };
+enum { W_COMMIT = 0, W_PAYMENT = 100, W_RECEIVABLES = 101 };
 
 typedef struct counter_op {
 	char key[DD_STORE_MAX_KEY + 1];
@@ -61,6 +61,9 @@ struct dd_order_write {
 	const char *payment_id;
 	int64_t pay_amount;
 	int invoice_result; /* the result is an Invoice */
+	/* receivables */
+	Dealdesk__V1__Invoice *const *items;
+	size_t nitems;
 	/* the answer: the order as stored */
 	const uint8_t *result;
 	size_t result_len;
@@ -798,6 +801,114 @@ static int apply_payment(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 	return DD_OK;
 }
 
+int dd_order_receivables_prepare(Dealdesk__V1__Invoice *const *items, size_t n, int64_t now,
+                                 dd_arena *arena, dd_order_write **out, dd_error *err)
+{
+	dd_error_clear(err);
+	if (n == 0 || n > DD_MAX_BATCH)
+		return dd_error_set(err, DD_EINVAL, "invoices: 1..%d per call, got %zu", DD_MAX_BATCH, n);
+	for (size_t i = 0; i < n; i++) {
+		const Dealdesk__V1__Invoice *v = items[i];
+		char f[64];
+		int rc;
+		snprintf(f, sizeof(f), "invoices[%zu].invoice_id", i);
+		if ((rc = dd_check_string(v->invoice_id, DD_MAX_ID, 0, f, err)) != DD_OK)
+			return rc;
+		snprintf(f, sizeof(f), "invoices[%zu].customer_id", i);
+		if ((rc = dd_check_string(v->customer_id, DD_MAX_ID, 0, f, err)) != DD_OK)
+			return rc;
+		if (dd_currency_exponent(v->currency) < 0)
+			return dd_error_set(err, DD_EINVAL,
+			                    "invoices[%zu].currency: '%s' is not an ISO 4217 currency code",
+			                    i, v->currency);
+		if (*v->order_id || v->n_payments)
+			return dd_error_set(err, DD_EINVAL,
+			                    "invoices[%zu]: order_id and payments are not loaded", i);
+		if (v->amount < 0 || v->open_amount < 0 || v->open_amount > v->amount)
+			return dd_error_set(err, DD_EINVAL,
+			                    "invoices[%zu].open_amount: must be in [0, amount %lld], got %lld",
+			                    i, (long long)v->amount, (long long)v->open_amount);
+		if (v->issued_at < 0 || v->due_at < 0)
+			return dd_error_set(err, DD_EINVAL, "invoices[%zu]: times must be >= 0", i);
+	}
+	dd_order_write *w = dd_arena_calloc(arena, 1, sizeof(*w));
+	if (w == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	w->kind = W_RECEIVABLES;
+	w->arena = arena;
+	w->order_id = "";
+	w->items = items;
+	w->nitems = n;
+	w->now = now;
+	w->needed = 1;
+	*out = w;
+	return DD_OK;
+}
+
+/* Adds (sign 1) or removes (-1) an open invoice from the customer's "r"
+ * counter and open items. */
+static int count_invoice(dd_wtxn *txn, dd_order_write *w, const Dealdesk__V1__Invoice *inv,
+                         int sign, dd_error *err)
+{
+	if (inv->open_amount <= 0)
+		return DD_OK;
+	char key[DD_STORE_MAX_KEY + 1];
+	int klen = key2(key, "r", inv->customer_id, NULL), rc;
+	if (klen < 0)
+		return dd_error_set(err, DD_EINVAL, "key too long");
+	if ((rc = move_counter(txn, w->arena, key, (size_t)klen, sign, 1,
+	                       inv->counted ? inv->open_amount : 0, err)) != DD_OK)
+		return rc;
+	if ((klen = open_item_key(key, inv->customer_id, inv->due_at, inv->invoice_id)) < 0)
+		return dd_error_set(err, DD_EINVAL, "key too long");
+	if (sign > 0)
+		return dd_wtxn_put(txn, DD_T_OPEN_ITEMS, (dd_val){ key, (size_t)klen }, (dd_val){ "", 0 });
+	dd_wtxn_del(txn, DD_T_OPEN_ITEMS, (dd_val){ key, (size_t)klen });
+	return DD_OK;
+}
+
+static int apply_receivables(dd_wtxn *txn, dd_order_write *w, dd_error *err)
+{
+	for (size_t i = 0; i < w->nitems; i++) {
+		Dealdesk__V1__Invoice *inv = w->items[i];
+		dd_val v, ikey = { inv->invoice_id, strlen(inv->invoice_id) };
+		const char *cid = inv->customer_id;
+		if (dd_wtxn_get(txn, DD_T_CUSTOMERS, (dd_val){ cid, strlen(cid) }, &v) != DD_OK)
+			return dd_error_set(err, DD_ENOTFOUND, "invoices[%zu].customer_id: no customer '%s'",
+			                    i, cid);
+		Dealdesk__V1__Customer *c = (void *)protobuf_c_message_unpack(
+			&dealdesk__v1__customer__descriptor, &w->arena->pb, v.len, v.data);
+		if (c == NULL)
+			return dd_error_set(err, DD_ESTORE, "store: customer '%s' is corrupt", cid);
+		inv->counted = c->credit && strcmp(c->credit->currency, inv->currency) == 0;
+		inv->overdue_days = 0;
+		int rc;
+		if (dd_wtxn_get(txn, DD_T_INVOICES, ikey, &v) == DD_OK) {
+			Dealdesk__V1__Invoice *old = (void *)protobuf_c_message_unpack(
+				&dealdesk__v1__invoice__descriptor, &w->arena->pb, v.len, v.data);
+			if (old == NULL)
+				return dd_error_set(err, DD_ESTORE, "store: invoice is corrupt");
+			if (*old->order_id)
+				return dd_error_set(err, DD_EPRECOND,
+				                    "invoices[%zu]: invoice '%s' belongs to order '%s'", i,
+				                    old->invoice_id, old->order_id);
+			if ((rc = count_invoice(txn, w, old, -1, err)) != DD_OK)
+				return rc;
+		}
+		if ((rc = count_invoice(txn, w, inv, 1, err)) != DD_OK)
+			return rc;
+		size_t len;
+		uint8_t *buf = pack(w->arena, &inv->base, &len);
+		if (buf == NULL)
+			return dd_error_set(err, DD_ENOMEM, "out of memory");
+		if ((rc = dd_wtxn_put(txn, DD_T_INVOICES, ikey, (dd_val){ buf, len })) != DD_OK)
+			return dd_error_set(err, rc, "store: cannot write the invoice");
+	}
+	Dealdesk__V1__PutReceivablesResponse r = DEALDESK__V1__PUT_RECEIVABLES_RESPONSE__INIT;
+	r.count = (uint32_t)w->nitems;
+	return keep_result(w, &r.base, err);
+}
+
 static int apply_change(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 {
 	dd_val okey = { w->order_id, strlen(w->order_id) }, v;
@@ -872,6 +983,8 @@ int dd_order_write_apply(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 {
 	if (w->kind == W_COMMIT)
 		return apply_commit(txn, w, err);
+	if (w->kind == W_RECEIVABLES)
+		return apply_receivables(txn, w, err);
 	return w->kind == W_PAYMENT ? apply_payment(txn, w, err) : apply_change(txn, w, err);
 }
 
@@ -881,7 +994,9 @@ int dd_order_write_message(const dd_order_write *w, dd_arena *arena, ProtobufCMe
 	if (w->result == NULL)
 		return dd_error_set(err, DD_EINTERNAL, "order: no result");
 	const ProtobufCMessageDescriptor *d =
-		w->invoice_result ? &dealdesk__v1__invoice__descriptor : &dealdesk__v1__order__descriptor;
+		w->kind == W_RECEIVABLES ? &dealdesk__v1__put_receivables_response__descriptor
+		: w->invoice_result      ? &dealdesk__v1__invoice__descriptor
+		                         : &dealdesk__v1__order__descriptor;
 	*out = protobuf_c_message_unpack(d, &arena->pb, w->result_len, w->result);
 	if (*out == NULL)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");

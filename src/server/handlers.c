@@ -495,6 +495,17 @@ static int h_record_payment(dd_call *call)
 	return submit_order(call, rc, w, &err);
 }
 
+static int h_put_receivables(dd_call *call)
+{
+	const Dealdesk__V1__PutReceivablesRequest *q = (const void *)dd_call_request(call);
+	dd_error err;
+	dd_error_clear(&err);
+	dd_order_write *w = NULL;
+	int rc = dd_order_receivables_prepare(q->invoices, q->n_invoices, unix_now(),
+	                                      dd_call_arena(call), &w, &err);
+	return submit_order(call, rc, w, &err);
+}
+
 static int get_invoice(dd_call *call, ProtobufCMessage **resp, dd_error *err)
 {
 	const Dealdesk__V1__InvoiceKey *q = (const void *)dd_call_request(call);
@@ -606,6 +617,7 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.OrderService/Invoice", dealdesk__v1__invoice_request, h_invoice, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/RecordPayment", dealdesk__v1__record_payment_request, h_record_payment, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/GetInvoice", dealdesk__v1__invoice_key, h_get_invoice, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/PutReceivables", dealdesk__v1__put_receivables_request, h_put_receivables, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/ListCreditChanges", dealdesk__v1__list_credit_changes_request, h_credit_changes, 0, FINANCE),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE },
 };

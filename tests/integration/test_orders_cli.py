@@ -50,6 +50,26 @@ class OrdersCliTest(harness.CliTestCase):
         p = self.run_cli("orders", "cancel", "w1", expect=1)
         self.assertIn("FAILED_PRECONDITION", p.stderr)
         self.assertIn("h1  CANCELLED", self.run_cli("orders", "cancel", "h1").stdout)
+        # open items from an ERP: bolt's oldest is 100 days past due -> DECLINE
+        path = self.write("ar.csv", "invoice_id,customer_id,currency,amount,open_amount,issued_at,due_at\n"
+                          "ERP-1,bolt,USD,100.00,40.50,%d,%d\nERP-2,bolt,USD,5,,%d,%d\n"
+                          % (T0 - 130 * 86400, T0 - 100 * 86400, T0, T0 + 30 * 86400))
+        self.assertIn("loaded 2 open item(s)", self.run_cli("orders", "receivables-load", path).stdout)
+        self.run_cli("orders", "receivables-load", path)  # a reload replaces them
+        inv = json.loads(self.run_cli("--json", "orders", "invoice-get", "ERP-1", "--at",
+                                      str(T0)).stdout)
+        self.assertEqual((int(inv["open_amount"]), inv["overdue_days"]), (4050, 100))
+        q = json.loads(self.run_cli("--json", "quote", "--customer", "bolt", "--currency", "USD",
+                                    "--line", "CABLE-3:1", "--time", str(T0)).stdout)
+        self.assertEqual(q["credit"]["outcome"], "CREDIT_OUTCOME_DECLINE")
+        self.run_cli("orders", "pay", "ERP-1", "--amount", "4050", "--payment-id", "x1")
+        q = json.loads(self.run_cli("--json", "quote", "--customer", "bolt", "--currency", "USD",
+                                    "--line", "CABLE-3:1", "--time", str(T0)).stdout)
+        self.assertNotEqual(q["credit"]["outcome"], "CREDIT_OUTCOME_DECLINE")
+        p = self.run_cli("orders", "receivables-load", self.write("bad.csv",
+                         "invoice_id,customer_id,currency,amount,issued_at,due_at\nE,bolt,USD,1.234,0,0\n"),
+                         expect=2)
+        self.assertIn("line 2, column amount", p.stderr)
         out = self.run_cli("verify").stdout
         self.assertIn("0 difference(s)", out)
         self.run_cli("orders", "frobnicate", expect=2)
