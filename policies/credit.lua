@@ -32,6 +32,27 @@ local tiers = {
 }
 local default_tier = "C"
 
+-- Credit score (1..100, finance's or a bureau's) -> tier, first match; a
+-- customer with score 0 keeps the tier finance set. Like the tiers above,
+-- this is data finance edits: each upload of this policy is a version with
+-- its author, review and the previous version to compare.
+local score_tiers = {
+  { min = 80, tier = "A" },
+  { min = 60, tier = "B" },
+  { min = 30, tier = "C" },
+  { min = 1,  tier = "D" },
+}
+
+local function tier_of(credit)
+  local score = credit.score
+  if score ~= nil and score > 0 then
+    for i = 1, #score_tiers do
+      if score >= score_tiers[i].min then return score_tiers[i].tier, " from score " .. score end
+    end
+  end
+  return credit.tier, ""
+end
+
 local SHORTER_TERMS_DAYS = 15   -- net 15 instead of the standard terms
 local REVIEW_OVERDUE_DAYS = 60  -- oldest open item this late: manual review
 local DECLINE_OVERDUE_DAYS = 90 -- this late: decline
@@ -128,14 +149,15 @@ function decide(ctx, credit)
                     "an order total of at most " .. dd_format(maxv, exponent), checks)
   end
 
-  local tier_name = credit.tier
+  local tier_name, scored = tier_of(credit)
   local tier = tiers[tier_name]
   if tier == nil then tier_name, tier = default_tier, tiers[default_tier] end
   local exposure, limit = credit.exposure, credit.limit
   -- utilisation of the limit in basis points, rounded up (never flattering)
   local used = dd_muldiv(exposure, 10000, limit, "up")
   local where = "exposure " .. dd_format(exposure, exponent) .. " is " .. pct(used) ..
-                " of the limit " .. dd_format(limit, exponent) .. " (tier " .. tier_name .. ")"
+                " of the limit " .. dd_format(limit, exponent) .. " (tier " .. tier_name ..
+                scored .. ")"
   if used <= tier.approve then
     return decision("APPROVE", credit.terms_days, 0, "EXPOSURE_WITHIN_LIMIT: " .. where)
   end

@@ -463,6 +463,7 @@ enum view_key {
 	K_SIGNALS,
 	K_MAX_ORDER_VALUE,
 	K_BLOCKED,
+	K_SCORE,
 	K__COUNT
 };
 
@@ -517,6 +518,7 @@ static const char *const key_names[K__COUNT] = {
 	"signals",
 	"max_order_value",
 	"blocked",
+	"score",
 };
 
 /* Keys are interned once (the quoter's keys table, at stack index KEYS
@@ -641,6 +643,7 @@ static void sync_profile(lua_State *L, int t, qv_shadow *sh,
 	set_bool(L, t, sh, K_HOLD, c ? c->hold : 0);
 	set_bool(L, t, sh, K_BLOCKED, c ? c->blocked : 0);
 	set_int(L, t, sh, K_MAX_ORDER_VALUE, c ? c->max_order_value : 0);
+	set_int(L, t, sh, K_SCORE, c ? c->score : 0);
 }
 
 static void sync_order(lua_State *L, quote_run *r)

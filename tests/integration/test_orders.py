@@ -300,6 +300,21 @@ class OrdersTest(unittest.TestCase):
         self.assertIn("TO_APPROVE", cm.exception.details())
         self.verify()
 
+    def test_score_maps_to_tier(self):
+        self.s.customers.PutCustomers(A.PutCustomersRequest(customers=[
+            T.Customer(id="sc", order_count=1,
+                       credit=credit(10000, tier="A", score=50, open_receivables=8500))]))
+        q = self.s.quote.Quote(Q.QuoteRequest(customer_id="sc", currency="USD",
+                                              lines=[Q.LineRequest(sku="A", quantity=1)],
+                                              request_time=T0))
+        # 95 % of the limit: tier A would shorten the terms, tier C (score 50) asks a deposit
+        self.assertEqual(q.credit.outcome, Q.CREDIT_OUTCOME_DEPOSIT)
+        self.assertIn("(tier C from score 50)", q.credit.reasons[0])
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.s.customers.PutCustomers(A.PutCustomersRequest(customers=[
+                T.Customer(id="sc2", credit=credit(1, score=101))]))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+
     def test_profile_changes_recorded_and_order_stats_kept(self):
         self.commit("s1", [("A", 1)], customer="tight")
         # finance rewrites the profile: limit up, tier B; order stats stay
