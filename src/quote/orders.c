@@ -65,20 +65,27 @@ static int list_one(void *ud, dd_val key, dd_val val)
 	list_scan *s = ud;
 	if (s->after && key.len == strlen(s->after) && memcmp(key.data, s->after, key.len) == 0)
 		return 0;
+	/* judged on a malloc'd copy: only the orders returned go to the arena */
 	Dealdesk__V1__Order *o = (void *)protobuf_c_message_unpack(&dealdesk__v1__order__descriptor,
-	                                                         &s->a->pb, val.len, val.data);
+	                                                         NULL, val.len, val.data);
 	if (o == NULL)
 		return DD_ESTORE;
 	const Dealdesk__V1__ListOrdersRequest *q = s->req;
-	if ((*q->customer_id && strcmp(q->customer_id, o->customer_id) != 0) ||
-	    (s->state && (int)o->state != s->state) ||
-	    (q->from_time && o->created_at < q->from_time) ||
-	    (q->to_time && o->created_at >= q->to_time))
+	int skip = (*q->customer_id && strcmp(q->customer_id, o->customer_id) != 0) ||
+	           (s->state && (int)o->state != s->state) ||
+	           (q->from_time && o->created_at < q->from_time) ||
+	           (q->to_time && o->created_at >= q->to_time);
+	protobuf_c_message_free_unpacked(&o->base, NULL);
+	if (skip)
 		return 0;
 	if (s->n == s->max) {
 		s->next = dd_arena_strdup(s->a, s->items[s->n - 1]->order_id);
 		return 1;
 	}
+	o = (void *)protobuf_c_message_unpack(&dealdesk__v1__order__descriptor, &s->a->pb, val.len,
+	                                      val.data);
+	if (o == NULL)
+		return DD_ENOMEM;
 	s->items[s->n++] = o;
 	return 0;
 }
