@@ -340,6 +340,14 @@ static int build_commit(quote_run *r, const Dealdesk__V1__CommitRequest *req,
 		op->check_rise = o->credit.limit > 0;
 		op->seen = o->credit.open_orders;
 		op->what = dd_arena_printf(a, "credit exposure of customer '%s'", cust);
+		if (o->credit.limit > 0) {
+			/* receivables count too (an ERP load): watched, not moved */
+			if ((op = add_op(w, "r", cust, NULL, err)) == NULL)
+				return err->code;
+			op->check_rise = 1;
+			op->seen = o->credit.receivables;
+			op->what = dd_arena_printf(a, "open receivables of customer '%s'", cust);
+		}
 	}
 
 	/* the per-SKU history of transaction prices */
@@ -600,6 +608,8 @@ static int apply_commit(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 			                    "%s: %lld of %lld is used, %lld more does not fit (since the quote); retry",
 			                    op->what, (long long)ca, (long long)op->max_amount,
 			                    (long long)op->amount);
+		if (op->uses == 0 && op->amount == 0)
+			continue; /* only watched */
 		if ((rc = write_counter(txn, op->key, (size_t)op->klen, nu, na)) != DD_OK)
 			return dd_error_set(err, rc, "store: cannot write a counter");
 	}
