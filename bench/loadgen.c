@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
@@ -46,16 +47,19 @@
 #include <grpc/support/time.h>
 
 #include "workload.h"
+#include "dealdesk/v1/orders.pb-c.h"
 
 /* ---- options --------------------------------------------------------------- */
 
-enum request_kind { KIND_NONE, KIND_QUOTE, KIND_HEALTH };
+enum request_kind { KIND_NONE, KIND_QUOTE, KIND_HEALTH, KIND_COMMIT };
+#define BENCH_COMMIT_METHOD "/dealdesk.v1.OrderService/Commit"
 
 typedef struct options {
 	const char *target;
 	const char *method;
 	const char *request_file;
 	const char *health_service;
+	const char *commit_customer;
 	enum request_kind kind;
 	int connections;
 	int inflight;
@@ -82,6 +86,9 @@ static void usage(FILE *f)
 	        "  --method PATH            method path, e.g. /dealdesk.v1.QuoteService/Quote\n"
 	        "  --request-file FILE      send FILE's bytes (a serialized request) instead\n"
 	        "  --health-service NAME    service asked by --kind health (\"\")\n"
+	        "  --kind commit            OrderService/Commit of the standard cart, a new\n"
+	        "                           order id per call (<pid>-<thread>-<n>)\n"
+	        "  --commit-customer ID     the customer of --kind commit (cashonly)\n"
 	        "  --connections N          channels, one TCP connection each (4)\n"
 	        "  --inflight M             calls in flight per connection (4)\n"
 	        "  --threads T              client threads, one completion queue each (1)\n"
@@ -125,13 +132,14 @@ static int parse_options(int argc, char **argv, options *o)
 {
 	enum { O_TARGET = 1, O_KIND, O_METHOD, O_FILE, O_HSERVICE, O_CONN, O_INFL,
 	       O_THREADS, O_DUR, O_WARM, O_DEADLINE, O_CTIMEOUT, O_CSV, O_QUIET, O_HELP,
-	       O_RATE, O_CHECK_ALL, O_PROGRESS, O_TOKEN };
+	       O_RATE, O_CHECK_ALL, O_PROGRESS, O_TOKEN, O_CCUST };
 	static const struct option longopts[] = {
 		{ "target", required_argument, NULL, O_TARGET },
 		{ "kind", required_argument, NULL, O_KIND },
 		{ "method", required_argument, NULL, O_METHOD },
 		{ "request-file", required_argument, NULL, O_FILE },
 		{ "health-service", required_argument, NULL, O_HSERVICE },
+		{ "commit-customer", required_argument, NULL, O_CCUST },
 		{ "connections", required_argument, NULL, O_CONN },
 		{ "inflight", required_argument, NULL, O_INFL },
 		{ "threads", required_argument, NULL, O_THREADS },
@@ -151,6 +159,7 @@ static int parse_options(int argc, char **argv, options *o)
 	memset(o, 0, sizeof(*o));
 	o->target = "127.0.0.1:50051";
 	o->health_service = "";
+	o->commit_customer = "cashonly";
 	o->connections = 4;
 	o->inflight = 4;
 	o->threads = 1;
@@ -168,14 +177,17 @@ static int parse_options(int argc, char **argv, options *o)
 				o->kind = KIND_QUOTE;
 			else if (!strcmp(optarg, "health") || !strcmp(optarg, "check"))
 				o->kind = KIND_HEALTH;
+			else if (!strcmp(optarg, "commit"))
+				o->kind = KIND_COMMIT;
 			else {
-				fprintf(stderr, "bench_loadgen: --kind must be quote or health\n");
+				fprintf(stderr, "bench_loadgen: --kind must be quote, health or commit\n");
 				bad = 1;
 			}
 			break;
 		case O_METHOD: o->method = optarg; break;
 		case O_FILE: o->request_file = optarg; break;
 		case O_HSERVICE: o->health_service = optarg; break;
+		case O_CCUST: o->commit_customer = optarg; break;
 		case O_CONN: bad |= parse_int(optarg, 1, 1024, &o->connections) != 0; break;
 		case O_INFL: bad |= parse_int(optarg, 1, 4096, &o->inflight) != 0; break;
 		case O_THREADS: bad |= parse_int(optarg, 1, 256, &o->threads) != 0; break;
@@ -214,7 +226,8 @@ static int parse_options(int argc, char **argv, options *o)
 			fprintf(stderr, "bench_loadgen: --request-file needs --method or --kind\n");
 			return -1;
 		}
-		o->method = o->kind == KIND_QUOTE ? BENCH_QUOTE_METHOD : BENCH_HEALTH_METHOD;
+		o->method = o->kind == KIND_QUOTE ? BENCH_QUOTE_METHOD
+		            : o->kind == KIND_COMMIT ? BENCH_COMMIT_METHOD : BENCH_HEALTH_METHOD;
 	}
 	if (o->duration_s <= 0) {
 		fprintf(stderr, "bench_loadgen: --duration must be > 0\n");
@@ -399,6 +412,8 @@ struct worker {
 	grpc_slice payload; /* this thread's copy of the request bytes */
 	grpc_metadata auth_md; /* authorization, when --token; key empty otherwise */
 	char *auth_value;
+	int index;          /* --kind commit: order ids <pid>-<index>-<seq> */
+	uint64_t seq;
 	slot *slots;
 	size_t nslots;
 	size_t outstanding;
@@ -452,7 +467,24 @@ static int start_call(slot *s)
 		note_error(w, ERR_OTHER, "grpc_channel_create_registered_call returned NULL");
 		return -1;
 	}
-	s->send = grpc_raw_byte_buffer_create(&w->payload, 1);
+	if (r->opt->kind == KIND_COMMIT) {
+		/* a new order id per call: every commit is a new order */
+		bench_quote_request q;
+		bench_quote_request_init(&q);
+		q.req.customer_id = (char *)r->opt->commit_customer;
+		char id[64];
+		snprintf(id, sizeof(id), "%d-%d-%" PRIu64, (int)getpid(), w->index, w->seq++);
+		Dealdesk__V1__CommitRequest c = DEALDESK__V1__COMMIT_REQUEST__INIT;
+		c.order_id = id;
+		c.request = &q.req;
+		uint8_t buf[1024];
+		size_t len = dealdesk__v1__commit_request__pack(&c, buf);
+		grpc_slice one = grpc_slice_from_copied_buffer((const char *)buf, len);
+		s->send = grpc_raw_byte_buffer_create(&one, 1);
+		grpc_slice_unref(one);
+	} else {
+		s->send = grpc_raw_byte_buffer_create(&w->payload, 1);
+	}
 	s->recv = NULL;
 	s->status = GRPC_STATUS_UNKNOWN;
 	s->details = grpc_empty_slice();
@@ -761,6 +793,18 @@ static int verify_sample(const options *o, const uint8_t *buf, size_t len, char 
 		grpc__health__v1__health_check_response__free_unpacked(h, NULL);
 		return ok ? 0 : -1;
 	}
+	if (o->kind == KIND_COMMIT) {
+		Dealdesk__V1__Order *d = dealdesk__v1__order__unpack(NULL, len, buf);
+		if (d == NULL) {
+			snprintf(why, whylen, "the order does not decode");
+			return -1;
+		}
+		int ok = d->total > 0 && d->quote && d->quote->n_lines == BENCH_QUOTE_LINES;
+		snprintf(why, whylen, "order %s: total %" PRId64 ", state %d", d->order_id, d->total,
+		         (int)d->state);
+		dealdesk__v1__order__free_unpacked(d, NULL);
+		return ok ? 0 : -1;
+	}
 	snprintf(why, whylen, "not checked (request from a file)");
 	return 0;
 }
@@ -821,8 +865,8 @@ int main(int argc, char **argv)
 	uint8_t *req;
 	if (o.request_file != NULL)
 		req = read_file(o.request_file, &req_len);
-	else if (o.kind == KIND_QUOTE)
-		req = bench_quote_request_pack(&req_len);
+	else if (o.kind == KIND_QUOTE || o.kind == KIND_COMMIT)
+		req = bench_quote_request_pack(&req_len); /* commit builds its own per call */
 	else
 		req = bench_health_request_pack(o.health_service, &req_len);
 	if (req == NULL) {
@@ -880,6 +924,7 @@ int main(int argc, char **argv)
 			w->auth_md.value = grpc_slice_from_static_string(w->auth_value);
 		}
 		w->want_sample = t == 0;
+		w->index = t;
 		size_t nchan = 0;
 		for (int c = t; c < o.connections; c += o.threads)
 			nchan++;

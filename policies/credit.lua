@@ -6,11 +6,19 @@
 --   present, same_currency, currency, limit, open_receivables,
 --   committed_orders, order_total, exposure (= open receivables + committed
 --   orders + this order), available (= limit - exposure), terms_days,
---   overdue_days, tier, next_review_at, hold
+--   overdue_days (derived from the open invoices' due dates at the request
+--   time, or finance's figure), tier, next_review_at, hold, blocked,
+--   max_order_value (largest first order of a customer without history)
 -- It returns { outcome = "APPROVE" | "APPROVE_SHORTER_TERMS" | "DEPOSIT" |
 --   "PREPAY" | "REVIEW" | "DECLINE", terms_days = <days>, deposit = <minor
 --   units>, reasons = { "CODE: words", ... } }.
 -- If this policy fails, dealdesk answers REVIEW (fail-safe).
+--
+-- Every outcome but APPROVE carries, after its reason, what would approve
+-- the order ("TO_APPROVE: ...": the deposit, the largest order total that
+-- would be approved, or the payment of overdue or open items that brings
+-- it within policy), who may override it ("OVERRIDE: ...") and the figures
+-- of every sub-check ("CHECKS: ...").
 
 -- How far each tier may go, as a share of the credit limit in basis points
 -- (10000 = 100 % of the limit). Up to `approve` the order is approved on
@@ -23,6 +31,27 @@ local tiers = {
   D = { approve = 0,     shorter = 0,     deposit = 8000,  beyond = "PREPAY" },
 }
 local default_tier = "C"
+
+-- Credit score (1..100, finance's or a bureau's) -> tier, first match; a
+-- customer with score 0 keeps the tier finance set. Like the tiers above,
+-- this is data finance edits: each upload of this policy is a version with
+-- its author, review and the previous version to compare.
+local score_tiers = {
+  { min = 80, tier = "A" },
+  { min = 60, tier = "B" },
+  { min = 30, tier = "C" },
+  { min = 1,  tier = "D" },
+}
+
+local function tier_of(credit)
+  local score = credit.score
+  if score ~= nil and score > 0 then
+    for i = 1, #score_tiers do
+      if score >= score_tiers[i].min then return score_tiers[i].tier, " from score " .. score end
+    end
+  end
+  return credit.tier, ""
+end
 
 local SHORTER_TERMS_DAYS = 15   -- net 15 instead of the standard terms
 local REVIEW_OVERDUE_DAYS = 60  -- oldest open item this late: manual review
@@ -38,59 +67,126 @@ local function pct(bps)
   return (bps // 100) .. (frac < 10 and ".0" or ".") .. frac .. "%"
 end
 
-local function decision(outcome, terms, deposit, reason)
+-- who may override each outcome (the method table's roles)
+local OVERRIDE = {
+  APPROVE_SHORTER_TERMS = "finance (raise the limit or the tier)",
+  DEPOSIT = "finance (raise the limit or the tier)",
+  PREPAY = "finance (set or raise the credit limit)",
+  REVIEW = "finance (ReleaseOrder of the order in CREDIT_HOLD)",
+  DECLINE = "finance (lift the block, record the overdue payments)",
+}
+
+local function decision(outcome, terms, deposit, reason, to_approve, checks)
   dd_trace("credit", outcome, true, reason)
-  return { outcome = outcome, terms_days = terms, deposit = deposit,
-           reasons = { reason } }
+  local reasons = { reason }
+  if outcome ~= "APPROVE" then
+    reasons[2] = "TO_APPROVE: " .. (to_approve or "a decision by finance")
+    reasons[3] = "OVERRIDE: " .. OVERRIDE[outcome]
+    if checks then reasons[4] = "CHECKS: " .. checks end
+  end
+  return { outcome = outcome, terms_days = terms, deposit = deposit, reasons = reasons }
+end
+
+-- the sub-checks with their status and figures, for the checkout and finance
+local function sub_checks(ctx, credit, exponent, used, tier_name)
+  local maxv = credit.max_order_value
+  local first = ctx.customer.order_count == 0 and maxv > 0
+  return "limit " .. (used and (pct(used) .. " used, tier " .. tier_name) or "-") ..
+    "; max order value " .. (first and (dd_format(maxv, exponent) ..
+      (credit.order_total > maxv and " FAIL" or " PASS")) or "n/a") ..
+    "; oldest overdue " .. credit.overdue_days .. " days" ..
+    (credit.overdue_days > DECLINE_OVERDUE_DAYS and " FAIL" or
+     credit.overdue_days > REVIEW_OVERDUE_DAYS and " WARN" or " PASS") ..
+    "; review date " .. (credit.next_review_at == 0 and "none" or
+      ((ctx.now >= credit.next_review_at) and "due FAIL" or "PASS")) ..
+    "; blocked " .. (credit.blocked and "yes FAIL" or "no") ..
+    "; hold " .. (credit.hold and "yes WARN" or "no")
 end
 
 function decide(ctx, credit)
+  local exponent = dd_exponent(credit.currency) or dd_exponent(ctx.currency) or 2
   if not credit.present or credit.limit == 0 then
-    return decision("PREPAY", 0, 0, "NO_CREDIT_LINE: the customer has no credit limit")
+    return decision("PREPAY", 0, 0, "NO_CREDIT_LINE: the customer has no credit limit",
+                    "a credit limit set by finance, or payment in advance")
+  end
+  local checks = sub_checks(ctx, credit, exponent, nil, "")
+  if credit.blocked then
+    return decision("DECLINE", 0, 0, "BLOCKED: finance blocked the account",
+                    "finance unblocks the account", checks)
   end
   if credit.hold then
-    return decision("REVIEW", 0, 0, "CREDIT_HOLD: finance put the account on hold")
+    return decision("REVIEW", 0, 0, "CREDIT_HOLD: finance put the account on hold",
+                    "finance lifts the hold or releases this order", checks)
   end
   if not credit.same_currency then
     return decision("REVIEW", 0, 0, "CURRENCY_MISMATCH: credit is kept in " ..
-                    credit.currency .. ", the order is in " .. ctx.currency)
+                    credit.currency .. ", the order is in " .. ctx.currency,
+                    "the same order in " .. credit.currency, checks)
   end
   local overdue = credit.overdue_days
   if overdue > DECLINE_OVERDUE_DAYS then
     return decision("DECLINE", 0, 0, "OVERDUE: oldest open item " .. overdue ..
-                    " days past due (decline above " .. DECLINE_OVERDUE_DAYS .. ")")
+                    " days past due (decline above " .. DECLINE_OVERDUE_DAYS .. ")",
+                    "payment of the open items more than " .. REVIEW_OVERDUE_DAYS ..
+                    " days past due", checks)
   end
   if overdue > REVIEW_OVERDUE_DAYS then
     return decision("REVIEW", 0, 0, "OVERDUE: oldest open item " .. overdue ..
-                    " days past due (review above " .. REVIEW_OVERDUE_DAYS .. ")")
+                    " days past due (review above " .. REVIEW_OVERDUE_DAYS .. ")",
+                    "payment of the open items more than " .. REVIEW_OVERDUE_DAYS ..
+                    " days past due", checks)
   end
   local review_at = credit.next_review_at
   if review_at ~= 0 and ctx.now >= review_at then
-    return decision("REVIEW", 0, 0, "REVIEW_DUE: the credit review date has passed")
+    return decision("REVIEW", 0, 0, "REVIEW_DUE: the credit review date has passed",
+                    "a credit review by finance (a new next_review_at)", checks)
+  end
+  local maxv = credit.max_order_value
+  if ctx.customer.order_count == 0 and maxv > 0 and credit.order_total > maxv then
+    return decision("REVIEW", 0, 0, "FIRST_ORDER_OVER_MAXIMUM: order total " ..
+                    dd_format(credit.order_total, exponent) .. " is above the " ..
+                    dd_format(maxv, exponent) .. " allowed for a customer without history",
+                    "an order total of at most " .. dd_format(maxv, exponent), checks)
   end
 
-  local tier_name = credit.tier
+  local tier_name, scored = tier_of(credit)
   local tier = tiers[tier_name]
   if tier == nil then tier_name, tier = default_tier, tiers[default_tier] end
   local exposure, limit = credit.exposure, credit.limit
   -- utilisation of the limit in basis points, rounded up (never flattering)
   local used = dd_muldiv(exposure, 10000, limit, "up")
-  local exponent = dd_exponent(credit.currency) or 2
   local where = "exposure " .. dd_format(exposure, exponent) .. " is " .. pct(used) ..
-                " of the limit " .. dd_format(limit, exponent) .. " (tier " .. tier_name .. ")"
+                " of the limit " .. dd_format(limit, exponent) .. " (tier " .. tier_name ..
+                scored .. ")"
   if used <= tier.approve then
     return decision("APPROVE", credit.terms_days, 0, "EXPOSURE_WITHIN_LIMIT: " .. where)
   end
+  checks = sub_checks(ctx, credit, exponent, used, tier_name)
+  -- what approves it: an order small enough to stay on the approval line,
+  -- or paying down open receivables by the excess
+  local line = dd_muldiv(limit, tier.approve, 10000, "down")
+  local excess = exposure - line
+  local others = exposure - credit.order_total
+  local smaller = line - others
+  local ways = {}
+  if smaller > 0 then
+    ways[#ways + 1] = "an order total of at most " .. dd_format(smaller, exponent)
+  end
+  if credit.open_receivables >= excess then
+    ways[#ways + 1] = "a payment of " .. dd_format(excess, exponent) .. " on open receivables"
+  end
+  local how = #ways > 0 and table.concat(ways, ", or ") or
+              "a higher credit limit (the open orders alone exceed the approval line)"
   if used <= tier.shorter then
     return decision("APPROVE_SHORTER_TERMS", min(credit.terms_days, SHORTER_TERMS_DAYS), 0,
-                    "EXPOSURE_NEAR_LIMIT: " .. where .. "; terms shortened")
+                    "EXPOSURE_NEAR_LIMIT: " .. where .. "; terms shortened", how, checks)
   end
   if used <= tier.deposit then
     -- the deposit covers the exposure above the approval line
-    local line = dd_muldiv(limit, tier.approve, 10000, "down")
-    local deposit = min(exposure - line, credit.order_total)
+    local deposit = min(excess, credit.order_total)
     return decision("DEPOSIT", credit.terms_days, deposit,
-                    "EXPOSURE_OVER_LIMIT: " .. where .. "; deposit " .. dd_format(deposit, exponent))
+                    "EXPOSURE_OVER_LIMIT: " .. where .. "; deposit " .. dd_format(deposit, exponent),
+                    "the deposit of " .. dd_format(deposit, exponent) .. ", or " .. how, checks)
   end
-  return decision(tier.beyond, 0, 0, "EXPOSURE_FAR_OVER_LIMIT: " .. where)
+  return decision(tier.beyond, 0, 0, "EXPOSURE_FAR_OVER_LIMIT: " .. where, how, checks)
 end

@@ -58,6 +58,11 @@ typedef enum dd_table {
 	DD_T_COUPONS,
 	DD_T_USAGE,
 	DD_T_TOKENS, /* API tokens: SHA-256 of the secret -> ApiToken */
+	DD_T_ORDERS,      /* order_id -> Order */
+	DD_T_SKU_HISTORY, /* sku \0 time (8 bytes BE) \0 order_id -> SkuSale */
+	DD_T_INVOICES,    /* invoice_id -> Invoice */
+	DD_T_OPEN_ITEMS,  /* customer \0 due (8 bytes BE) \0 invoice_id -> "" (open invoices) */
+	DD_T_CREDIT_AUDIT, /* customer \0 time ns (8 bytes BE) -> CreditChange */
 	DD_T__COUNT
 } dd_table;
 

@@ -96,6 +96,10 @@ int dd_writer_run(dd_writer *w, dd_write_fn apply, void *ud, uint64_t *version,
 int dd_store_write(dd_store *store, dd_write_fn apply, void *ud, uint64_t *version,
                    dd_error *err);
 
+/* Most jobs per write transaction, 1..DD_WRITER_MAX_BATCH (0 = the most);
+ * 1 turns group commit off (benchmarks: dealdeskd --writer-batch 1). */
+void dd_writer_set_max_batch(dd_writer *w, unsigned n);
+
 void dd_writer_get_stats(dd_writer *w, dd_writer_stats *out);
 
 #endif

@@ -53,4 +53,10 @@ dd_admin_write *dd_admin__write_new(dd_arena *arena, write_op op, dd_error *err)
 int dd_admin__write_now(dd_store *store, dd_admin_write *w, uint64_t *version,
                         dd_error *err);
 
+/* customer.c: before a customer record at key is stored (or deleted):
+ * keeps the order statistics the commits maintain (item is updated) and
+ * records a change of its credit profile in credit_audit. */
+int dd_admin__customer_audit(dd_wtxn *txn, dd_admin_write *w, ProtobufCMessage *item,
+                             const char *key, size_t klen, int deleting, dd_error *err);
+
 #endif

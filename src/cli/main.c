@@ -24,6 +24,8 @@ static const char usage_text[] =
 	"  signals      load FILE.json|FILE.csv | list | get SKU | delete SKU   (market signals)\n"
 	"  coupons      load FILE.json | list | get CODE | delete CODE\n"
 	"  policy       upload | activate | submit | approve | reject | list | get\n"
+	"  orders       commit | cancel | get | list | held | release | reject\n"
+	"  verify       recompute coupon uses, budgets and exposure from the orders\n"
 	"  health       [SERVICE]: the server's grpc.health.v1 status\n"
 	"  token        create --role ROLE --name NAME | list | revoke NAME   (admin)\n"
 	"\n"
@@ -53,6 +55,8 @@ static const struct {
 	{ "policy", cli_cmd_policy },
 	{ "health", cli_cmd_health },
 	{ "token", cli_cmd_token },
+	{ "orders", cli_cmd_orders },
+	{ "verify", cli_cmd_verify },
 };
 
 int main(int argc, char **argv)

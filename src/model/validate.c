@@ -250,6 +250,10 @@ static int validate_customer(const Dealdesk__V1__Customer *c, const char *f,
 	CHECK(check_range(cr->oldest_overdue_days, 0, 36500, b, err));
 	snprintf(b, sizeof(b), "%s%scredit.tier", f, *f ? "." : "");
 	CHECK(dd_check_string(cr->tier, 16, 1, b, err));
+	snprintf(b, sizeof(b), "%s%scredit.score", f, *f ? "." : "");
+	CHECK(check_range(cr->score, 0, 100, b, err));
+	snprintf(b, sizeof(b), "%s%scredit.max_order_value", f, *f ? "." : "");
+	CHECK(check_range(cr->max_order_value, 0, INT64_MAX, b, err));
 	snprintf(b, sizeof(b), "%s%scredit.next_review_at", f, *f ? "." : "");
 	return check_range(cr->next_review_at, 0, INT64_MAX, b, err);
 }

@@ -89,11 +89,13 @@ int quote_credit(quote_run *r)
 	qo_order *o = &r->order;
 	qo_credit *d = &o->credit;
 	const Dealdesk__V1__CreditProfile *c = o->customer->credit;
-	d->present = c != NULL;
+	d->present = c != NULL; /* open_orders was read by load */
 	d->same_currency = c != NULL && strcmp(c->currency, o->req->currency) == 0;
 	int overflow = 0;
 	if (c != NULL) {
 		overflow |= dd_money_add(c->open_receivables, c->committed_orders, &d->exposure);
+		overflow |= dd_money_add(d->exposure, d->open_orders, &d->exposure);
+		overflow |= dd_money_add(d->exposure, d->receivables, &d->exposure);
 		if (d->same_currency)
 			overflow |= dd_money_add(d->exposure, o->total, &d->exposure);
 		d->limit = c->credit_limit;

@@ -7,7 +7,35 @@
 
 #include <string.h>
 
+static void read_usage(quote_run *r, const char *kind, const char *id,
+                       const char *customer, int64_t *uses, int64_t *amount);
+
 /* ---- customer ------------------------------------------------------------- */
+
+typedef struct oldest_due {
+	int found;
+	int64_t due;
+} oldest_due;
+
+/* The first open item of a customer (key customer \0 due(8 BE) \0 id):
+ * the oldest due date. */
+static int first_due(void *ud, dd_val key, dd_val val)
+{
+	oldest_due *od = ud;
+	const unsigned char *k = key.data;
+	(void)val;
+	size_t i = 0;
+	while (i < key.len && k[i] != 0)
+		i++;
+	if (i + 9 > key.len)
+		return 1;
+	uint64_t due = 0;
+	for (int b = 0; b < 8; b++)
+		due = due << 8 | k[i + 1 + b];
+	od->found = 1;
+	od->due = (int64_t)due;
+	return 1;
+}
 
 static int load_customer(quote_run *r)
 {
@@ -21,6 +49,31 @@ static int load_customer(quote_run *r)
 	r->order.customer = (const void *)quote_record(r, &dealdesk__v1__customer__descriptor, v);
 	if (r->order.customer == NULL)
 		return dd_error_set(r->err, DD_ESTORE, "store: customer '%s' is corrupt", id);
+	/* the exposure of committed orders and invoices, kept by the commits
+	 * ("x", "r" counters), and the oldest open invoice's due date */
+	const Dealdesk__V1__CreditProfile *cp = r->order.customer->credit;
+	if (cp != NULL) {
+		qo_credit *d = &r->order.credit;
+		read_usage(r, "x", id, NULL, &d->open_order_count, &d->open_orders);
+		read_usage(r, "r", id, NULL, &d->receivable_count, &d->receivables);
+		d->overdue_days = cp->oldest_overdue_days;
+		if (d->receivable_count > 0) {
+			oldest_due od = { 0, 0 };
+			size_t ilen = strlen(id);
+			char prefix[DD_MAX_ID + 2];
+			if (ilen <= DD_MAX_ID) {
+				memcpy(prefix, id, ilen);
+				prefix[ilen] = '\0';
+				dd_rtxn_scan(r->q->txn, DD_T_OPEN_ITEMS, (dd_val){ prefix, ilen + 1 },
+				             (dd_val){ NULL, 0 }, first_due, &od);
+			}
+			if (od.found && od.due < r->order.time) {
+				int64_t days = (r->order.time - od.due) / 86400;
+				if (days > d->overdue_days)
+					d->overdue_days = days > INT32_MAX ? INT32_MAX : (int32_t)days;
+			}
+		}
+	}
 	return DD_OK;
 }
 

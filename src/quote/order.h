@@ -110,6 +110,12 @@ typedef struct qo_trace {
 
 typedef struct qo_credit {
 	int present, same_currency;
+	/* open orders the commits reserved (usage "x" counter), and open
+	 * receivables of invoices ("r" counter), as read; days the oldest open
+	 * invoice is past due at the request time (the larger of that and the
+	 * profile's figure) */
+	int64_t open_orders, open_order_count, receivables, receivable_count;
+	int32_t overdue_days;
 	int64_t limit, exposure, available;
 	int outcome; /* Dealdesk__V1__CreditOutcome */
 	int32_t terms_days;

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-static int init_run(quote_run *r, dd_quoter *q, const Dealdesk__V1__QuoteRequest *req,
+int quote_init_run(quote_run *r, dd_quoter *q, const Dealdesk__V1__QuoteRequest *req,
                     int64_t now, dd_arena *arena, dd_error *err)
 {
 	memset(r, 0, sizeof(*r));
@@ -35,7 +35,7 @@ static int init_run(quote_run *r, dd_quoter *q, const Dealdesk__V1__QuoteRequest
 	return DD_OK;
 }
 
-static int run_stages(quote_run *r, Dealdesk__V1__QuoteResponse **out)
+int quote_run_stages(quote_run *r, Dealdesk__V1__QuoteResponse **out)
 {
 	int rc;
 	if ((rc = quote_load(r)) != DD_OK || (rc = quote_price(r)) != DD_OK ||
@@ -55,13 +55,13 @@ int dd_quote(dd_quoter *q, const Dealdesk__V1__QuoteRequest *req, int64_t now,
 	if (rc != DD_OK)
 		return rc;
 	quote_run r;
-	if ((rc = init_run(&r, q, req, now, arena, err)) != DD_OK)
+	if ((rc = quote_init_run(&r, q, req, now, arena, err)) != DD_OK)
 		return rc;
 	int top = lua_gettop(q->L);
 	if (dd_rtxn_begin(q->txn) != DD_OK)
 		return dd_error_set(err, DD_ESTORE, "store: cannot begin a read");
 	q->run = &r;
-	rc = run_stages(&r, out);
+	rc = quote_run_stages(&r, out);
 	q->run = NULL;
 	q->generation++;
 	dd_rtxn_end(q->txn);

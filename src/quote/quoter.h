@@ -66,6 +66,12 @@ struct dd_quoter {
 	uint64_t rng[2];
 };
 
+/* pipeline.c: a run over req (stages load..respond, inside a read
+ * transaction the caller began); the commit path shares them. */
+int quote_init_run(quote_run *r, dd_quoter *q, const Dealdesk__V1__QuoteRequest *req,
+                   int64_t now, dd_arena *arena, dd_error *err);
+int quote_run_stages(quote_run *r, Dealdesk__V1__QuoteResponse **out);
+
 void quote_decision_id(dd_quoter *q, char out[33]);
 /* FNV-1a 64 with the published offset basis and prime (dd.bucket and
  * experiment arms). */

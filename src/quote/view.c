@@ -461,6 +461,9 @@ enum view_key {
 	K_UNIT_COST,
 	K_UNIT_PRICE,
 	K_SIGNALS,
+	K_MAX_ORDER_VALUE,
+	K_BLOCKED,
+	K_SCORE,
 	K__COUNT
 };
 
@@ -513,6 +516,9 @@ static const char *const key_names[K__COUNT] = {
 	"unit_cost",
 	"unit_price",
 	"signals",
+	"max_order_value",
+	"blocked",
+	"score",
 };
 
 /* Keys are interned once (the quoter's keys table, at stack index KEYS
@@ -614,19 +620,30 @@ static const char *rounding_name(dd_rounding mode)
 	}
 }
 
+/* committed_orders and open_receivables: what finance typed in the profile
+ * plus the open orders and invoices the commits keep; overdue_days: derived
+ * from the open invoices' due dates at the request time (or the profile's) */
 static void sync_profile(lua_State *L, int t, qv_shadow *sh,
-                         const Dealdesk__V1__CreditProfile *c)
+                         const Dealdesk__V1__CreditProfile *c, const qo_credit *d)
 {
+	int64_t committed = 0, receivables = 0;
+	if (c && dd_money_add(c->committed_orders, d->open_orders, &committed) != DD_OK)
+		committed = INT64_MAX;
+	if (c && dd_money_add(c->open_receivables, d->receivables, &receivables) != DD_OK)
+		receivables = INT64_MAX;
 	set_bool(L, t, sh, K_PRESENT, c != NULL);
 	set_str(L, t, sh, K_CURRENCY, c ? c->currency : "");
 	set_int(L, t, sh, K_LIMIT, c ? c->credit_limit : 0);
-	set_int(L, t, sh, K_OPEN_RECEIVABLES, c ? c->open_receivables : 0);
-	set_int(L, t, sh, K_COMMITTED_ORDERS, c ? c->committed_orders : 0);
+	set_int(L, t, sh, K_OPEN_RECEIVABLES, receivables);
+	set_int(L, t, sh, K_COMMITTED_ORDERS, committed);
 	set_int(L, t, sh, K_TERMS_DAYS, c ? c->standard_terms_days : 0);
-	set_int(L, t, sh, K_OVERDUE_DAYS, c ? c->oldest_overdue_days : 0);
+	set_int(L, t, sh, K_OVERDUE_DAYS, c ? d->overdue_days : 0);
 	set_str(L, t, sh, K_TIER, c ? c->tier : "");
 	set_int(L, t, sh, K_NEXT_REVIEW_AT, c ? c->next_review_at : 0);
 	set_bool(L, t, sh, K_HOLD, c ? c->hold : 0);
+	set_bool(L, t, sh, K_BLOCKED, c ? c->blocked : 0);
+	set_int(L, t, sh, K_MAX_ORDER_VALUE, c ? c->max_order_value : 0);
+	set_int(L, t, sh, K_SCORE, c ? c->score : 0);
 }
 
 static void sync_order(lua_State *L, quote_run *r)
@@ -657,7 +674,7 @@ static void sync_order(lua_State *L, quote_run *r)
 	set_int(L, t, sh, K_FIRST_ORDER_AT, c->first_order_at);
 	set_int(L, t, sh, K_LAST_ORDER_AT, c->last_order_at);
 	push_ref(L, q->profile_raw);
-	sync_profile(L, lua_gettop(L), &q->shadows->profile, c->credit);
+	sync_profile(L, lua_gettop(L), &q->shadows->profile, c->credit, &o->credit);
 	lua_pop(L, 3);
 }
 
@@ -790,7 +807,7 @@ static int sync(lua_State *L)
 		push_ref(L, q->credit_raw);
 		int t = lua_gettop(L);
 		qv_shadow *sh = &q->shadows->credit;
-		sync_profile(L, t, sh, o->customer->credit);
+		sync_profile(L, t, sh, o->customer->credit, d);
 		set_bool(L, t, sh, K_SAME_CURRENCY, d->same_currency);
 		set_int(L, t, sh, K_ORDER_TOTAL, o->total);
 		set_int(L, t, sh, K_EXPOSURE, d->exposure);

@@ -21,6 +21,7 @@ void dd_config_defaults(dd_config *c)
 	c->max_message_bytes = 4u << 20;
 	c->log_level = DD_LOG_INFO;
 	c->shutdown_grace_ms = 10000;
+	c->writer_batch = 256;
 	c->limits.max_lines = 500;
 	c->limits.max_quantity = 1000000;
 	c->limits.max_coupons = 20;
@@ -150,6 +151,8 @@ int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *er
 		NUM(limits.max_quantity, 1, (uint64_t)1 << 40);
 	if (!strcmp(key, "max-coupons"))
 		NUM(limits.max_coupons, 0, 1000);
+	if (!strcmp(key, "writer-batch"))
+		NUM(writer_batch, 1, 256);
 	if (!strcmp(key, "shutdown-grace-ms"))
 		NUM(shutdown_grace_ms, 0, 3600000);
 	if (!strcmp(key, "policy-max-instructions"))

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "dealdesk/admin.h"
+#include "dealdesk/order.h"
 #include "dealdesk/v1/admin.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
@@ -50,7 +51,7 @@ static int finish(dd_call *call, int rc, ProtobufCMessage *resp, const dd_error 
 static const char *const served[] = {
 	"", "dealdesk.v1.QuoteService", "dealdesk.v1.CatalogAdmin",
 	"dealdesk.v1.CustomerAdmin", "dealdesk.v1.ComplianceAdmin",
-	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.TokenAdmin", NULL,
+	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.TokenAdmin", "dealdesk.v1.OrderService", NULL,
 };
 
 static int health(dd_call *call, ProtobufCMessage **resp, dd_error *err)
@@ -480,6 +481,203 @@ static int list_tokens(dd_call *call, ProtobufCMessage **resp, dd_error *err)
 
 SYNC_HANDLER(h_list_tokens, list_tokens(call, &resp, &err))
 
+/* ---- orders ---------------------------------------------------------------------- */
+
+/* A commit or a state change: prepared on the worker, applied by the writer
+ * in its nested transaction, answered once durable. */
+typedef struct order_call {
+	dd_writer_job job;
+	dd_call *call;
+	dd_order_write *w;
+} order_call;
+
+static int order_apply(dd_wtxn *txn, void *ud, dd_error *err)
+{
+	return dd_order_write_apply(txn, ((order_call *)ud)->w, err);
+}
+
+static int order_answer(dd_call *call, const dd_order_write *w)
+{
+	dd_error err;
+	dd_error_clear(&err);
+	ProtobufCMessage *m = NULL;
+	int rc = dd_order_write_message(w, dd_call_arena(call), &m, &err);
+	return dd_call_finish(call, rc, rc == DD_OK ? m : NULL, &err);
+}
+
+static void order_done(void *ud, int rc, uint64_t version, const dd_error *err)
+{
+	order_call *oc = ud;
+	(void)version;
+	if (rc != DD_OK)
+		dd_call_finish(oc->call, rc, NULL, err);
+	else
+		order_answer(oc->call, oc->w);
+}
+
+static int submit_order(dd_call *call, int rc, dd_order_write *w, dd_error *err)
+{
+	if (rc != DD_OK)
+		return dd_call_finish(call, rc, NULL, err);
+	if (!dd_order_write_needed(w))
+		return order_answer(call, w);
+	order_call *oc = dd_arena_alloc(dd_call_arena(call), sizeof(*oc));
+	if (oc == NULL) {
+		dd_error_set(err, DD_ENOMEM, "out of memory");
+		return dd_call_finish(call, DD_ENOMEM, NULL, err);
+	}
+	memset(oc, 0, sizeof(*oc));
+	oc->job.apply = order_apply;
+	oc->job.done = order_done;
+	oc->job.ud = oc;
+	oc->call = call;
+	oc->w = w;
+	dd_writer *writer = dd_call_writer(call);
+	if (writer == NULL || dd_writer_submit(writer, &oc->job) != DD_OK) {
+		dd_error_set(err, DD_EINTERNAL, "server: the writer is not running");
+		return dd_call_finish(call, DD_EINTERNAL, NULL, err);
+	}
+	return DD_CALL_PENDING;
+}
+
+static int h_commit(dd_call *call)
+{
+	dd_error err;
+	dd_error_clear(&err);
+	dd_order_write *w = NULL;
+	int rc = dd_order_commit_prepare(dd_call_quoter(call), (const void *)dd_call_request(call),
+	                                 unix_now(), dd_call_arena(call), &w, &err);
+	return submit_order(call, rc, w, &err);
+}
+
+static int h_cancel(dd_call *call)
+{
+	const Dealdesk__V1__OrderKey *q = (const void *)dd_call_request(call);
+	dd_error err;
+	dd_error_clear(&err);
+	dd_order_write *w = NULL;
+	int rc = dd_order_change_prepare(DD_ORDER_CANCEL, q->order_id, dd_call_identity(call), "",
+	                                 unix_now(), dd_call_arena(call), &w, &err);
+	return submit_order(call, rc, w, &err);
+}
+
+static int order_decision(dd_call *call, dd_order_change change)
+{
+	const Dealdesk__V1__OrderDecisionRequest *q = (const void *)dd_call_request(call);
+	dd_error err;
+	dd_error_clear(&err);
+	dd_order_write *w = NULL;
+	const char *actor = *q->actor ? q->actor : dd_call_identity(call);
+	int rc = dd_order_change_prepare(change, q->order_id, actor, q->comment, unix_now(),
+	                                 dd_call_arena(call), &w, &err);
+	return submit_order(call, rc, w, &err);
+}
+
+static int h_release_order(dd_call *call)
+{
+	return order_decision(call, DD_ORDER_RELEASE);
+}
+
+static int h_reject_order(dd_call *call)
+{
+	return order_decision(call, DD_ORDER_REJECT);
+}
+
+static int h_invoice(dd_call *call)
+{
+	const Dealdesk__V1__InvoiceRequest *q = (const void *)dd_call_request(call);
+	dd_error err;
+	dd_error_clear(&err);
+	dd_order_write *w = NULL;
+	int rc = q->invoice_time < 0
+	                 ? dd_error_set(&err, DD_EINVAL, "invoice_time: must be >= 0")
+	                 : dd_order_change_prepare(DD_ORDER_INVOICE, q->order_id, dd_call_identity(call),
+	                                           "", q->invoice_time ? q->invoice_time : unix_now(),
+	                                           dd_call_arena(call), &w, &err);
+	return submit_order(call, rc, w, &err);
+}
+
+static int h_record_payment(dd_call *call)
+{
+	const Dealdesk__V1__RecordPaymentRequest *q = (const void *)dd_call_request(call);
+	dd_error err;
+	dd_error_clear(&err);
+	dd_order_write *w = NULL;
+	int rc = dd_order_payment_prepare(q->invoice_id, q->amount, q->time, q->payment_id,
+	                                  unix_now(), dd_call_arena(call), &w, &err);
+	return submit_order(call, rc, w, &err);
+}
+
+static int h_put_receivables(dd_call *call)
+{
+	const Dealdesk__V1__PutReceivablesRequest *q = (const void *)dd_call_request(call);
+	dd_error err;
+	dd_error_clear(&err);
+	dd_order_write *w = NULL;
+	int rc = dd_order_receivables_prepare(q->invoices, q->n_invoices, unix_now(),
+	                                      dd_call_arena(call), &w, &err);
+	return submit_order(call, rc, w, &err);
+}
+
+static int get_invoice(dd_call *call, ProtobufCMessage **resp, dd_error *err)
+{
+	const Dealdesk__V1__InvoiceKey *q = (const void *)dd_call_request(call);
+	Dealdesk__V1__Invoice *inv;
+	int rc = dd_invoice_get(dd_call_store(call), q->invoice_id, q->at ? q->at : unix_now(),
+	                        dd_call_arena(call), &inv, err);
+	if (rc == DD_OK)
+		*resp = &inv->base;
+	return rc;
+}
+
+SYNC_HANDLER(h_get_invoice, get_invoice(call, &resp, &err))
+
+static int credit_changes(dd_call *call, ProtobufCMessage **resp, dd_error *err)
+{
+	Dealdesk__V1__ListCreditChangesResponse *r;
+	int rc = dd_order_credit_changes(dd_call_store(call), (const void *)dd_call_request(call),
+	                                 dd_call_arena(call), &r, err);
+	if (rc == DD_OK)
+		*resp = &r->base;
+	return rc;
+}
+
+SYNC_HANDLER(h_credit_changes, credit_changes(call, &resp, &err))
+
+static int get_order(dd_call *call, ProtobufCMessage **resp, dd_error *err)
+{
+	const Dealdesk__V1__OrderKey *q = (const void *)dd_call_request(call);
+	Dealdesk__V1__Order *o;
+	int rc = dd_order_get(dd_call_store(call), q->order_id, dd_call_arena(call), &o, err);
+	if (rc == DD_OK)
+		*resp = &o->base;
+	return rc;
+}
+
+static int list_orders(dd_call *call, int held, ProtobufCMessage **resp, dd_error *err)
+{
+	Dealdesk__V1__ListOrdersResponse *r;
+	int rc = dd_order_list(dd_call_store(call), (const void *)dd_call_request(call), held,
+	                       dd_call_arena(call), &r, err);
+	if (rc == DD_OK)
+		*resp = &r->base;
+	return rc;
+}
+
+static int verify_counters(dd_call *call, ProtobufCMessage **resp, dd_error *err)
+{
+	Dealdesk__V1__VerifyCountersResponse *r;
+	int rc = dd_order_verify(dd_call_store(call), dd_call_arena(call), &r, err);
+	if (rc == DD_OK)
+		*resp = &r->base;
+	return rc;
+}
+
+SYNC_HANDLER(h_get_order, get_order(call, &resp, &err))
+SYNC_HANDLER(h_list_orders, list_orders(call, 0, &resp, &err))
+SYNC_HANDLER(h_list_held_orders, list_orders(call, 1, &resp, &err))
+SYNC_HANDLER(h_verify_counters, verify_counters(call, &resp, &err))
+
 /* ---- who may call the policy methods ------------------------------------------ */
 
 /* The role that writes policies of a kind, and the one that approves them:
@@ -614,5 +812,18 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.TokenAdmin/CreateToken", dealdesk__v1__create_token_request, h_create_token, 0, ADMIN),
 	M("/dealdesk.v1.TokenAdmin/ListTokens", dealdesk__v1__list_tokens_request, h_list_tokens, 0, ADMIN),
 	M("/dealdesk.v1.TokenAdmin/RevokeToken", dealdesk__v1__revoke_token_request, h_revoke_token, 0, ADMIN),
+	M("/dealdesk.v1.OrderService/Commit", dealdesk__v1__commit_request, h_commit, 1, CHECKOUT),
+	M("/dealdesk.v1.OrderService/Cancel", dealdesk__v1__order_key, h_cancel, 0, CHECKOUT),
+	M("/dealdesk.v1.OrderService/GetOrder", dealdesk__v1__order_key, h_get_order, 0, CHECKOUT),
+	M("/dealdesk.v1.OrderService/ListOrders", dealdesk__v1__list_orders_request, h_list_orders, 0, CHECKOUT),
+	M("/dealdesk.v1.OrderService/ListHeldOrders", dealdesk__v1__list_orders_request, h_list_held_orders, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/ReleaseOrder", dealdesk__v1__order_decision_request, h_release_order, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/RejectOrder", dealdesk__v1__order_decision_request, h_reject_order, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/VerifyCounters", dealdesk__v1__verify_counters_request, h_verify_counters, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/Invoice", dealdesk__v1__invoice_request, h_invoice, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/RecordPayment", dealdesk__v1__record_payment_request, h_record_payment, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/GetInvoice", dealdesk__v1__invoice_key, h_get_invoice, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/PutReceivables", dealdesk__v1__put_receivables_request, h_put_receivables, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/ListCreditChanges", dealdesk__v1__list_credit_changes_request, h_credit_changes, 0, FINANCE),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE, NULL },
 };

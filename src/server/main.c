@@ -32,6 +32,7 @@ static void usage(FILE *f)
 	        "  --policy-max-memory BYTES     memory a policy call may add (32M)\n"
 	        "  --policy-max-millis MS        CPU time per policy call (250)\n"
 	        "  --shutdown-grace-ms MS        time in-flight calls get on SIGTERM (10000)\n"
+	        "  --writer-batch N              most writes per write transaction, 1..256 (256; 1 = no group commit)\n"
 	        "  --require-approval            only APPROVED policy versions may be activated\n"
 	        "                                (always, unless --no-auth)\n"
 	        "  --demo                        load the demo dataset into an empty store\n"
@@ -290,6 +291,7 @@ int main(int argc, char **argv)
 		close(lock);
 		return 1;
 	}
+	dd_writer_set_max_batch(writer, cfg.writer_batch);
 	int rc = 1;
 	if (dd_policy_install_shipped(store, &cfg.limits.sandbox, (int64_t)time(NULL), &err) != DD_OK) {
 		dd_log(DD_LOG_ERROR, "cannot install the shipped policies: %s", err.msg);

@@ -26,6 +26,7 @@ typedef struct dd_config {
 	int demo;
 	int require_approval;
 	unsigned shutdown_grace_ms;
+	unsigned writer_batch;       /* most writes per transaction; 1 = no group commit */
 	dd_quote_limits limits;
 	/* who may call (README "Authentication and roles") */
 	int no_auth;                /* --no-auth: no credentials, no roles (loopback only) */

@@ -49,6 +49,11 @@ static const char *const table_names[DD_T__COUNT] = {
 	[DD_T_COUPONS] = "coupons",
 	[DD_T_USAGE] = "usage",
 	[DD_T_TOKENS] = "tokens",
+	[DD_T_ORDERS] = "orders",
+	[DD_T_SKU_HISTORY] = "sku_history",
+	[DD_T_INVOICES] = "invoices",
+	[DD_T_OPEN_ITEMS] = "open_items",
+	[DD_T_CREDIT_AUDIT] = "credit_audit",
 };
 
 struct dd_store {

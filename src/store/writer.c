@@ -30,6 +30,7 @@ struct dd_writer {
 	bool stopping;
 	dd_writer_stats stats; /* under lock */
 	int fail_commits;      /* tests: so many batches taken from now on fail to commit */
+	size_t max_batch;      /* most jobs per transaction (1 = no grouping) */
 };
 
 /* ---- one batch ---------------------------------------------------------- */
@@ -128,7 +129,7 @@ static void *writer_main(void *arg)
 		}
 		dd_writer_job *batch = w->head, *last = batch;
 		size_t n = 1;
-		while (last->next != NULL && n < DD_WRITER_MAX_BATCH) {
+		while (last->next != NULL && n < w->max_batch) {
 			last = last->next;
 			n++;
 		}
@@ -156,6 +157,7 @@ int dd_writer_start(dd_writer **out, dd_store *store, dd_error *err)
 	if (w == NULL)
 		return dd_error_set(err, DD_ENOMEM, "writer: out of memory");
 	w->store = store;
+	w->max_batch = DD_WRITER_MAX_BATCH;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	int rc = dd_store__attach_writer(store, w);
@@ -219,6 +221,15 @@ int dd_writer_submit(dd_writer *w, dd_writer_job *job)
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 	return DD_OK;
+}
+
+void dd_writer_set_max_batch(dd_writer *w, unsigned n)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->max_batch = n == 0 || n > DD_WRITER_MAX_BATCH ? DD_WRITER_MAX_BATCH : n;
+	pthread_mutex_unlock(&w->lock);
 }
 
 void dd_writer_get_stats(dd_writer *w, dd_writer_stats *out)

@@ -62,6 +62,7 @@ PUBLIC_HEADERS = {
     "sandbox.h": "policy",
     "admin.h": "admin",
     "quote.h": "quote",
+    "order.h": "quote",
     "client.h": "client",
     "pbjson.h": "client",
     "csv.h": "client",

@@ -60,7 +60,7 @@ static void run_cases(fixture *f, const credit_case *cs, size_t n)
 		assert_int_equal(d->credit_limit, k->limit);
 		assert_int_equal(d->available_credit, k->limit - exposure);
 		assert_string_equal(d->tier, k->tier);
-		assert_int_equal(d->n_reasons, 1);
+		assert_true(d->n_reasons >= 1); /* the reason, then what would approve it, who may override and the checks */
 		size_t len = strlen(k->reason);
 		if (k->reason[len - 1] == ':')
 			assert_prefix(d->reasons[0], k->reason);
@@ -208,7 +208,7 @@ static void test_no_credit_line(void **state)
 	const Dealdesk__V1__CreditDecision *d = quote_customer(f, &c, "D", 1)->credit;
 	assert_int_equal(d->outcome, OUTCOME(PREPAY));
 	assert_int_equal(d->payment_terms_days, 0);
-	assert_int_equal(d->n_reasons, 1);
+	assert_true(d->n_reasons >= 1); /* the reason, then what would approve it, who may override and the checks */
 	assert_string_equal(d->reasons[0], "NO_CREDIT_LINE: the customer has no credit limit");
 	assert_int_equal(d->exposure, 0);
 	assert_int_equal(d->credit_limit, 0);
@@ -380,7 +380,7 @@ static void test_fail_safe_review(void **state)
 			fail_msg("'%s': outcome %d", bad[i], d->outcome);
 		assert_int_equal(d->payment_terms_days, 0);
 		assert_int_equal(d->deposit_amount, 0);
-		assert_int_equal(d->n_reasons, 1);
+		assert_true(d->n_reasons >= 1); /* the reason, then what would approve it, who may override and the checks */
 		char want[128];
 		snprintf(want, sizeof(want), "POLICY_ERROR: credit policy v%llu: decide() must return "
 		         "{outcome=APPROVE|", (unsigned long long)v);

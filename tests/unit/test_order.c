@@ -1,0 +1,227 @@
+/* Unit tests for src/quote/commit.c and orders.c: commits prepared on a
+ * quoter and applied in write transactions of their own, in-process, over
+ * the demo dataset. The write of the second of two orders prepared against
+ * the same last coupon use fails: the re-check inside the write. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dealdesk/admin.h"
+#include "dealdesk/order.h"
+#include "dealdesk/writer.h"
+
+#define T0 1790000000
+
+typedef struct fixture {
+	char dir[64];
+	dd_store *store;
+	dd_quoter *q;
+	dd_arena arena;
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/dd-test-order-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	dd_store_opts o = { .path = f->dir, .map_size = 64u << 20, .no_sync = 1 };
+	dd_error err;
+	assert_int_equal(dd_store_open(&f->store, &o, &err), DD_OK);
+	assert_int_equal(dd_policy_install_shipped(f->store, NULL, T0, &err), DD_OK);
+	assert_int_equal(dd_demo_seed(f->store, &err), DD_OK);
+	Dealdesk__V1__Coupon c = DEALDESK__V1__COUPON__INIT;
+	c.code = "LAST1";
+	c.promotion_id = "VIP-GADGET";
+	c.enabled = 1;
+	c.max_uses = 1;
+	ProtobufCMessage *items[] = { &c.base };
+	assert_int_equal(dd_admin_put(f->store, DD_ENTITY_COUPON, items, 1, "coupons", NULL, &err),
+	                 DD_OK);
+	assert_int_equal(dd_quoter_new(&f->q, f->store, NULL, &err), DD_OK);
+	dd_arena_init(&f->arena, 0, 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	dd_arena_free(&f->arena);
+	dd_quoter_free(f->q);
+	dd_store_close(f->store);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+typedef struct commit_buf {
+	Dealdesk__V1__CommitRequest c;
+	Dealdesk__V1__QuoteRequest r;
+	Dealdesk__V1__LineRequest l[2];
+	Dealdesk__V1__LineRequest *lp[2];
+	char *coupons[1];
+} commit_buf;
+
+static void commit_init(commit_buf *b, const char *id, const char *customer, int64_t gadgets,
+                        const char *coupon)
+{
+	memset(b, 0, sizeof(*b));
+	dealdesk__v1__commit_request__init(&b->c);
+	dealdesk__v1__quote_request__init(&b->r);
+	b->c.order_id = (char *)id;
+	b->c.request = &b->r;
+	b->r.customer_id = (char *)customer;
+	b->r.currency = "USD";
+	b->r.channel = "web";
+	b->r.request_time = T0;
+	dealdesk__v1__line_request__init(&b->l[0]);
+	b->l[0].sku = "GADGET-2";
+	b->l[0].quantity = gadgets;
+	b->lp[0] = &b->l[0];
+	b->r.lines = b->lp;
+	b->r.n_lines = 1;
+	if (coupon) {
+		b->coupons[0] = (char *)coupon;
+		b->r.coupon_codes = b->coupons;
+		b->r.n_coupon_codes = 1;
+	}
+}
+
+static int apply_fn(dd_wtxn *txn, void *ud, dd_error *err)
+{
+	return dd_order_write_apply(txn, ud, err);
+}
+
+static int apply(fixture *f, dd_order_write *w, dd_error *err)
+{
+	return dd_store_write(f->store, apply_fn, w, NULL, err);
+}
+
+static Dealdesk__V1__Order *result(fixture *f, dd_order_write *w)
+{
+	ProtobufCMessage *m = NULL;
+	dd_error err;
+	assert_int_equal(dd_order_write_message(w, &f->arena, &m, &err), DD_OK);
+	return (Dealdesk__V1__Order *)m;
+}
+
+static void assert_verified(fixture *f)
+{
+	Dealdesk__V1__VerifyCountersResponse *v;
+	dd_error err;
+	assert_int_equal(dd_order_verify(f->store, &f->arena, &v, &err), DD_OK);
+	for (size_t i = 0; i < v->n_differences; i++)
+		print_message("difference: %s\n", v->differences[i]->counter);
+	assert_int_equal(v->n_differences, 0);
+}
+
+/* Two orders quoted while one use is left: both quotes accept the code; the
+ * first write takes the use, the second is refused inside its write. */
+static void test_last_coupon_use(void **state)
+{
+	fixture *f = *state;
+	commit_buf a, b;
+	commit_init(&a, "o1", "acme", 1, "LAST1");
+	commit_init(&b, "o2", "bolt", 1, "LAST1");
+	dd_order_write *wa, *wb;
+	dd_error err;
+	assert_int_equal(dd_order_commit_prepare(f->q, &a.c, T0, &f->arena, &wa, &err), DD_OK);
+	assert_int_equal(dd_order_commit_prepare(f->q, &b.c, T0, &f->arena, &wb, &err), DD_OK);
+	assert_int_equal(apply(f, wa, &err), DD_OK);
+	assert_int_equal(apply(f, wb, &err), DD_EPRECOND);
+	assert_non_null(strstr(err.msg, "coupon 'LAST1'"));
+	assert_non_null(strstr(err.msg, "retry"));
+	Dealdesk__V1__Order *o = result(f, wa);
+	assert_int_equal(o->n_coupons, 1);
+	assert_string_equal(o->coupons[0], "LAST1");
+	assert_int_equal(o->state, DEALDESK__V1__ORDER_STATE__ORDER_STATE_OPEN);
+	/* the retry re-quotes: the code is refused, the order commits without it */
+	assert_int_equal(dd_order_commit_prepare(f->q, &b.c, T0, &f->arena, &wb, &err), DD_OK);
+	assert_int_equal(apply(f, wb, &err), DD_OK);
+	assert_int_equal(result(f, wb)->n_coupons, 0);
+	assert_verified(f);
+	/* cancel gives the use back: a third order gets it */
+	dd_order_write *wc;
+	assert_int_equal(dd_order_change_prepare(DD_ORDER_CANCEL, "o1", "t", "", T0, &f->arena, &wc,
+	                                         &err), DD_OK);
+	assert_int_equal(apply(f, wc, &err), DD_OK);
+	assert_int_equal(result(f, wc)->state, DEALDESK__V1__ORDER_STATE__ORDER_STATE_CANCELLED);
+	commit_buf c;
+	commit_init(&c, "o3", "acme", 1, "LAST1");
+	assert_int_equal(dd_order_commit_prepare(f->q, &c.c, T0, &f->arena, &wc, &err), DD_OK);
+	assert_int_equal(apply(f, wc, &err), DD_OK);
+	assert_int_equal(result(f, wc)->n_coupons, 1);
+	assert_verified(f);
+}
+
+/* Same id and request: the stored order, no write; another request: EEXIST;
+ * a duplicate prepared before the first was written commits once. */
+static void test_idempotent(void **state)
+{
+	fixture *f = *state;
+	commit_buf a, a2, changed;
+	commit_init(&a, "same", "acme", 2, NULL);
+	commit_init(&a2, "same", "acme", 2, NULL);
+	commit_init(&changed, "same", "acme", 3, NULL);
+	dd_order_write *w1, *w2, *w3;
+	dd_error err;
+	assert_int_equal(dd_order_commit_prepare(f->q, &a.c, T0, &f->arena, &w1, &err), DD_OK);
+	assert_int_equal(dd_order_commit_prepare(f->q, &a2.c, T0, &f->arena, &w2, &err), DD_OK);
+	assert_int_equal(dd_order_write_needed(w2), 1);
+	assert_int_equal(apply(f, w1, &err), DD_OK);
+	assert_int_equal(apply(f, w2, &err), DD_OK); /* found the first: no second order */
+	Dealdesk__V1__Order *o1 = result(f, w1), *o2 = result(f, w2);
+	assert_string_equal(o1->quote->decision_id, o2->quote->decision_id);
+	assert_int_equal(dd_order_commit_prepare(f->q, &a.c, T0 + 5, &f->arena, &w3, &err), DD_OK);
+	assert_int_equal(dd_order_write_needed(w3), 0);
+	assert_string_equal(result(f, w3)->quote->decision_id, o1->quote->decision_id);
+	assert_int_equal(dd_order_commit_prepare(f->q, &changed.c, T0, &f->arena, &w3, &err),
+	                 DD_EEXIST);
+	/* the customer counted one order, the exposure one reservation */
+	Dealdesk__V1__VerifyCountersResponse *v;
+	assert_int_equal(dd_order_verify(f->store, &f->arena, &v, &err), DD_OK);
+	assert_int_equal(v->orders, 1);
+	assert_int_equal(v->n_differences, 0);
+}
+
+static void test_expected_total_and_bad_input(void **state)
+{
+	fixture *f = *state;
+	commit_buf a;
+	commit_init(&a, "t1", "acme", 1, NULL);
+	a.c.has_expected_total = 1;
+	a.c.expected_total = 1;
+	dd_order_write *w;
+	dd_error err;
+	assert_int_equal(dd_order_commit_prepare(f->q, &a.c, T0, &f->arena, &w, &err), DD_EPRECOND);
+	assert_non_null(strstr(err.msg, "not 1"));
+	commit_init(&a, "", "acme", 1, NULL);
+	assert_int_equal(dd_order_commit_prepare(f->q, &a.c, T0, &f->arena, &w, &err), DD_EINVAL);
+	assert_string_equal(err.msg, "order_id: required");
+	commit_init(&a, "t2", "acme", 1, NULL);
+	a.r.order_id = "other";
+	assert_int_equal(dd_order_commit_prepare(f->q, &a.c, T0, &f->arena, &w, &err), DD_EINVAL);
+	commit_init(&a, "t3", "defaulter", 1, NULL);
+	assert_int_equal(dd_order_commit_prepare(f->q, &a.c, T0, &f->arena, &w, &err), DD_EPRECOND);
+	assert_non_null(strstr(err.msg, "credit DECLINE"));
+	assert_int_equal(dd_order_payment_prepare("i", 0, 0, "p", T0, &f->arena, &w, &err), DD_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_last_coupon_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expected_total_and_bad_input, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
