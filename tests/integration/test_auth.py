@@ -42,6 +42,8 @@ APPROVER = {"pricing": "compliance", "promotions": "compliance", "credit": "fina
 SERVICE_ROLE = {"dealdesk.v1.QuoteService": "checkout", "dealdesk.v1.CatalogAdmin": "pricing",
                 "dealdesk.v1.CustomerAdmin": "finance",
                 "dealdesk.v1.ComplianceAdmin": "compliance", "dealdesk.v1.TokenAdmin": "admin"}
+# orders: the checkout commits, cancels and reads them; finance does the rest
+ORDER_CHECKOUT = {"Commit", "Cancel", "GetOrder", "ListOrders"}
 POLICY_WRITE = {"UploadPolicy", "SubmitPolicy", "ActivatePolicy"}
 POLICY_REVIEW = {"ApprovePolicy", "RejectPolicy"}
 POLICY_READ = {"GetPolicy", "ListPolicies"}
@@ -51,11 +53,12 @@ def all_methods():
     """(service full name, method name, request class) of every RPC in the
     protos: a new RPC without an expectation below fails the matrix."""
     out = []
-    for mod in (m["quote_pb2"], m["admin_pb2"]):
+    for mod in (m["quote_pb2"], m["admin_pb2"], m["orders_pb2"]):
         for svc in mod.DESCRIPTOR.services_by_name.values():
             for meth in svc.methods:
                 cls = getattr(mod, meth.input_type.name, None) or \
-                    getattr(m["types_pb2"], meth.input_type.name)
+                    getattr(m["types_pb2"], meth.input_type.name, None) or \
+                    getattr(m["quote_pb2"], meth.input_type.name)
                 out.append((svc.full_name, meth.name, cls))
     out.append(("grpc.health.v1.Health", "Check", H.HealthCheckRequest))
     return out
@@ -77,6 +80,8 @@ def expected(service, method, role, kind=None):
         if kind is None:  # ListPolicies of every kind
             return role in ("pricing", "finance", "compliance")
         return role in (OWNER[kind], APPROVER[kind])
+    if service == "dealdesk.v1.OrderService":
+        return role == "admin" or role == ("checkout" if method in ORDER_CHECKOUT else "finance")
     return role == "admin" or role == SERVICE_ROLE[service]
 
 
