@@ -109,44 +109,45 @@ function decide(ctx, credit)
     return decision("PREPAY", 0, 0, "NO_CREDIT_LINE: the customer has no credit limit",
                     "a credit limit set by finance, or payment in advance")
   end
-  local checks = sub_checks(ctx, credit, exponent, nil, "")
+  -- the sub-checks' figures are spelt out only for an outcome that needs them
+  local function early_checks() return sub_checks(ctx, credit, exponent, nil, "") end
   if credit.blocked then
     return decision("DECLINE", 0, 0, "BLOCKED: finance blocked the account",
-                    "finance unblocks the account", checks)
+                    "finance unblocks the account", early_checks())
   end
   if credit.hold then
     return decision("REVIEW", 0, 0, "CREDIT_HOLD: finance put the account on hold",
-                    "finance lifts the hold or releases this order", checks)
+                    "finance lifts the hold or releases this order", early_checks())
   end
   if not credit.same_currency then
     return decision("REVIEW", 0, 0, "CURRENCY_MISMATCH: credit is kept in " ..
                     credit.currency .. ", the order is in " .. ctx.currency,
-                    "the same order in " .. credit.currency, checks)
+                    "the same order in " .. credit.currency, early_checks())
   end
   local overdue = credit.overdue_days
   if overdue > DECLINE_OVERDUE_DAYS then
     return decision("DECLINE", 0, 0, "OVERDUE: oldest open item " .. overdue ..
                     " days past due (decline above " .. DECLINE_OVERDUE_DAYS .. ")",
                     "payment of the open items more than " .. REVIEW_OVERDUE_DAYS ..
-                    " days past due", checks)
+                    " days past due", early_checks())
   end
   if overdue > REVIEW_OVERDUE_DAYS then
     return decision("REVIEW", 0, 0, "OVERDUE: oldest open item " .. overdue ..
                     " days past due (review above " .. REVIEW_OVERDUE_DAYS .. ")",
                     "payment of the open items more than " .. REVIEW_OVERDUE_DAYS ..
-                    " days past due", checks)
+                    " days past due", early_checks())
   end
   local review_at = credit.next_review_at
   if review_at ~= 0 and ctx.now >= review_at then
     return decision("REVIEW", 0, 0, "REVIEW_DUE: the credit review date has passed",
-                    "a credit review by finance (a new next_review_at)", checks)
+                    "a credit review by finance (a new next_review_at)", early_checks())
   end
   local maxv = credit.max_order_value
   if ctx.customer.order_count == 0 and maxv > 0 and credit.order_total > maxv then
     return decision("REVIEW", 0, 0, "FIRST_ORDER_OVER_MAXIMUM: order total " ..
                     dd_format(credit.order_total, exponent) .. " is above the " ..
                     dd_format(maxv, exponent) .. " allowed for a customer without history",
-                    "an order total of at most " .. dd_format(maxv, exponent), checks)
+                    "an order total of at most " .. dd_format(maxv, exponent), early_checks())
   end
 
   local tier_name, scored = tier_of(credit)
@@ -161,7 +162,7 @@ function decide(ctx, credit)
   if used <= tier.approve then
     return decision("APPROVE", credit.terms_days, 0, "EXPOSURE_WITHIN_LIMIT: " .. where)
   end
-  checks = sub_checks(ctx, credit, exponent, used, tier_name)
+  local checks = sub_checks(ctx, credit, exponent, used, tier_name)
   -- what approves it: an order small enough to stay on the approval line,
   -- or paying down open receivables by the excess
   local line = dd_muldiv(limit, tier.approve, 10000, "down")
