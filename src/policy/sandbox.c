@@ -558,12 +558,15 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 	int fidx = lua_gettop(L) - nargs;
 	if (nargs < 0 || fidx < 1)
 		return dd_error_set(err, DD_EINVAL, "sandbox: no function to call");
-	if (!lua_checkstack(L, 2)) {
+	if (!lua_checkstack(L, 3)) {
 		lua_settop(L, fidx - 1);
 		return dd_error_set(err, DD_ENOMEM, "sandbox: out of stack");
 	}
-	char name[LUA_IDSIZE];
-	function_name(L, fidx, name, sizeof(name));
+	/* a copy of the function below it, for its name should the call fail
+	 * (working the name out is most of a short call's overhead) */
+	lua_pushvalue(L, fidx);
+	lua_insert(L, fidx);
+	fidx++;
 
 	int nested = sb->depth > 0; /* a host function calling back in:
 	                               the outer call's budgets go on */
@@ -596,9 +599,12 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 	}
 
 	if (status == LUA_OK && sb->killed == KILL_NONE) {
-		lua_remove(L, fidx);
+		lua_remove(L, fidx);     /* the message handler */
+		lua_remove(L, fidx - 1); /* the copy of the function */
 		return DD_OK;
 	}
+	char name[LUA_IDSIZE];
+	function_name(L, fidx - 1, name, sizeof(name));
 	/* A killed call fails even if the script caught every error. */
 	int rc, collect = 0;
 	if (sb->killed == KILL_INSTRUCTIONS) {
@@ -637,7 +643,7 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 		else
 			rc = dd_error_set(err, DD_EPOLICY, "%s: %s", name, msg);
 	}
-	lua_settop(L, fidx - 1);
+	lua_settop(L, fidx - 2); /* with the copy of the function */
 	/* Outside the budget now: give the garbage back. */
 	if (!nested && collect)
 		lua_gc(L, LUA_GCCOLLECT);
