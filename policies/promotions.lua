@@ -87,14 +87,14 @@ function apply(ctx, promotions)
   local applied, why_not = {}, {}
   local npromos = #promotions
 
-  local function skip(p, why)
-    why_not[p.id] = why
-    dd_trace("promotions", p.id, false, why)
+  local function skip(id, why)
+    why_not[id] = why
+    dd_trace("promotions", id, false, why)
   end
 
-  local function commit(p, e)
+  local function commit(p, id, e)
     order_room = order_room - commit_effect(p, e, order_room)
-    applied[p.id] = true
+    applied[id] = true
   end
 
   -- 1. exclusive promotions: the first that gives something is the only one
@@ -102,12 +102,13 @@ function apply(ctx, promotions)
   for k = 1, npromos do
     local p = promotions[k]
     if p.exclusive and exclusive == nil then
+      local id = p.id
       local e, why = evaluate(ctx, p)
       if e ~= nil then
-        commit(p, e)
-        exclusive = p.id
+        commit(p, id, e)
+        exclusive = id
       else
-        skip(p, why)
+        skip(id, why)
       end
     end
   end
@@ -116,14 +117,16 @@ function apply(ctx, promotions)
   local groups_done, stopped = {}, nil
   for k = 1, npromos do
     local p = promotions[k]
-    if applied[p.id] or (p.exclusive and why_not[p.id]) then
+    local id = p.id
+    local group = p.stacking_group
+    if applied[id] or (p.exclusive and why_not[id]) then
       -- already handled above
     elseif exclusive ~= nil then
-      skip(p, "exclusive promotion " .. exclusive .. " applies")
+      skip(id, "exclusive promotion " .. exclusive .. " applies")
     elseif stopped ~= nil then
-      skip(p, "evaluation stopped after " .. stopped)
-    elseif p.stacking_group ~= nil then
-      local g = p.stacking_group
+      skip(id, "evaluation stopped after " .. stopped)
+    elseif group ~= nil then
+      local g = group
       if not groups_done[g] then
         groups_done[g] = true
         -- the member giving the most wins; ties go to the earlier one
@@ -133,7 +136,7 @@ function apply(ctx, promotions)
           if m.stacking_group == g and not m.exclusive then
             local e, why = evaluate(ctx, m)
             if e == nil then
-              skip(m, why)
+              skip(m.id, why)
             elseif effect_total(e) > best_total then
               if best ~= nil then losers[#losers + 1] = best end
               best, best_e, best_total = m, e, effect_total(e)
@@ -143,9 +146,9 @@ function apply(ctx, promotions)
           end
         end
         if best ~= nil then
-          commit(best, best_e)
+          commit(best, best.id, best_e)
           for _, m in ipairs(losers) do
-            skip(m, "group " .. g .. ": " .. best.id .. " gives more")
+            skip(m.id, "group " .. g .. ": " .. best.id .. " gives more")
           end
           if best.stop_after then stopped = best.id end
         end
@@ -153,10 +156,10 @@ function apply(ctx, promotions)
     else
       local e, why = evaluate(ctx, p)
       if e ~= nil then
-        commit(p, e)
-        if p.stop_after then stopped = p.id end
+        commit(p, id, e)
+        if p.stop_after then stopped = id end
       else
-        skip(p, why)
+        skip(id, why)
       end
     end
   end

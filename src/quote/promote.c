@@ -405,7 +405,7 @@ int quote_promote(quote_run *r)
 		l->free_units = l->quantity;
 		l->free_value = l->left = l->subtotal;
 	}
-	int rc = quote_view_sync(r, QV_AMOUNTS);
+	int rc = quote_view_sync(r, QV_AMOUNTS | QV_CANDIDATES);
 	if (rc != DD_OK)
 		return rc;
 	lua_rawgeti(q->L, LUA_REGISTRYINDEX, q->ctx_view);

@@ -97,7 +97,7 @@ int dd_quoter_new(dd_quoter **out, dd_store *store, const dd_quote_limits *limit
 	q->ctx_view = q->credit_view = q->promos_view = q->checks_view = LUA_NOREF;
 	q->ctx_raw = q->customer_raw = q->profile_raw = LUA_NOREF;
 	q->lines_raw = q->line_raws = q->line_proxies = q->credit_raw = q->view_keys = LUA_NOREF;
-	q->view_ended = LUA_NOREF;
+	q->view_ended = q->cands_raw = LUA_NOREF;
 	for (int k = 0; k < DD_POLICY_KIND_COUNT; k++)
 		q->policy[k].script = q->policy[k].entry = LUA_NOREF;
 	dd_arena_init(&q->promo_arena, 65536, 0);

@@ -53,7 +53,11 @@ struct dd_quoter {
 	 * behind them, reused from quote to quote */
 	int ctx_view, credit_view, promos_view, checks_view;
 	int ctx_raw, customer_raw, profile_raw, lines_raw, line_raws, line_proxies, credit_raw;
-	int view_keys, view_ended;
+	int view_keys, view_ended, cands_raw;
+	uint32_t *cand_slots;   /* the slot each entry of cands_raw holds */
+	size_t cand_cap, view_cands;
+	uint64_t cand_version;  /* the promotions those slots belong to */
+	int cand_loaded;
 	size_t created_lines; /* line tables made so far */
 	struct qv_shadows *shadows; /* what the tables hold (view.c) */
 	size_t view_lines; /* lines the view holds now */
@@ -99,7 +103,7 @@ int quote_views_create(dd_quoter *q);
 /* Refreshes the view from the run's state: QV_ORDER the request, customer
  * and profile; QV_LINES every field of every line; QV_AMOUNTS the amounts
  * of lines and order; QV_CREDIT the credit policy's argument. */
-enum { QV_ORDER = 1, QV_LINES = 2, QV_AMOUNTS = 4, QV_CREDIT = 8 };
+enum { QV_ORDER = 1, QV_LINES = 2, QV_AMOUNTS = 4, QV_CREDIT = 8, QV_CANDIDATES = 16 };
 int quote_view_sync(quote_run *r, int what);
 void quote_views_free(dd_quoter *q);
 

@@ -423,6 +423,44 @@ static int sync(lua_State *L)
 		set_int(L, t, sh, K_TOTAL, o->total);
 		lua_pop(L, 1);
 	}
+	if (a->what & QV_CANDIDATES) {
+		/* entries that hold the same promotion as last time stay */
+		if (q->cand_version != q->promos_version || !q->cand_loaded) {
+			/* other promotion tables now: no entry can be kept (but
+			 * those past this order's candidates must still go) */
+			for (size_t k = 0; k < q->view_cands; k++)
+				q->cand_slots[k] = UINT32_MAX;
+			q->cand_loaded = 1;
+			q->cand_version = q->promos_version;
+		}
+		size_t n = o->candidates.n;
+		if (n > q->cand_cap) {
+			uint32_t *slots = realloc(q->cand_slots, n * sizeof(*slots));
+			if (slots == NULL)
+				return luaL_error(L, "out of memory");
+			q->cand_slots = slots;
+			q->cand_cap = n;
+		}
+		push_ref(L, q->cands_raw);
+		if (n > 0)
+			push_ref(L, q->promos_ref);
+		else
+			lua_pushnil(L);
+		for (size_t k = 0; k < n; k++) {
+			uint32_t slot = o->candidates.v[k].slot;
+			if (k < q->view_cands && q->cand_slots[k] == slot)
+				continue;
+			lua_rawgeti(L, -1, (lua_Integer)slot + 1);
+			lua_rawseti(L, -3, (lua_Integer)k + 1);
+			q->cand_slots[k] = slot;
+		}
+		for (size_t k = n; k < q->view_cands; k++) {
+			lua_pushnil(L);
+			lua_rawseti(L, -3, (lua_Integer)k + 1);
+		}
+		lua_pop(L, 2);
+		q->view_cands = n;
+	}
 	if (a->what & QV_CREDIT) {
 		const qo_credit *d = &o->credit;
 		push_ref(L, q->credit_raw);
@@ -519,8 +557,12 @@ static int create(lua_State *L)
 	}
 	dd_sandbox_push_proxy(L, ctx, "ctx");
 	q->ctx_view = luaL_ref(L, LUA_REGISTRYINDEX);
-	dd_sandbox_push_view(L, &quote_view_promos, q, 0, 0, NULL);
+	/* the candidate promotions: an array of the frozen promotion tables
+	 * the quoter keeps, refreshed per quote (QV_CANDIDATES) */
+	NEW_RAW(cands_raw);
+	dd_sandbox_push_proxy(L, -1, "promotions");
 	q->promos_view = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_pop(L, 1);
 	dd_sandbox_push_view(L, &quote_view_checks, q, 0, 0, NULL);
 	q->checks_view = luaL_ref(L, LUA_REGISTRYINDEX);
 	return 0;
@@ -543,6 +585,9 @@ int quote_views_create(dd_quoter *q)
 
 void quote_views_free(dd_quoter *q)
 {
+	free(q->cand_slots);
+	q->cand_slots = NULL;
+	q->cand_cap = q->view_cands = 0;
 	if (q->shadows) {
 		free(q->shadows->lines);
 		free(q->shadows);
@@ -551,7 +596,7 @@ void quote_views_free(dd_quoter *q)
 	int *refs[] = { &q->ctx_view, &q->credit_view, &q->promos_view, &q->checks_view,
 		        &q->ctx_raw, &q->customer_raw, &q->profile_raw, &q->lines_raw,
 		        &q->line_raws, &q->line_proxies, &q->credit_raw, &q->view_keys,
-		        &q->view_ended };
+		        &q->view_ended, &q->cands_raw };
 	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
 		if (*refs[i] > 0)
 			luaL_unref(q->L, LUA_REGISTRYINDEX, *refs[i]);

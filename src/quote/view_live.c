@@ -353,29 +353,7 @@ RECORD_ENTRY(usage_entry_entry, usage_keys, usage_entry_field)
 static const dd_sandbox_view_class usage_entry_class = { "ctx.usage[id]", usage_entry_field, NULL,
 	                                         NULL, usage_entry_entry };
 
-/* ---- promotions and checks: the frozen tables of the candidates ------------- */
-
-static int promos_item(lua_State *L, void *obj, uint32_t a, uint32_t b, lua_Integer i)
-{
-	quote_run *r = run_of(L, obj);
-	(void)a, (void)b;
-	if (i < 1 || (size_t)i > r->order.candidates.n)
-		return 0;
-	lua_rawgeti(L, LUA_REGISTRYINDEX, r->q->promos_ref);
-	lua_rawgeti(L, -1, (lua_Integer)r->order.candidates.v[i - 1].slot + 1);
-	lua_remove(L, -2);
-	return 1;
-}
-
-static lua_Integer promos_length(void *obj, uint32_t a, uint32_t b)
-{
-	dd_quoter *q = obj;
-	(void)a, (void)b;
-	return q->run ? (lua_Integer)q->run->order.candidates.n : 0;
-}
-
-const dd_sandbox_view_class quote_view_promos = { "promotions", NULL, promos_item, promos_length,
-	                                    NULL };
+/* ---- checks: the frozen tables of the compliance checks ------------------- */
 
 static int checks_item(lua_State *L, void *obj, uint32_t a, uint32_t b, lua_Integer i)
 {
