@@ -7,7 +7,7 @@
  * uses points into the quoter or the read transaction. apply runs on the
  * writer thread in the job's nested transaction and re-checks every
  * counter before it moves it. */
-#include "quoter.h"
+#include "order_write.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,65 +16,12 @@
 
 #include "dealdesk/order.h"
 
-enum { W_COMMIT = 0, W_PAYMENT = 100, W_RECEIVABLES = 101 };
-
-typedef struct counter_op {
-	char key[DD_STORE_MAX_KEY + 1];
-	int klen;
-	int64_t uses, amount;         /* deltas */
-	int64_t max_uses, max_amount; /* 0 = no limit */
-	int check_rise;               /* fail when amount rose above seen */
-	int64_t seen;
-	const char *what;             /* for messages: "coupon 'X'" */
-} counter_op;
-
-typedef struct sku_sale {
-	char key[DD_STORE_MAX_KEY + 1];
-	int klen;
-	uint8_t *val;
-	size_t len;
-} sku_sale;
-
-struct dd_order_write {
-	int kind; /* W_COMMIT or a dd_order_change */
-	dd_arena *arena;
-	const char *order_id;
-	int needed;
-	int has_expected;
-	int64_t expected;
-	/* commit */
-	uint8_t fingerprint[32];
-	uint8_t *packed;
-	size_t packed_len;
-	counter_op *ops;
-	size_t nops, capops;
-	sku_sale *sales;
-	size_t nsales;
-	const char *customer_id;
-	int64_t time;
-	int check_customer;
-	int64_t seen_order_count, seen_last_order_at;
-	/* changes */
-	const char *actor, *comment;
-	int64_t now;
-	/* payments */
-	const char *payment_id;
-	int64_t pay_amount;
-	int invoice_result; /* the result is an Invoice */
-	/* receivables */
-	Dealdesk__V1__Invoice *const *items;
-	size_t nitems;
-	/* the answer: the order as stored */
-	const uint8_t *result;
-	size_t result_len;
-};
-
 int dd_order_write_needed(const dd_order_write *w)
 {
 	return w->needed;
 }
 
-static int key2(char *buf, const char *kind, const char *id, const char *customer)
+int quote_order_key2(char *buf, const char *kind, const char *id, const char *customer)
 {
 	return customer ? dd_key_join(buf, DD_STORE_MAX_KEY + 1, 3, kind, id, customer)
 	                : dd_key_join(buf, DD_STORE_MAX_KEY + 1, 2, kind, id);
@@ -95,29 +42,32 @@ static counter_op *add_op(dd_order_write *w, const char *kind, const char *id,
 	}
 	counter_op *op = &w->ops[w->nops];
 	memset(op, 0, sizeof(*op));
-	op->klen = key2(op->key, kind, id, customer);
+	op->klen = quote_order_key2(op->key, kind, id, customer);
 	if (op->klen < 0)
 		return dd_error_set(err, DD_EINVAL, "counter key too long for '%s'", id), NULL;
 	w->nops++;
 	return op;
 }
 
-static void fingerprint(const Dealdesk__V1__QuoteRequest *req, dd_arena *a, uint8_t out[32])
+/* SHA-256 of the request as packed (explain aside): what makes a retry
+ * of an order id "the same request". A fingerprint that could not be
+ * computed must not stand for one, so failure is an error. */
+static int fingerprint(const Dealdesk__V1__QuoteRequest *req, dd_arena *a, uint8_t out[32],
+                       dd_error *err)
 {
 	Dealdesk__V1__QuoteRequest fp = *req;
 	fp.explain = 0;
-	size_t len = protobuf_c_message_get_packed_size(&fp.base);
-	uint8_t *buf = dd_arena_alloc(a, len ? len : 1);
+	size_t len;
+	uint8_t *buf = quote_order_pack(a, &fp.base, &len);
 	unsigned mdlen = 32;
-	if (buf == NULL) {
-		memset(out, 0, 32);
-		return;
-	}
-	protobuf_c_message_pack(&fp.base, buf);
-	EVP_Digest(buf, len, out, &mdlen, EVP_sha256(), NULL);
+	if (buf == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	if (EVP_Digest(buf, len, out, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		return dd_error_set(err, DD_EINTERNAL, "order_id: cannot fingerprint the request");
+	return DD_OK;
 }
 
-static uint8_t *pack(dd_arena *a, const ProtobufCMessage *m, size_t *len)
+uint8_t *quote_order_pack(dd_arena *a, const ProtobufCMessage *m, size_t *len)
 {
 	*len = protobuf_c_message_get_packed_size(m);
 	uint8_t *buf = dd_arena_alloc(a, *len ? *len : 1);
@@ -141,13 +91,7 @@ static int existing(dd_order_write *w, dd_val v, dd_error *err)
 		return dd_error_set(err, DD_EPRECOND,
 		                    "expected_total: order '%s' was committed with the total %lld, not %lld",
 		                    w->order_id, (long long)o->total, (long long)w->expected);
-	uint8_t *copy = dd_arena_alloc(w->arena, v.len ? v.len : 1);
-	if (copy == NULL)
-		return dd_error_set(err, DD_ENOMEM, "out of memory");
-	memcpy(copy, v.data, v.len);
-	w->result = copy;
-	w->result_len = v.len;
-	return DD_OK;
+	return quote_order_copy_result(w, v, err);
 }
 
 /* ---- commit: prepare ---------------------------------------------------------- */
@@ -376,13 +320,13 @@ static int build_commit(quote_run *r, const Dealdesk__V1__CommitRequest *req,
 		sale.line_total = qo_line_total(l);
 		sale.unit_price = sale.line_total / l->quantity;
 		sale.at = o->time;
-		if ((s->val = pack(a, &sale.base, &s->len)) == NULL)
+		if ((s->val = quote_order_pack(a, &sale.base, &s->len)) == NULL)
 			return dd_error_set(err, DD_ENOMEM, "out of memory");
 		w->nsales++;
 	}
 	w->customer_id = cust;
 	w->time = o->time;
-	if ((w->packed = pack(a, &ord.base, &w->packed_len)) == NULL)
+	if ((w->packed = quote_order_pack(a, &ord.base, &w->packed_len)) == NULL)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
 	return DD_OK;
 }
@@ -411,7 +355,8 @@ int dd_order_commit_prepare(dd_quoter *q, const Dealdesk__V1__CommitRequest *req
 	w->needed = 1;
 	w->has_expected = req->has_expected_total;
 	w->expected = req->expected_total;
-	fingerprint(qr, arena, w->fingerprint);
+	if ((rc = fingerprint(qr, arena, w->fingerprint, err)) != DD_OK)
+		return rc;
 	if ((rc = quote_validate(q, qr, err)) != DD_OK)
 		return rc;
 	quote_run r;
@@ -501,6 +446,28 @@ int dd_order_payment_prepare(const char *invoice_id, int64_t amount, int64_t tim
 	return DD_OK;
 }
 
+int quote_order_keep_result(dd_order_write *w, const ProtobufCMessage *m, dd_error *err)
+{
+	size_t len;
+	uint8_t *buf = quote_order_pack(w->arena, m, &len);
+	if (buf == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	w->result = buf;
+	w->result_len = len;
+	return DD_OK;
+}
+
+int quote_order_copy_result(dd_order_write *w, dd_val v, dd_error *err)
+{
+	uint8_t *copy = dd_arena_alloc(w->arena, v.len ? v.len : 1);
+	if (copy == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	memcpy(copy, v.data, v.len);
+	w->result = copy;
+	w->result_len = v.len;
+	return DD_OK;
+}
+
 /* ---- apply ------------------------------------------------------------------- */
 
 static int read_counter(dd_wtxn *txn, dd_arena *a, const char *key, size_t klen,
@@ -535,7 +502,7 @@ static int write_counter(dd_wtxn *txn, const char *key, size_t klen, int64_t use
 }
 
 /* Adds (sign 1) or removes (-1) uses/amount on one counter. */
-static int move_counter(dd_wtxn *txn, dd_arena *a, const char *key, size_t klen, int sign,
+int quote_order_move_counter(dd_wtxn *txn, dd_arena *a, const char *key, size_t klen, int sign,
                         int64_t uses, int64_t amount, dd_error *err)
 {
 	int64_t cu, ca;
@@ -574,7 +541,7 @@ static int update_customer(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 	if (w->time > c->last_order_at)
 		c->last_order_at = w->time;
 	size_t len;
-	uint8_t *buf = pack(w->arena, &c->base, &len);
+	uint8_t *buf = quote_order_pack(w->arena, &c->base, &len);
 	if (buf == NULL)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
 	return dd_wtxn_put(txn, DD_T_CUSTOMERS, (dd_val){ id, strlen(id) }, (dd_val){ buf, len });
@@ -633,9 +600,9 @@ static int release(dd_wtxn *txn, dd_order_write *w, const Dealdesk__V1__Order *o
 	int klen, rc;
 #define MOVE(k, id, cust, u, amt)                                                          \
 	do {                                                                                \
-		if ((klen = key2(key, k, id, cust)) < 0)                                    \
+		if ((klen = quote_order_key2(key, k, id, cust)) < 0)                                    \
 			return dd_error_set(err, DD_EINVAL, "counter key too long");        \
-		if ((rc = move_counter(txn, w->arena, key, (size_t)klen, -1, u, amt, err)) != DD_OK) \
+		if ((rc = quote_order_move_counter(txn, w->arena, key, (size_t)klen, -1, u, amt, err)) != DD_OK) \
 			return rc;                                                          \
 	} while (0)
 	for (size_t i = 0; i < o->n_coupons; i++) {
@@ -650,273 +617,6 @@ static int release(dd_wtxn *txn, dd_order_write *w, const Dealdesk__V1__Order *o
 		MOVE("x", o->customer_id, NULL, 1, o->exposure);
 #undef MOVE
 	return DD_OK;
-}
-
-/* ---- invoices and payments ----------------------------------------------------- */
-
-static int open_item_key(char *key, const char *cust, int64_t due, const char *id)
-{
-	size_t cl = strlen(cust), il = strlen(id);
-	if (cl + 10 + il > DD_STORE_MAX_KEY)
-		return -1;
-	memcpy(key, cust, cl);
-	key[cl] = '\0';
-	uint64_t t = (uint64_t)due;
-	for (int b = 0; b < 8; b++)
-		key[cl + 1 + b] = (char)(t >> (56 - 8 * b));
-	key[cl + 9] = '\0';
-	memcpy(key + cl + 10, id, il);
-	return (int)(cl + 10 + il);
-}
-
-static int keep_result(dd_order_write *w, const ProtobufCMessage *m, dd_error *err)
-{
-	size_t len;
-	uint8_t *buf = pack(w->arena, m, &len);
-	if (buf == NULL)
-		return dd_error_set(err, DD_ENOMEM, "out of memory");
-	w->result = buf;
-	w->result_len = len;
-	return DD_OK;
-}
-
-static int copy_result(dd_order_write *w, dd_val v, dd_error *err)
-{
-	uint8_t *copy = dd_arena_alloc(w->arena, v.len ? v.len : 1);
-	if (copy == NULL)
-		return dd_error_set(err, DD_ENOMEM, "out of memory");
-	memcpy(copy, v.data, v.len);
-	w->result = copy;
-	w->result_len = v.len;
-	return DD_OK;
-}
-
-/* OPEN -> INVOICED: the order's exposure leaves open orders ("x") and its
- * amount joins open receivables ("r"; every open invoice counts one use,
- * its open amount when it is in the credit currency). */
-static int apply_invoice(dd_wtxn *txn, dd_order_write *w, Dealdesk__V1__Order *o,
-                         dd_val okey, dd_error *err)
-{
-	int rc;
-	dd_val iv, ikey = { w->order_id, strlen(w->order_id) };
-	if (o->state == DEALDESK__V1__ORDER_STATE__ORDER_STATE_INVOICED) {
-		if (dd_wtxn_get(txn, DD_T_INVOICES, ikey, &iv) != DD_OK)
-			return dd_error_set(err, DD_ESTORE, "store: the invoice of '%s' is missing",
-			                    w->order_id);
-		return copy_result(w, iv, err); /* invoiced before: idempotent */
-	}
-	if (o->state != DEALDESK__V1__ORDER_STATE__ORDER_STATE_OPEN)
-		return dd_error_set(err, DD_EPRECOND, "order '%s' is not OPEN (release it first?)",
-		                    w->order_id);
-	Dealdesk__V1__Invoice inv;
-	dealdesk__v1__invoice__init(&inv);
-	inv.invoice_id = (char *)w->order_id;
-	inv.order_id = (char *)w->order_id;
-	inv.customer_id = o->customer_id;
-	inv.currency = o->currency;
-	inv.amount = o->total;
-	inv.open_amount = o->total;
-	inv.issued_at = w->now;
-	int64_t terms = (int64_t)o->terms_days * 86400;
-	if (dd_money_add(w->now, terms, &inv.due_at) != DD_OK)
-		return dd_error_set(err, DD_EOVERFLOW, "invoice_time: due date overflows");
-	inv.counted = o->exposure > 0;
-	char key[DD_STORE_MAX_KEY + 1];
-	int klen;
-	if (o->exposure > 0) {
-		if ((klen = key2(key, "x", o->customer_id, NULL)) < 0 ||
-		    (rc = move_counter(txn, w->arena, key, (size_t)klen, -1, 1, o->exposure, err)) != DD_OK)
-			return klen < 0 ? dd_error_set(err, DD_EINVAL, "key too long") : rc;
-	}
-	if (inv.open_amount > 0) {
-		if ((klen = key2(key, "r", o->customer_id, NULL)) < 0 ||
-		    (rc = move_counter(txn, w->arena, key, (size_t)klen, 1, 1,
-		                       inv.counted ? inv.open_amount : 0, err)) != DD_OK)
-			return klen < 0 ? dd_error_set(err, DD_EINVAL, "key too long") : rc;
-		if ((klen = open_item_key(key, o->customer_id, inv.due_at, w->order_id)) < 0)
-			return dd_error_set(err, DD_EINVAL, "key too long");
-		dd_wtxn_put(txn, DD_T_OPEN_ITEMS, (dd_val){ key, (size_t)klen }, (dd_val){ "", 0 });
-	}
-	o->state = DEALDESK__V1__ORDER_STATE__ORDER_STATE_INVOICED;
-	o->invoice_id = (char *)w->order_id;
-	o->updated_at = w->now;
-	size_t len;
-	uint8_t *buf = pack(w->arena, &o->base, &len);
-	if (buf == NULL)
-		return dd_error_set(err, DD_ENOMEM, "out of memory");
-	if ((rc = dd_wtxn_put(txn, DD_T_ORDERS, okey, (dd_val){ buf, len })) != DD_OK)
-		return dd_error_set(err, rc, "store: cannot write the order");
-	if ((rc = keep_result(w, &inv.base, err)) != DD_OK)
-		return rc;
-	if ((rc = dd_wtxn_put(txn, DD_T_INVOICES, ikey, (dd_val){ w->result, w->result_len })) != DD_OK)
-		return dd_error_set(err, rc, "store: cannot write the invoice");
-	return DD_OK;
-}
-
-static int apply_payment(dd_wtxn *txn, dd_order_write *w, dd_error *err)
-{
-	dd_val v, ikey = { w->order_id, strlen(w->order_id) };
-	int rc = dd_wtxn_get(txn, DD_T_INVOICES, ikey, &v);
-	if (rc == DD_ENOTFOUND)
-		return dd_error_set(err, DD_ENOTFOUND, "invoice_id: no invoice '%s'", w->order_id);
-	if (rc != DD_OK)
-		return dd_error_set(err, DD_ESTORE, "store: cannot read invoices");
-	Dealdesk__V1__Invoice *inv = (void *)protobuf_c_message_unpack(
-		&dealdesk__v1__invoice__descriptor, &w->arena->pb, v.len, v.data);
-	if (inv == NULL)
-		return dd_error_set(err, DD_ESTORE, "store: invoice '%s' is corrupt", w->order_id);
-	for (size_t i = 0; i < inv->n_payments; i++)
-		if (strcmp(inv->payments[i]->payment_id, w->payment_id) == 0) {
-			if (inv->payments[i]->amount != w->pay_amount)
-				return dd_error_set(err, DD_EEXIST,
-				                    "payment_id: payment '%s' was recorded with %lld, not %lld",
-				                    w->payment_id, (long long)inv->payments[i]->amount,
-				                    (long long)w->pay_amount);
-			return copy_result(w, v, err); /* the same payment again */
-		}
-	if (w->pay_amount > inv->open_amount)
-		return dd_error_set(err, DD_EPRECOND,
-		                    "amount: %lld is more than the %lld open on invoice '%s'",
-		                    (long long)w->pay_amount, (long long)inv->open_amount, w->order_id);
-	Dealdesk__V1__Payment **ps = dd_arena_alloc(w->arena, (inv->n_payments + 1) * sizeof(*ps));
-	Dealdesk__V1__Payment *p = dd_arena_alloc(w->arena, sizeof(*p));
-	if (ps == NULL || p == NULL)
-		return dd_error_set(err, DD_ENOMEM, "out of memory");
-	if (inv->n_payments)
-		memcpy(ps, inv->payments, inv->n_payments * sizeof(*ps));
-	dealdesk__v1__payment__init(p);
-	p->payment_id = (char *)w->payment_id;
-	p->amount = w->pay_amount;
-	p->at = w->now;
-	ps[inv->n_payments++] = p;
-	inv->payments = ps;
-	inv->open_amount -= w->pay_amount;
-	char key[DD_STORE_MAX_KEY + 1];
-	int klen = key2(key, "r", inv->customer_id, NULL);
-	if (klen < 0)
-		return dd_error_set(err, DD_EINVAL, "key too long");
-	if ((rc = move_counter(txn, w->arena, key, (size_t)klen, -1, inv->open_amount == 0,
-	                       inv->counted ? w->pay_amount : 0, err)) != DD_OK)
-		return rc;
-	if (inv->open_amount == 0) {
-		if ((klen = open_item_key(key, inv->customer_id, inv->due_at, inv->invoice_id)) < 0)
-			return dd_error_set(err, DD_EINVAL, "key too long");
-		dd_wtxn_del(txn, DD_T_OPEN_ITEMS, (dd_val){ key, (size_t)klen });
-	}
-	inv->overdue_days = 0;
-	if ((rc = keep_result(w, &inv->base, err)) != DD_OK)
-		return rc;
-	if ((rc = dd_wtxn_put(txn, DD_T_INVOICES, ikey, (dd_val){ w->result, w->result_len })) != DD_OK)
-		return dd_error_set(err, rc, "store: cannot write the invoice");
-	return DD_OK;
-}
-
-int dd_order_receivables_prepare(Dealdesk__V1__Invoice *const *items, size_t n, int64_t now,
-                                 dd_arena *arena, dd_order_write **out, dd_error *err)
-{
-	dd_error_clear(err);
-	if (n == 0 || n > DD_MAX_BATCH)
-		return dd_error_set(err, DD_EINVAL, "invoices: 1..%d per call, got %zu", DD_MAX_BATCH, n);
-	for (size_t i = 0; i < n; i++) {
-		const Dealdesk__V1__Invoice *v = items[i];
-		char f[64];
-		int rc;
-		snprintf(f, sizeof(f), "invoices[%zu].invoice_id", i);
-		if ((rc = dd_check_string(v->invoice_id, DD_MAX_ID, 0, f, err)) != DD_OK)
-			return rc;
-		snprintf(f, sizeof(f), "invoices[%zu].customer_id", i);
-		if ((rc = dd_check_string(v->customer_id, DD_MAX_ID, 0, f, err)) != DD_OK)
-			return rc;
-		if (dd_currency_exponent(v->currency) < 0)
-			return dd_error_set(err, DD_EINVAL,
-			                    "invoices[%zu].currency: '%s' is not an ISO 4217 currency code",
-			                    i, v->currency);
-		if (*v->order_id || v->n_payments)
-			return dd_error_set(err, DD_EINVAL,
-			                    "invoices[%zu]: order_id and payments are not loaded", i);
-		if (v->amount < 0 || v->open_amount < 0 || v->open_amount > v->amount)
-			return dd_error_set(err, DD_EINVAL,
-			                    "invoices[%zu].open_amount: must be in [0, amount %lld], got %lld",
-			                    i, (long long)v->amount, (long long)v->open_amount);
-		if (v->issued_at < 0 || v->due_at < 0)
-			return dd_error_set(err, DD_EINVAL, "invoices[%zu]: times must be >= 0", i);
-	}
-	dd_order_write *w = dd_arena_calloc(arena, 1, sizeof(*w));
-	if (w == NULL)
-		return dd_error_set(err, DD_ENOMEM, "out of memory");
-	w->kind = W_RECEIVABLES;
-	w->arena = arena;
-	w->order_id = "";
-	w->items = items;
-	w->nitems = n;
-	w->now = now;
-	w->needed = 1;
-	*out = w;
-	return DD_OK;
-}
-
-/* Adds (sign 1) or removes (-1) an open invoice from the customer's "r"
- * counter and open items. */
-static int count_invoice(dd_wtxn *txn, dd_order_write *w, const Dealdesk__V1__Invoice *inv,
-                         int sign, dd_error *err)
-{
-	if (inv->open_amount <= 0)
-		return DD_OK;
-	char key[DD_STORE_MAX_KEY + 1];
-	int klen = key2(key, "r", inv->customer_id, NULL), rc;
-	if (klen < 0)
-		return dd_error_set(err, DD_EINVAL, "key too long");
-	if ((rc = move_counter(txn, w->arena, key, (size_t)klen, sign, 1,
-	                       inv->counted ? inv->open_amount : 0, err)) != DD_OK)
-		return rc;
-	if ((klen = open_item_key(key, inv->customer_id, inv->due_at, inv->invoice_id)) < 0)
-		return dd_error_set(err, DD_EINVAL, "key too long");
-	if (sign > 0)
-		return dd_wtxn_put(txn, DD_T_OPEN_ITEMS, (dd_val){ key, (size_t)klen }, (dd_val){ "", 0 });
-	dd_wtxn_del(txn, DD_T_OPEN_ITEMS, (dd_val){ key, (size_t)klen });
-	return DD_OK;
-}
-
-static int apply_receivables(dd_wtxn *txn, dd_order_write *w, dd_error *err)
-{
-	for (size_t i = 0; i < w->nitems; i++) {
-		Dealdesk__V1__Invoice *inv = w->items[i];
-		dd_val v, ikey = { inv->invoice_id, strlen(inv->invoice_id) };
-		const char *cid = inv->customer_id;
-		if (dd_wtxn_get(txn, DD_T_CUSTOMERS, (dd_val){ cid, strlen(cid) }, &v) != DD_OK)
-			return dd_error_set(err, DD_ENOTFOUND, "invoices[%zu].customer_id: no customer '%s'",
-			                    i, cid);
-		Dealdesk__V1__Customer *c = (void *)protobuf_c_message_unpack(
-			&dealdesk__v1__customer__descriptor, &w->arena->pb, v.len, v.data);
-		if (c == NULL)
-			return dd_error_set(err, DD_ESTORE, "store: customer '%s' is corrupt", cid);
-		inv->counted = c->credit && strcmp(c->credit->currency, inv->currency) == 0;
-		inv->overdue_days = 0;
-		int rc;
-		if (dd_wtxn_get(txn, DD_T_INVOICES, ikey, &v) == DD_OK) {
-			Dealdesk__V1__Invoice *old = (void *)protobuf_c_message_unpack(
-				&dealdesk__v1__invoice__descriptor, &w->arena->pb, v.len, v.data);
-			if (old == NULL)
-				return dd_error_set(err, DD_ESTORE, "store: invoice is corrupt");
-			if (*old->order_id)
-				return dd_error_set(err, DD_EPRECOND,
-				                    "invoices[%zu]: invoice '%s' belongs to order '%s'", i,
-				                    old->invoice_id, old->order_id);
-			if ((rc = count_invoice(txn, w, old, -1, err)) != DD_OK)
-				return rc;
-		}
-		if ((rc = count_invoice(txn, w, inv, 1, err)) != DD_OK)
-			return rc;
-		size_t len;
-		uint8_t *buf = pack(w->arena, &inv->base, &len);
-		if (buf == NULL)
-			return dd_error_set(err, DD_ENOMEM, "out of memory");
-		if ((rc = dd_wtxn_put(txn, DD_T_INVOICES, ikey, (dd_val){ buf, len })) != DD_OK)
-			return dd_error_set(err, rc, "store: cannot write the invoice");
-	}
-	Dealdesk__V1__PutReceivablesResponse r = DEALDESK__V1__PUT_RECEIVABLES_RESPONSE__INIT;
-	r.count = (uint32_t)w->nitems;
-	return keep_result(w, &r.base, err);
 }
 
 static int apply_change(dd_wtxn *txn, dd_order_write *w, dd_error *err)
@@ -937,7 +637,7 @@ static int apply_change(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 	          CANCELLED = DEALDESK__V1__ORDER_STATE__ORDER_STATE_CANCELLED,
 	          REJECTED = DEALDESK__V1__ORDER_STATE__ORDER_STATE_REJECTED;
 	if (w->kind == DD_ORDER_INVOICE)
-		return apply_invoice(txn, w, o, okey, err);
+		return quote_order_apply_invoice(txn, w, o, okey, err);
 	switch (w->kind) {
 	case DD_ORDER_CANCEL:
 		if (from == OPEN || from == HOLD)
@@ -979,7 +679,7 @@ static int apply_change(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 	o->actor = (char *)w->actor;
 	o->comment = (char *)w->comment;
 	size_t len;
-	uint8_t *buf = pack(w->arena, &o->base, &len);
+	uint8_t *buf = quote_order_pack(w->arena, &o->base, &len);
 	if (buf == NULL)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
 	if ((rc = dd_wtxn_put(txn, DD_T_ORDERS, okey, (dd_val){ buf, len })) != DD_OK)
@@ -994,8 +694,8 @@ int dd_order_write_apply(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 	if (w->kind == W_COMMIT)
 		return apply_commit(txn, w, err);
 	if (w->kind == W_RECEIVABLES)
-		return apply_receivables(txn, w, err);
-	return w->kind == W_PAYMENT ? apply_payment(txn, w, err) : apply_change(txn, w, err);
+		return quote_order_apply_receivables(txn, w, err);
+	return w->kind == W_PAYMENT ? quote_order_apply_payment(txn, w, err) : apply_change(txn, w, err);
 }
 
 int dd_order_write_message(const dd_order_write *w, dd_arena *arena, ProtobufCMessage **out,
