@@ -84,9 +84,7 @@ static int applies(const chk *k, const qo_line *l)
 
 static const char *money(const chk *k, int64_t v, char buf[48])
 {
-	if (dd_money_format(v, k->r->order.exponent, buf, 48) < 0)
-		snprintf(buf, 48, "%lld", (long long)v);
-	return buf;
+	return quote_money(&k->r->order, v, buf);
 }
 
 /* "12.34%" from basis points, negative ones too ("-1.50%") */

@@ -2,6 +2,7 @@
  * hash table from "s:<sku>", "c:<category>" and "i:<id>" to lists of
  * promotion positions, plus the list of global promotions. */
 #include "index.h"
+#include "quoter.h"
 
 #include <stdlib.h>
 #include <stdio.h>
@@ -26,18 +27,10 @@ struct quote_index {
 	int sorted;
 };
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 14695981039346656037ull; /* FNV-1a 64 offset basis */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static posting *find(quote_index *ix, const char *key, int create)
 {
 	size_t mask = ix->nslots - 1;
-	for (size_t i = fnv1a(key) & mask;; i = (i + 1) & mask) {
+	for (size_t i = quote_fnv1a64(key, strlen(key)) & mask;; i = (i + 1) & mask) {
 		posting *p = &ix->slots[i];
 		if (p->key == NULL) {
 			if (!create)

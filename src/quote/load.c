@@ -306,14 +306,6 @@ static int load_coupons(quote_run *r, quote_index *ix)
  * (and so in the trace with their reasons); above, only the candidates. */
 #define EXPLAIN_ALL_PROMOTIONS 1000
 
-static int in_list(char *const *items, size_t n, const char *s)
-{
-	for (size_t k = 0; k < n; k++)
-		if (strcmp(items[k], s) == 0)
-			return 1;
-	return 0;
-}
-
 /* True when data alone says the promotion cannot be in force for this
  * request: disabled, outside its window, another currency or channel, or
  * a coupon is needed and none was entered. Used only when nobody reads the
@@ -326,7 +318,7 @@ static int surely_out(const qo_order *o, const qp_promo *m)
 		return 1;
 	if (*p->currency && strcmp(p->currency, o->req->currency) != 0)
 		return 1;
-	return p->n_channels && !in_list(p->channels, p->n_channels, o->channel);
+	return p->n_channels && !quote_in_list(p->channels, p->n_channels, o->channel);
 }
 
 static int load_candidates(quote_run *r)

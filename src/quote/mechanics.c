@@ -107,17 +107,17 @@ static const char *not_in_force(mech *m, const char **code)
 		return why(m, "only for %s orders", p->currency);
 	if (!*p->currency && amount_kind(p->kind))
 		return "has amounts but no currency";
-	if (p->n_channels && !in_list(p->channels, p->n_channels, o->channel))
+	if (p->n_channels && !quote_in_list(p->channels, p->n_channels, o->channel))
 		return why(m, "not offered in channel '%s'", o->channel);
-	if (p->n_regions && !in_list(p->regions, p->n_regions, o->region))
+	if (p->n_regions && !quote_in_list(p->regions, p->n_regions, o->region))
 		return why(m, "not offered in region '%s'", o->region);
-	if (p->n_customer_groups && !in_list(p->customer_groups, p->n_customer_groups,
+	if (p->n_customer_groups && !quote_in_list(p->customer_groups, p->n_customer_groups,
 	                                     c->customer_group))
 		return why(m, "not for customer group '%s'", c->customer_group);
-	if (p->n_customer_segments && !in_list(p->customer_segments, p->n_customer_segments,
+	if (p->n_customer_segments && !quote_in_list(p->customer_segments, p->n_customer_segments,
 	                                       c->segment))
 		return why(m, "not for customer segment '%s'", c->segment);
-	if (p->n_customer_tiers && !in_list(p->customer_tiers, p->n_customer_tiers,
+	if (p->n_customer_tiers && !quote_in_list(p->customer_tiers, p->n_customer_tiers,
 	                                    c->loyalty_tier))
 		return why(m, "not for loyalty tier '%s'", c->loyalty_tier);
 	if (p->new_customers_only && c->order_count > 0)

@@ -49,9 +49,7 @@ typedef struct mech {
 
 static inline const char *money(const mech *m, int64_t v, char buf[48])
 {
-	if (dd_money_format(v, m->o->exponent, buf, 48) < 0)
-		snprintf(buf, 48, "%lld", (long long)v);
-	return buf;
+	return quote_money(m->o, v, buf);
 }
 
 /* A reason: spelt out when someone reads it, else its template. */
@@ -122,13 +120,6 @@ static inline void allocate(mech *m, int64_t total, const int64_t *w, const int6
 		           dd_strerror(rc));
 }
 
-static inline int in_list(char *const *items, size_t n, const char *s)
-{
-	for (size_t k = 0; k < n; k++)
-		if (strcmp(items[k], s) == 0)
-			return 1;
-	return 0;
-}
 
 /* Is line i one the promotion targets? (No targets = every line.) */
 static inline int targets(const mech *m, size_t i)
@@ -139,8 +130,8 @@ static inline int targets(const mech *m, size_t i)
 		return 0;
 	if (p->n_skus == 0 && p->n_categories == 0)
 		return 1;
-	return in_list(p->skus, p->n_skus, l->sku) ||
-	       in_list(p->categories, p->n_categories, l->price->category);
+	return quote_in_list(p->skus, p->n_skus, l->sku) ||
+	       quote_in_list(p->categories, p->n_categories, l->price->category);
 }
 
 /* ---- effects -------------------------------------------------------------- */

@@ -195,6 +195,11 @@ void *quote_vec_push(dd_arena *a, void *vec, size_t elem);
 void quote_trace(quote_run *r, const char *stage, const char *rule, int applied,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* amount in the order's currency ("12.34"), in buf */
+const char *quote_money(const qo_order *o, int64_t amount, char buf[48]);
+/* Is s one of the n strings? */
+int quote_in_list(char *const *items, size_t n, const char *s);
+
 /* Adds an explain entry of texts already checked (quote_text). */
 void quote_trace_text(quote_run *r, const char *stage, const char *rule, int applied,
                       const char *detail);

@@ -97,3 +97,18 @@ int quote_add_note(quote_run *r, const char *promo, const char *code, const char
 	n->message = msg;
 	return DD_OK;
 }
+
+const char *quote_money(const qo_order *o, int64_t amount, char buf[48])
+{
+	if (dd_money_format(amount, o->exponent, buf, 48) < 0)
+		snprintf(buf, 48, "%lld", (long long)amount);
+	return buf;
+}
+
+int quote_in_list(char *const *items, size_t n, const char *s)
+{
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(items[k], s) == 0)
+			return 1;
+	return 0;
+}
