@@ -9,16 +9,6 @@
 #include "dealdesk/error.h"
 #include "dealdesk/model.h"
 
-/* Length of the valid UTF-8 character at s (n bytes left), or 0. */
-static size_t utf8_char(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
-	           : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
-	if (len == 0 || len > n)
-		return 0;
-	return dd_utf8_valid((const char *)s, len) ? len : 0;
-}
-
 char *quote_text(dd_arena *a, const char *s, size_t len, size_t max)
 {
 	if (len <= max && memchr(s, '\0', len) == NULL && dd_utf8_valid(s, len))
@@ -29,7 +19,7 @@ char *quote_text(dd_arena *a, const char *s, size_t len, size_t max)
 	size_t i = 0, o = 0;
 	const unsigned char *u = (const unsigned char *)s;
 	while (i < len) {
-		size_t c = u[i] ? utf8_char(u + i, len - i) : 0;
+		size_t c = u[i] ? dd_utf8_seq_len(s + i, len - i) : 0;
 		size_t w = c ? c : 1;
 		if (o + w > max)
 			break;
