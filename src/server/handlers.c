@@ -9,7 +9,7 @@
  * once; then they are queued to the writer thread and the call is pending:
  * the writer finishes it (write_done) once the write is durable, and the
  * worker goes on with other calls instead of waiting for the fsync. */
-#include "server.h"
+#include "handlers.h"
 
 #include <string.h>
 #include <time.h>
@@ -19,10 +19,6 @@
 #include "dealdesk/v1/admin.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
-static int64_t unix_now(void)
-{
-	return (int64_t)time(NULL);
-}
 
 /* Field access by descriptor. */
 #define FIELD_PTR(m, f) ((char *)(m) + (f)->offset)
@@ -35,16 +31,17 @@ static int h_quote(dd_call *call)
 	dd_error err;
 	dd_error_clear(&err);
 	Dealdesk__V1__QuoteResponse *r = NULL;
-	int rc = dd_quote(dd_call_quoter(call), (const void *)dd_call_request(call), unix_now(),
+	int rc = dd_quote(dd_call_quoter(call), (const void *)dd_call_request(call), dd_handler_now(),
 	                  dd_call_arena(call), &r, &err);
 	return dd_call_finish(call, rc, rc == DD_OK ? &r->base : NULL, &err);
 }
 
 /* Finishes call with the result of a synchronous step that filled *resp. */
-static int finish(dd_call *call, int rc, ProtobufCMessage *resp, const dd_error *err)
+int dd_handler_finish(dd_call *call, int rc, ProtobufCMessage *resp, const dd_error *err)
 {
 	return dd_call_finish(call, rc, rc == DD_OK ? resp : NULL, err);
 }
+
 
 /* ---- Health -------------------------------------------------------------- */
 
@@ -76,7 +73,7 @@ static int h_health(dd_call *call)
 	dd_error err;
 	ProtobufCMessage *resp = NULL;
 	int rc = health(call, &resp, &err);
-	return finish(call, rc, resp, &err);
+	return dd_handler_finish(call, rc, resp, &err);
 }
 
 /* ---- generic entity CRUD ------------------------------------------------------ */
@@ -255,16 +252,7 @@ static int do_list(dd_entity_kind kind, const ProtobufCMessageDescriptor *resp_d
 	return DD_OK;
 }
 
-/* Runs a synchronous step that fills resp, then finishes the call. */
-#define SYNC_HANDLER(name, step)                                                  \
-	static int name(dd_call *call)                                            \
-	{                                                                         \
-		dd_error err;                                                     \
-		dd_error_clear(&err);                                             \
-		ProtobufCMessage *resp = NULL;                                    \
-		int rc = step;                                                    \
-		return finish(call, rc, resp, &err);                              \
-	}
+#define SYNC_HANDLER(name, step) DD_SYNC_HANDLER(static, name, step)
 
 #define ENTITY_HANDLERS(name, kind, list_desc)                                     \
 	static int h_put_##name(dd_call *call)                                      \
@@ -304,7 +292,7 @@ static int h_upload_policy(dd_call *call)
 	dd_error err;
 	dd_error_clear(&err);
 	dd_admin_write *w = NULL;
-	int rc = dd_policy_upload_prepare((dd_policy_kind)q->kind, q->source, actor(call, q->author), q->comment, unix_now(),
+	int rc = dd_policy_upload_prepare((dd_policy_kind)q->kind, q->source, actor(call, q->author), q->comment, dd_handler_now(),
 	                                  &dd_call_config(call)->limits.sandbox,
 	                                  dd_call_arena(call), &w, &err);
 	return submit_write(call, rc, w, 1, &err);
@@ -344,7 +332,7 @@ static int review(dd_call *call, int to)
 	dd_error_clear(&err);
 	dd_admin_write *w = NULL;
 	int rc = dd_policy_review_prepare((dd_policy_kind)q->kind, q->version, to, actor(call, q->actor), q->comment,
-	                                  unix_now(), dd_call_arena(call), &w, &err);
+	                                  dd_handler_now(), dd_call_arena(call), &w, &err);
 	return submit_write(call, rc, w, 1, &err);
 }
 
@@ -371,7 +359,7 @@ static int h_activate_policy(dd_call *call)
 	dd_admin_write *w = NULL;
 	const dd_config *cfg = dd_call_config(call);
 	int rc = dd_policy_activate_prepare((dd_policy_kind)q->kind, q->version, actor(call, q->actor),
-	                                    cfg->require_approval || !cfg->no_auth, unix_now(),
+	                                    cfg->require_approval || !cfg->no_auth, dd_handler_now(),
 	                                    dd_call_arena(call), &w, &err);
 	return submit_write(call, rc, w, 1, &err);
 }
@@ -451,7 +439,7 @@ static int h_create_token(dd_call *call)
 	dd_admin_write *w = NULL;
 	char *secret = NULL;
 	const char *by = *dd_call_identity(call) ? dd_call_identity(call) : "anonymous";
-	int rc = dd_token_create_prepare(q->name, q->role, by, unix_now(), dd_call_arena(call), &w,
+	int rc = dd_token_create_prepare(q->name, q->role, by, dd_handler_now(), dd_call_arena(call), &w,
 	                                 &secret, &err);
 	return submit_token(call, rc, w, secret, &err);
 }
@@ -462,7 +450,7 @@ static int h_revoke_token(dd_call *call)
 	dd_error err;
 	dd_error_clear(&err);
 	dd_admin_write *w = NULL;
-	int rc = dd_token_revoke_prepare(q->name, unix_now(), dd_call_arena(call), &w, &err);
+	int rc = dd_token_revoke_prepare(q->name, dd_handler_now(), dd_call_arena(call), &w, &err);
 	return submit_token(call, rc, w, NULL, &err);
 }
 
@@ -480,203 +468,6 @@ static int list_tokens(dd_call *call, ProtobufCMessage **resp, dd_error *err)
 }
 
 SYNC_HANDLER(h_list_tokens, list_tokens(call, &resp, &err))
-
-/* ---- orders ---------------------------------------------------------------------- */
-
-/* A commit or a state change: prepared on the worker, applied by the writer
- * in its nested transaction, answered once durable. */
-typedef struct order_call {
-	dd_writer_job job;
-	dd_call *call;
-	dd_order_write *w;
-} order_call;
-
-static int order_apply(dd_wtxn *txn, void *ud, dd_error *err)
-{
-	return dd_order_write_apply(txn, ((order_call *)ud)->w, err);
-}
-
-static int order_answer(dd_call *call, const dd_order_write *w)
-{
-	dd_error err;
-	dd_error_clear(&err);
-	ProtobufCMessage *m = NULL;
-	int rc = dd_order_write_message(w, dd_call_arena(call), &m, &err);
-	return dd_call_finish(call, rc, rc == DD_OK ? m : NULL, &err);
-}
-
-static void order_done(void *ud, int rc, uint64_t version, const dd_error *err)
-{
-	order_call *oc = ud;
-	(void)version;
-	if (rc != DD_OK)
-		dd_call_finish(oc->call, rc, NULL, err);
-	else
-		order_answer(oc->call, oc->w);
-}
-
-static int submit_order(dd_call *call, int rc, dd_order_write *w, dd_error *err)
-{
-	if (rc != DD_OK)
-		return dd_call_finish(call, rc, NULL, err);
-	if (!dd_order_write_needed(w))
-		return order_answer(call, w);
-	order_call *oc = dd_arena_alloc(dd_call_arena(call), sizeof(*oc));
-	if (oc == NULL) {
-		dd_error_set(err, DD_ENOMEM, "out of memory");
-		return dd_call_finish(call, DD_ENOMEM, NULL, err);
-	}
-	memset(oc, 0, sizeof(*oc));
-	oc->job.apply = order_apply;
-	oc->job.done = order_done;
-	oc->job.ud = oc;
-	oc->call = call;
-	oc->w = w;
-	dd_writer *writer = dd_call_writer(call);
-	if (writer == NULL || dd_writer_submit(writer, &oc->job) != DD_OK) {
-		dd_error_set(err, DD_EINTERNAL, "server: the writer is not running");
-		return dd_call_finish(call, DD_EINTERNAL, NULL, err);
-	}
-	return DD_CALL_PENDING;
-}
-
-static int h_commit(dd_call *call)
-{
-	dd_error err;
-	dd_error_clear(&err);
-	dd_order_write *w = NULL;
-	int rc = dd_order_commit_prepare(dd_call_quoter(call), (const void *)dd_call_request(call),
-	                                 unix_now(), dd_call_arena(call), &w, &err);
-	return submit_order(call, rc, w, &err);
-}
-
-static int h_cancel(dd_call *call)
-{
-	const Dealdesk__V1__OrderKey *q = (const void *)dd_call_request(call);
-	dd_error err;
-	dd_error_clear(&err);
-	dd_order_write *w = NULL;
-	int rc = dd_order_change_prepare(DD_ORDER_CANCEL, q->order_id, dd_call_identity(call), "",
-	                                 unix_now(), dd_call_arena(call), &w, &err);
-	return submit_order(call, rc, w, &err);
-}
-
-static int order_decision(dd_call *call, dd_order_change change)
-{
-	const Dealdesk__V1__OrderDecisionRequest *q = (const void *)dd_call_request(call);
-	dd_error err;
-	dd_error_clear(&err);
-	dd_order_write *w = NULL;
-	const char *actor = *q->actor ? q->actor : dd_call_identity(call);
-	int rc = dd_order_change_prepare(change, q->order_id, actor, q->comment, unix_now(),
-	                                 dd_call_arena(call), &w, &err);
-	return submit_order(call, rc, w, &err);
-}
-
-static int h_release_order(dd_call *call)
-{
-	return order_decision(call, DD_ORDER_RELEASE);
-}
-
-static int h_reject_order(dd_call *call)
-{
-	return order_decision(call, DD_ORDER_REJECT);
-}
-
-static int h_invoice(dd_call *call)
-{
-	const Dealdesk__V1__InvoiceRequest *q = (const void *)dd_call_request(call);
-	dd_error err;
-	dd_error_clear(&err);
-	dd_order_write *w = NULL;
-	int rc = q->invoice_time < 0
-	                 ? dd_error_set(&err, DD_EINVAL, "invoice_time: must be >= 0")
-	                 : dd_order_change_prepare(DD_ORDER_INVOICE, q->order_id, dd_call_identity(call),
-	                                           "", q->invoice_time ? q->invoice_time : unix_now(),
-	                                           dd_call_arena(call), &w, &err);
-	return submit_order(call, rc, w, &err);
-}
-
-static int h_record_payment(dd_call *call)
-{
-	const Dealdesk__V1__RecordPaymentRequest *q = (const void *)dd_call_request(call);
-	dd_error err;
-	dd_error_clear(&err);
-	dd_order_write *w = NULL;
-	int rc = dd_order_payment_prepare(q->invoice_id, q->amount, q->time, q->payment_id,
-	                                  unix_now(), dd_call_arena(call), &w, &err);
-	return submit_order(call, rc, w, &err);
-}
-
-static int h_put_receivables(dd_call *call)
-{
-	const Dealdesk__V1__PutReceivablesRequest *q = (const void *)dd_call_request(call);
-	dd_error err;
-	dd_error_clear(&err);
-	dd_order_write *w = NULL;
-	int rc = dd_order_receivables_prepare(q->invoices, q->n_invoices, unix_now(),
-	                                      dd_call_arena(call), &w, &err);
-	return submit_order(call, rc, w, &err);
-}
-
-static int get_invoice(dd_call *call, ProtobufCMessage **resp, dd_error *err)
-{
-	const Dealdesk__V1__InvoiceKey *q = (const void *)dd_call_request(call);
-	Dealdesk__V1__Invoice *inv;
-	int rc = dd_invoice_get(dd_call_store(call), q->invoice_id, q->at ? q->at : unix_now(),
-	                        dd_call_arena(call), &inv, err);
-	if (rc == DD_OK)
-		*resp = &inv->base;
-	return rc;
-}
-
-SYNC_HANDLER(h_get_invoice, get_invoice(call, &resp, &err))
-
-static int credit_changes(dd_call *call, ProtobufCMessage **resp, dd_error *err)
-{
-	Dealdesk__V1__ListCreditChangesResponse *r;
-	int rc = dd_order_credit_changes(dd_call_store(call), (const void *)dd_call_request(call),
-	                                 dd_call_arena(call), &r, err);
-	if (rc == DD_OK)
-		*resp = &r->base;
-	return rc;
-}
-
-SYNC_HANDLER(h_credit_changes, credit_changes(call, &resp, &err))
-
-static int get_order(dd_call *call, ProtobufCMessage **resp, dd_error *err)
-{
-	const Dealdesk__V1__OrderKey *q = (const void *)dd_call_request(call);
-	Dealdesk__V1__Order *o;
-	int rc = dd_order_get(dd_call_store(call), q->order_id, dd_call_arena(call), &o, err);
-	if (rc == DD_OK)
-		*resp = &o->base;
-	return rc;
-}
-
-static int list_orders(dd_call *call, int held, ProtobufCMessage **resp, dd_error *err)
-{
-	Dealdesk__V1__ListOrdersResponse *r;
-	int rc = dd_order_list(dd_call_store(call), (const void *)dd_call_request(call), held,
-	                       dd_call_arena(call), &r, err);
-	if (rc == DD_OK)
-		*resp = &r->base;
-	return rc;
-}
-
-static int verify_counters(dd_call *call, ProtobufCMessage **resp, dd_error *err)
-{
-	Dealdesk__V1__VerifyCountersResponse *r;
-	int rc = dd_order_verify(dd_call_store(call), dd_call_arena(call), &r, err);
-	if (rc == DD_OK)
-		*resp = &r->base;
-	return rc;
-}
-
-SYNC_HANDLER(h_get_order, get_order(call, &resp, &err))
-SYNC_HANDLER(h_list_orders, list_orders(call, 0, &resp, &err))
-SYNC_HANDLER(h_list_held_orders, list_orders(call, 1, &resp, &err))
-SYNC_HANDLER(h_verify_counters, verify_counters(call, &resp, &err))
 
 /* ---- who may call the policy methods ------------------------------------------ */
 
@@ -812,18 +603,18 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.TokenAdmin/CreateToken", dealdesk__v1__create_token_request, h_create_token, 0, ADMIN),
 	M("/dealdesk.v1.TokenAdmin/ListTokens", dealdesk__v1__list_tokens_request, h_list_tokens, 0, ADMIN),
 	M("/dealdesk.v1.TokenAdmin/RevokeToken", dealdesk__v1__revoke_token_request, h_revoke_token, 0, ADMIN),
-	M("/dealdesk.v1.OrderService/Commit", dealdesk__v1__commit_request, h_commit, 1, CHECKOUT),
-	M("/dealdesk.v1.OrderService/Cancel", dealdesk__v1__order_key, h_cancel, 0, CHECKOUT),
-	M("/dealdesk.v1.OrderService/GetOrder", dealdesk__v1__order_key, h_get_order, 0, CHECKOUT),
-	M("/dealdesk.v1.OrderService/ListOrders", dealdesk__v1__list_orders_request, h_list_orders, 0, CHECKOUT),
-	M("/dealdesk.v1.OrderService/ListHeldOrders", dealdesk__v1__list_orders_request, h_list_held_orders, 0, FINANCE),
-	M("/dealdesk.v1.OrderService/ReleaseOrder", dealdesk__v1__order_decision_request, h_release_order, 0, FINANCE),
-	M("/dealdesk.v1.OrderService/RejectOrder", dealdesk__v1__order_decision_request, h_reject_order, 0, FINANCE),
-	M("/dealdesk.v1.OrderService/VerifyCounters", dealdesk__v1__verify_counters_request, h_verify_counters, 0, FINANCE),
-	M("/dealdesk.v1.OrderService/Invoice", dealdesk__v1__invoice_request, h_invoice, 0, FINANCE),
-	M("/dealdesk.v1.OrderService/RecordPayment", dealdesk__v1__record_payment_request, h_record_payment, 0, FINANCE),
-	M("/dealdesk.v1.OrderService/GetInvoice", dealdesk__v1__invoice_key, h_get_invoice, 0, FINANCE),
-	M("/dealdesk.v1.OrderService/PutReceivables", dealdesk__v1__put_receivables_request, h_put_receivables, 0, FINANCE),
-	M("/dealdesk.v1.OrderService/ListCreditChanges", dealdesk__v1__list_credit_changes_request, h_credit_changes, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/Commit", dealdesk__v1__commit_request, dd_orders_commit, 1, CHECKOUT),
+	M("/dealdesk.v1.OrderService/Cancel", dealdesk__v1__order_key, dd_orders_cancel, 0, CHECKOUT),
+	M("/dealdesk.v1.OrderService/GetOrder", dealdesk__v1__order_key, dd_orders_get_order, 0, CHECKOUT),
+	M("/dealdesk.v1.OrderService/ListOrders", dealdesk__v1__list_orders_request, dd_orders_list_orders, 0, CHECKOUT),
+	M("/dealdesk.v1.OrderService/ListHeldOrders", dealdesk__v1__list_orders_request, dd_orders_list_held_orders, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/ReleaseOrder", dealdesk__v1__order_decision_request, dd_orders_release_order, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/RejectOrder", dealdesk__v1__order_decision_request, dd_orders_reject_order, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/VerifyCounters", dealdesk__v1__verify_counters_request, dd_orders_verify_counters, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/Invoice", dealdesk__v1__invoice_request, dd_orders_invoice, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/RecordPayment", dealdesk__v1__record_payment_request, dd_orders_record_payment, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/GetInvoice", dealdesk__v1__invoice_key, dd_orders_get_invoice, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/PutReceivables", dealdesk__v1__put_receivables_request, dd_orders_put_receivables, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/ListCreditChanges", dealdesk__v1__list_credit_changes_request, dd_orders_credit_changes, 0, FINANCE),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE, NULL },
 };

@@ -1,0 +1,47 @@
+/* dealdeskd handlers: what the handler files share (private to
+ * src/server). handlers.c holds the method table; handlers_orders.c the
+ * OrderService handlers it names. */
+#ifndef DD_SERVER_HANDLERS_H
+#define DD_SERVER_HANDLERS_H
+
+#include <time.h>
+
+#include "call.h"
+#include "server.h"
+
+static inline int64_t dd_handler_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Finishes call with resp (only when rc is DD_OK). */
+int dd_handler_finish(dd_call *call, int rc, ProtobufCMessage *resp, const dd_error *err);
+
+/* A handler running a synchronous step that fills resp, then finishing the
+ * call; storage is `static` or empty. */
+#define DD_SYNC_HANDLER(storage, name, step)                                      \
+	storage int name(dd_call *call)                                           \
+	{                                                                         \
+		dd_error err;                                                     \
+		dd_error_clear(&err);                                             \
+		ProtobufCMessage *resp = NULL;                                    \
+		int rc = step;                                                    \
+		return dd_handler_finish(call, rc, resp, &err);                   \
+	}
+
+/* handlers_orders.c: dealdesk.v1.OrderService */
+int dd_orders_commit(dd_call *call);
+int dd_orders_cancel(dd_call *call);
+int dd_orders_release_order(dd_call *call);
+int dd_orders_reject_order(dd_call *call);
+int dd_orders_invoice(dd_call *call);
+int dd_orders_record_payment(dd_call *call);
+int dd_orders_put_receivables(dd_call *call);
+int dd_orders_get_invoice(dd_call *call);
+int dd_orders_credit_changes(dd_call *call);
+int dd_orders_get_order(dd_call *call);
+int dd_orders_list_orders(dd_call *call);
+int dd_orders_list_held_orders(dd_call *call);
+int dd_orders_verify_counters(dd_call *call);
+
+#endif
