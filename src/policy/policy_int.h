@@ -60,4 +60,11 @@ void policy_watch_remove(policy_watch *w);
 void policy_watch_begin(policy_watch *w);
 void policy_watch_end(policy_watch *w);
 
+/* sandbox.c, for scripts.c: the registry key of the safe globals, whether
+ * a call is running, the largest script. */
+struct dd_sandbox;
+const void *policy_safe_key(void);
+int policy_sandbox_busy(const struct dd_sandbox *sb);
+size_t policy_sandbox_max_source(const struct dd_sandbox *sb);
+
 #endif
