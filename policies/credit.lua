@@ -20,42 +20,17 @@
 -- it within policy), who may override it ("OVERRIDE: ...") and the figures
 -- of every sub-check ("CHECKS: ...").
 
--- How far each tier may go, as a share of the credit limit in basis points
--- (10000 = 100 % of the limit). Up to `approve` the order is approved on
--- standard terms; up to `shorter` on shorter terms; up to `deposit` against a
--- deposit of the part above `approve`; beyond that, `beyond`.
-local tiers = {
-  A = { approve = 10000, shorter = 11000, deposit = 13000, beyond = "REVIEW" },
-  B = { approve = 9000,  shorter = 10000, deposit = 12000, beyond = "REVIEW" },
-  C = { approve = 8000,  shorter = 9000,  deposit = 10000, beyond = "PREPAY" },
-  D = { approve = 0,     shorter = 0,     deposit = 8000,  beyond = "PREPAY" },
-}
-local default_tier = "C"
-
--- Credit score (1..100, finance's or a bureau's) -> tier, first match; a
--- customer with score 0 keeps the tier finance set. Like the tiers above,
--- this is data finance edits: each upload of this policy is a version with
--- its author, review and the previous version to compare.
-local score_tiers = {
-  { min = 80, tier = "A" },
-  { min = 60, tier = "B" },
-  { min = 30, tier = "C" },
-  { min = 1,  tier = "D" },
-}
-
-local function tier_of(credit)
-  local score = credit.score
-  if score ~= nil and score > 0 then
-    for i = 1, #score_tiers do
-      if score >= score_tiers[i].min then return score_tiers[i].tier, " from score " .. score end
-    end
-  end
-  return credit.tier, ""
-end
-
-local SHORTER_TERMS_DAYS = 15   -- net 15 instead of the standard terms
-local REVIEW_OVERDUE_DAYS = 60  -- oldest open item this late: manual review
-local DECLINE_OVERDUE_DAYS = 90 -- this late: decline
+-- The tier, its thresholds and its terms come from the credit tier table
+-- finance keeps as data (CustomerAdmin/PutCreditTiers, every change in
+-- ListCreditChanges with who, when, before and after; the built-in table of
+-- the README when none is stored). `credit` carries the row that applies:
+--   tier, tier_from ("score", "profile", "default"), approve_bps,
+--   shorter_bps, deposit_bps (utilisation of the limit, 10000 = 100 %: up to
+--   approve_bps APPROVE on standard terms, up to shorter_bps on
+--   shorter_terms_days, up to deposit_bps against a deposit of the part
+--   above approve_bps), beyond (the outcome past deposit_bps),
+--   review_overdue_days, decline_overdue_days; limit and terms_days are the
+--   profile's, or the tier's when the profile has none.
 
 -- library functions as locals (globals go through read-only proxies)
 local min = math.min
@@ -95,8 +70,8 @@ local function sub_checks(ctx, credit, exponent, used, tier_name)
     "; max order value " .. (first and (dd_format(maxv, exponent) ..
       (credit.order_total > maxv and " FAIL" or " PASS")) or "n/a") ..
     "; oldest overdue " .. credit.overdue_days .. " days" ..
-    (credit.overdue_days > DECLINE_OVERDUE_DAYS and " FAIL" or
-     credit.overdue_days > REVIEW_OVERDUE_DAYS and " WARN" or " PASS") ..
+    (credit.overdue_days > credit.decline_overdue_days and " FAIL" or
+     credit.overdue_days > credit.review_overdue_days and " WARN" or " PASS") ..
     "; review date " .. (credit.next_review_at == 0 and "none" or
       ((ctx.now >= credit.next_review_at) and "due FAIL" or "PASS")) ..
     "; blocked " .. (credit.blocked and "yes FAIL" or "no") ..
@@ -124,17 +99,23 @@ function decide(ctx, credit)
                     credit.currency .. ", the order is in " .. ctx.currency,
                     "the same order in " .. credit.currency, early_checks())
   end
+  if credit.tier == "" then
+    return decision("REVIEW", 0, 0, "NO_TIER: no row of the credit tier table applies to " ..
+                    "this profile and none is the default",
+                    "a tier for this customer in the credit tier table", early_checks())
+  end
   local overdue = credit.overdue_days
-  if overdue > DECLINE_OVERDUE_DAYS then
+  local review_days, decline_days = credit.review_overdue_days, credit.decline_overdue_days
+  if overdue > decline_days then
     return decision("DECLINE", 0, 0, "OVERDUE: oldest open item " .. overdue ..
-                    " days past due (decline above " .. DECLINE_OVERDUE_DAYS .. ")",
-                    "payment of the open items more than " .. REVIEW_OVERDUE_DAYS ..
+                    " days past due (decline above " .. decline_days .. ")",
+                    "payment of the open items more than " .. review_days ..
                     " days past due", early_checks())
   end
-  if overdue > REVIEW_OVERDUE_DAYS then
+  if overdue > review_days then
     return decision("REVIEW", 0, 0, "OVERDUE: oldest open item " .. overdue ..
-                    " days past due (review above " .. REVIEW_OVERDUE_DAYS .. ")",
-                    "payment of the open items more than " .. REVIEW_OVERDUE_DAYS ..
+                    " days past due (review above " .. review_days .. ")",
+                    "payment of the open items more than " .. review_days ..
                     " days past due", early_checks())
   end
   local review_at = credit.next_review_at
@@ -150,9 +131,11 @@ function decide(ctx, credit)
                     "an order total of at most " .. dd_format(maxv, exponent), early_checks())
   end
 
-  local tier_name, scored = tier_of(credit)
-  local tier = tiers[tier_name]
-  if tier == nil then tier_name, tier = default_tier, tiers[default_tier] end
+  local tier_name = credit.tier
+  local tier = { approve = credit.approve_bps, shorter = credit.shorter_bps,
+                 deposit = credit.deposit_bps, beyond = credit.beyond }
+  local scored = credit.tier_from == "score" and (" from score " .. credit.score) or
+                 credit.tier_from == "default" and ", the default" or ""
   local exposure, limit = credit.exposure, credit.limit
   -- utilisation of the limit in basis points, rounded up (never flattering)
   local used = dd_muldiv(exposure, 10000, limit, "up")
@@ -179,7 +162,7 @@ function decide(ctx, credit)
   local how = #ways > 0 and table.concat(ways, ", or ") or
               "a higher credit limit (the open orders alone exceed the approval line)"
   if used <= tier.shorter then
-    return decision("APPROVE_SHORTER_TERMS", min(credit.terms_days, SHORTER_TERMS_DAYS), 0,
+    return decision("APPROVE_SHORTER_TERMS", min(credit.terms_days, credit.shorter_terms_days), 0,
                     "EXPOSURE_NEAR_LIMIT: " .. where .. "; terms shortened", how, checks)
   end
   if used <= tier.deposit then

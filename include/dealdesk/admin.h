@@ -56,6 +56,9 @@ int dd_policy_review_prepare(dd_policy_kind kind, uint64_t version, int to, cons
 int dd_policy_activate_prepare(dd_policy_kind kind, uint64_t version, const char *actor,
                                int require_approval, int64_t now, dd_arena *arena,
                                dd_admin_write **out, dd_error *err);
+/* The principal a write is recorded as having (credit changes), unless the
+ * write names its own (policy reviews). actor must outlive the write. */
+void dd_admin_write_default_actor(dd_admin_write *w, const char *actor);
 /* Applies write (a dd_admin_write *) in txn; DD_OK, or an error with err. */
 int dd_admin_write_apply(dd_wtxn *txn, void *write, dd_error *err);
 /* After a successful apply of a policy write: the version as stored (in

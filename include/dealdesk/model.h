@@ -62,7 +62,9 @@ typedef enum dd_table {
 	DD_T_SKU_HISTORY, /* sku \0 time (8 bytes BE) \0 order_id -> SkuSale */
 	DD_T_INVOICES,    /* invoice_id -> Invoice */
 	DD_T_OPEN_ITEMS,  /* customer \0 due (8 bytes BE) \0 invoice_id -> "" (open invoices) */
-	DD_T_CREDIT_AUDIT, /* customer \0 time ns (8 bytes BE) -> CreditChange */
+	DD_T_CREDIT_AUDIT, /* customer \0 time ns (8 bytes BE) -> CreditChange; the tier
+	                    * table's changes under "" \0 tier \0 time ns */
+	DD_T_CREDIT_TIERS, /* name -> CreditTier */
 	DD_T__COUNT
 } dd_table;
 
@@ -75,6 +77,7 @@ typedef enum dd_table {
 /* Counters that let readers cache derived data per entity. */
 #define DD_META_PROMOTIONS_VERSION "promotions_version"
 #define DD_META_CHECKS_VERSION "checks_version"
+#define DD_META_CREDIT_TIERS_VERSION "credit_tiers_version"
 /* + a kind digit: the active version of a policy kind, the last version. */
 #define DD_META_ACTIVE_PREFIX "active/"
 #define DD_META_NEXT_PREFIX "next/"
@@ -116,6 +119,7 @@ typedef enum dd_entity_kind {
 	DD_ENTITY_CHECK,
 	DD_ENTITY_SIGNALS,
 	DD_ENTITY_COUPON,
+	DD_ENTITY_CREDIT_TIER,
 	DD_ENTITY__COUNT
 } dd_entity_kind;
 

@@ -219,6 +219,41 @@ static int put_checks(dd_store *store, dd_error *err)
 	return dd_admin_put(store, DD_ENTITY_CHECK, items, 3, "demo.checks", NULL, err);
 }
 
+/* The tier table finance keeps, with the figures of the built-in one, so
+ * that `dealdesk credit-tiers list` shows what the credit policy applies. */
+static int put_tiers(dd_store *store, dd_error *err)
+{
+	static const struct {
+		const char *name, *beyond, *description;
+		int32_t lo, hi, ap, sh, de;
+		int def;
+	} rows[] = {
+		{ "A", "REVIEW", "best risk: approve to 100 % of the limit", 80, 100, 10000, 11000, 13000, 0 },
+		{ "B", "REVIEW", "good risk", 60, 79, 9000, 10000, 12000, 0 },
+		{ "C", "PREPAY", "standard risk, and unscored customers", 30, 59, 8000, 9000, 10000, 1 },
+		{ "D", "PREPAY", "high risk: deposit from the first unit", 1, 29, 0, 0, 8000, 0 },
+	};
+	Dealdesk__V1__CreditTier t[4];
+	ProtobufCMessage *items[4];
+	for (size_t i = 0; i < 4; i++) {
+		dealdesk__v1__credit_tier__init(&t[i]);
+		t[i].name = (char *)rows[i].name;
+		t[i].beyond = (char *)rows[i].beyond;
+		t[i].description = (char *)rows[i].description;
+		t[i].min_score = rows[i].lo;
+		t[i].max_score = rows[i].hi;
+		t[i].approve_bps = rows[i].ap;
+		t[i].shorter_bps = rows[i].sh;
+		t[i].deposit_bps = rows[i].de;
+		t[i].is_default = rows[i].def;
+		t[i].shorter_terms_days = 15;
+		t[i].review_overdue_days = 60;
+		t[i].decline_overdue_days = 90;
+		items[i] = &t[i].base;
+	}
+	return dd_admin_put(store, DD_ENTITY_CREDIT_TIER, items, 4, "demo.tiers", NULL, err);
+}
+
 int dd_demo_seed(dd_store *store, dd_error *err)
 {
 	dd_arena arena;
@@ -236,7 +271,8 @@ int dd_demo_seed(dd_store *store, dd_error *err)
 	if ((rc = put_prices(store, err)) != DD_OK ||
 	    (rc = put_customers(store, err)) != DD_OK ||
 	    (rc = put_promotions(store, err)) != DD_OK ||
-	    (rc = put_checks(store, err)) != DD_OK)
+	    (rc = put_checks(store, err)) != DD_OK ||
+	    (rc = put_tiers(store, err)) != DD_OK)
 		return rc;
 	return DD_OK;
 }

@@ -42,6 +42,12 @@ Dealdesk__V1__PolicyScript *dd_admin_write_policy(const dd_admin_write *w)
 	       : w->script;
 }
 
+void dd_admin_write_default_actor(dd_admin_write *w, const char *actor)
+{
+	if (w != NULL && w->actor == NULL)
+		w->actor = actor;
+}
+
 size_t dd_admin_write_count(const dd_admin_write *w)
 {
 	return w->op == WRITE_PUT ? w->n : 1;

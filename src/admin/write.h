@@ -58,5 +58,9 @@ int dd_admin__write_now(dd_store *store, dd_admin_write *w, uint64_t *version,
  * records a change of its credit profile in credit_audit. */
 int dd_admin__customer_audit(dd_wtxn *txn, dd_admin_write *w, ProtobufCMessage *item,
                              const char *key, size_t klen, int deleting, dd_error *err);
+/* Before a credit tier at key is stored (item) or deleted (item NULL):
+ * records the change of the row in credit_audit. */
+int dd_admin__tier_audit(dd_wtxn *txn, dd_admin_write *w, ProtobufCMessage *item,
+                         const char *key, size_t klen, dd_error *err);
 
 #endif

@@ -156,5 +156,7 @@ int cli_cmd_health(cli *c, int argc, char **argv);
 int cli_cmd_token(cli *c, int argc, char **argv);
 int cli_cmd_orders(cli *c, int argc, char **argv); /* orders.c */
 int cli_cmd_verify(cli *c, int argc, char **argv); /* orders.c */
+int cli_cmd_credit_tiers(cli *c, int argc, char **argv);   /* credit.c */
+int cli_cmd_credit_changes(cli *c, int argc, char **argv); /* credit.c */
 
 #endif

@@ -26,6 +26,8 @@ static const char usage_text[] =
 	"  policy       upload | activate | submit | approve | reject | list | get\n"
 	"  orders       commit | cancel | get | list | held | release | reject\n"
 	"  verify       recompute coupon uses, budgets and exposure from the orders\n"
+	"  credit-tiers load FILE.json | list | get NAME | delete NAME   (the tier table)\n"
+	"  credit-changes CUSTOMER_ID | --tiers   (who changed credit data, before/after)\n"
 	"  health       [SERVICE]: the server's grpc.health.v1 status\n"
 	"  token        create --role ROLE --name NAME | list | revoke NAME   (admin)\n"
 	"\n"
@@ -57,6 +59,8 @@ static const struct {
 	{ "token", cli_cmd_token },
 	{ "orders", cli_cmd_orders },
 	{ "verify", cli_cmd_verify },
+	{ "credit-tiers", cli_cmd_credit_tiers },
+	{ "credit-changes", cli_cmd_credit_changes },
 };
 
 int main(int argc, char **argv)

@@ -24,6 +24,9 @@ static const dd_entity_def entities[DD_ENTITY__COUNT] = {
 	[DD_ENTITY_COUPON] = { "coupon", DD_T_COUPONS,
 	                       &dealdesk__v1__coupon__descriptor,
 	                       1, { "code" }, NULL },
+	[DD_ENTITY_CREDIT_TIER] = { "credit tier", DD_T_CREDIT_TIERS,
+	                            &dealdesk__v1__credit_tier__descriptor,
+	                            1, { "name" }, DD_META_CREDIT_TIERS_VERSION },
 };
 
 const dd_entity_def *dd_entity(dd_entity_kind kind)

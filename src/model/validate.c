@@ -313,6 +313,36 @@ static int validate_coupon(const Dealdesk__V1__Coupon *c, const char *f, dd_erro
 	return check_window(c->valid_from, c->valid_to, f, err);
 }
 
+static int validate_credit_tier(const Dealdesk__V1__CreditTier *t, const char *f,
+                                dd_error *err)
+{
+	char b[160];
+	CHECK(dd_check_string(t->name, 16, 0, sub(b, sizeof(b), f, "name"), err));
+	CHECK(dd_check_string(t->description, 256, 1, sub(b, sizeof(b), f, "description"), err));
+	CHECK(check_range(t->min_score, 0, 100, sub(b, sizeof(b), f, "min_score"), err));
+	CHECK(check_range(t->max_score, t->min_score ? t->min_score : 0, 100,
+	                  sub(b, sizeof(b), f, "max_score"), err));
+	if ((t->min_score == 0) != (t->max_score == 0))
+		return dd_error_set(err, DD_EINVAL,
+		                    "%s%smin_score: a score range needs both min_score and max_score "
+		                    "(1..100), or neither", f, *f ? "." : "");
+	CHECK(check_range(t->credit_limit, 0, INT64_MAX, sub(b, sizeof(b), f, "credit_limit"), err));
+	CHECK(check_currency(t->currency, t->credit_limit == 0, sub(b, sizeof(b), f, "currency"), err));
+	CHECK(check_range(t->terms_days, 0, 365, sub(b, sizeof(b), f, "terms_days"), err));
+	CHECK(check_range(t->shorter_terms_days, 0, 365, sub(b, sizeof(b), f, "shorter_terms_days"), err));
+	CHECK(check_range(t->approve_bps, 0, 100000, sub(b, sizeof(b), f, "approve_bps"), err));
+	CHECK(check_range(t->shorter_bps, t->approve_bps, 100000, sub(b, sizeof(b), f, "shorter_bps"), err));
+	CHECK(check_range(t->deposit_bps, t->shorter_bps, 100000, sub(b, sizeof(b), f, "deposit_bps"), err));
+	if (t->beyond == NULL || (strcmp(t->beyond, "REVIEW") != 0 && strcmp(t->beyond, "PREPAY") != 0 &&
+	                          strcmp(t->beyond, "DECLINE") != 0))
+		return dd_error_set(err, DD_EINVAL, "%s%sbeyond: must be REVIEW, PREPAY or DECLINE",
+		                    f, *f ? "." : "");
+	CHECK(check_range(t->review_overdue_days, 1, 36500, sub(b, sizeof(b), f, "review_overdue_days"), err));
+	CHECK(check_range(t->decline_overdue_days, t->review_overdue_days, 36500,
+	                  sub(b, sizeof(b), f, "decline_overdue_days"), err));
+	return DD_OK;
+}
+
 int dd_entity_validate(dd_entity_kind kind, const ProtobufCMessage *m,
                        const char *field, dd_error *err)
 {
@@ -331,6 +361,8 @@ int dd_entity_validate(dd_entity_kind kind, const ProtobufCMessage *m,
 		return validate_signals((const void *)m, field, err);
 	case DD_ENTITY_COUPON:
 		return validate_coupon((const void *)m, field, err);
+	case DD_ENTITY_CREDIT_TIER:
+		return validate_credit_tier((const void *)m, field, err);
 	default:
 		return dd_error_set(err, DD_EINTERNAL, "unknown entity kind");
 	}

@@ -351,5 +351,7 @@ static int refresh(dd_quoter *q, int promotions, dd_error *err)
 int quote_refresh_data(dd_quoter *q, dd_error *err)
 {
 	int rc = refresh(q, 1, err);
-	return rc == DD_OK ? refresh(q, 0, err) : rc;
+	if (rc == DD_OK)
+		rc = refresh(q, 0, err);
+	return rc == DD_OK ? quote_refresh_tiers(q, err) : rc;
 }

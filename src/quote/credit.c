@@ -98,7 +98,14 @@ int quote_credit(quote_run *r)
 		overflow |= dd_money_add(d->exposure, d->receivables, &d->exposure);
 		if (d->same_currency)
 			overflow |= dd_money_add(d->exposure, o->total, &d->exposure);
+		const Dealdesk__V1__CreditTier *t = quote_credit_tier(q, c, &d->tier_from);
+		d->tier = t;
 		d->limit = c->credit_limit;
+		/* the tier's limit for a profile without one, in its currency */
+		if (d->limit == 0 && t && t->credit_limit > 0 && strcmp(t->currency, c->currency) == 0)
+			d->limit = t->credit_limit;
+		d->standard_terms_days = c->standard_terms_days ? c->standard_terms_days
+		                                                : (t ? t->terms_days : 0);
 	}
 	if (overflow || dd_money_sub(d->limit, d->exposure, &d->available)) {
 		failsafe(r, "exposure overflows int64");

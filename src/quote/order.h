@@ -117,6 +117,12 @@ typedef struct qo_credit {
 	int64_t open_orders, open_order_count, receivables, receivable_count;
 	int32_t overdue_days;
 	int64_t limit, exposure, available;
+	/* the row of the credit tier table that applies (NULL: none), how it
+	 * was found ("score", "profile", "default"), and the standard terms
+	 * (the profile's, else the tier's) */
+	const Dealdesk__V1__CreditTier *tier;
+	const char *tier_from;
+	int32_t standard_terms_days;
 	int outcome; /* Dealdesk__V1__CreditOutcome */
 	int32_t terms_days;
 	int64_t deposit;

@@ -432,9 +432,11 @@ int dd_order_credit_changes(dd_store *store, const Dealdesk__V1__ListCreditChang
                             dd_arena *arena, Dealdesk__V1__ListCreditChangesResponse **out,
                             dd_error *err)
 {
-	int rc = dd_check_string(req->customer_id, DD_MAX_ID, 0, "customer_id", err);
+	int rc = req->tiers ? DD_OK : dd_check_string(req->customer_id, DD_MAX_ID, 0, "customer_id", err);
 	if (rc != DD_OK)
 		return rc;
+	if (req->tiers && *req->customer_id)
+		return dd_error_set(err, DD_EINVAL, "customer_id: must be empty with tiers");
 	size_t max = req->page && req->page->page_size ? req->page->page_size : DD_PAGE_SIZE_DEFAULT;
 	if (max > DD_PAGE_SIZE_MAX)
 		max = DD_PAGE_SIZE_MAX;
@@ -450,6 +452,7 @@ int dd_order_credit_changes(dd_store *store, const Dealdesk__V1__ListCreditChang
 	Dealdesk__V1__ListCreditChangesResponse *r = dd_arena_alloc(arena, sizeof(*r));
 	if (s.items == NULL || r == NULL)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	/* a customer's changes under "id \0", the tier table's under "\0" */
 	char prefix[DD_MAX_ID + 2];
 	size_t plen = strlen(req->customer_id);
 	memcpy(prefix, req->customer_id, plen);

@@ -139,6 +139,7 @@ void dd_quoter_free(dd_quoter *q)
 	dd_arena_free(&q->promo_arena);
 	dd_arena_free(&q->check_arena);
 	free(q->checks);
+	quote_tiers_free(q);
 	quote_records_free(q);
 	dd_rtxn_free(q->txn);
 	free(q);

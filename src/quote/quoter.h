@@ -48,6 +48,12 @@ struct dd_quoter {
 	const Dealdesk__V1__ComplianceCheck **checks;
 	size_t nchecks;
 	int checks_ref;
+	/* the credit tier table (tiers.c), sorted for matching */
+	uint64_t tiers_version;
+	int tiers_loaded;
+	dd_arena tier_arena;
+	const Dealdesk__V1__CreditTier **tiers;
+	size_t ntiers;
 
 	/* the Lua view (view.c): proxies passed to policies, the tables
 	 * behind them, reused from quote to quote */
@@ -106,6 +112,16 @@ int quote_views_create(dd_quoter *q);
 enum { QV_ORDER = 1, QV_LINES = 2, QV_AMOUNTS = 4, QV_CREDIT = 8, QV_CANDIDATES = 16 };
 int quote_view_sync(quote_run *r, int what);
 void quote_views_free(dd_quoter *q);
+
+/* tiers.c: the credit tier table, current as of the read transaction */
+int quote_refresh_tiers(dd_quoter *q, dd_error *err);
+void quote_tiers_free(dd_quoter *q);
+/* The tier of profile c (NULL when none applies); *from says how it was
+ * found: "score", "profile" or "default". The built-in table applies when
+ * none is stored. */
+const Dealdesk__V1__CreditTier *quote_credit_tier(const dd_quoter *q,
+                                                  const Dealdesk__V1__CreditProfile *c,
+                                                  const char **from);
 
 /* mechanics.c: promotion primitives registered in `dd` */
 void quote_mechanics_register(dd_quoter *q);

@@ -74,7 +74,9 @@ static int credit(quote_run *r, Dealdesk__V1__QuoteResponse *resp)
 	d->credit_limit = c->limit;
 	d->exposure = c->exposure;
 	d->available_credit = c->available;
-	d->tier = p ? p->tier : (char *)"";
+	/* the row of the tier table the decision used (the profile's own tier
+	 * when none applied) */
+	d->tier = c->tier ? c->tier->name : p ? p->tier : (char *)"";
 	d->reasons = (char **)c->reasons;
 	d->n_reasons = c->nreasons;
 	resp->credit = d;

@@ -85,6 +85,14 @@ enum view_key {
 	K_MAX_ORDER_VALUE,
 	K_BLOCKED,
 	K_SCORE,
+	K_TIER_FROM,
+	K_APPROVE_BPS,
+	K_SHORTER_BPS,
+	K_DEPOSIT_BPS,
+	K_BEYOND,
+	K_SHORTER_TERMS_DAYS,
+	K_REVIEW_OVERDUE_DAYS,
+	K_DECLINE_OVERDUE_DAYS,
 	K__COUNT
 };
 
@@ -140,6 +148,14 @@ static const char *const key_names[K__COUNT] = {
 	"max_order_value",
 	"blocked",
 	"score",
+	"tier_from",
+	"approve_bps",
+	"shorter_bps",
+	"deposit_bps",
+	"beyond",
+	"shorter_terms_days",
+	"review_overdue_days",
+	"decline_overdue_days",
 };
 
 /* Keys are interned once (the quoter's keys table, at stack index KEYS
@@ -472,6 +488,19 @@ static int sync(lua_State *L)
 		set_int(L, t, sh, K_EXPOSURE, d->exposure);
 		set_int(L, t, sh, K_AVAILABLE, d->available);
 		set_int(L, t, sh, K_LIMIT, d->limit);
+		/* the tier as the tier table has it (the built-in one when none is
+		 * stored); a profile no row applies to has tier "" */
+		const Dealdesk__V1__CreditTier *tr = d->tier;
+		set_str(L, t, sh, K_TIER, tr ? tr->name : "");
+		set_str(L, t, sh, K_TIER_FROM, d->tier_from ? d->tier_from : "");
+		set_int(L, t, sh, K_TERMS_DAYS, d->standard_terms_days);
+		set_int(L, t, sh, K_APPROVE_BPS, tr ? tr->approve_bps : 0);
+		set_int(L, t, sh, K_SHORTER_BPS, tr ? tr->shorter_bps : 0);
+		set_int(L, t, sh, K_DEPOSIT_BPS, tr ? tr->deposit_bps : 0);
+		set_str(L, t, sh, K_BEYOND, tr ? tr->beyond : "");
+		set_int(L, t, sh, K_SHORTER_TERMS_DAYS, tr ? tr->shorter_terms_days : 0);
+		set_int(L, t, sh, K_REVIEW_OVERDUE_DAYS, tr ? tr->review_overdue_days : 0);
+		set_int(L, t, sh, K_DECLINE_OVERDUE_DAYS, tr ? tr->decline_overdue_days : 0);
 		lua_pop(L, 1);
 	}
 	return 0;

@@ -137,6 +137,8 @@ static int submit_write(dd_call *call, int rc, dd_admin_write *w, int policy,
 	if (rc != DD_OK)
 		return dd_call_finish(call, rc, NULL, err);
 	memset(wc, 0, sizeof(*wc));
+	/* who: recorded with credit changes (a policy write names its own) */
+	dd_admin_write_default_actor(w, dd_call_identity(call));
 	wc->job.apply = write_apply;
 	wc->job.done = write_done;
 	wc->job.ud = wc;
@@ -272,6 +274,7 @@ ENTITY_HANDLERS(customer, DD_ENTITY_CUSTOMER, &dealdesk__v1__list_customers_resp
 ENTITY_HANDLERS(check, DD_ENTITY_CHECK, &dealdesk__v1__list_compliance_checks_response__descriptor)
 ENTITY_HANDLERS(signals, DD_ENTITY_SIGNALS, &dealdesk__v1__list_sku_signals_response__descriptor)
 ENTITY_HANDLERS(coupon, DD_ENTITY_COUPON, &dealdesk__v1__list_coupons_response__descriptor)
+ENTITY_HANDLERS(credit_tier, DD_ENTITY_CREDIT_TIER, &dealdesk__v1__list_credit_tiers_response__descriptor)
 
 /* ---- policies ------------------------------------------------------------------ */
 
@@ -589,6 +592,10 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.CustomerAdmin/GetCustomer", dealdesk__v1__customer_key, h_get_customer, 0, FINANCE),
 	M("/dealdesk.v1.CustomerAdmin/ListCustomers", dealdesk__v1__list_customers_request, h_list_customer, 0, FINANCE),
 	M("/dealdesk.v1.CustomerAdmin/DeleteCustomer", dealdesk__v1__customer_key, h_delete_customer, 0, FINANCE),
+	M("/dealdesk.v1.CustomerAdmin/PutCreditTiers", dealdesk__v1__put_credit_tiers_request, h_put_credit_tier, 0, FINANCE),
+	M("/dealdesk.v1.CustomerAdmin/GetCreditTier", dealdesk__v1__credit_tier_key, h_get_credit_tier, 0, FINANCE),
+	M("/dealdesk.v1.CustomerAdmin/ListCreditTiers", dealdesk__v1__list_credit_tiers_request, h_list_credit_tier, 0, FINANCE),
+	M("/dealdesk.v1.CustomerAdmin/DeleteCreditTier", dealdesk__v1__credit_tier_key, h_delete_credit_tier, 0, FINANCE),
 	M("/dealdesk.v1.ComplianceAdmin/PutComplianceChecks", dealdesk__v1__put_compliance_checks_request, h_put_check, 0, COMPLIANCE),
 	M("/dealdesk.v1.ComplianceAdmin/GetComplianceCheck", dealdesk__v1__compliance_check_key, h_get_check, 0, COMPLIANCE),
 	M("/dealdesk.v1.ComplianceAdmin/ListComplianceChecks", dealdesk__v1__list_compliance_checks_request, h_list_check, 0, COMPLIANCE),

@@ -54,6 +54,7 @@ static const char *const table_names[DD_T__COUNT] = {
 	[DD_T_INVOICES] = "invoices",
 	[DD_T_OPEN_ITEMS] = "open_items",
 	[DD_T_CREDIT_AUDIT] = "credit_audit",
+	[DD_T_CREDIT_TIERS] = "credit_tiers",
 };
 
 struct dd_store {

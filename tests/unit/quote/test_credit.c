@@ -59,7 +59,8 @@ static void run_cases(fixture *f, const credit_case *cs, size_t n)
 		assert_int_equal(d->exposure, exposure);
 		assert_int_equal(d->credit_limit, k->limit);
 		assert_int_equal(d->available_credit, k->limit - exposure);
-		assert_string_equal(d->tier, k->tier);
+		/* the tier the decision used: an unknown or empty one is the default C */
+		assert_string_equal(d->tier, strcmp(k->tier, "Z") == 0 || !*k->tier ? "C" : k->tier);
 		assert_true(d->n_reasons >= 1); /* the reason, then what would approve it, who may override and the checks */
 		size_t len = strlen(k->reason);
 		if (k->reason[len - 1] == ':')
@@ -150,9 +151,9 @@ static void test_tier_c_boundaries(void **state)
 		  "EXPOSURE_FAR_OVER_LIMIT: exposure 1000.01 is 100.01% of the limit 1000.00 (tier C)" },
 		/* an unknown or empty tier is treated as C */
 		{ "Z", 100000, 78000, 0, 1, OUTCOME(APPROVE), 30, 0,
-		  "EXPOSURE_WITHIN_LIMIT: exposure 800.00 is 80.00% of the limit 1000.00 (tier C)" },
+		  "EXPOSURE_WITHIN_LIMIT: exposure 800.00 is 80.00% of the limit 1000.00 (tier C, the default)" },
 		{ "", 100000, 98001, 0, 1, OUTCOME(PREPAY), 0, 0,
-		  "EXPOSURE_FAR_OVER_LIMIT: exposure 1000.01 is 100.01% of the limit 1000.00 (tier C)" },
+		  "EXPOSURE_FAR_OVER_LIMIT: exposure 1000.01 is 100.01% of the limit 1000.00 (tier C, the default)" },
 	};
 	run_cases(*state, cs, sizeof(cs) / sizeof(cs[0]));
 }
@@ -442,6 +443,151 @@ static void test_policy_answer_read_back(void **state)
 	assert_int_equal(d->payment_terms_days, 0);
 }
 
+/* The tier table kept as data: a stored table replaces the built-in one as
+ * a whole; a scored profile takes the row of its score range, others the
+ * row they name, else the default row; a profile without a limit or terms
+ * takes the tier's; with no row that applies the decision is REVIEW. */
+static Dealdesk__V1__CreditTier tier_row(const char *name, int32_t lo, int32_t hi,
+                                         int32_t ap, int32_t sh, int32_t de, const char *beyond)
+{
+	Dealdesk__V1__CreditTier t = DEALDESK__V1__CREDIT_TIER__INIT;
+	t.name = (char *)name;
+	t.min_score = lo;
+	t.max_score = hi;
+	t.approve_bps = ap;
+	t.shorter_bps = sh;
+	t.deposit_bps = de;
+	t.beyond = (char *)beyond;
+	t.shorter_terms_days = 10;
+	t.review_overdue_days = 30;
+	t.decline_overdue_days = 45;
+	return t;
+}
+
+static void test_stored_tier_table(void **state)
+{
+	fixture *f = *state;
+	Dealdesk__V1__CreditTier gold = tier_row("GOLD", 70, 100, 9500, 10500, 12000, "DECLINE");
+	Dealdesk__V1__CreditTier std = tier_row("STD", 0, 0, 5000, 6000, 7000, "REVIEW");
+	std.is_default = 1;
+	std.credit_limit = 50000;
+	std.currency = "USD";
+	std.terms_days = 20;
+	fx_put(f, DD_ENTITY_CREDIT_TIER, &gold.base);
+	fx_put(f, DD_ENTITY_CREDIT_TIER, &std.base);
+
+	/* score 75: GOLD; 950.00 of 1000.00 = 95.00 % is still approved */
+	fx_customer c;
+	fx_customer_init(&c, "cust", "USD", "", 100000);
+	c.cr.score = 75;
+	c.cr.open_receivables = 93000;
+	const Dealdesk__V1__CreditDecision *d = quote_customer(f, &c, "D", 1)->credit;
+	assert_int_equal(d->outcome, OUTCOME(APPROVE));
+	assert_string_equal(d->tier, "GOLD");
+	assert_string_equal(d->reasons[0], "EXPOSURE_WITHIN_LIMIT: exposure 950.00 is 95.00% of the "
+	                                   "limit 1000.00 (tier GOLD from score 75)");
+	/* one minor unit over 95 %: GOLD's shorter terms are 10 days */
+	c.cr.open_receivables = 93001;
+	d = quote_customer(f, &c, "D", 1)->credit;
+	assert_int_equal(d->outcome, OUTCOME(APPROVE_SHORTER_TERMS));
+	assert_int_equal(d->payment_terms_days, 10);
+	/* past 120 %: GOLD's `beyond` is DECLINE */
+	c.cr.open_receivables = 118001;
+	d = quote_customer(f, &c, "D", 1)->credit;
+	assert_int_equal(d->outcome, OUTCOME(DECLINE));
+	assert_prefix(d->reasons[0], "EXPOSURE_FAR_OVER_LIMIT: exposure 1200.01 is 120.01% of the "
+	                             "limit 1000.00 (tier GOLD from score 75)");
+	/* GOLD's overdue thresholds: review above 30 days, decline above 45 */
+	c.cr.open_receivables = 0;
+	c.cr.oldest_overdue_days = 31;
+	d = quote_customer(f, &c, "D", 1)->credit;
+	assert_int_equal(d->outcome, OUTCOME(REVIEW));
+	assert_string_equal(d->reasons[0], "OVERDUE: oldest open item 31 days past due (review above 30)");
+	c.cr.oldest_overdue_days = 46;
+	d = quote_customer(f, &c, "D", 1)->credit;
+	assert_int_equal(d->outcome, OUTCOME(DECLINE));
+	c.cr.oldest_overdue_days = 0;
+
+	/* tier "B" is no longer a row: the default STD, with its limit of
+	 * 500.00 and its 20 days for a profile that has neither */
+	fx_customer_init(&c, "cust", "USD", "B", 0);
+	c.cr.standard_terms_days = 0;
+	c.cr.open_receivables = 23000;
+	d = quote_customer(f, &c, "D", 1)->credit;
+	assert_int_equal(d->outcome, OUTCOME(APPROVE));
+	assert_int_equal(d->payment_terms_days, 20);
+	assert_int_equal(d->credit_limit, 50000);
+	assert_string_equal(d->tier, "STD");
+	assert_string_equal(d->reasons[0], "EXPOSURE_WITHIN_LIMIT: exposure 250.00 is 50.00% of the "
+	                                   "limit 500.00 (tier STD, the default)");
+	/* the tier's limit is in USD: a EUR profile without a limit has none */
+	fx_customer_init(&c, "cust", "EUR", "STD", 0);
+	d = quote_customer(f, &c, "D", 1)->credit;
+	assert_int_equal(d->outcome, OUTCOME(PREPAY));
+
+	/* without a default row, a profile no row applies to goes to review */
+	std.is_default = 0;
+	fx_put(f, DD_ENTITY_CREDIT_TIER, &std.base);
+	fx_customer_init(&c, "cust", "USD", "B", 100000);
+	d = quote_customer(f, &c, "D", 1)->credit;
+	assert_int_equal(d->outcome, OUTCOME(REVIEW));
+	assert_string_equal(d->tier, "B");
+	assert_prefix(d->reasons[0], "NO_TIER: ");
+	/* a score outside every range falls back to the row the profile names */
+	fx_customer_init(&c, "cust", "USD", "STD", 100000);
+	c.cr.score = 40;
+	c.cr.open_receivables = 58000; /* 60.00 %: STD's shorter terms */
+	d = quote_customer(f, &c, "D", 1)->credit;
+	assert_int_equal(d->outcome, OUTCOME(APPROVE_SHORTER_TERMS));
+	assert_string_equal(d->tier, "STD");
+
+	/* deleting every row brings the built-in table back */
+	dd_error err;
+	dd_error_clear(&err);
+	const char *gk[1] = { "GOLD" }, *sk[1] = { "STD" };
+	assert_int_equal(dd_admin_delete(f->store, DD_ENTITY_CREDIT_TIER, gk, NULL, &err), DD_OK);
+	assert_int_equal(dd_admin_delete(f->store, DD_ENTITY_CREDIT_TIER, sk, NULL, &err), DD_OK);
+	fx_customer_init(&c, "cust", "USD", "B", 100000);
+	c.cr.open_receivables = 88000; /* 90.00 %: B approves */
+	d = quote_customer(f, &c, "D", 1)->credit;
+	assert_int_equal(d->outcome, OUTCOME(APPROVE));
+	assert_string_equal(d->tier, "B");
+}
+
+/* What finance may write: ranges, thresholds in order, a known outcome. */
+static void test_tier_validation(void **state)
+{
+	fixture *f = *state;
+	struct { Dealdesk__V1__CreditTier t; const char *msg; } bad[6];
+	bad[0].t = tier_row("X", 50, 40, 0, 0, 0, "REVIEW");
+	bad[0].msg = "tiers[0].max_score: 40 is out of range [50, 100]";
+	bad[1].t = tier_row("X", 0, 0, 5000, 4000, 6000, "REVIEW");
+	bad[1].msg = "tiers[0].shorter_bps: 4000 is out of range [5000, 100000]";
+	bad[2].t = tier_row("X", 0, 0, 0, 0, 0, "APPROVE");
+	bad[2].msg = "tiers[0].beyond: must be REVIEW, PREPAY or DECLINE";
+	bad[3].t = tier_row("X", 10, 0, 0, 0, 0, "REVIEW");
+	bad[3].msg = "tiers[0].max_score: 0 is out of range [10, 100]";
+	bad[4].t = tier_row("X", 0, 0, 0, 0, 0, "REVIEW");
+	bad[4].t.decline_overdue_days = 10;
+	bad[4].msg = "tiers[0].decline_overdue_days: 10 is out of range [30, 36500]";
+	bad[5].t = tier_row("X", 0, 0, 0, 0, 0, "REVIEW");
+	bad[5].t.credit_limit = 100;
+	bad[5].msg = "tiers[0].currency: unknown ISO 4217 currency ''";
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		dd_error err;
+		dd_error_clear(&err);
+		ProtobufCMessage *items[1] = { &bad[i].t.base };
+		dd_admin_write *w = NULL;
+		dd_arena a;
+		dd_arena_init(&a, 4096, 0);
+		int rc = dd_admin_put_prepare(DD_ENTITY_CREDIT_TIER, items, 1, "tiers", &a, &w, &err);
+		if (rc != DD_EINVAL || strcmp(err.msg, bad[i].msg) != 0)
+			fail_msg("case %zu: rc %d '%s', wanted '%s'", i, rc, err.msg, bad[i].msg);
+		dd_arena_free(&a);
+	}
+	(void)f;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +602,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exposure_overflow, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_fail_safe_review, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_policy_answer_read_back, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stored_tier_table, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tier_validation, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -423,7 +423,10 @@ static void test_credit_argument(void **state)
 	snprintf(want[n++], 96, "hold=false");
 	snprintf(want[n++], 96, "nothing=nil");
 	snprintf(want[n++], 96, "write=credit.v2:7: credit is read-only");
-	snprintf(want[n++], 96, "pairs=17"); /* with blocked, max_order_value, score */
+	/* with blocked, max_order_value, score and the tier's row: tier_from,
+	 * approve/shorter/deposit_bps, beyond, shorter_terms_days,
+	 * review/decline_overdue_days */
+	snprintf(want[n++], 96, "pairs=25");
 	snprintf(want[n++], 96, "ctx.total=4147");
 	assert_int_equal(d->n_reasons, (size_t)n);
 	for (int i = 0; i < n; i++)
