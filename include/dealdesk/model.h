@@ -65,6 +65,8 @@ typedef enum dd_table {
 	DD_T_CREDIT_AUDIT, /* customer \0 time ns (8 bytes BE) -> CreditChange; the tier
 	                    * table's changes under "" \0 tier \0 time ns */
 	DD_T_CREDIT_TIERS, /* name -> CreditTier */
+	DD_T_OPEN_ORDERS,  /* customer \0 delivery (8 bytes BE) \0 order_id -> exposure
+	                    * (8 bytes BE): the open orders by delivery date */
 	DD_T__COUNT
 } dd_table;
 

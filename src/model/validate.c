@@ -340,6 +340,7 @@ static int validate_credit_tier(const Dealdesk__V1__CreditTier *t, const char *f
 	CHECK(check_range(t->review_overdue_days, 1, 36500, sub(b, sizeof(b), f, "review_overdue_days"), err));
 	CHECK(check_range(t->decline_overdue_days, t->review_overdue_days, 36500,
 	                  sub(b, sizeof(b), f, "decline_overdue_days"), err));
+	CHECK(check_range(t->horizon_days, 0, 3650, sub(b, sizeof(b), f, "horizon_days"), err));
 	return DD_OK;
 }
 

@@ -169,6 +169,7 @@ static int build_commit(quote_run *r, const Dealdesk__V1__CommitRequest *req,
 	ord.total = o->total;
 	ord.created_at = o->time;
 	ord.updated_at = o->time;
+	ord.delivery_at = o->req->delivery_at ? o->req->delivery_at : o->time;
 	ord.quote = resp;
 	ord.fingerprint.data = w->fingerprint;
 	ord.fingerprint.len = 32;
@@ -276,6 +277,12 @@ static int build_commit(quote_run *r, const Dealdesk__V1__CommitRequest *req,
 	if (o->credit.present && o->credit.same_currency && o->total > 0 &&
 	    o->credit.outcome != DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_PREPAY) {
 		ord.exposure = o->total;
+		/* dated by delivery, for the tiers' horizon (the dynamic check) */
+		if ((w->open_klen = quote_order_dated_key(w->open_key, cust, ord.delivery_at,
+		                                          w->order_id)) < 0)
+			return dd_error_set(err, DD_EINVAL, "order_id: too long for the store's keys");
+		for (int b = 0; b < 8; b++)
+			w->open_val[b] = (uint8_t)((uint64_t)o->total >> (56 - 8 * b));
 		counter_op *op = add_op(w, "x", cust, NULL, err);
 		if (op == NULL)
 			return err->code;
@@ -501,6 +508,32 @@ static int write_counter(dd_wtxn *txn, const char *key, size_t klen, int64_t use
 	return dd_wtxn_put(txn, DD_T_USAGE, (dd_val){ key, klen }, (dd_val){ buf, len });
 }
 
+/* "cust \0 t (8 bytes BE) \0 id": open invoices by due date, open orders
+ * by delivery date; -1 when it does not fit. */
+int quote_order_dated_key(char *key, const char *cust, int64_t due, const char *id)
+{
+	size_t cl = strlen(cust), il = strlen(id);
+	if (cl + 10 + il > DD_STORE_MAX_KEY)
+		return -1;
+	memcpy(key, cust, cl);
+	key[cl] = '\0';
+	uint64_t t = (uint64_t)due;
+	for (int b = 0; b < 8; b++)
+		key[cl + 1 + b] = (char)(t >> (56 - 8 * b));
+	key[cl + 9] = '\0';
+	memcpy(key + cl + 10, id, il);
+	return (int)(cl + 10 + il);
+}
+
+void quote_order_unlist_open(dd_wtxn *txn, const Dealdesk__V1__Order *o)
+{
+	char key[DD_STORE_MAX_KEY + 1];
+	int klen = quote_order_dated_key(key, o->customer_id, o->delivery_at, o->order_id);
+	/* orders committed before the index have no entry: nothing to drop */
+	if (klen > 0)
+		dd_wtxn_del(txn, DD_T_OPEN_ORDERS, (dd_val){ key, (size_t)klen });
+}
+
 /* Adds (sign 1) or removes (-1) uses/amount on one counter. */
 int quote_order_move_counter(dd_wtxn *txn, dd_arena *a, const char *key, size_t klen, int sign,
                         int64_t uses, int64_t amount, dd_error *err)
@@ -582,6 +615,10 @@ static int apply_commit(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 	}
 	if ((rc = update_customer(txn, w, err)) != DD_OK)
 		return rc;
+	if (w->open_klen > 0 &&
+	    (rc = dd_wtxn_put(txn, DD_T_OPEN_ORDERS, (dd_val){ w->open_key, (size_t)w->open_klen },
+	                      (dd_val){ w->open_val, 8 })) != DD_OK)
+		return dd_error_set(err, rc, "store: cannot list the open order: %s", dd_strerror(rc));
 	for (size_t i = 0; i < w->nsales; i++)
 		dd_wtxn_put(txn, DD_T_SKU_HISTORY, (dd_val){ w->sales[i].key, (size_t)w->sales[i].klen },
 		            (dd_val){ w->sales[i].val, w->sales[i].len });
@@ -613,8 +650,10 @@ static int release(dd_wtxn *txn, dd_order_write *w, const Dealdesk__V1__Order *o
 		MOVE("p", o->budgets[i]->promotion_id, NULL, 1, o->budgets[i]->amount);
 		MOVE("p", o->budgets[i]->promotion_id, o->customer_id, 1, o->budgets[i]->amount);
 	}
-	if (o->exposure > 0)
+	if (o->exposure > 0) {
 		MOVE("x", o->customer_id, NULL, 1, o->exposure);
+		quote_order_unlist_open(txn, o);
+	}
 #undef MOVE
 	return DD_OK;
 }

@@ -94,12 +94,13 @@ int quote_credit(quote_run *r)
 	int overflow = 0;
 	if (c != NULL) {
 		overflow |= dd_money_add(c->open_receivables, c->committed_orders, &d->exposure);
-		overflow |= dd_money_add(d->exposure, d->open_orders, &d->exposure);
+		/* open orders within the tier's horizon (all of them without one) */
+		overflow |= dd_money_add(d->exposure, d->open_orders - d->open_orders_beyond,
+		                         &d->exposure);
 		overflow |= dd_money_add(d->exposure, d->receivables, &d->exposure);
 		if (d->same_currency)
 			overflow |= dd_money_add(d->exposure, o->total, &d->exposure);
-		const Dealdesk__V1__CreditTier *t = quote_credit_tier(q, c, &d->tier_from);
-		d->tier = t;
+		const Dealdesk__V1__CreditTier *t = d->tier; /* load resolved it */
 		d->limit = c->credit_limit;
 		/* the tier's limit for a profile without one, in its currency */
 		if (d->limit == 0 && t && t->credit_limit > 0 && strcmp(t->currency, c->currency) == 0)

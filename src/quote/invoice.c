@@ -6,20 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int open_item_key(char *key, const char *cust, int64_t due, const char *id)
-{
-	size_t cl = strlen(cust), il = strlen(id);
-	if (cl + 10 + il > DD_STORE_MAX_KEY)
-		return -1;
-	memcpy(key, cust, cl);
-	key[cl] = '\0';
-	uint64_t t = (uint64_t)due;
-	for (int b = 0; b < 8; b++)
-		key[cl + 1 + b] = (char)(t >> (56 - 8 * b));
-	key[cl + 9] = '\0';
-	memcpy(key + cl + 10, id, il);
-	return (int)(cl + 10 + il);
-}
 
 
 
@@ -59,13 +45,14 @@ int quote_order_apply_invoice(dd_wtxn *txn, dd_order_write *w, Dealdesk__V1__Ord
 		if ((klen = quote_order_key2(key, "x", o->customer_id, NULL)) < 0 ||
 		    (rc = quote_order_move_counter(txn, w->arena, key, (size_t)klen, -1, 1, o->exposure, err)) != DD_OK)
 			return klen < 0 ? dd_error_set(err, DD_EINVAL, "key too long") : rc;
+		quote_order_unlist_open(txn, o);
 	}
 	if (inv.open_amount > 0) {
 		if ((klen = quote_order_key2(key, "r", o->customer_id, NULL)) < 0 ||
 		    (rc = quote_order_move_counter(txn, w->arena, key, (size_t)klen, 1, 1,
 		                       inv.counted ? inv.open_amount : 0, err)) != DD_OK)
 			return klen < 0 ? dd_error_set(err, DD_EINVAL, "key too long") : rc;
-		if ((klen = open_item_key(key, o->customer_id, inv.due_at, w->order_id)) < 0)
+		if ((klen = quote_order_dated_key(key, o->customer_id, inv.due_at, w->order_id)) < 0)
 			return dd_error_set(err, DD_EINVAL, "key too long");
 		dd_wtxn_put(txn, DD_T_OPEN_ITEMS, (dd_val){ key, (size_t)klen }, (dd_val){ "", 0 });
 	}
@@ -131,7 +118,7 @@ int quote_order_apply_payment(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 	                       inv->counted ? w->pay_amount : 0, err)) != DD_OK)
 		return rc;
 	if (inv->open_amount == 0) {
-		if ((klen = open_item_key(key, inv->customer_id, inv->due_at, inv->invoice_id)) < 0)
+		if ((klen = quote_order_dated_key(key, inv->customer_id, inv->due_at, inv->invoice_id)) < 0)
 			return dd_error_set(err, DD_EINVAL, "key too long");
 		dd_wtxn_del(txn, DD_T_OPEN_ITEMS, (dd_val){ key, (size_t)klen });
 	}
@@ -201,7 +188,7 @@ static int count_invoice(dd_wtxn *txn, dd_order_write *w, const Dealdesk__V1__In
 	if ((rc = quote_order_move_counter(txn, w->arena, key, (size_t)klen, sign, 1,
 	                       inv->counted ? inv->open_amount : 0, err)) != DD_OK)
 		return rc;
-	if ((klen = open_item_key(key, inv->customer_id, inv->due_at, inv->invoice_id)) < 0)
+	if ((klen = quote_order_dated_key(key, inv->customer_id, inv->due_at, inv->invoice_id)) < 0)
 		return dd_error_set(err, DD_EINVAL, "key too long");
 	if (sign > 0)
 		return dd_wtxn_put(txn, DD_T_OPEN_ITEMS, (dd_val){ key, (size_t)klen }, (dd_val){ "", 0 });

@@ -37,6 +37,65 @@ static int first_due(void *ud, dd_val key, dd_val val)
 	return 1;
 }
 
+/* Sums the open orders (key customer \0 delivery \0 id -> exposure, 8
+ * bytes BE) from the first key scanned on. */
+typedef struct beyond_sum {
+	int64_t amount, count;
+	int overflow;
+} beyond_sum;
+
+static int sum_beyond(void *ud, dd_val key, dd_val val)
+{
+	beyond_sum *s = ud;
+	(void)key;
+	if (val.len != 8)
+		return DD_ESTORE;
+	uint64_t v = 0;
+	for (int b = 0; b < 8; b++)
+		v = v << 8 | ((const unsigned char *)val.data)[b];
+	if (v > INT64_MAX || dd_money_add(s->amount, (int64_t)v, &s->amount) != DD_OK) {
+		s->overflow = 1;
+		return 1;
+	}
+	s->count++;
+	return 0;
+}
+
+/* The tier of the profile (the tier table is current now) and, with a
+ * horizon, the open orders to be delivered after it: SAP's dynamic check
+ * counts only what falls due within the horizon. */
+static int load_tier(quote_run *r)
+{
+	qo_credit *d = &r->order.credit;
+	const Dealdesk__V1__CreditProfile *cp = r->order.customer->credit;
+	if (cp == NULL)
+		return DD_OK;
+	d->tier = quote_credit_tier(r->q, cp, &d->tier_from);
+	if (d->tier == NULL || d->tier->horizon_days <= 0 || d->open_order_count == 0)
+		return DD_OK;
+	int64_t until;
+	if (dd_money_add(r->order.time, (int64_t)d->tier->horizon_days * 86400, &until) != DD_OK ||
+	    until == INT64_MAX)
+		return DD_OK; /* nothing can be later */
+	const char *id = r->order.req->customer_id;
+	char start[DD_STORE_MAX_KEY + 1];
+	int klen = quote_order_dated_key(start, id, until + 1, "");
+	if (klen < 0)
+		return dd_error_set(r->err, DD_EINVAL, "customer_id: too long");
+	beyond_sum s = { 0, 0, 0 };
+	int rc = dd_rtxn_scan(r->q->txn, DD_T_OPEN_ORDERS, (dd_val){ start, strlen(id) + 1 },
+	                      (dd_val){ start, (size_t)klen }, sum_beyond, &s);
+	if (rc < 0)
+		return dd_error_set(r->err, DD_ESTORE, "store: cannot read the open orders");
+	if (s.overflow || s.amount > d->open_orders)
+		return dd_error_set(r->err, DD_ESTORE,
+		                    "store: open orders of customer '%s' disagree with their counter "
+		                    "(run dealdesk verify)", id);
+	d->open_orders_beyond = s.amount;
+	d->open_order_count_beyond = s.count;
+	return DD_OK;
+}
+
 static int load_customer(quote_run *r)
 {
 	const char *id = r->order.req->customer_id;
@@ -396,5 +455,7 @@ int quote_load(quote_run *r)
 	}
 	for (dd_policy_kind k = DD_POLICY_PRICING; k <= DD_POLICY_COMPLIANCE; k++)
 		r->order.policy_version[k] = q->policy[k].version;
+	if ((rc = load_tier(r)) != DD_OK)
+		return rc;
 	return load_candidates(r);
 }

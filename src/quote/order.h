@@ -115,6 +115,9 @@ typedef struct qo_credit {
 	 * invoice is past due at the request time (the larger of that and the
 	 * profile's figure) */
 	int64_t open_orders, open_order_count, receivables, receivable_count;
+	/* of open_orders, what is to be delivered beyond the tier's horizon
+	 * (the dynamic check leaves it out of the exposure) */
+	int64_t open_orders_beyond, open_order_count_beyond;
 	int32_t overdue_days;
 	int64_t limit, exposure, available;
 	/* the row of the credit tier table that applies (NULL: none), how it

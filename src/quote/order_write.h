@@ -46,6 +46,10 @@ struct dd_order_write {
 	int64_t time;
 	int check_customer;
 	int64_t seen_order_count, seen_last_order_at;
+	/* the open_orders entry of an order holding exposure (open_klen 0: none) */
+	char open_key[DD_STORE_MAX_KEY + 1];
+	int open_klen;
+	uint8_t open_val[8];
 	/* changes */
 	const char *actor, *comment;
 	int64_t now;
@@ -64,6 +68,8 @@ struct dd_order_write {
 /* "kind \0 id [\0 customer]": a Usage counter's key in buf
  * (DD_STORE_MAX_KEY + 1 bytes); its length, or < 0 when too long */
 int quote_order_key2(char *buf, const char *kind, const char *id, const char *customer);
+/* Drops order o from the open orders by delivery date (when it holds exposure). */
+void quote_order_unlist_open(dd_wtxn *txn, const Dealdesk__V1__Order *o);
 /* m packed into the arena; NULL when out of memory */
 uint8_t *quote_order_pack(dd_arena *a, const ProtobufCMessage *m, size_t *len);
 /* Adds (sign 1) or removes (-1) uses and amount on the counter at key. */

@@ -113,6 +113,10 @@ enum { QV_ORDER = 1, QV_LINES = 2, QV_AMOUNTS = 4, QV_CREDIT = 8, QV_CANDIDATES 
 int quote_view_sync(quote_run *r, int what);
 void quote_views_free(dd_quoter *q);
 
+/* commit.c: "cust \0 t (8 bytes BE) \0 id", the keys of open_items (by due
+ * date) and open_orders (by delivery date); -1 when it does not fit. */
+int quote_order_dated_key(char *key, const char *cust, int64_t t, const char *id);
+
 /* tiers.c: the credit tier table, current as of the read transaction */
 int quote_refresh_tiers(dd_quoter *q, dd_error *err);
 void quote_tiers_free(dd_quoter *q);

@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUILTIN(n, lo, hi, ap, sh, de, by, def)                                        \
-	{ PROTOBUF_C_MESSAGE_INIT(&dealdesk__v1__credit_tier__descriptor), (char *)n, lo, hi, \
-	  0, (char *)"", 0, 15, ap, sh, de, (char *)by, 60, 90, def, (char *)"built-in" }
+#define BUILTIN(n, lo, hi, ap, sh, de, by, def)                                         \
+	{ .base = PROTOBUF_C_MESSAGE_INIT(&dealdesk__v1__credit_tier__descriptor),             \
+	  .name = (char *)n, .min_score = lo, .max_score = hi, .currency = (char *)"",         \
+	  .shorter_terms_days = 15, .approve_bps = ap, .shorter_bps = sh, .deposit_bps = de,   \
+	  .beyond = (char *)by, .review_overdue_days = 60, .decline_overdue_days = 90,         \
+	  .is_default = def, .description = (char *)"built-in" }
 
 static const Dealdesk__V1__CreditTier builtin[] = {
 	BUILTIN("A", 80, 100, 10000, 11000, 13000, "REVIEW", 0),

@@ -68,5 +68,7 @@ int quote_validate(const dd_quoter *q, const Dealdesk__V1__QuoteRequest *req,
 	}
 	if (req->request_time < 0)
 		return dd_error_set(err, DD_EINVAL, "request_time: must be >= 0");
+	if (req->delivery_at < 0)
+		return dd_error_set(err, DD_EINVAL, "delivery_at: must be >= 0");
 	return DD_OK;
 }

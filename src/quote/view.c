@@ -93,6 +93,8 @@ enum view_key {
 	K_SHORTER_TERMS_DAYS,
 	K_REVIEW_OVERDUE_DAYS,
 	K_DECLINE_OVERDUE_DAYS,
+	K_HORIZON_DAYS,
+	K_BEYOND_HORIZON,
 	K__COUNT
 };
 
@@ -156,6 +158,8 @@ static const char *const key_names[K__COUNT] = {
 	"shorter_terms_days",
 	"review_overdue_days",
 	"decline_overdue_days",
+	"horizon_days",
+	"open_orders_beyond_horizon",
 };
 
 /* Keys are interned once (the quoter's keys table, at stack index KEYS
@@ -264,7 +268,8 @@ static void sync_profile(lua_State *L, int t, qv_shadow *sh,
                          const Dealdesk__V1__CreditProfile *c, const qo_credit *d)
 {
 	int64_t committed = 0, receivables = 0;
-	if (c && dd_money_add(c->committed_orders, d->open_orders, &committed) != DD_OK)
+	if (c && dd_money_add(c->committed_orders, d->open_orders - d->open_orders_beyond,
+	                      &committed) != DD_OK)
 		committed = INT64_MAX;
 	if (c && dd_money_add(c->open_receivables, d->receivables, &receivables) != DD_OK)
 		receivables = INT64_MAX;
@@ -501,6 +506,8 @@ static int sync(lua_State *L)
 		set_int(L, t, sh, K_SHORTER_TERMS_DAYS, tr ? tr->shorter_terms_days : 0);
 		set_int(L, t, sh, K_REVIEW_OVERDUE_DAYS, tr ? tr->review_overdue_days : 0);
 		set_int(L, t, sh, K_DECLINE_OVERDUE_DAYS, tr ? tr->decline_overdue_days : 0);
+		set_int(L, t, sh, K_HORIZON_DAYS, tr ? tr->horizon_days : 0);
+		set_int(L, t, sh, K_BEYOND_HORIZON, d->open_orders_beyond);
 		lua_pop(L, 1);
 	}
 	return 0;

@@ -14,6 +14,7 @@
 
 #include "dealdesk/admin.h"
 #include "dealdesk/order.h"
+#include "dealdesk/quote.h"
 #include "dealdesk/writer.h"
 
 #define T0 1790000000
@@ -216,12 +217,121 @@ static void test_expected_total_and_bad_input(void **state)
 	assert_int_equal(dd_order_payment_prepare("i", 0, 0, "p", T0, &f->arena, &w, &err), DD_EINVAL);
 }
 
+static void put_customer(fixture *f, const char *id, int64_t limit, const char *tier)
+{
+	Dealdesk__V1__Customer c = DEALDESK__V1__CUSTOMER__INIT;
+	Dealdesk__V1__CreditProfile cr = DEALDESK__V1__CREDIT_PROFILE__INIT;
+	c.id = (char *)id;
+	c.customer_group = "retail";
+	cr.currency = "USD";
+	cr.credit_limit = limit;
+	cr.standard_terms_days = 30;
+	cr.tier = (char *)tier;
+	c.credit = &cr;
+	ProtobufCMessage *items[] = { &c.base };
+	dd_error err;
+	assert_int_equal(dd_admin_put(f->store, DD_ENTITY_CUSTOMER, items, 1, "c", NULL, &err), DD_OK);
+}
+
+static void put_tier(fixture *f, int32_t horizon_days)
+{
+	Dealdesk__V1__CreditTier t = DEALDESK__V1__CREDIT_TIER__INIT;
+	t.name = "H";
+	t.approve_bps = t.shorter_bps = t.deposit_bps = 10000;
+	t.beyond = "DECLINE";
+	t.review_overdue_days = 60;
+	t.decline_overdue_days = 90;
+	t.horizon_days = horizon_days;
+	ProtobufCMessage *items[] = { &t.base };
+	dd_error err;
+	assert_int_equal(dd_admin_put(f->store, DD_ENTITY_CREDIT_TIER, items, 1, "tiers", NULL, &err),
+	                 DD_OK);
+}
+
+static const Dealdesk__V1__CreditDecision *decide_at(fixture *f, commit_buf *b, int64_t t)
+{
+	b->r.request_time = t;
+	Dealdesk__V1__QuoteResponse *r;
+	dd_error err;
+	assert_int_equal(dd_quote(f->q, &b->r, t, &f->arena, &r, &err), DD_OK);
+	return r->credit;
+}
+
+/* SAP's dynamic check: with a horizon, an open order to be delivered after
+ * it does not count toward the exposure; as time passes it comes inside;
+ * cancelling it takes it out of the index for good. */
+static void test_dynamic_horizon(void **state)
+{
+	fixture *f = *state;
+	const int64_t day = 86400;
+	put_tier(f, 30);
+	put_customer(f, "later", INT64_C(100000000), "H");
+	commit_buf a, b;
+	commit_init(&a, "far", "later", 10, NULL);
+	a.r.delivery_at = T0 + 60 * day;
+	dd_order_write *w;
+	dd_error err;
+	assert_int_equal(dd_order_commit_prepare(f->q, &a.c, T0, &f->arena, &w, &err), DD_OK);
+	assert_int_equal(apply(f, w, &err), DD_OK);
+	Dealdesk__V1__Order *o = result(f, w);
+	int64_t ta = o->total;
+	assert_true(ta > 0);
+	assert_int_equal(o->exposure, ta);
+	assert_int_equal(o->delivery_at, T0 + 60 * day);
+	/* the limit holds one such order, not two */
+	put_customer(f, "later", ta + ta / 2, "H");
+	commit_init(&b, "near", "later", 10, NULL);
+	const Dealdesk__V1__CreditDecision *d = decide_at(f, &b, T0);
+	assert_int_equal(d->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_APPROVE);
+	assert_int_equal(d->exposure, ta); /* this order only */
+	/* 40 days on, the far order is due within 30 days: it counts */
+	d = decide_at(f, &b, T0 + 40 * day);
+	assert_int_equal(d->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_DECLINE);
+	assert_int_equal(d->exposure, 2 * ta);
+	/* exactly at the edge (delivery = time + horizon) it counts; a second later not */
+	d = decide_at(f, &b, T0 + 30 * day);
+	assert_int_equal(d->exposure, 2 * ta);
+	d = decide_at(f, &b, T0 + 30 * day - 1);
+	assert_int_equal(d->exposure, ta);
+	/* without a horizon (the static check) every open order counts */
+	put_tier(f, 0);
+	d = decide_at(f, &b, T0);
+	assert_int_equal(d->exposure, 2 * ta);
+	assert_int_equal(d->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_DECLINE);
+	/* cancelled, the far order is gone from the count and from the index */
+	put_tier(f, 30);
+	assert_int_equal(dd_order_change_prepare(DD_ORDER_CANCEL, "far", "t", "", T0, &f->arena, &w,
+	                                         &err), DD_OK);
+	assert_int_equal(apply(f, w, &err), DD_OK);
+	d = decide_at(f, &b, T0 + 40 * day);
+	assert_int_equal(d->exposure, ta);
+	assert_int_equal(d->outcome, DEALDESK__V1__CREDIT_OUTCOME__CREDIT_OUTCOME_APPROVE);
+	/* a far order that is invoiced leaves the index too (its amount is a
+	 * receivable now, counted whatever the horizon) */
+	commit_init(&a, "far2", "later", 10, NULL);
+	a.r.delivery_at = T0 + 90 * day;
+	assert_int_equal(dd_order_commit_prepare(f->q, &a.c, T0, &f->arena, &w, &err), DD_OK);
+	assert_int_equal(apply(f, w, &err), DD_OK);
+	assert_int_equal(decide_at(f, &b, T0)->exposure, ta);
+	assert_int_equal(dd_order_change_prepare(DD_ORDER_INVOICE, "far2", "t", "", T0, &f->arena, &w,
+	                                         &err), DD_OK);
+	assert_int_equal(apply(f, w, &err), DD_OK);
+	assert_int_equal(decide_at(f, &b, T0)->exposure, 2 * ta);
+	assert_verified(f);
+	/* a negative delivery date is refused, naming the field */
+	commit_init(&a, "neg", "later", 1, NULL);
+	a.r.delivery_at = -1;
+	assert_int_equal(dd_order_commit_prepare(f->q, &a.c, T0, &f->arena, &w, &err), DD_EINVAL);
+	assert_string_equal(err.msg, "delivery_at: must be >= 0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_last_coupon_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expected_total_and_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dynamic_horizon, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -426,7 +426,7 @@ static void test_credit_argument(void **state)
 	/* with blocked, max_order_value, score and the tier's row: tier_from,
 	 * approve/shorter/deposit_bps, beyond, shorter_terms_days,
 	 * review/decline_overdue_days */
-	snprintf(want[n++], 96, "pairs=25");
+	snprintf(want[n++], 96, "pairs=27"); /* and horizon_days, open_orders_beyond_horizon */
 	snprintf(want[n++], 96, "ctx.total=4147");
 	assert_int_equal(d->n_reasons, (size_t)n);
 	for (int i = 0; i < n; i++)
