@@ -132,8 +132,6 @@ function decide(ctx, credit)
   end
 
   local tier_name = credit.tier
-  local tier = { approve = credit.approve_bps, shorter = credit.shorter_bps,
-                 deposit = credit.deposit_bps, beyond = credit.beyond }
   local scored = credit.tier_from == "score" and (" from score " .. credit.score) or
                  credit.tier_from == "default" and ", the default" or ""
   local exposure, limit = credit.exposure, credit.limit
@@ -142,13 +140,13 @@ function decide(ctx, credit)
   local where = "exposure " .. dd_format(exposure, exponent) .. " is " .. pct(used) ..
                 " of the limit " .. dd_format(limit, exponent) .. " (tier " .. tier_name ..
                 scored .. ")"
-  if used <= tier.approve then
+  if used <= credit.approve_bps then
     return decision("APPROVE", credit.terms_days, 0, "EXPOSURE_WITHIN_LIMIT: " .. where)
   end
   local checks = sub_checks(ctx, credit, exponent, used, tier_name)
   -- what approves it: an order small enough to stay on the approval line,
   -- or paying down open receivables by the excess
-  local line = dd_muldiv(limit, tier.approve, 10000, "down")
+  local line = dd_muldiv(limit, credit.approve_bps, 10000, "down")
   local excess = exposure - line
   local others = exposure - credit.order_total
   local smaller = line - others
@@ -161,16 +159,16 @@ function decide(ctx, credit)
   end
   local how = #ways > 0 and table.concat(ways, ", or ") or
               "a higher credit limit (the open orders alone exceed the approval line)"
-  if used <= tier.shorter then
+  if used <= credit.shorter_bps then
     return decision("APPROVE_SHORTER_TERMS", min(credit.terms_days, credit.shorter_terms_days), 0,
                     "EXPOSURE_NEAR_LIMIT: " .. where .. "; terms shortened", how, checks)
   end
-  if used <= tier.deposit then
+  if used <= credit.deposit_bps then
     -- the deposit covers the exposure above the approval line
     local deposit = min(excess, credit.order_total)
     return decision("DEPOSIT", credit.terms_days, deposit,
                     "EXPOSURE_OVER_LIMIT: " .. where .. "; deposit " .. dd_format(deposit, exponent),
                     "the deposit of " .. dd_format(deposit, exponent) .. ", or " .. how, checks)
   end
-  return decision(tier.beyond, 0, 0, "EXPOSURE_FAR_OVER_LIMIT: " .. where, how, checks)
+  return decision(credit.beyond, 0, 0, "EXPOSURE_FAR_OVER_LIMIT: " .. where, how, checks)
 end
