@@ -67,6 +67,7 @@ typedef enum dd_table {
 	DD_T_CREDIT_TIERS, /* name -> CreditTier */
 	DD_T_OPEN_ORDERS,  /* customer \0 delivery (8 bytes BE) \0 order_id -> exposure
 	                    * (8 bytes BE): the open orders by delivery date */
+	DD_T_CUSTOMER_ORDERS, /* customer \0 created_at (8 bytes BE) \0 order_id -> "" */
 	DD_T__COUNT
 } dd_table;
 
@@ -80,6 +81,8 @@ typedef enum dd_table {
 #define DD_META_PROMOTIONS_VERSION "promotions_version"
 #define DD_META_CHECKS_VERSION "checks_version"
 #define DD_META_CREDIT_TIERS_VERSION "credit_tiers_version"
+/* 1 once customer_orders holds every order (built by the first commit). */
+#define DD_META_CUSTOMER_ORDERS "customer_orders_indexed"
 /* + a kind digit: the active version of a policy kind, the last version. */
 #define DD_META_ACTIVE_PREFIX "active/"
 #define DD_META_NEXT_PREFIX "next/"

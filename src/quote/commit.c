@@ -580,6 +580,49 @@ static int update_customer(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 	return dd_wtxn_put(txn, DD_T_CUSTOMERS, (dd_val){ id, strlen(id) }, (dd_val){ buf, len });
 }
 
+/* customer_orders: "customer \0 created_at \0 order_id" for ListOrders by
+ * customer. A store from before the index gets it built by its first
+ * commit, in that commit's transaction (DD_META_CUSTOMER_ORDERS says so). */
+typedef struct index_build {
+	dd_wtxn *txn;
+	int rc;
+} index_build;
+
+static int index_one(void *ud, dd_val key, dd_val val)
+{
+	index_build *b = ud;
+	(void)key;
+	Dealdesk__V1__Order *o = (void *)protobuf_c_message_unpack(&dealdesk__v1__order__descriptor,
+	                                                         NULL, val.len, val.data);
+	if (o == NULL)
+		return DD_ESTORE;
+	char k[DD_STORE_MAX_KEY + 1];
+	int klen = quote_order_dated_key(k, o->customer_id, o->created_at, o->order_id);
+	if (klen > 0)
+		b->rc = dd_wtxn_put(b->txn, DD_T_CUSTOMER_ORDERS, (dd_val){ k, (size_t)klen },
+		                    (dd_val){ "", 0 });
+	protobuf_c_message_free_unpacked(&o->base, NULL);
+	return b->rc == DD_OK ? 0 : b->rc;
+}
+
+static int index_by_customer(dd_wtxn *txn, dd_order_write *w, dd_error *err)
+{
+	int rc;
+	if (dd_wtxn_meta_u64(txn, DD_META_CUSTOMER_ORDERS) == 0) {
+		index_build b = { txn, DD_OK };
+		rc = dd_wtxn_scan(txn, DD_T_ORDERS, (dd_val){ NULL, 0 }, (dd_val){ NULL, 0 }, index_one,
+		                  &b);
+		if (rc < 0 || (rc = dd_wtxn_set_meta_u64(txn, DD_META_CUSTOMER_ORDERS, 1)) != DD_OK)
+			return dd_error_set(err, DD_ESTORE, "store: cannot index the orders by customer");
+	}
+	char k[DD_STORE_MAX_KEY + 1];
+	int klen = quote_order_dated_key(k, w->customer_id, w->time, w->order_id);
+	if (klen < 0)
+		return dd_error_set(err, DD_EINVAL, "order_id: too long for the store's keys");
+	rc = dd_wtxn_put(txn, DD_T_CUSTOMER_ORDERS, (dd_val){ k, (size_t)klen }, (dd_val){ "", 0 });
+	return rc == DD_OK ? DD_OK : dd_error_set(err, rc, "store: %s", dd_strerror(rc));
+}
+
 static int apply_commit(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 {
 	dd_val okey = { w->order_id, strlen(w->order_id) }, v;
@@ -614,6 +657,8 @@ static int apply_commit(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 			return dd_error_set(err, rc, "store: cannot write a counter");
 	}
 	if ((rc = update_customer(txn, w, err)) != DD_OK)
+		return rc;
+	if ((rc = index_by_customer(txn, w, err)) != DD_OK)
 		return rc;
 	if (w->open_klen > 0 &&
 	    (rc = dd_wtxn_put(txn, DD_T_OPEN_ORDERS, (dd_val){ w->open_key, (size_t)w->open_klen },

@@ -5,6 +5,7 @@
 
 #include "dealdesk/money.h"
 #include "dealdesk/order.h"
+#include "quoter.h"
 
 static int begin(dd_store *store, dd_rtxn **t, dd_error *err)
 {
@@ -90,6 +91,64 @@ static int list_one(void *ud, dd_val key, dd_val val)
 	return 0;
 }
 
+/* By customer: the index customer \0 created_at \0 order_id, in time order,
+ * each order read by its id. */
+typedef struct index_scan {
+	list_scan *s;
+	dd_rtxn *t;
+	size_t plen; /* customer \0 */
+} index_scan;
+
+static int index_one(void *ud, dd_val key, dd_val val)
+{
+	index_scan *x = ud;
+	(void)val;
+	if (key.len < x->plen + 9)
+		return DD_ESTORE;
+	const unsigned char *k = key.data;
+	uint64_t at = 0;
+	for (int b = 0; b < 8; b++)
+		at = at << 8 | k[x->plen + b];
+	const Dealdesk__V1__ListOrdersRequest *q = x->s->req;
+	if (q->to_time && (int64_t)at >= q->to_time)
+		return 1; /* in time order: nothing later qualifies */
+	dd_val id = { (const char *)key.data + x->plen + 9, key.len - x->plen - 9 }, v;
+	int rc = dd_rtxn_get(x->t, DD_T_ORDERS, id, &v);
+	if (rc == DD_ENOTFOUND)
+		return 0;
+	if (rc != DD_OK)
+		return DD_ESTORE;
+	return list_one(x->s, id, v);
+}
+
+static int list_by_customer(dd_rtxn *t, list_scan *s, dd_error *err)
+{
+	const Dealdesk__V1__ListOrdersRequest *q = s->req;
+	char start[DD_STORE_MAX_KEY + 1];
+	int64_t from = q->from_time > 0 ? q->from_time : 0;
+	const char *after_id = "";
+	if (s->after) {
+		/* resume at the order the last page ended with */
+		dd_val v;
+		if (dd_rtxn_get(t, DD_T_ORDERS, (dd_val){ s->after, strlen(s->after) }, &v) != DD_OK)
+			return dd_error_set(err, DD_EINVAL, "page.page_token: no such order");
+		Dealdesk__V1__Order *o = (void *)protobuf_c_message_unpack(
+			&dealdesk__v1__order__descriptor, NULL, v.len, v.data);
+		if (o == NULL)
+			return dd_error_set(err, DD_ESTORE, "store: an order is corrupt");
+		from = o->created_at;
+		protobuf_c_message_free_unpacked(&o->base, NULL);
+		after_id = s->after;
+	}
+	int klen = quote_order_dated_key(start, q->customer_id, from, after_id);
+	if (klen < 0)
+		return dd_error_set(err, DD_EINVAL, "customer_id: too long");
+	index_scan x = { s, t, strlen(q->customer_id) + 1 };
+	int rc = dd_rtxn_scan(t, DD_T_CUSTOMER_ORDERS, (dd_val){ start, x.plen },
+	                      (dd_val){ start, (size_t)klen }, index_one, &x);
+	return rc < 0 ? dd_error_set(err, DD_ESTORE, "store: cannot list orders") : DD_OK;
+}
+
 int dd_order_list(dd_store *store, const Dealdesk__V1__ListOrdersRequest *req, int held,
                   dd_arena *arena, Dealdesk__V1__ListOrdersResponse **out, dd_error *err)
 {
@@ -107,11 +166,18 @@ int dd_order_list(dd_store *store, const Dealdesk__V1__ListOrdersRequest *req, i
 	int rc = begin(store, &t, err);
 	if (rc != DD_OK)
 		return rc;
-	rc = dd_rtxn_scan(t, DD_T_ORDERS, (dd_val){ NULL, 0 },
-	                  (dd_val){ token, token ? strlen(token) : 0 }, list_one, &s);
-	end(t);
-	if (rc < 0)
-		return dd_error_set(err, DD_ESTORE, "store: cannot list orders");
+	if (*req->customer_id && dd_rtxn_meta_u64(t, DD_META_CUSTOMER_ORDERS)) {
+		rc = list_by_customer(t, &s, err);
+		end(t);
+		if (rc != DD_OK)
+			return rc;
+	} else {
+		rc = dd_rtxn_scan(t, DD_T_ORDERS, (dd_val){ NULL, 0 },
+		                  (dd_val){ token, token ? strlen(token) : 0 }, list_one, &s);
+		end(t);
+		if (rc < 0)
+			return dd_error_set(err, DD_ESTORE, "store: cannot list orders");
+	}
 	dealdesk__v1__list_orders_response__init(r);
 	r->orders = s.items;
 	r->n_orders = s.n;

@@ -56,6 +56,7 @@ static const char *const table_names[DD_T__COUNT] = {
 	[DD_T_CREDIT_AUDIT] = "credit_audit",
 	[DD_T_CREDIT_TIERS] = "credit_tiers",
 	[DD_T_OPEN_ORDERS] = "open_orders",
+	[DD_T_CUSTOMER_ORDERS] = "customer_orders",
 };
 
 struct dd_store {

@@ -325,6 +325,101 @@ static void test_dynamic_horizon(void **state)
 	assert_string_equal(err.msg, "delivery_at: must be >= 0");
 }
 
+static size_t list_ids(fixture *f, const char *customer, int64_t from, int64_t to, uint32_t page,
+                       char out[][16], size_t max)
+{
+	size_t n = 0;
+	char token[64] = "";
+	for (;;) {
+		Dealdesk__V1__ListOrdersRequest q = DEALDESK__V1__LIST_ORDERS_REQUEST__INIT;
+		Dealdesk__V1__PageRequest pr = DEALDESK__V1__PAGE_REQUEST__INIT;
+		q.customer_id = (char *)customer;
+		q.from_time = from;
+		q.to_time = to;
+		pr.page_size = page;
+		pr.page_token = token;
+		q.page = &pr;
+		Dealdesk__V1__ListOrdersResponse *r;
+		dd_error err;
+		assert_int_equal(dd_order_list(f->store, &q, 0, &f->arena, &r, &err), DD_OK);
+		for (size_t i = 0; i < r->n_orders && n < max; i++)
+			snprintf(out[n++], 16, "%s", r->orders[i]->order_id);
+		if (!*r->next_page_token)
+			return n;
+		snprintf(token, sizeof(token), "%s", r->next_page_token);
+	}
+}
+
+static int drop_index(dd_wtxn *txn, void *ud, dd_error *err)
+{
+	(void)ud;
+	(void)err;
+	dd_wtxn_set_meta_u64(txn, DD_META_CUSTOMER_ORDERS, 0);
+	const char *ids[] = { "k1", "k2", "k3" };
+	for (int i = 0; i < 3; i++) {
+		char k[64];
+		/* bolt \0 T0 + i*100 (BE) \0 id */
+		size_t cl = 4;
+		memcpy(k, "bolt", cl);
+		k[cl] = 0;
+		uint64_t t = (uint64_t)(T0 + 100 * (3 - i));
+		for (int b = 0; b < 8; b++)
+			k[cl + 1 + b] = (char)(t >> (56 - 8 * b));
+		k[cl + 9] = 0;
+		memcpy(k + cl + 10, ids[i], 2);
+		dd_wtxn_del(txn, DD_T_CUSTOMER_ORDERS, (dd_val){ k, cl + 12 });
+	}
+	return DD_OK;
+}
+
+/* ListOrders by customer reads the customer's index, in time order, paged;
+ * a store whose orders predate the index is listed by a scan until the
+ * next commit builds the index. */
+static void test_list_by_customer(void **state)
+{
+	fixture *f = *state;
+	/* bolt's orders at T0+300, +200, +100 (ids in the other order); one of acme's between */
+	const char *ids[] = { "k1", "k2", "k3" };
+	dd_order_write *w;
+	dd_error err;
+	for (int i = 0; i < 3; i++) {
+		commit_buf b;
+		commit_init(&b, ids[i], "bolt", 1, NULL);
+		b.r.request_time = T0 + 100 * (3 - i);
+		assert_int_equal(dd_order_commit_prepare(f->q, &b.c, T0, &f->arena, &w, &err), DD_OK);
+		assert_int_equal(apply(f, w, &err), DD_OK);
+	}
+	commit_buf a;
+	commit_init(&a, "k0", "acme", 1, NULL);
+	a.r.request_time = T0 + 150;
+	assert_int_equal(dd_order_commit_prepare(f->q, &a.c, T0, &f->arena, &w, &err), DD_OK);
+	assert_int_equal(apply(f, w, &err), DD_OK);
+	char got[8][16];
+	assert_int_equal(list_ids(f, "bolt", 0, 0, 2, got, 8), 3);
+	assert_string_equal(got[0], "k3");
+	assert_string_equal(got[1], "k2");
+	assert_string_equal(got[2], "k1");
+	/* [T0+200, T0+300): k2 only */
+	assert_int_equal(list_ids(f, "bolt", T0 + 200, T0 + 300, 1, got, 8), 1);
+	assert_string_equal(got[0], "k2");
+	assert_int_equal(list_ids(f, "acme", 0, 0, 10, got, 8), 1);
+	assert_string_equal(got[0], "k0");
+	assert_int_equal(list_ids(f, "nobody", 0, 0, 10, got, 8), 0);
+	/* without the index (an older store): the scan lists the same orders */
+	assert_int_equal(dd_store_write(f->store, drop_index, NULL, NULL, &err), DD_OK);
+	assert_int_equal(list_ids(f, "bolt", 0, 0, 2, got, 8), 3);
+	assert_string_equal(got[0], "k1"); /* in id order */
+	/* the next commit rebuilds it: time order again, the new order too */
+	commit_init(&a, "k9", "bolt", 1, NULL);
+	a.r.request_time = T0 + 50;
+	assert_int_equal(dd_order_commit_prepare(f->q, &a.c, T0, &f->arena, &w, &err), DD_OK);
+	assert_int_equal(apply(f, w, &err), DD_OK);
+	assert_int_equal(list_ids(f, "bolt", 0, 0, 3, got, 8), 4);
+	assert_string_equal(got[0], "k9");
+	assert_string_equal(got[1], "k3");
+	assert_string_equal(got[3], "k1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +427,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expected_total_and_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dynamic_horizon, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_by_customer, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
