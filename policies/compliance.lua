@@ -41,3 +41,333 @@ function check(ctx, checks)
   end
   return nil
 end
+
+-- The policy's own test cases (README "Policy tests"): `dealdesk policy
+-- test policies/compliance.lua` runs them; SubmitPolicy runs them before review.
+--[=[dealdesk:tests
+[
+ {
+  "name": "every check passes at list prices",
+  "data": {
+   "prices": [
+    {
+     "price_list_id": "usd",
+     "sku": "A",
+     "currency": "USD",
+     "unit_price": 1000,
+     "unit_cost": 400,
+     "category": "x",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "B",
+     "currency": "USD",
+     "unit_price": 500,
+     "unit_cost": 200,
+     "category": "x",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "C",
+     "currency": "USD",
+     "unit_price": 300,
+     "unit_cost": 100,
+     "category": "y",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "D",
+     "currency": "USD",
+     "unit_price": 2000,
+     "unit_cost": 800,
+     "category": "z",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "G",
+     "currency": "USD",
+     "unit_price": 700,
+     "unit_cost": 300,
+     "category": "gift",
+     "rounding": "HALF_UP"
+    }
+   ],
+   "customers": [
+    {
+     "id": "c1",
+     "customer_group": "retail",
+     "credit": {
+      "currency": "USD",
+      "credit_limit": 100000000,
+      "tier": "A",
+      "standard_terms_days": 30
+     }
+    }
+   ],
+   "checks": [
+    {
+     "id": "mm5",
+     "kind": "MIN_MARGIN",
+     "bps": 500,
+     "on_fail": "BLOCK",
+     "enabled": true,
+     "description": "mm5"
+    },
+    {
+     "id": "md30",
+     "kind": "MAX_DISCOUNT",
+     "bps": 3000,
+     "on_fail": "WARN",
+     "enabled": true,
+     "description": "md30"
+    },
+    {
+     "id": "md50",
+     "kind": "MAX_DISCOUNT",
+     "bps": 5000,
+     "on_fail": "BLOCK",
+     "enabled": true,
+     "description": "md50"
+    }
+   ]
+  },
+  "request": {
+   "customer_id": "c1",
+   "currency": "USD",
+   "channel": "web",
+   "lines": [
+    {
+     "sku": "A",
+     "quantity": 1
+    },
+    {
+     "sku": "D",
+     "quantity": 2
+    }
+   ]
+  },
+  "expect": {
+   "compliance": {
+    "mm5": "PASS",
+    "md30": "PASS",
+    "md50": "PASS"
+   },
+   "compliance_status": "PASS"
+  }
+ },
+ {
+  "name": "min margin: exactly cost plus 5 % passes",
+  "why": "cost 4.00 x 1.05 = 4.20",
+  "data": {
+   "prices": [
+    {
+     "price_list_id": "usd",
+     "sku": "A",
+     "currency": "USD",
+     "unit_price": 1000,
+     "unit_cost": 400,
+     "category": "x",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "B",
+     "currency": "USD",
+     "unit_price": 500,
+     "unit_cost": 200,
+     "category": "x",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "C",
+     "currency": "USD",
+     "unit_price": 300,
+     "unit_cost": 100,
+     "category": "y",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "D",
+     "currency": "USD",
+     "unit_price": 2000,
+     "unit_cost": 800,
+     "category": "z",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "G",
+     "currency": "USD",
+     "unit_price": 700,
+     "unit_cost": 300,
+     "category": "gift",
+     "rounding": "HALF_UP"
+    }
+   ],
+   "customers": [
+    {
+     "id": "c1",
+     "customer_group": "retail",
+     "credit": {
+      "currency": "USD",
+      "credit_limit": 100000000,
+      "tier": "A",
+      "standard_terms_days": 30
+     }
+    }
+   ],
+   "checks": [
+    {
+     "id": "mm5",
+     "kind": "MIN_MARGIN",
+     "bps": 500,
+     "on_fail": "BLOCK",
+     "enabled": true,
+     "description": "mm5"
+    }
+   ],
+   "promotions": [
+    {
+     "id": "FP",
+     "name": "FP",
+     "kind": "FIXED_PRICE",
+     "enabled": true,
+     "skus": [
+      "A"
+     ],
+     "amount": 420,
+     "currency": "USD"
+    }
+   ]
+  },
+  "request": {
+   "customer_id": "c1",
+   "currency": "USD",
+   "channel": "web",
+   "lines": [
+    {
+     "sku": "A",
+     "quantity": 1
+    }
+   ]
+  },
+  "expect": {
+   "compliance": {
+    "mm5": "PASS"
+   },
+   "compliance_status": "PASS"
+  }
+ },
+ {
+  "name": "min margin: one cent below blocks",
+  "why": "0.19 over cost is 4.75 %",
+  "data": {
+   "prices": [
+    {
+     "price_list_id": "usd",
+     "sku": "A",
+     "currency": "USD",
+     "unit_price": 1000,
+     "unit_cost": 400,
+     "category": "x",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "B",
+     "currency": "USD",
+     "unit_price": 500,
+     "unit_cost": 200,
+     "category": "x",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "C",
+     "currency": "USD",
+     "unit_price": 300,
+     "unit_cost": 100,
+     "category": "y",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "D",
+     "currency": "USD",
+     "unit_price": 2000,
+     "unit_cost": 800,
+     "category": "z",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "G",
+     "currency": "USD",
+     "unit_price": 700,
+     "unit_cost": 300,
+     "category": "gift",
+     "rounding": "HALF_UP"
+    }
+   ],
+   "customers": [
+    {
+     "id": "c1",
+     "customer_group": "retail",
+     "credit": {
+      "currency": "USD",
+      "credit_limit": 100000000,
+      "tier": "A",
+      "standard_terms_days": 30
+     }
+    }
+   ],
+   "checks": [
+    {
+     "id": "mm5",
+     "kind": "MIN_MARGIN",
+     "bps": 500,
+     "on_fail": "BLOCK",
+     "enabled": true,
+     "description": "mm5"
+    }
+   ],
+   "promotions": [
+    {
+     "id": "FP",
+     "name": "FP",
+     "kind": "FIXED_PRICE",
+     "enabled": true,
+     "skus": [
+      "A"
+     ],
+     "amount": 419,
+     "currency": "USD"
+    }
+   ]
+  },
+  "request": {
+   "customer_id": "c1",
+   "currency": "USD",
+   "channel": "web",
+   "lines": [
+    {
+     "sku": "A",
+     "quantity": 1
+    }
+   ]
+  },
+  "expect": {
+   "compliance": {
+    "mm5": "BLOCK"
+   },
+   "compliance_status": "BLOCK"
+  }
+ }
+]
+]=]

@@ -202,3 +202,329 @@ function apply(ctx, promotions)
   if #coupons > 0 then return { coupons = coupons } end
   return nil
 end
+
+-- The policy's own test cases (README "Policy tests"): `dealdesk policy
+-- test policies/promotions.lua` runs them; SubmitPolicy runs them before review.
+--[=[dealdesk:tests
+[
+ {
+  "name": "percentage by category, in the line's rounding",
+  "why": "12.5 % of 10.00 = 1.25; of 5.00 = 0.625 -> 0.63 (half up); C is category y",
+  "data": {
+   "prices": [
+    {
+     "price_list_id": "usd",
+     "sku": "A",
+     "currency": "USD",
+     "unit_price": 1000,
+     "unit_cost": 400,
+     "category": "x",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "B",
+     "currency": "USD",
+     "unit_price": 500,
+     "unit_cost": 200,
+     "category": "x",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "C",
+     "currency": "USD",
+     "unit_price": 300,
+     "unit_cost": 100,
+     "category": "y",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "D",
+     "currency": "USD",
+     "unit_price": 2000,
+     "unit_cost": 800,
+     "category": "z",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "G",
+     "currency": "USD",
+     "unit_price": 700,
+     "unit_cost": 300,
+     "category": "gift",
+     "rounding": "HALF_UP"
+    }
+   ],
+   "customers": [
+    {
+     "id": "c1",
+     "customer_group": "retail",
+     "credit": {
+      "currency": "USD",
+      "credit_limit": 100000000,
+      "tier": "A",
+      "standard_terms_days": 30
+     }
+    }
+   ],
+   "promotions": [
+    {
+     "id": "P125",
+     "name": "P125",
+     "kind": "PERCENTAGE",
+     "enabled": true,
+     "categories": [
+      "x"
+     ],
+     "percent_bps": 1250
+    }
+   ]
+  },
+  "request": {
+   "customer_id": "c1",
+   "currency": "USD",
+   "channel": "web",
+   "lines": [
+    {
+     "sku": "A",
+     "quantity": 1
+    },
+    {
+     "sku": "B",
+     "quantity": 1
+    },
+    {
+     "sku": "C",
+     "quantity": 1
+    }
+   ]
+  },
+  "expect": {
+   "lines": [
+    {
+     "discounts": {
+      "P125": 125
+     }
+    },
+    {
+     "discounts": {
+      "P125": 63
+     }
+    },
+    {
+     "discounts": {
+      "P125": 0
+     }
+    }
+   ],
+   "discounts": {
+    "P125": 188
+   },
+   "total": 1612
+  }
+ },
+ {
+  "name": "fixed amount never takes a line below zero",
+  "why": "5.00 off a 3.00 unit: only 2 x 3.00 can come off",
+  "data": {
+   "prices": [
+    {
+     "price_list_id": "usd",
+     "sku": "A",
+     "currency": "USD",
+     "unit_price": 1000,
+     "unit_cost": 400,
+     "category": "x",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "B",
+     "currency": "USD",
+     "unit_price": 500,
+     "unit_cost": 200,
+     "category": "x",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "C",
+     "currency": "USD",
+     "unit_price": 300,
+     "unit_cost": 100,
+     "category": "y",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "D",
+     "currency": "USD",
+     "unit_price": 2000,
+     "unit_cost": 800,
+     "category": "z",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "G",
+     "currency": "USD",
+     "unit_price": 700,
+     "unit_cost": 300,
+     "category": "gift",
+     "rounding": "HALF_UP"
+    }
+   ],
+   "customers": [
+    {
+     "id": "c1",
+     "customer_group": "retail",
+     "credit": {
+      "currency": "USD",
+      "credit_limit": 100000000,
+      "tier": "A",
+      "standard_terms_days": 30
+     }
+    }
+   ],
+   "promotions": [
+    {
+     "id": "F5",
+     "name": "F5",
+     "kind": "FIXED_AMOUNT",
+     "enabled": true,
+     "skus": [
+      "C"
+     ],
+     "amount": 500,
+     "currency": "USD"
+    }
+   ]
+  },
+  "request": {
+   "customer_id": "c1",
+   "currency": "USD",
+   "channel": "web",
+   "lines": [
+    {
+     "sku": "C",
+     "quantity": 2
+    },
+    {
+     "sku": "A",
+     "quantity": 1
+    }
+   ]
+  },
+  "expect": {
+   "lines": [
+    {
+     "discount_total": 600,
+     "line_total": 0
+    },
+    {
+     "discount_total": 0
+    }
+   ],
+   "total": 1000
+  }
+ },
+ {
+  "name": "fixed price",
+  "why": "3 x 5.00 at 3 x 3.50",
+  "data": {
+   "prices": [
+    {
+     "price_list_id": "usd",
+     "sku": "A",
+     "currency": "USD",
+     "unit_price": 1000,
+     "unit_cost": 400,
+     "category": "x",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "B",
+     "currency": "USD",
+     "unit_price": 500,
+     "unit_cost": 200,
+     "category": "x",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "C",
+     "currency": "USD",
+     "unit_price": 300,
+     "unit_cost": 100,
+     "category": "y",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "D",
+     "currency": "USD",
+     "unit_price": 2000,
+     "unit_cost": 800,
+     "category": "z",
+     "rounding": "HALF_UP"
+    },
+    {
+     "price_list_id": "usd",
+     "sku": "G",
+     "currency": "USD",
+     "unit_price": 700,
+     "unit_cost": 300,
+     "category": "gift",
+     "rounding": "HALF_UP"
+    }
+   ],
+   "customers": [
+    {
+     "id": "c1",
+     "customer_group": "retail",
+     "credit": {
+      "currency": "USD",
+      "credit_limit": 100000000,
+      "tier": "A",
+      "standard_terms_days": 30
+     }
+    }
+   ],
+   "promotions": [
+    {
+     "id": "FP",
+     "name": "FP",
+     "kind": "FIXED_PRICE",
+     "enabled": true,
+     "skus": [
+      "B"
+     ],
+     "amount": 350,
+     "currency": "USD"
+    }
+   ]
+  },
+  "request": {
+   "customer_id": "c1",
+   "currency": "USD",
+   "channel": "web",
+   "lines": [
+    {
+     "sku": "B",
+     "quantity": 3
+    }
+   ]
+  },
+  "expect": {
+   "discounts": {
+    "FP": 450
+   },
+   "total": 1050
+  }
+ }
+]
+]=]

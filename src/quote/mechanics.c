@@ -99,6 +99,8 @@ static const char *not_in_force(mech *m, const char **code)
 	*code = NULL;
 	if (!p->enabled)
 		return "disabled";
+	if (p->review == DEALDESK__V1__PROMOTION_REVIEW__PROMOTION_REVIEW_PENDING)
+		return "awaiting compliance approval (ApprovePromotion)";
 	if (p->valid_from != 0 && o->time < p->valid_from)
 		return "not started yet";
 	if (p->valid_to != 0 && o->time >= p->valid_to)
