@@ -49,8 +49,8 @@ char *dd_text_diff(const char *a_label, const char *a, const char *b_label, cons
 /* Before promotions are stored by a principal: each one's review fields
  * are set by the server, whatever the client sent: PENDING when it has a
  * Lua condition or a percent_bps above review_bps (0 = no percentage
- * needs review), else NOT_REQUIRED; written_by = principal; the approval
- * cleared. */
+ * needs review; < 0 = nothing does), else NOT_REQUIRED; written_by =
+ * principal; the approval cleared. */
 void dd_promotion_review_mark(ProtobufCMessage *const *items, size_t n, const char *principal,
                               int32_t review_bps);
 

@@ -141,8 +141,8 @@ void dd_promotion_review_mark(ProtobufCMessage *const *items, size_t n, const ch
 {
 	for (size_t i = 0; i < n; i++) {
 		Dealdesk__V1__Promotion *p = (void *)items[i];
-		int needs = (p->condition && *p->condition) ||
-		            (review_bps > 0 && p->percent_bps > review_bps);
+		int needs = review_bps >= 0 && ((p->condition && *p->condition) ||
+		                                (review_bps > 0 && p->percent_bps > review_bps));
 		p->review = needs ? DEALDESK__V1__PROMOTION_REVIEW__PROMOTION_REVIEW_PENDING
 		                  : DEALDESK__V1__PROMOTION_REVIEW__PROMOTION_REVIEW_NOT_REQUIRED;
 		p->written_by = (char *)(principal ? principal : "");

@@ -321,8 +321,8 @@ static int apply_review(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
 	if (to != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW &&
 	    strcmp(w->actor, p->author) == 0)
 		return dd_error_set(err, DD_EDENIED,
-		                    "actor: %s wrote %s policy version %llu and cannot %s it; "
-		                    "four eyes: another principal with the approving role must",
+		                    "actor: %s wrote %s policy version %llu and cannot review it "
+		                    "(%s); four eyes: another principal with the approving role must",
 		                    w->actor, dd_policy_kind_name(kind),
 		                    (unsigned long long)version,
 		                    to == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_APPROVED

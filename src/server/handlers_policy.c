@@ -197,10 +197,14 @@ int dd_policy_authorize_promotion_review(dd_call *call, dd_error *err)
 
 /* ---- hooks in the generic handlers ------------------------------------------------ */
 
+/* As for policy approval: always outside --no-auth (where principals
+ * exist), with --no-auth only under --require-approval. */
 void dd_policy_mark_promotions(dd_call *call, ProtobufCMessage *const *items, size_t n)
 {
-	dd_promotion_review_mark(items, n, dd_call_config(call)->no_auth ? "" : dd_call_identity(call),
-	                         (int32_t)dd_call_config(call)->promotion_review_bps);
+	const dd_config *cfg = dd_call_config(call);
+	int review = !cfg->no_auth || cfg->require_approval;
+	dd_promotion_review_mark(items, n, cfg->no_auth ? "" : dd_call_identity(call),
+	                         review ? (int32_t)cfg->promotion_review_bps : -1);
 }
 
 int dd_policy_get_by_hash(dd_call *call, const Dealdesk__V1__PolicyKey *q,
