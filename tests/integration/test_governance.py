@@ -270,6 +270,12 @@ class PolicyTestCommandTest(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             self.assertIn(": 3 passed, 0 failed", p.stdout)
 
+    def test_cases_file(self):
+        p = self.run_test("--kind", "pricing", "--cases",
+                          os.path.join(harness.SRC, "tests", "policies", "pricing.json"))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertNotIn("FAIL", p.stdout)
+
     def test_failure_reported(self):
         path = self.write(shipped("pricing").replace('"total": 2000', '"total": 2001', 1),
                           "pricing-candidate.lua")

@@ -14,7 +14,9 @@
 
 #include "dealdesk/governance.h"
 #include "dealdesk/log.h"
+#include "dealdesk/pbjson.h"
 #include "dealdesk/policytest.h"
+#include "dealdesk/quote.h"
 #include "dealdesk/writer.h"
 
 #define ST(x) DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_##x
@@ -189,6 +191,73 @@ static void test_lifecycle(void **state)
 	                                         &err), DD_EINVAL);
 	free(v2src);
 	free(v3src);
+}
+
+static ProtobufCMessage *json_msg(const char *text, const ProtobufCMessageDescriptor *d)
+{
+	ProtobufCMessage *m = NULL;
+	dd_error err;
+	if (dd_pbjson_parse_message(text, strlen(text), d, &m, &err) != DD_OK)
+		fail_msg("%s", err.msg);
+	return m;
+}
+
+static uint64_t quoted_pricing_version(dd_quoter *q, const ProtobufCMessage *req)
+{
+	dd_arena a;
+	dd_arena_init(&a, 0, 0);
+	Dealdesk__V1__QuoteResponse *r = NULL;
+	dd_error err;
+	if (dd_quote(q, (const void *)req, 1790000000, &a, &r, &err) != DD_OK)
+		fail_msg("%s", err.msg);
+	uint64_t v = r->versions->pricing_policy;
+	dd_arena_free(&a);
+	return v;
+}
+
+/* A quoter picks up an activation and a rollback at its next quote: each
+ * quote reads the active versions from the one snapshot it starts with. */
+static void test_quoter_follows_activation(void **state)
+{
+	fixture *f = *state;
+	dd_error err;
+	assert_int_equal(dd_policy_install_shipped(f->store, NULL, 100, &err), DD_OK);
+	ProtobufCMessage *price = json_msg(
+		"{\"price_list_id\": \"usd\", \"sku\": \"A\", \"currency\": \"USD\", "
+		"\"unit_price\": 1000, \"category\": \"x\", \"rounding\": \"HALF_UP\"}",
+		&dealdesk__v1__price_entry__descriptor);
+	ProtobufCMessage *cust = json_msg(
+		"{\"id\": \"c1\", \"customer_group\": \"retail\", \"credit\": {\"currency\": "
+		"\"USD\", \"credit_limit\": 100000000, \"tier\": \"A\", \"standard_terms_days\": 30}}",
+		&dealdesk__v1__customer__descriptor);
+	ProtobufCMessage *req = json_msg(
+		"{\"customer_id\": \"c1\", \"currency\": \"USD\", \"channel\": \"web\", "
+		"\"request_time\": 1790000000, \"lines\": [{\"sku\": \"A\", \"quantity\": 1}]}",
+		&dealdesk__v1__quote_request__descriptor);
+	assert_int_equal(dd_admin_put(f->store, DD_ENTITY_PRICE, &price, 1, "entries", NULL, &err),
+	                 DD_OK);
+	assert_int_equal(dd_admin_put(f->store, DD_ENTITY_CUSTOMER, &cust, 1, "customers", NULL,
+	                              &err), DD_OK);
+	dd_quoter *q;
+	assert_int_equal(dd_quoter_new(&q, f->store, NULL, &err), DD_OK);
+	assert_int_equal(quoted_pricing_version(q, req), 1);
+	size_t len;
+	const char *src = dd_policy_shipped_source(DD_POLICY_PRICING, &len);
+	Dealdesk__V1__PolicyScript *p;
+	assert_int_equal(dd_policy_upload(f->store, DD_POLICY_PRICING, src, "a", "", 1, NULL,
+	                                  &f->arena, &p, &err), DD_OK);
+	assert_int_equal(quoted_pricing_version(q, req), 1); /* uploaded is not active */
+	assert_int_equal(dd_policy_activate(f->store, DD_POLICY_PRICING, 2, "a", 0, 2, &f->arena, &p,
+	                                    &err), DD_OK);
+	assert_int_equal(quoted_pricing_version(q, req), 2);
+	dd_admin_write *w;
+	int rc = dd_policy_rollback_prepare(DD_POLICY_PRICING, "ops", "", 3, &f->arena, &w, &err);
+	assert_int_equal(apply(f, rc, w, &p, &err), DD_OK);
+	assert_int_equal(quoted_pricing_version(q, req), 1);
+	dd_quoter_free(q);
+	protobuf_c_message_free_unpacked(price, NULL);
+	protobuf_c_message_free_unpacked(cust, NULL);
+	protobuf_c_message_free_unpacked(req, NULL);
 }
 
 static void assert_diff(const char *a, const char *b, const char *want)
@@ -366,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_diff_of_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_promotion_review, setup, teardown),
 		cmocka_unit_test(test_tests_block),
+		cmocka_unit_test_setup_teardown(test_quoter_follows_activation, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
