@@ -340,6 +340,13 @@ static int lua_commit(lua_State *L)
 		return luaL_error(L, "promotion %s: effect committed twice", m.p->id);
 	e->committed = 1;
 	const Dealdesk__V1__Promotion *p = m.p;
+	if (p->review == DEALDESK__V1__PROMOTION_REVIEW__PROMOTION_REVIEW_PENDING) {
+		/* not in force whatever the policy decided (README "Reviewed rules") */
+		e->total = 0;
+		note(&m, "AWAITING_APPROVAL", "awaits compliance approval (ApprovePromotion)");
+		lua_pushinteger(L, 0);
+		return 1;
+	}
 	if (e->total > room) {
 		cap_effect(&m, e, room);
 		detail(&m, e, "; limited by the order cap");

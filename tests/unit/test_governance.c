@@ -426,6 +426,45 @@ static void test_tests_block(void **state)
 	assert_non_null(strstr(res.first_failure, "case 'n': the pricing policy under test: "));
 }
 
+/* A promotions policy that commits every candidate, in force or not: the
+ * engine still takes nothing for a promotion awaiting approval. */
+static void test_pending_promotion_never_committed(void **state)
+{
+	(void)state;
+	const char *policy = "function apply(ctx, promotions)\n"
+	                     "  for _, p in ipairs(promotions) do\n"
+	                     "    local e = dd.promotion_effect(p)\n"
+	                     "    if e then dd.promotion_commit(p, e, 1000000) end\n"
+	                     "  end\n"
+	                     "end\n";
+	const char *cases =
+		"[{\"name\": \"pending\", \"data\": {"
+		"\"prices\": [{\"price_list_id\": \"usd\", \"sku\": \"A\", \"currency\": \"USD\", "
+		"\"unit_price\": 1000, \"category\": \"x\", \"rounding\": \"HALF_UP\"}], "
+		"\"customers\": [{\"id\": \"c1\", \"customer_group\": \"retail\", \"credit\": "
+		"{\"currency\": \"USD\", \"credit_limit\": 100000000, \"tier\": \"A\", "
+		"\"standard_terms_days\": 30}}], "
+		"\"promotions\": [{\"id\": \"P\", \"kind\": \"PERCENTAGE\", \"percent_bps\": 1000, "
+		"\"enabled\": true, \"review\": \"PROMOTION_REVIEW_%s\"}]}, "
+		"\"request\": {\"customer_id\": \"c1\", \"currency\": \"USD\", \"channel\": \"web\", "
+		"\"explain\": true, \"lines\": [{\"sku\": \"A\", \"quantity\": 1}]}, "
+		"\"expect\": {\"total\": %d%s}}]";
+	char text[2048];
+	dd_policytest_result res;
+	dd_error err;
+	snprintf(text, sizeof(text), cases, "PENDING", 1000,
+	         ", \"notes\": {\"P\": \"AWAITING_APPROVAL\"}");
+	assert_int_equal(dd_policytest_run(text, strlen(text), DD_POLICY_PROMOTIONS, policy, NULL,
+	                                   &res, &err), DD_OK);
+	if (res.passed != 1)
+		fail_msg("%s", res.first_failure);
+	snprintf(text, sizeof(text), cases, "APPROVED", 900, "");
+	assert_int_equal(dd_policytest_run(text, strlen(text), DD_POLICY_PROMOTIONS, policy, NULL,
+	                                   &res, &err), DD_OK);
+	if (res.passed != 1)
+		fail_msg("%s", res.first_failure);
+}
+
 int main(void)
 {
 	dd_log_set_level(DD_LOG_OFF);
@@ -436,6 +475,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_promotion_review, setup, teardown),
 		cmocka_unit_test(test_tests_block),
 		cmocka_unit_test_setup_teardown(test_quoter_follows_activation, setup, teardown),
+		cmocka_unit_test(test_pending_promotion_never_committed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
