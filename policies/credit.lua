@@ -172,3 +172,13 @@ function decide(ctx, credit)
   end
   return decision(credit.beyond, 0, 0, "EXPOSURE_FAR_OVER_LIMIT: " .. where, how, checks)
 end
+
+-- The policy's own test cases (README "Policy tests"): `dealdesk policy
+-- test policies/credit.lua` runs them; SubmitPolicy runs them before review.
+--[=[dealdesk:tests
+[
+{"name": "tier A: approve at exactly 100 %", "why": "980.00 owed + 20.00", "data": {"prices": [{"price_list_id": "usd", "sku": "D", "currency": "USD", "unit_price": 2000, "unit_cost": 800, "category": "z", "rounding": "HALF_UP"}], "customers": [{"id": "cust", "customer_group": "retail", "credit": {"currency": "USD", "credit_limit": 100000, "tier": "A", "standard_terms_days": 30, "open_receivables": 98000, "committed_orders": 0}}]}, "request": {"customer_id": "cust", "currency": "USD", "channel": "web", "lines": [{"sku": "D", "quantity": 1}]}, "expect": {"credit": {"outcome": "APPROVE", "payment_terms_days": 30, "deposit_amount": 0, "reason": "EXPOSURE_WITHIN_LIMIT: exposure 1000.00 is 100.00% of the limit 1000.00 (tier A)", "exposure": 100000, "available_credit": 0, "credit_limit": 100000, "tier": "A"}}},
+{"name": "tier A: one cent above 100 % shortens the terms", "why": "100.001 % rounds up to 100.01 %", "data": {"prices": [{"price_list_id": "usd", "sku": "D", "currency": "USD", "unit_price": 2000, "unit_cost": 800, "category": "z", "rounding": "HALF_UP"}], "customers": [{"id": "cust", "customer_group": "retail", "credit": {"currency": "USD", "credit_limit": 100000, "tier": "A", "standard_terms_days": 30, "open_receivables": 98001, "committed_orders": 0}}]}, "request": {"customer_id": "cust", "currency": "USD", "channel": "web", "lines": [{"sku": "D", "quantity": 1}]}, "expect": {"credit": {"outcome": "APPROVE_SHORTER_TERMS", "payment_terms_days": 15, "deposit_amount": 0, "reason": "EXPOSURE_NEAR_LIMIT: exposure 1000.01 is 100.01% of the limit 1000.00 (tier A); terms shortened", "available_credit": -1}}},
+{"name": "tier A: shorter terms at exactly 110 %", "data": {"prices": [{"price_list_id": "usd", "sku": "D", "currency": "USD", "unit_price": 2000, "unit_cost": 800, "category": "z", "rounding": "HALF_UP"}], "customers": [{"id": "cust", "customer_group": "retail", "credit": {"currency": "USD", "credit_limit": 100000, "tier": "A", "standard_terms_days": 30, "open_receivables": 108000, "committed_orders": 0}}]}, "request": {"customer_id": "cust", "currency": "USD", "channel": "web", "lines": [{"sku": "D", "quantity": 1}]}, "expect": {"credit": {"outcome": "APPROVE_SHORTER_TERMS", "payment_terms_days": 15, "deposit_amount": 0, "reason_prefix": "EXPOSURE_NEAR_LIMIT:"}}}
+]
+]=]

@@ -127,3 +127,13 @@ function price(ctx)
   end
   return result
 end
+
+-- The policy's own test cases (README "Policy tests"): `dealdesk policy
+-- test policies/pricing.lua` runs them; SubmitPolicy runs them before review.
+--[=[dealdesk:tests
+[
+{"name": "list price without signals or membership", "data": {"prices": [{"price_list_id": "usd", "sku": "A", "currency": "USD", "unit_price": 1000, "unit_cost": 400, "category": "x", "rounding": "HALF_UP"}], "customers": [{"id": "c1", "customer_group": "retail", "credit": {"currency": "USD", "credit_limit": 100000000, "tier": "A", "standard_terms_days": 30}}]}, "request": {"customer_id": "c1", "currency": "USD", "channel": "web", "lines": [{"sku": "A", "quantity": 2}]}, "expect": {"lines": [{"unit_list_price": 1000, "unit_price": 1000, "price_reason": "", "line_subtotal": 2000}], "total": 2000}},
+{"name": "member price, half up", "why": "10 % of 10.05 = 1.005 -> 1.01 (half up): 9.04; 3 x 9.04 = 27.12", "data": {"prices": [{"price_list_id": "usd", "sku": "A", "currency": "USD", "unit_price": 1005, "unit_cost": 0, "category": "x", "rounding": "HALF_UP"}], "customers": [{"id": "wh", "customer_group": "wholesale", "credit": {"currency": "USD", "credit_limit": 100000000, "tier": "A", "standard_terms_days": 30}}]}, "request": {"customer_id": "wh", "currency": "USD", "channel": "web", "lines": [{"sku": "A", "quantity": 3}]}, "expect": {"lines": [{"unit_price": 904, "price_reason": "member price for group wholesale: 10.00% below list", "line_subtotal": 2712}], "subtotal": 2712}},
+{"name": "member price, half even and down", "why": "1.005 -> 1.00 (half even), 1.009 -> 1.00 (down), 1.001 -> 1.01 (up)", "data": {"prices": [{"price_list_id": "usd", "sku": "E", "currency": "USD", "unit_price": 1005, "unit_cost": 0, "category": "x", "rounding": "HALF_EVEN"}, {"price_list_id": "usd", "sku": "F", "currency": "USD", "unit_price": 1009, "unit_cost": 0, "category": "x", "rounding": "DOWN"}, {"price_list_id": "usd", "sku": "U", "currency": "USD", "unit_price": 1001, "unit_cost": 0, "category": "x", "rounding": "UP"}], "customers": [{"id": "wh", "customer_group": "wholesale", "credit": {"currency": "USD", "credit_limit": 100000000, "tier": "A", "standard_terms_days": 30}}]}, "request": {"customer_id": "wh", "currency": "USD", "channel": "web", "lines": [{"sku": "E", "quantity": 1}, {"sku": "F", "quantity": 1}, {"sku": "U", "quantity": 1}]}, "expect": {"lines": [{"unit_price": 905, "price_reason": "member price for group wholesale: 10.00% below list"}, {"unit_price": 909, "price_reason": "member price for group wholesale: 10.00% below list"}, {"unit_price": 900, "price_reason": "member price for group wholesale: 10.00% below list"}]}}
+]
+]=]

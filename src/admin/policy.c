@@ -1,6 +1,12 @@
 /* dealdesk admin: policy scripts, their versions and lifecycle.
  * Each kind has one ACTIVE version (meta "active/<kind>"); versions are
- * numbered per kind from 1 (meta "next/<kind>" holds the last one). */
+ * numbered per kind from 1 (meta "next/<kind>" holds the last one). A
+ * version's source never changes after upload; its content name is the
+ * SHA-256 of the source. Every state change is appended to the version's
+ * own history (who, when, from, to, comment).
+ *   DRAFT -> PENDING_REVIEW (submit: its test cases pass, see
+ *   handlers_policy.c) -> APPROVED | REJECTED (another principal) ->
+ *   ACTIVE -> RETIRED. */
 #include "admin/admin_int.h"
 
 #include <stdio.h>
@@ -61,7 +67,30 @@ static int compile_check(int kind, const char *source, size_t len,
 	return rc;
 }
 
-static int put_script(dd_wtxn *txn, const Dealdesk__V1__PolicyScript *p)
+int admin_policy_transition(dd_arena *arena, Dealdesk__V1__PolicyScript *p, const char *actor,
+                            int64_t at, int to, const char *comment)
+{
+	Dealdesk__V1__PolicyTransition *t = dd_arena_alloc(arena, sizeof(*t));
+	Dealdesk__V1__PolicyTransition **h =
+		dd_arena_alloc(arena, (p->n_history + 1) * sizeof(*h));
+	if (t == NULL || h == NULL)
+		return DD_ENOMEM;
+	dealdesk__v1__policy_transition__init(t);
+	t->actor = (char *)(actor ? actor : "");
+	t->at = at;
+	t->from = p->status;
+	t->to = (Dealdesk__V1__PolicyStatus)to;
+	t->comment = (char *)(comment ? comment : "");
+	if (p->n_history)
+		memcpy(h, p->history, p->n_history * sizeof(*h));
+	h[p->n_history++] = t;
+	p->history = h;
+	p->status = (Dealdesk__V1__PolicyStatus)to;
+	p->updated_at = at;
+	return DD_OK;
+}
+
+int admin_policy_put(dd_wtxn *txn, const Dealdesk__V1__PolicyScript *p)
 {
 	unsigned char key[9];
 	dd_key_policy(key, (int)p->kind, p->version);
@@ -75,8 +104,8 @@ static int put_script(dd_wtxn *txn, const Dealdesk__V1__PolicyScript *p)
 	return rc;
 }
 
-static Dealdesk__V1__PolicyScript *get_script(dd_wtxn *txn, int kind,
-                                              uint64_t version, dd_arena *arena)
+Dealdesk__V1__PolicyScript *admin_policy_load(dd_wtxn *txn, int kind, uint64_t version,
+                                              dd_arena *arena)
 {
 	unsigned char key[9];
 	dd_val v;
@@ -127,7 +156,11 @@ int dd_policy_upload_prepare(dd_policy_kind kind, const char *source, const char
 	p->kind = (Dealdesk__V1__PolicyKind)kind;
 	p->source = (char *)source;
 	p->sha256 = sha;
-	p->status = DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_DRAFT;
+	p->status = DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_UNSPECIFIED;
+	if (admin_policy_transition(arena, p, author, now,
+	                            DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_DRAFT,
+	                            comment) != DD_OK)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
 	p->author = (char *)(author ? author : "");
 	p->comment = (char *)(comment ? comment : "");
 	p->created_at = p->updated_at = now;
@@ -146,7 +179,7 @@ static int apply_upload(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
 	p->version = dd_wtxn_meta_u64(txn, nk) + 1;
 	int rc = dd_wtxn_set_meta_u64(txn, nk, p->version);
 	if (rc == DD_OK)
-		rc = put_script(txn, p);
+		rc = admin_policy_put(txn, p);
 	if (rc != DD_OK)
 		return dd_error_set(err, rc, "store: %s", dd_strerror(rc));
 	return DD_OK;
@@ -238,7 +271,7 @@ static int load_for_change(dd_wtxn *txn, int kind, uint64_t version,
                            dd_arena *arena, Dealdesk__V1__PolicyScript **p,
                            dd_error *err)
 {
-	*p = get_script(txn, kind, version, arena);
+	*p = admin_policy_load(txn, kind, version, arena);
 	if (*p == NULL)
 		return dd_error_set(err, DD_ENOTFOUND, "%s policy version %llu not found",
 		                    dd_policy_kind_name(kind), (unsigned long long)version);
@@ -288,14 +321,23 @@ static int apply_review(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
 	if (to != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW &&
 	    strcmp(w->actor, p->author) == 0)
 		return dd_error_set(err, DD_EDENIED,
-		                    "actor: the author of a policy cannot review it");
-	p->status = to;
-	p->updated_at = w->now;
-	if (to != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW) {
+		                    "actor: %s wrote %s policy version %llu and cannot review it "
+		                    "(%s); four eyes: another principal with the approving role must",
+		                    w->actor, dd_policy_kind_name(kind),
+		                    (unsigned long long)version,
+		                    to == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_APPROVED
+		                            ? "approve"
+		                            : "reject");
+	if (admin_policy_transition(w->arena, p, w->actor, w->now, to, w->comment) != DD_OK)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	if (to == DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW) {
+		p->tests_run = w->tests_run;
+		p->tests_passed = w->tests_passed;
+	} else {
 		p->reviewer = (char *)w->actor;
 		p->review_comment = (char *)(w->comment ? w->comment : "");
 	}
-	rc = put_script(txn, p);
+	rc = admin_policy_put(txn, p);
 	if (rc != DD_OK)
 		return dd_error_set(err, rc, "store: %s", dd_strerror(rc));
 	w->script = p;
@@ -333,7 +375,7 @@ int dd_policy_activate_prepare(dd_policy_kind kind, uint64_t version, const char
 	return DD_OK;
 }
 
-static int apply_activate(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
+int admin_policy_activate(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
 {
 	int kind = w->policy_kind;
 	uint64_t version = w->version;
@@ -356,17 +398,30 @@ static int apply_activate(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
 	dd_policy_active_key(kind, ak);
 	uint64_t prev = dd_wtxn_meta_u64(txn, ak);
 	if (prev != 0 && prev != version) {
-		Dealdesk__V1__PolicyScript *old = get_script(txn, kind, prev, w->arena);
+		Dealdesk__V1__PolicyScript *old = admin_policy_load(txn, kind, prev, w->arena);
 		if (old != NULL) {
-			old->status = DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_RETIRED;
-			old->updated_at = w->now;
-			rc = put_script(txn, old);
+			char why[64];
+			snprintf(why, sizeof(why), "replaced by version %llu",
+			         (unsigned long long)version);
+			char *c = dd_arena_strdup(w->arena, why);
+			rc = c == NULL ? DD_ENOMEM
+			               : admin_policy_transition(
+					      w->arena, old, w->actor, w->now,
+					      DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_RETIRED, c);
+			if (rc == DD_OK)
+				rc = admin_policy_put(txn, old);
 		}
 	}
-	if (rc == DD_OK) {
-		p->status = DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_ACTIVE;
-		p->updated_at = w->now;
-		rc = put_script(txn, p);
+	if (rc == DD_OK && p->status != DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_ACTIVE) {
+		/* a rollback keeps the version's own replaced_version, so a second
+		 * rollback goes further back */
+		if (w->op != WRITE_POLICY_ROLLBACK)
+			p->replaced_version = prev;
+		rc = admin_policy_transition(w->arena, p, w->actor, w->now,
+		                             DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_ACTIVE,
+		                             w->comment);
+		if (rc == DD_OK)
+			rc = admin_policy_put(txn, p);
 	}
 	if (rc == DD_OK)
 		rc = dd_wtxn_set_meta_u64(txn, ak, version);
@@ -402,7 +457,7 @@ static int apply_install(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
 	w->actor = "dealdesk";
 	w->require_approval = 0;
 	w->now = w->script->created_at;
-	return apply_activate(txn, w, err);
+	return admin_policy_activate(txn, w, err);
 }
 
 int dd_admin__apply_policy(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
@@ -410,8 +465,11 @@ int dd_admin__apply_policy(dd_wtxn *txn, dd_admin_write *w, dd_error *err)
 	switch (w->op) {
 	case WRITE_POLICY_UPLOAD: return apply_upload(txn, w, err);
 	case WRITE_POLICY_REVIEW: return apply_review(txn, w, err);
-	case WRITE_POLICY_ACTIVATE: return apply_activate(txn, w, err);
+	case WRITE_POLICY_ACTIVATE: return admin_policy_activate(txn, w, err);
 	case WRITE_POLICY_INSTALL: return apply_install(txn, w, err);
+	case WRITE_POLICY_COMMENT:
+	case WRITE_POLICY_ROLLBACK:
+	case WRITE_PROMOTION_APPROVE: return dd_admin__apply_governance(txn, w, err);
 	default: return dd_error_set(err, DD_EINTERNAL, "admin: not a policy write");
 	}
 }

@@ -16,6 +16,9 @@ typedef enum write_op {
 	WRITE_POLICY_INSTALL, /* upload + activate, unless the kind has an active version */
 	WRITE_TOKEN_CREATE,
 	WRITE_TOKEN_REVOKE,
+	WRITE_POLICY_COMMENT,   /* governance.c: a reviewer's comment */
+	WRITE_POLICY_ROLLBACK,  /* governance.c: back to the version replaced */
+	WRITE_PROMOTION_APPROVE, /* governance.c: compliance approval of a promotion */
 } write_op;
 
 struct dd_admin_write {
@@ -41,11 +44,27 @@ struct dd_admin_write {
 	Dealdesk__V1__PolicyScript *script;
 	/* tokens: the record to store (create), or as revoked (revoke) */
 	Dealdesk__V1__ApiToken *token;
+	/* governance.c: submit's test results; the promotion to approve (id in
+	 * key0) and, after apply, as stored */
+	unsigned tests_run, tests_passed;
+	Dealdesk__V1__Promotion *promotion;
 };
 
 int dd_admin__apply_entity(dd_wtxn *txn, dd_admin_write *w, dd_error *err);
 int dd_admin__apply_policy(dd_wtxn *txn, dd_admin_write *w, dd_error *err);
 int dd_admin__apply_token(dd_wtxn *txn, dd_admin_write *w, dd_error *err);
+int dd_admin__apply_governance(dd_wtxn *txn, dd_admin_write *w, dd_error *err);
+
+/* policy.c, for governance.c: a stored version read (into arena) or
+ * written inside txn; a state change appended to p's history (p->status
+ * becomes to); the activation of w->version (w->op ROLLBACK keeps its
+ * replaced_version). */
+Dealdesk__V1__PolicyScript *admin_policy_load(dd_wtxn *txn, int kind, uint64_t version,
+                                              dd_arena *arena);
+int admin_policy_put(dd_wtxn *txn, const Dealdesk__V1__PolicyScript *p);
+int admin_policy_transition(dd_arena *arena, Dealdesk__V1__PolicyScript *p, const char *actor,
+                            int64_t at, int to, const char *comment);
+int admin_policy_activate(dd_wtxn *txn, dd_admin_write *w, dd_error *err);
 
 /* Allocates a cleared write of op in arena; NULL with err when out of memory. */
 dd_admin_write *dd_admin__write_new(dd_arena *arena, write_op op, dd_error *err);

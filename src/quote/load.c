@@ -372,7 +372,8 @@ static int load_coupons(quote_run *r, quote_index *ix)
 static int surely_out(const qo_order *o, const qp_promo *m)
 {
 	const Dealdesk__V1__Promotion *p = m->p;
-	if (!p->enabled || (p->valid_from && o->time < p->valid_from) ||
+	if (!p->enabled || p->review == DEALDESK__V1__PROMOTION_REVIEW__PROMOTION_REVIEW_PENDING ||
+	    (p->valid_from && o->time < p->valid_from) ||
 	    (p->valid_to && o->time >= p->valid_to) || m->needs_coupon)
 		return 1;
 	if (*p->currency && strcmp(p->currency, o->req->currency) != 0)

@@ -99,6 +99,8 @@ static const char *not_in_force(mech *m, const char **code)
 	*code = NULL;
 	if (!p->enabled)
 		return "disabled";
+	if (p->review == DEALDESK__V1__PROMOTION_REVIEW__PROMOTION_REVIEW_PENDING)
+		return "awaiting compliance approval (ApprovePromotion)";
 	if (p->valid_from != 0 && o->time < p->valid_from)
 		return "not started yet";
 	if (p->valid_to != 0 && o->time >= p->valid_to)
@@ -338,6 +340,13 @@ static int lua_commit(lua_State *L)
 		return luaL_error(L, "promotion %s: effect committed twice", m.p->id);
 	e->committed = 1;
 	const Dealdesk__V1__Promotion *p = m.p;
+	if (p->review == DEALDESK__V1__PROMOTION_REVIEW__PROMOTION_REVIEW_PENDING) {
+		/* not in force whatever the policy decided (README "Reviewed rules") */
+		e->total = 0;
+		note(&m, "AWAITING_APPROVAL", "awaits compliance approval (ApprovePromotion)");
+		lua_pushinteger(L, 0);
+		return 1;
+	}
 	if (e->total > room) {
 		cap_effect(&m, e, room);
 		detail(&m, e, "; limited by the order cap");

@@ -42,6 +42,7 @@ void dd_config_defaults(dd_config *c)
 	c->max_pending_replies = (size_t)64 << 20;
 	c->max_metadata_bytes = 16u << 10;
 	c->max_repeated = DD_MAX_BATCH;
+	c->promotion_review_bps = 3000;
 }
 
 int dd_listen_is_loopback(const char *listen)
@@ -194,6 +195,10 @@ int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *er
 		NUM(max_metadata_bytes, 1024, 1u << 24);
 	if (!strcmp(key, "max-repeated"))
 		NUM(max_repeated, 1, 10000000);
+	if (!strcmp(key, "min-policy-tests"))
+		NUM(min_policy_tests, 0, 100000);
+	if (!strcmp(key, "promotion-review-bps"))
+		NUM(promotion_review_bps, 0, 10000);
 	if (!strcmp(key, "no-auth")) {
 		if (!parse_bool(value, &c->no_auth))
 			goto bad;

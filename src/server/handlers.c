@@ -164,6 +164,8 @@ static int h_put(dd_entity_kind kind, dd_call *call)
 	ProtobufCMessage *const *items = *(ProtobufCMessage *const **)FIELD_PTR(req, f);
 	dd_admin_write *w = NULL;
 	int rc = dd_admin_put_prepare(kind, items, n, f->name, dd_call_arena(call), &w, &err);
+	if (rc == DD_OK && kind == DD_ENTITY_PROMOTION)
+		dd_policy_mark_promotions(call, items, n);
 	return submit_write(call, rc, w, 0, &err);
 }
 
@@ -305,8 +307,10 @@ static int get_policy(dd_call *call, ProtobufCMessage **resp, dd_error *err)
 {
 	const Dealdesk__V1__PolicyKey *q = (const void *)dd_call_request(call);
 	Dealdesk__V1__PolicyScript *p;
-	int rc = dd_policy_get(dd_call_store(call), (dd_policy_kind)q->kind, q->version, dd_call_arena(call),
-	                       &p, err);
+	int rc = q->sha256 && *q->sha256
+	                 ? dd_policy_get_by_hash(call, q, &p, err)
+	                 : dd_policy_get(dd_call_store(call), (dd_policy_kind)q->kind, q->version,
+	                                 dd_call_arena(call), &p, err);
 	if (rc == DD_OK)
 		*resp = &p->base;
 	return rc;
@@ -337,11 +341,6 @@ static int review(dd_call *call, int to)
 	int rc = dd_policy_review_prepare((dd_policy_kind)q->kind, q->version, to, actor(call, q->actor), q->comment,
 	                                  dd_handler_now(), dd_call_arena(call), &w, &err);
 	return submit_write(call, rc, w, 1, &err);
-}
-
-static int h_submit_policy(dd_call *call)
-{
-	return review(call, DEALDESK__V1__POLICY_STATUS__POLICY_STATUS_PENDING_REVIEW);
 }
 
 static int h_approve_policy(dd_call *call)
@@ -603,10 +602,14 @@ const dd_method dd_methods[] = {
 	MP("/dealdesk.v1.PolicyAdmin/UploadPolicy", dealdesk__v1__upload_policy_request, h_upload_policy, authorize_policy_write),
 	MP("/dealdesk.v1.PolicyAdmin/GetPolicy", dealdesk__v1__policy_key, h_get_policy, authorize_policy_read),
 	MP("/dealdesk.v1.PolicyAdmin/ListPolicies", dealdesk__v1__list_policies_request, h_list_policies, authorize_policy_read),
-	MP("/dealdesk.v1.PolicyAdmin/SubmitPolicy", dealdesk__v1__review_policy_request, h_submit_policy, authorize_policy_write),
+	MP("/dealdesk.v1.PolicyAdmin/SubmitPolicy", dealdesk__v1__review_policy_request, dd_policy_h_submit, authorize_policy_write),
 	MP("/dealdesk.v1.PolicyAdmin/ApprovePolicy", dealdesk__v1__review_policy_request, h_approve_policy, authorize_policy_review),
 	MP("/dealdesk.v1.PolicyAdmin/RejectPolicy", dealdesk__v1__review_policy_request, h_reject_policy, authorize_policy_review),
 	MP("/dealdesk.v1.PolicyAdmin/ActivatePolicy", dealdesk__v1__activate_policy_request, h_activate_policy, authorize_policy_write),
+	MP("/dealdesk.v1.PolicyAdmin/CommentPolicy", dealdesk__v1__comment_policy_request, dd_policy_h_comment, authorize_policy_read),
+	MP("/dealdesk.v1.PolicyAdmin/RollbackPolicy", dealdesk__v1__rollback_policy_request, dd_policy_h_rollback, authorize_policy_write),
+	MP("/dealdesk.v1.PolicyAdmin/DiffPolicies", dealdesk__v1__diff_policies_request, dd_policy_h_diff, authorize_policy_read),
+	MP("/dealdesk.v1.PolicyAdmin/ApprovePromotion", dealdesk__v1__approve_promotion_request, dd_policy_h_approve_promotion, dd_policy_authorize_promotion_review),
 	M("/dealdesk.v1.TokenAdmin/CreateToken", dealdesk__v1__create_token_request, h_create_token, 0, ADMIN),
 	M("/dealdesk.v1.TokenAdmin/ListTokens", dealdesk__v1__list_tokens_request, h_list_tokens, 0, ADMIN),
 	M("/dealdesk.v1.TokenAdmin/RevokeToken", dealdesk__v1__revoke_token_request, h_revoke_token, 0, ADMIN),

@@ -44,4 +44,18 @@ int dd_orders_list_orders(dd_call *call);
 int dd_orders_list_held_orders(dd_call *call);
 int dd_orders_verify_counters(dd_call *call);
 
+/* handlers_policy.c: the reviewed-rules part of dealdesk.v1.PolicyAdmin */
+#include "dealdesk/v1/admin.pb-c.h"
+int dd_policy_h_submit(dd_call *call);
+int dd_policy_h_comment(dd_call *call);
+int dd_policy_h_rollback(dd_call *call);
+int dd_policy_h_diff(dd_call *call);
+int dd_policy_h_approve_promotion(dd_call *call);
+int dd_policy_authorize_promotion_review(dd_call *call, dd_error *err);
+/* PutPromotions: the server sets each promotion's review fields */
+void dd_policy_mark_promotions(dd_call *call, ProtobufCMessage *const *items, size_t n);
+/* GetPolicy with a sha256 */
+int dd_policy_get_by_hash(dd_call *call, const Dealdesk__V1__PolicyKey *q,
+                          Dealdesk__V1__PolicyScript **out, dd_error *err);
+
 #endif

@@ -25,6 +25,8 @@ typedef struct dd_config {
 	int log_level;
 	int demo;
 	int require_approval;
+	unsigned min_policy_tests;    /* SubmitPolicy refuses a script with fewer cases */
+	unsigned promotion_review_bps; /* percent_bps above it needs compliance approval */
 	unsigned shutdown_grace_ms;
 	unsigned writer_batch;       /* most writes per transaction; 1 = no group commit */
 	dd_quote_limits limits;

@@ -1,0 +1,625 @@
+/* dealdesk policy tests: table-driven cases run against a policy, each in a
+ * fresh store (see include/dealdesk/policytest.h for the format). The
+ * machinery of tests/policies/run_cases.c, made a library so that the
+ * shipped policies' cases, `dealdesk-policy-test` and SubmitPolicy run the
+ * same code. */
+#include "dealdesk/policytest.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dealdesk/admin.h"
+#include "dealdesk/pbjson.h"
+#include "dealdesk/quote.h"
+#include "dealdesk/store.h"
+
+#define T0 1790000000
+
+typedef struct run {
+	const char *name; /* the case */
+	int failures;     /* mismatches of the case */
+	FILE *report;     /* NULL: nothing printed */
+	char first[300];  /* the case's first mismatch */
+	dd_policy_kind kind;
+	const char *source; /* the candidate, or NULL */
+} run;
+
+static void mismatch(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void mismatch(run *r, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (r->failures == 0)
+		snprintf(r->first, sizeof(r->first), "%.299s", msg);
+	if (r->report) {
+		if (r->failures == 0)
+			fprintf(r->report, "  FAIL  %s\n", r->name);
+		fprintf(r->report, "        %s\n", msg);
+	}
+	r->failures++;
+}
+
+/* ---- times relative to T0 -------------------------------------------------------- */
+
+static int parse_time(const char *s, int64_t *out)
+{
+	if (strncmp(s, "T0", 2) != 0)
+		return 0;
+	int64_t t = T0;
+	const char *p = s + 2;
+	while (*p) {
+		int sign = *p == '+' ? 1 : *p == '-' ? -1 : 0;
+		if (sign == 0 || !isdigit((unsigned char)p[1]))
+			return 0;
+		char *end;
+		long long n = strtoll(p + 1, &end, 10);
+		int64_t unit = 1;
+		switch (*end) {
+		case 'd': unit = 86400; end++; break;
+		case 'h': unit = 3600; end++; break;
+		case 'm': unit = 60; end++; break;
+		case 's': end++; break;
+		default: break;
+		}
+		t += sign * n * unit;
+		p = end;
+	}
+	*out = t;
+	return 1;
+}
+
+/* Replaces every "T0..." string under j by its time. */
+static void resolve_times(json_object *j)
+{
+	if (json_object_is_type(j, json_type_object)) {
+		json_object_object_foreach(j, key, val)
+		{
+			int64_t t;
+			if (json_object_is_type(val, json_type_string) &&
+			    parse_time(json_object_get_string(val), &t))
+				json_object_object_add(j, key, json_object_new_int64(t));
+			else
+				resolve_times(val);
+		}
+	} else if (json_object_is_type(j, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(j); i++) {
+			json_object *val = json_object_array_get_idx(j, i);
+			int64_t t;
+			if (json_object_is_type(val, json_type_string) &&
+			    parse_time(json_object_get_string(val), &t))
+				json_object_array_put_idx(j, i, json_object_new_int64(t));
+			else
+				resolve_times(val);
+		}
+	}
+}
+
+/* ---- the store of one case --------------------------------------------------------- */
+
+typedef struct store {
+	char dir[64];
+	dd_store *st;
+} store;
+
+/* Uploads source as the active version of kind. */
+static int install(run *r, dd_store *st, dd_policy_kind kind, const char *source)
+{
+	dd_arena a;
+	dd_arena_init(&a, 0, 0);
+	Dealdesk__V1__PolicyScript *ps;
+	dd_error err;
+	int ok = dd_policy_upload(st, kind, source, "cases", "", T0, NULL, &a, &ps, &err) == DD_OK &&
+	         dd_policy_activate(st, kind, ps->version, "cases", 0, T0, &a, &ps, &err) == DD_OK;
+	if (!ok)
+		mismatch(r, "the %s policy under test: %s", dd_policy_kind_name(kind), err.msg);
+	dd_arena_free(&a);
+	return ok;
+}
+
+static int open_store(run *r, store *s)
+{
+	snprintf(s->dir, sizeof(s->dir), "/tmp/dd-policy-case-XXXXXX");
+	if (mkdtemp(s->dir) == NULL) {
+		mismatch(r, "mkdtemp failed");
+		return 0;
+	}
+	dd_store_opts o = { .path = s->dir, .map_size = 32u << 20, .no_sync = 1 };
+	dd_error err;
+	if (dd_store_open(&s->st, &o, &err) != DD_OK ||
+	    dd_policy_install_shipped(s->st, NULL, T0, &err) != DD_OK) {
+		mismatch(r, "store: %s", err.msg);
+		return 0;
+	}
+	return r->source == NULL || install(r, s->st, r->kind, r->source);
+}
+
+/* The scratch store's files and folder removed without a shell: the
+ * server runs cases on its worker threads, where fork is best avoided. */
+static void close_store(store *s)
+{
+	if (s->st)
+		dd_store_close(s->st);
+	if (s->dir[0] == '\0')
+		return;
+	DIR *d = opendir(s->dir);
+	struct dirent *e;
+	char path[sizeof(s->dir) + 256];
+	while (d && (e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", s->dir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(s->dir);
+}
+
+static const struct {
+	const char *key;
+	dd_entity_kind kind;
+	const ProtobufCMessageDescriptor *desc;
+} record_kinds[] = {
+	{ "prices", DD_ENTITY_PRICE, &dealdesk__v1__price_entry__descriptor },
+	{ "customers", DD_ENTITY_CUSTOMER, &dealdesk__v1__customer__descriptor },
+	{ "promotions", DD_ENTITY_PROMOTION, &dealdesk__v1__promotion__descriptor },
+	{ "checks", DD_ENTITY_CHECK, &dealdesk__v1__compliance_check__descriptor },
+	{ "signals", DD_ENTITY_SIGNALS, &dealdesk__v1__sku_signals__descriptor },
+	{ "coupons", DD_ENTITY_COUPON, &dealdesk__v1__coupon__descriptor },
+};
+
+static int put_records(run *r, store *s, const char *key, json_object *list)
+{
+	size_t k = 0;
+	while (k < sizeof(record_kinds) / sizeof(record_kinds[0]) && strcmp(record_kinds[k].key, key))
+		k++;
+	if (k == sizeof(record_kinds) / sizeof(record_kinds[0])) {
+		mismatch(r, "data: unknown kind '%s'", key);
+		return 0;
+	}
+	if (!json_object_is_type(list, json_type_array)) {
+		mismatch(r, "data.%s: not an array", key);
+		return 0;
+	}
+	size_t n = json_object_array_length(list);
+	ProtobufCMessage **items = calloc(n ? n : 1, sizeof(*items));
+	int ok = items != NULL;
+	dd_error err;
+	for (size_t i = 0; ok && i < n; i++)
+		if (dd_pbjson_to_message(json_object_array_get_idx(list, i), record_kinds[k].desc,
+		                         &items[i], &err) != DD_OK) {
+			mismatch(r, "data.%s[%zu]: %s", key, i, err.msg);
+			ok = 0;
+		}
+	if (ok && n > 0 &&
+	    dd_admin_put(s->st, record_kinds[k].kind, items, n, key, NULL, &err) != DD_OK) {
+		mismatch(r, "put %s: %s", key, err.msg);
+		ok = 0;
+	}
+	for (size_t i = 0; items && i < n; i++)
+		if (items[i])
+			protobuf_c_message_free_unpacked(items[i], NULL);
+	free(items);
+	return ok;
+}
+
+static const char *str_of(json_object *o, const char *key, const char *dflt)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+	               ? json_object_get_string(v)
+	               : dflt;
+}
+
+static int64_t int_of(json_object *o, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static int put_usage(run *r, store *s, json_object *list)
+{
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *u = json_object_array_get_idx(list, i);
+		Dealdesk__V1__Usage m = DEALDESK__V1__USAGE__INIT;
+		m.uses = int_of(u, "uses");
+		m.amount = int_of(u, "amount");
+		uint8_t buf[64];
+		size_t len = protobuf_c_message_pack(&m.base, buf);
+		const char *customer = str_of(u, "customer", NULL);
+		char key[256];
+		int klen = customer ? dd_key_join(key, sizeof(key), 3, str_of(u, "kind", "p"),
+		                                  str_of(u, "id", ""), customer)
+		                    : dd_key_join(key, sizeof(key), 2, str_of(u, "kind", "p"),
+		                                  str_of(u, "id", ""));
+		dd_wtxn *txn;
+		if (klen < 0 || dd_wtxn_begin(s->st, &txn) != DD_OK) {
+			mismatch(r, "usage[%zu]: bad key", i);
+			return 0;
+		}
+		if (dd_wtxn_put(txn, DD_T_USAGE, (dd_val){ key, (size_t)klen }, (dd_val){ buf, len }) !=
+		            DD_OK ||
+		    dd_wtxn_commit(txn, NULL) != DD_OK) {
+			mismatch(r, "usage[%zu]: write failed", i);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* data.policy: the shipped source of a kind with one text replaced. */
+static int edit_policy(run *r, store *s, json_object *p)
+{
+	const char *kind_name = str_of(p, "kind", "");
+	int kind = 0;
+	for (int k = DD_POLICY_PRICING; k <= DD_POLICY_COMPLIANCE; k++)
+		if (!strcmp(dd_policy_kind_name(k), kind_name))
+			kind = k;
+	const char *from = str_of(p, "replace", NULL), *to = str_of(p, "with", "");
+	size_t len;
+	const char *src = kind ? dd_policy_shipped_source(kind, &len) : NULL;
+	const char *at = src && from ? strstr(src, from) : NULL;
+	if (at == NULL) {
+		mismatch(r, "data.policy: no '%s' in the shipped %s policy", from ? from : "",
+		         kind_name);
+		return 0;
+	}
+	size_t n = strlen(src) - strlen(from) + strlen(to) + 1;
+	char *edited = malloc(n);
+	int ok = edited != NULL;
+	if (ok) {
+		snprintf(edited, n, "%.*s%s%s", (int)(at - src), src, to, at + strlen(from));
+		ok = install(r, s->st, kind, edited);
+	}
+	free(edited);
+	return ok;
+}
+
+static int put_data(run *r, store *s, json_object *data)
+{
+	if (data == NULL)
+		return 1;
+	json_object_object_foreach(data, key, val)
+	{
+		int ok;
+		if (!strcmp(key, "usage"))
+			ok = put_usage(r, s, val);
+		else if (!strcmp(key, "policy"))
+			ok = edit_policy(r, s, val);
+		else
+			ok = put_records(r, s, key, val);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- comparing ------------------------------------------------------------------------ */
+
+/* An enum name given with or without its prefix. */
+static int enum_matches(const char *want, const char *got)
+{
+	size_t lw = strlen(want), lg = strlen(got);
+	if (lw == lg)
+		return strcmp(want, got) == 0;
+	return lg > lw && got[lg - lw - 1] == '_' && strcmp(got + lg - lw, want) == 0;
+}
+
+static const char *json_text(json_object *j)
+{
+	return j ? json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN) : "(absent)";
+}
+
+/* {promotion id: sum of amounts} of an array of AppliedDiscount */
+static int64_t sum_by_promotion(json_object *list, const char *promo)
+{
+	int64_t sum = 0;
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *d = json_object_array_get_idx(list, i);
+		if (!strcmp(str_of(d, "promotion_id", ""), promo))
+			sum += int_of(d, "amount");
+	}
+	return sum;
+}
+
+static void match(run *r, const char *path, json_object *want, json_object *got)
+{
+	char sub[256];
+	if (json_object_is_type(want, json_type_object) && json_object_is_type(got, json_type_array)) {
+		json_object_object_foreach(want, promo, amount)
+		{
+			int64_t sum = sum_by_promotion(got, promo);
+			if (sum != json_object_get_int64(amount))
+				mismatch(r, "%s[%s]: %" PRId64 ", want %" PRId64, path, promo, sum,
+				         json_object_get_int64(amount));
+		}
+		return;
+	}
+	if (json_object_is_type(want, json_type_object)) {
+		if (!json_object_is_type(got, json_type_object)) {
+			mismatch(r, "%s: %s, want an object", path, json_text(got));
+			return;
+		}
+		json_object_object_foreach(want, key, val)
+		{
+			json_object *g = NULL;
+			snprintf(sub, sizeof(sub), "%s.%s", path, key);
+			if (!json_object_object_get_ex(got, key, &g)) {
+				mismatch(r, "%s: absent, want %s", sub, json_text(val));
+				continue;
+			}
+			match(r, sub, val, g);
+		}
+		return;
+	}
+	if (json_object_is_type(want, json_type_array)) {
+		if (!json_object_is_type(got, json_type_array) ||
+		    json_object_array_length(got) < json_object_array_length(want)) {
+			mismatch(r, "%s: %s, want %s", path, json_text(got), json_text(want));
+			return;
+		}
+		for (size_t i = 0; i < json_object_array_length(want); i++) {
+			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+			match(r, sub, json_object_array_get_idx(want, i), json_object_array_get_idx(got, i));
+		}
+		return;
+	}
+	if (json_object_is_type(want, json_type_string)) {
+		if (!json_object_is_type(got, json_type_string) ||
+		    !enum_matches(json_object_get_string(want), json_object_get_string(got)))
+			mismatch(r, "%s: %s, want %s", path, json_text(got), json_text(want));
+		return;
+	}
+	if (json_object_is_type(want, json_type_boolean)) {
+		if (json_object_get_boolean(want) != json_object_get_boolean(got))
+			mismatch(r, "%s: %s, want %s", path, json_text(got), json_text(want));
+		return;
+	}
+	if (json_object_is_type(want, json_type_int)) {
+		if (!json_object_is_type(got, json_type_int) ||
+		    json_object_get_int64(want) != json_object_get_int64(got))
+			mismatch(r, "%s: %s, want %s", path, json_text(got), json_text(want));
+		return;
+	}
+	mismatch(r, "%s: cannot compare %s", path, json_text(want));
+}
+
+static json_object *field(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static const char *status_name(int s)
+{
+	static const char *const names[] = { "NONE", "PASS", "WARN", "BLOCK" };
+	return s >= 0 && s <= 3 ? names[s] : "?";
+}
+
+static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteResponse *resp)
+{
+	json_object *got = NULL;
+	if (dd_pbjson_from_message_flags(&resp->base, DD_PBJSON_EMIT_DEFAULTS, &got) != DD_OK) {
+		mismatch(r, "the response does not convert to JSON");
+		return;
+	}
+	json_object_object_foreach(want, key, val)
+	{
+		if (!strcmp(key, "error")) {
+			mismatch(r, "the quote succeeded, want an error with '%s'",
+			         json_object_get_string(val));
+		} else if (!strcmp(key, "lines_count")) {
+			if ((int64_t)resp->n_lines != json_object_get_int64(val))
+				mismatch(r, "lines_count: %zu, want %" PRId64, resp->n_lines,
+				         json_object_get_int64(val));
+		} else if (!strcmp(key, "discounts")) {
+			json_object_object_foreach(val, promo, amount)
+			{
+				int64_t sum = 0;
+				for (size_t i = 0; i < resp->n_lines; i++)
+					for (size_t k = 0; k < resp->lines[i]->n_discounts; k++)
+						if (!strcmp(resp->lines[i]->discounts[k]->promotion_id, promo))
+							sum += resp->lines[i]->discounts[k]->amount;
+				if (sum != json_object_get_int64(amount))
+					mismatch(r, "discounts[%s]: %" PRId64 ", want %" PRId64, promo, sum,
+					         json_object_get_int64(amount));
+			}
+		} else if (!strcmp(key, "credit")) {
+			const Dealdesk__V1__CreditDecision *c = resp->credit;
+			const char *first = c->n_reasons ? c->reasons[0] : "";
+			json_object *rest = json_object_new_object();
+			json_object_object_foreach(val, k, v)
+			{
+				if (!strcmp(k, "reason")) {
+					if (strcmp(first, json_object_get_string(v)) != 0)
+						mismatch(r, "credit.reason: '%s', want '%s'", first,
+						         json_object_get_string(v));
+				} else if (!strcmp(k, "reason_prefix")) {
+					const char *p = json_object_get_string(v);
+					if (strncmp(first, p, strlen(p)) != 0)
+						mismatch(r, "credit.reason: '%s', want it to start with '%s'", first, p);
+				} else {
+					json_object_object_add(rest, k, json_object_get(v));
+				}
+			}
+			match(r, "credit", rest, field(got, "credit"));
+			json_object_put(rest);
+		} else if (!strcmp(key, "compliance")) {
+			json_object_object_foreach(val, check, status)
+			{
+				int worst = 0;
+				for (size_t i = 0; i < resp->n_compliance; i++)
+					if (!strcmp(resp->compliance[i]->check_id, check) &&
+					    (int)resp->compliance[i]->status > worst)
+						worst = resp->compliance[i]->status;
+				if (strcmp(status_name(worst), json_object_get_string(status)) != 0)
+					mismatch(r, "compliance[%s]: %s, want %s", check, status_name(worst),
+					         json_object_get_string(status));
+			}
+		} else if (!strcmp(key, "notes")) {
+			json_object_object_foreach(val, promo, code)
+			{
+				int found = 0;
+				for (size_t i = 0; i < resp->n_promotion_notes && !found; i++)
+					found = !strcmp(resp->promotion_notes[i]->promotion_id, promo) &&
+					        !strcmp(resp->promotion_notes[i]->code, json_object_get_string(code));
+				if (!found)
+					mismatch(r, "notes: no %s note for %s", json_object_get_string(code), promo);
+			}
+		} else if (!strcmp(key, "coupons")) {
+			json_object_object_foreach(val, code, what)
+			{
+				const Dealdesk__V1__CouponResult *c = NULL;
+				for (size_t i = 0; i < resp->n_coupons; i++)
+					if (!strcmp(resp->coupons[i]->code, code))
+						c = resp->coupons[i];
+				const char *w = json_object_get_string(what);
+				if (c == NULL)
+					mismatch(r, "coupons[%s]: no result", code);
+				else if (!strcmp(w, "ACCEPTED") ? !c->accepted
+				                                : c->accepted || strncmp(c->reason, w, strlen(w)))
+					mismatch(r, "coupons[%s]: %s '%s', want %s", code,
+					         c->accepted ? "accepted" : "refused", c->reason, w);
+			}
+		} else if (!strcmp(key, "experiments")) {
+			json_object_object_foreach(val, exp, arm)
+			{
+				const char *a = NULL;
+				for (size_t i = 0; i < resp->n_experiments; i++)
+					if (!strcmp(resp->experiments[i]->experiment_id, exp))
+						a = resp->experiments[i]->arm;
+				if (a == NULL || strcmp(a, json_object_get_string(arm)) != 0)
+					mismatch(r, "experiments[%s]: %s, want %s", exp, a ? a : "(none)",
+					         json_object_get_string(arm));
+			}
+		} else {
+			json_object *g = field(got, key);
+			if (g == NULL)
+				mismatch(r, "%s: not in the response", key);
+			else
+				match(r, key, val, g);
+		}
+	}
+	json_object_put(got);
+}
+
+static void run_case(run *r, json_object *c)
+{
+	json_object *data = field(c, "data"), *request = field(c, "request"),
+		    *want = field(c, "expect");
+	if (request == NULL || want == NULL) {
+		mismatch(r, "needs a request and an expect");
+		return;
+	}
+	if (data)
+		resolve_times(data);
+	resolve_times(request);
+	store s = { "", NULL };
+	dd_quoter *q = NULL;
+	ProtobufCMessage *req = NULL;
+	dd_arena arena;
+	dd_arena_init(&arena, 0, 0);
+	dd_error err;
+	if (!open_store(r, &s) || !put_data(r, &s, data))
+		goto out;
+	if (dd_pbjson_to_message(request, &dealdesk__v1__quote_request__descriptor, &req, &err) !=
+	    DD_OK) {
+		mismatch(r, "request: %s", err.msg);
+		goto out;
+	}
+	Dealdesk__V1__QuoteRequest *qr = (void *)req;
+	if (qr->request_time == 0)
+		qr->request_time = T0;
+	if (dd_quoter_new(&q, s.st, NULL, &err) != DD_OK) {
+		mismatch(r, "quoter: %s", err.msg);
+		goto out;
+	}
+	Dealdesk__V1__QuoteResponse *resp = NULL;
+	int rc = dd_quote(q, qr, T0, &arena, &resp, &err);
+	const char *want_error = str_of(want, "error", NULL);
+	if (want_error) {
+		if (rc == DD_OK)
+			mismatch(r, "the quote succeeded, want an error with '%s'", want_error);
+		else if (strstr(err.msg, want_error) == NULL)
+			mismatch(r, "error '%s', want one with '%s'", err.msg, want_error);
+	} else if (rc != DD_OK) {
+		mismatch(r, "the quote failed: %s", err.msg);
+	} else {
+		check_expect(r, want, resp);
+	}
+out:
+	dd_quoter_free(q);
+	if (req)
+		protobuf_c_message_free_unpacked(req, NULL);
+	dd_arena_free(&arena);
+	close_store(&s);
+}
+
+
+#define TESTS_OPEN "--[=[dealdesk:tests"
+#define TESTS_CLOSE "]=]"
+
+int dd_policytest_extract(const char *source, const char **json, size_t *len)
+{
+	const char *at = source ? strstr(source, TESTS_OPEN) : NULL;
+	if (at == NULL)
+		return DD_ENOTFOUND;
+	at += strlen(TESTS_OPEN);
+	const char *end = strstr(at, TESTS_CLOSE);
+	if (end == NULL)
+		return DD_EINVAL;
+	*json = at;
+	*len = (size_t)(end - at);
+	return DD_OK;
+}
+
+int dd_policytest_run(const char *json, size_t len, dd_policy_kind kind, const char *source,
+                      FILE *report, dd_policytest_result *res, dd_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	json_object *doc, *cases;
+	int rc = dd_pbjson_parse(json, len, &doc, err);
+	if (rc != DD_OK)
+		return dd_error_set(err, DD_EINVAL, "tests: %s", err->msg);
+	cases = doc;
+	if (json_object_is_type(doc, json_type_object))
+		cases = field(doc, "cases");
+	if (cases == NULL || !json_object_is_type(cases, json_type_array)) {
+		json_object_put(doc);
+		return dd_error_set(err, DD_EINVAL,
+		                    "tests: expected an array of cases (or {\"cases\": [...]})");
+	}
+	size_t n = json_object_array_length(cases);
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(cases, i);
+		char name[96];
+		snprintf(name, sizeof(name), "%s", json_object_is_type(c, json_type_object)
+		                                           ? str_of(c, "name", "(unnamed)")
+		                                           : "(not an object)");
+		run r = { .name = name, .report = report, .kind = kind, .source = source };
+		if (json_object_is_type(c, json_type_object))
+			run_case(&r, c);
+		else
+			mismatch(&r, "a case must be an object");
+		res->run++;
+		if (r.failures == 0) {
+			res->passed++;
+			if (report)
+				fprintf(report, "  PASS  %s\n", name);
+		} else if (res->run - res->passed == 1) {
+			snprintf(res->first_failure, sizeof(res->first_failure), "case '%s': %.300s", name,
+			         r.first);
+		}
+	}
+	json_object_put(doc);
+	return DD_OK;
+}
