@@ -44,4 +44,13 @@ int dd_orders_list_orders(dd_call *call);
 int dd_orders_list_held_orders(dd_call *call);
 int dd_orders_verify_counters(dd_call *call);
 
+/* handlers_analytics.c: dealdesk.v1.AnalyticsService */
+int dd_analytics_h_customer_value(dd_call *call);
+int dd_analytics_h_segments(dd_call *call);
+int dd_analytics_h_recompute(dd_call *call);
+int dd_analytics_h_experiments(dd_call *call);
+int dd_analytics_h_kpis(dd_call *call);
+/* experiment reports: pricing, finance or admin */
+int dd_analytics_authorize_report(dd_call *call, dd_error *err);
+
 #endif

@@ -48,6 +48,7 @@ SRC_LAYERS = {
     "server": "server",
     "client": "client",
     "cli": "cli",
+    "analytics": "analytics",
 }
 
 # Public header (include/dealdesk/NAME) -> layer.
@@ -66,6 +67,7 @@ PUBLIC_HEADERS = {
     "client.h": "client",
     "pbjson.h": "client",
     "csv.h": "client",
+    "analytics.h": "analytics",
 }
 
 # Generated headers (the build's gen/ directory): protobuf-c code.
@@ -84,10 +86,11 @@ MAY_INCLUDE = {
     "store": {"model", "common", "proto"},
     "policy": {"model", "common", "proto"},
     "admin": {"store", "policy", "model", "common", "proto"},
-    "quote": {"store", "policy", "model", "common", "proto"},
-    "server": {"admin", "quote", "store", "policy", "model", "common", "proto"},
+    "quote": {"store", "policy", "model", "common", "proto", "analytics"},
+    "server": {"admin", "quote", "store", "policy", "model", "common", "proto", "analytics"},
     "client": {"model", "common", "proto"},
     "cli": {"client", "model", "common", "proto"},
+    "analytics": {"store", "model", "common", "proto"},
 }
 
 # System libraries, by the headers that bring them in.
@@ -110,6 +113,7 @@ FORBIDDEN_SYSTEM = {
     "server": set(),
     "client": {"lua", "lmdb"},
     "cli": {"lua", "lmdb"},
+    "analytics": {"lua", "grpc"},
 }
 
 # What no public header may include, whatever its layer: the API does not
@@ -120,7 +124,8 @@ PUBLIC_FORBIDDEN = {"lua", "lmdb", "grpc"}
 # What the CLI's libraries and binary must not pull in.
 CLI_FORBIDDEN_LIBS = re.compile(r"lua|lmdb", re.IGNORECASE)
 # Our libraries that need Lua or LMDB: the CLI must not link them either.
-ENGINE_TARGETS = {"ddstore", "ddpolicy", "ddadmin", "ddquote", "ddcore", "ddserver"}
+ENGINE_TARGETS = {"ddstore", "ddpolicy", "ddadmin", "ddquote", "ddcore", "ddserver",
+                  "ddanalytics"}
 
 # (file, include) -> why it is allowed for now. Each is a TODO; an exception
 # that no longer happens is an error, so this list only shrinks.
