@@ -10,6 +10,7 @@ PACKAGES=(
   liblua5.4-dev liblmdb-dev libjson-c-dev
   libcmocka-dev libgoogle-perftools-dev tzdata
   python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
+  chromium
 )
 
 missing=()

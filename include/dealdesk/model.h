@@ -68,6 +68,7 @@ typedef enum dd_table {
 	DD_T_OPEN_ORDERS,  /* customer \0 delivery (8 bytes BE) \0 order_id -> exposure
 	                    * (8 bytes BE): the open orders by delivery date */
 	DD_T_CUSTOMER_ORDERS, /* customer \0 created_at (8 bytes BE) \0 order_id -> "" */
+	DD_T_ANALYTICS,    /* quote counts per experiment arm, stored RFM (analytics.h) */
 	DD_T__COUNT
 } dd_table;
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/analytics.h"
 #include "cli/cli.h"
 
 static const char usage_text[] =
@@ -28,6 +29,10 @@ static const char usage_text[] =
 	"  verify       recompute coupon uses, budgets and exposure from the orders\n"
 	"  credit-tiers load FILE.json | list | get NAME | delete NAME   (the tier table)\n"
 	"  credit-changes CUSTOMER_ID | --tiers   (who changed credit data, before/after)\n"
+	"  rfm          get CUSTOMER | segments | recompute: customer value (RFM, lifecycle)\n"
+	"  experiments  [EXPERIMENT_ID]: per arm conversion, ROI, z-test, sample ratio\n"
+	"  kpis         --currency CUR: sales KPIs per period, channel, region (--csv)\n"
+	"  report       --html FILE: one self-contained HTML page of all of it\n"
 	"  health       [SERVICE]: the server's grpc.health.v1 status\n"
 	"  token        create --role ROLE --name NAME | list | revoke NAME   (admin)\n"
 	"\n"
@@ -61,6 +66,10 @@ static const struct {
 	{ "verify", cli_cmd_verify },
 	{ "credit-tiers", cli_cmd_credit_tiers },
 	{ "credit-changes", cli_cmd_credit_changes },
+	{ "rfm", cli_cmd_rfm },
+	{ "experiments", cli_cmd_experiments },
+	{ "kpis", cli_cmd_kpis },
+	{ "report", cli_cmd_report },
 };
 
 int main(int argc, char **argv)

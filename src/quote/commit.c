@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "analytics.h"
 #include "dealdesk/order.h"
 
 int dd_order_write_needed(const dd_order_write *w)
@@ -333,6 +334,8 @@ static int build_commit(quote_run *r, const Dealdesk__V1__CommitRequest *req,
 	}
 	w->customer_id = cust;
 	w->time = o->time;
+	if ((rc = quote_order_analytics(r, &ord, &w->sale, err)) != DD_OK)
+		return rc;
 	if ((w->packed = quote_order_pack(a, &ord.base, &w->packed_len)) == NULL)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
 	return DD_OK;
@@ -664,6 +667,8 @@ static int apply_commit(dd_wtxn *txn, dd_order_write *w, dd_error *err)
 	    (rc = dd_wtxn_put(txn, DD_T_OPEN_ORDERS, (dd_val){ w->open_key, (size_t)w->open_klen },
 	                      (dd_val){ w->open_val, 8 })) != DD_OK)
 		return dd_error_set(err, rc, "store: cannot list the open order: %s", dd_strerror(rc));
+	if ((rc = dd_analytics_on_commit(txn, w->arena, &w->sale, err)) != DD_OK)
+		return rc;
 	for (size_t i = 0; i < w->nsales; i++)
 		dd_wtxn_put(txn, DD_T_SKU_HISTORY, (dd_val){ w->sales[i].key, (size_t)w->sales[i].klen },
 		            (dd_val){ w->sales[i].val, w->sales[i].len });

@@ -161,6 +161,10 @@ typedef struct qo_order {
 	uint64_t data_version;
 	uint64_t policy_version[5];
 	QO_VEC(qo_trace) trace;
+
+	/* ctx.customer.rfm, read on first use (analytics.c) */
+	const struct Dealdesk__V1__CustomerValue *rfm;
+	int rfm_loaded;
 } qo_order;
 
 /* A gift a promotion gives, added as a line after the promotions. */

@@ -6,6 +6,7 @@
 
 #include "quoter.h"
 
+#include "dealdesk/analytics.h"
 #include "dealdesk/order.h"
 
 enum { W_COMMIT = 0, W_PAYMENT = 100, W_RECEIVABLES = 101 };
@@ -50,6 +51,7 @@ struct dd_order_write {
 	char open_key[DD_STORE_MAX_KEY + 1];
 	int open_klen;
 	uint8_t open_val[8];
+	dd_analytics_sale sale; /* for the analytics hook (analytics.c) */
 	/* changes */
 	const char *actor, *comment;
 	int64_t now;

@@ -20,6 +20,7 @@
  */
 #include "quoter.h"
 #include "view.h"
+#include "analytics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -553,6 +554,8 @@ static int create(lua_State *L)
 	dd_sandbox_push_proxy(L, -1, "ctx.customer.credit");
 	lua_setfield(L, -3, "credit");
 	lua_pop(L, 1);
+	dd_sandbox_push_view(L, &quote_view_rfm, q, 0, 0, NULL);
+	lua_setfield(L, -2, "rfm");
 	dd_sandbox_push_proxy(L, -1, "ctx.customer");
 	lua_setfield(L, ctx, "customer");
 	lua_pop(L, 1);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "dealdesk/admin.h"
+#include "dealdesk/analytics.h"
 #include "dealdesk/order.h"
 #include "dealdesk/v1/admin.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
@@ -33,6 +34,9 @@ static int h_quote(dd_call *call)
 	Dealdesk__V1__QuoteResponse *r = NULL;
 	int rc = dd_quote(dd_call_quoter(call), (const void *)dd_call_request(call), dd_handler_now(),
 	                  dd_call_arena(call), &r, &err);
+	if (rc == DD_OK && r->n_experiments)
+		dd_analytics_tally_quote(dd_call_config(call)->tally,
+		                         ((const Dealdesk__V1__QuoteRequest *)dd_call_request(call))->customer_id, r);
 	return dd_call_finish(call, rc, rc == DD_OK ? &r->base : NULL, &err);
 }
 
@@ -48,7 +52,8 @@ int dd_handler_finish(dd_call *call, int rc, ProtobufCMessage *resp, const dd_er
 static const char *const served[] = {
 	"", "dealdesk.v1.QuoteService", "dealdesk.v1.CatalogAdmin",
 	"dealdesk.v1.CustomerAdmin", "dealdesk.v1.ComplianceAdmin",
-	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.TokenAdmin", "dealdesk.v1.OrderService", NULL,
+	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.TokenAdmin", "dealdesk.v1.OrderService",
+	"dealdesk.v1.AnalyticsService", NULL,
 };
 
 static int health(dd_call *call, ProtobufCMessage **resp, dd_error *err)
@@ -626,5 +631,10 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.OrderService/GetInvoice", dealdesk__v1__invoice_key, dd_orders_get_invoice, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/PutReceivables", dealdesk__v1__put_receivables_request, dd_orders_put_receivables, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/ListCreditChanges", dealdesk__v1__list_credit_changes_request, dd_orders_credit_changes, 0, FINANCE),
+	M("/dealdesk.v1.AnalyticsService/GetCustomerValue", dealdesk__v1__get_customer_value_request, dd_analytics_h_customer_value, 0, FINANCE),
+	M("/dealdesk.v1.AnalyticsService/ListSegments", dealdesk__v1__list_segments_request, dd_analytics_h_segments, 0, FINANCE),
+	M("/dealdesk.v1.AnalyticsService/RecomputeRfm", dealdesk__v1__recompute_rfm_request, dd_analytics_h_recompute, 0, FINANCE),
+	MP("/dealdesk.v1.AnalyticsService/GetExperimentReport", dealdesk__v1__get_experiment_report_request, dd_analytics_h_experiments, dd_analytics_authorize_report),
+	M("/dealdesk.v1.AnalyticsService/GetSalesKpis", dealdesk__v1__get_sales_kpis_request, dd_analytics_h_kpis, 0, FINANCE),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE, NULL },
 };

@@ -57,5 +57,13 @@ void dd_policy_mark_promotions(dd_call *call, ProtobufCMessage *const *items, si
 /* GetPolicy with a sha256 */
 int dd_policy_get_by_hash(dd_call *call, const Dealdesk__V1__PolicyKey *q,
                           Dealdesk__V1__PolicyScript **out, dd_error *err);
+/* handlers_analytics.c: dealdesk.v1.AnalyticsService */
+int dd_analytics_h_customer_value(dd_call *call);
+int dd_analytics_h_segments(dd_call *call);
+int dd_analytics_h_recompute(dd_call *call);
+int dd_analytics_h_experiments(dd_call *call);
+int dd_analytics_h_kpis(dd_call *call);
+/* experiment reports: pricing, finance or admin */
+int dd_analytics_authorize_report(dd_call *call, dd_error *err);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "dealdesk/admin.h"
 #include "dealdesk/log.h"
+#include "dealdesk/analytics.h"
 #include "dealdesk/writer.h"
 #include "server.h"
 
@@ -320,8 +321,10 @@ int main(int argc, char **argv)
 		dd_log(DD_LOG_WARN, "no tokens and no client CA: nobody can call; create a token "
 		                    "with `dealdeskd token create --db %s --role admin --name NAME` "
 		                    "(with the server stopped)", cfg.db);
+	cfg.tally = dd_analytics_tally_new(store, writer);
 	rc = dd_server_run(&cfg, store, writer);
 out:
+	dd_analytics_tally_free(cfg.tally); /* stores the quotes counted, through the writer */
 	dd_writer_stop(writer); /* after the server: it finishes pending writes */
 	dd_store_close(store);
 	close(lock);

@@ -52,6 +52,9 @@ typedef struct dd_config {
 	size_t max_pending_replies; /* bytes of replies sent but not yet read by their clients */
 	size_t max_metadata_bytes;
 	unsigned max_repeated;      /* elements of one repeated field in a request */
+	/* quotes per experiment arm, counted off the quote path (analytics.h);
+	 * NULL = not counted */
+	struct dd_analytics_tally *tally;
 } dd_config;
 
 /* 1 when listen is a loopback (or unix socket) address. */

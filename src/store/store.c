@@ -57,6 +57,7 @@ static const char *const table_names[DD_T__COUNT] = {
 	[DD_T_CREDIT_TIERS] = "credit_tiers",
 	[DD_T_OPEN_ORDERS] = "open_orders",
 	[DD_T_CUSTOMER_ORDERS] = "customer_orders",
+	[DD_T_ANALYTICS] = "analytics",
 };
 
 struct dd_store {

@@ -53,13 +53,15 @@ POLICY_READ = {"GetPolicy", "ListPolicies"}
 POLICY_WRITE |= {"RollbackPolicy"}
 POLICY_READ |= {"CommentPolicy", "DiffPolicies"}
 NO_KIND = {"ApprovePromotion"}
+# analytics: finance; experiment reports also pricing
+ANALYTICS_PRICING = {"GetExperimentReport"}
 
 
 def all_methods():
     """(service full name, method name, request class) of every RPC in the
     protos: a new RPC without an expectation below fails the matrix."""
     out = []
-    for mod in (m["quote_pb2"], m["admin_pb2"], m["orders_pb2"]):
+    for mod in (m["quote_pb2"], m["admin_pb2"], m["orders_pb2"], m["analytics_pb2"]):
         for svc in mod.DESCRIPTOR.services_by_name.values():
             for meth in svc.methods:
                 cls = getattr(mod, meth.input_type.name, None) or \
@@ -90,6 +92,8 @@ def expected(service, method, role, kind=None):
         return role in (OWNER[kind], APPROVER[kind])
     if service == "dealdesk.v1.OrderService":
         return role == "admin" or role == ("checkout" if method in ORDER_CHECKOUT else "finance")
+    if service == "dealdesk.v1.AnalyticsService":
+        return role in ("admin", "finance") or (role == "pricing" and method in ANALYTICS_PRICING)
     return role == "admin" or role == SERVICE_ROLE[service]
 
 

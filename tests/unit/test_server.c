@@ -238,7 +238,7 @@ static void test_method_roles(void **state)
 		assert_non_null(m->request);
 		assert_string_not_equal(dd_role_name(m->role), "?");
 	}
-	assert_int_equal(n, 57); /* 49 + credit tiers 4 + reviewed rules 4 */
+	assert_int_equal(n, 62); /* 49 + credit tiers 4 + reviewed rules 4 + analytics 5 */
 	struct { const char *path; dd_role role; } want[] = {
 		{ "/dealdesk.v1.QuoteService/Quote", DD_ROLE_CHECKOUT },
 		{ "/grpc.health.v1.Health/Check", DD_ROLE_PUBLIC },

@@ -629,7 +629,7 @@ static void test_pairs_length_and_metatables(void **state)
 	view_request(&b);
 	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
 	expect(r, "n.ctx", "17");
-	expect(r, "n.customer", "10");
+	expect(r, "n.customer", "11"); /* with rfm (ctx.customer.rfm) */
 	expect(r, "n.credit", "13"); /* with blocked, max_order_value, score */
 	expect(r, "n.lines", "2");
 	expect(r, "n.line1", "19");
