@@ -11,6 +11,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "dealdesk/client.h"
+#include "dealdesk/csvrec.h"
 
 /* Exit codes. */
 enum {
@@ -138,7 +139,34 @@ typedef struct cli_record_kind {
 	 * naming line and column and returns CLI_EUSAGE. */
 	int (*read_csv)(const char *file, const char *text, size_t len, ProtobufCMessage **put);
 	const char *csv_help; /* the usage paragraph on the CSV columns */
+	/* Optional: the CSV layout for `load FILE.csv` and `export` (sheet.c). */
+	const dd_csvrec_spec *sheet;
+	/* Optional: a field every record of a JSON file must give (even when
+	 * false): promotions must say whether they are "enabled". */
+	const char *json_required;
 } cli_record_kind;
+
+/* Spreadsheet round trips (sheet.c): the CSV layout of each kind. */
+extern const dd_csvrec_spec cli_sheet_prices, cli_sheet_promotions, cli_sheet_customers,
+	cli_sheet_receivables;
+/* Reads a CSV of spec; prints every problem (and a summary) on stderr and
+ * returns CLI_EUSAGE when there is any (out is then freed); else CLI_OK
+ * and out holds the records (dd_csvrec_result_free). */
+int cli_sheet_read(const char *file, const char *text, size_t len, const dd_csvrec_spec *spec,
+                   bool dry_run, dd_csvrec_result *out);
+/* Prints each problem and the summary "FILE: N problems in M records;
+ * nothing was loaded"; returns CLI_EUSAGE. */
+int cli_sheet_report(const char *file, char *const *problems, size_t n, size_t rows,
+                     bool dry_run);
+/* "dry run: FILE: N records checked, no problems; nothing was sent". */
+void cli_sheet_dry_run_ok(const char *file, size_t n, const char *noun);
+/* Writes recs as CSV to path (NULL or "-": stdout). */
+int cli_sheet_write(const char *path, const dd_csvrec_spec *spec, ProtobufCMessage *const *recs,
+                    size_t n);
+/* Lists every record through method (paged) and writes them as CSV. */
+int cli_sheet_export(cli *c, const char *method, ProtobufCMessage *list_req,
+                     const ProtobufCMessageDescriptor *resp_desc, const char *field,
+                     const dd_csvrec_spec *spec, const char *path);
 
 /* Runs `dealdesk <k->command> load|list|get|delete ...`. */
 int cli_records_command(cli *c, const cli_record_kind *k, int argc, char **argv);
