@@ -327,7 +327,6 @@ static int read_json(const cli_record_kind *k, const char *file, const char *tex
 			add_problem(&ps, "%s: %s: missing; say true or false (a %s without it is "
 			            "refused, not loaded with a default)", where, k->json_required,
 			            k->noun);
-			continue;
 		}
 		ProtobufCMessage *m;
 		if (dd_pbjson_to_message(e, k->item, &m, &err) != DD_OK) {
@@ -351,7 +350,7 @@ static int read_json(const cli_record_kind *k, const char *file, const char *tex
 	json_object_put(j);
 	int rc = CLI_OK;
 	if (ps.n > 0) {
-		rc = cli_sheet_report(file, ps.p, ps.n, n, dry_run);
+		rc = cli_sheet_report(file, ps.p, ps.n, n, "record", dry_run);
 		for (size_t i = 0; i < ps.n; i++)
 			free(ps.p[i]);
 		for (size_t i = 0; i < good; i++)
