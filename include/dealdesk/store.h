@@ -124,6 +124,12 @@ int dd_wtxn_begin_child(dd_wtxn *parent, dd_wtxn **out);
 /* Online consistent copy to an empty directory (mdb_env_copy2, compacting). */
 int dd_store_backup(dd_store *store, const char *dir, dd_error *err);
 
+/* Why a write failed with DD_EFULL and what to do, in buf: "store map full
+ * (map size N MiB, ...): raise --map-size and restart dealdeskd" or "disk
+ * full: the store DIR could not be written (No space left on device); free
+ * space ...". Returns buf. */
+const char *dd_store_full_message(dd_store *store, char *buf, size_t size);
+
 /* ---- keys ----------------------------------------------------------------- */
 
 /* Builds "a \0 b \0 c" (nparts strings) into buf; returns the length or
