@@ -184,5 +184,6 @@ int cli_cmd_health(cli *c, int argc, char **argv);
 int cli_cmd_token(cli *c, int argc, char **argv);
 int cli_cmd_orders(cli *c, int argc, char **argv); /* orders.c */
 int cli_cmd_verify(cli *c, int argc, char **argv); /* orders.c */
+int cli_cmd_backup(cli *c, int argc, char **argv); /* backup.c */
 
 #endif

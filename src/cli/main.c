@@ -17,9 +17,10 @@ static const char usage_text[] =
 	"\n"
 	"Commands:\n"
 	"  quote        price an order (--file REQ.json, or --customer/--line flags)\n"
-	"  prices       load FILE.csv | list | get SKU CURRENCY LIST | delete SKU CURRENCY LIST\n"
-	"  promotions   load FILE.json | list | get ID | delete ID\n"
-	"  customers    load FILE.json | list | get ID | delete ID\n"
+	"  prices       load [--dry-run] FILE.csv | export [FILE.csv] | list | get SKU CURRENCY LIST\n"
+	"               | delete SKU CURRENCY LIST\n"
+	"  promotions   load [--dry-run] FILE.json|FILE.csv | export [FILE.csv] | list | get ID | delete ID\n"
+	"  customers    load [--dry-run] FILE.json|FILE.csv | export [FILE.csv] | list | get ID | delete ID\n"
 	"  checks       load FILE.json | list | get ID | delete ID   (compliance checks)\n"
 	"  signals      load FILE.json|FILE.csv | list | get SKU | delete SKU   (market signals)\n"
 	"  coupons      load FILE.json | list | get CODE | delete CODE\n"
@@ -28,6 +29,7 @@ static const char usage_text[] =
 	"  verify       recompute coupon uses, budgets and exposure from the orders\n"
 	"  health       [SERVICE]: the server's grpc.health.v1 status\n"
 	"  token        create --role ROLE --name NAME | list | revoke NAME   (admin)\n"
+	"  backup       DIR: a consistent compacted copy of the store (admin)\n"
 	"\n"
 	"Options (before or after the command):\n"
 	"  --server ADDR   dealdeskd address (default $DEALDESK_SERVER or 127.0.0.1:50051)\n"
@@ -57,6 +59,7 @@ static const struct {
 	{ "token", cli_cmd_token },
 	{ "orders", cli_cmd_orders },
 	{ "verify", cli_cmd_verify },
+	{ "backup", cli_cmd_backup },
 };
 
 int main(int argc, char **argv)

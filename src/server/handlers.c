@@ -17,6 +17,7 @@
 #include "dealdesk/admin.h"
 #include "dealdesk/order.h"
 #include "dealdesk/v1/admin.pb-c.h"
+#include "dealdesk/v1/backup.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
 
@@ -48,7 +49,8 @@ int dd_handler_finish(dd_call *call, int rc, ProtobufCMessage *resp, const dd_er
 static const char *const served[] = {
 	"", "dealdesk.v1.QuoteService", "dealdesk.v1.CatalogAdmin",
 	"dealdesk.v1.CustomerAdmin", "dealdesk.v1.ComplianceAdmin",
-	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.TokenAdmin", "dealdesk.v1.OrderService", NULL,
+	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.TokenAdmin", "dealdesk.v1.OrderService",
+	"dealdesk.v1.BackupAdmin", NULL,
 };
 
 static int health(dd_call *call, ProtobufCMessage **resp, dd_error *err)
@@ -616,5 +618,6 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.OrderService/GetInvoice", dealdesk__v1__invoice_key, dd_orders_get_invoice, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/PutReceivables", dealdesk__v1__put_receivables_request, dd_orders_put_receivables, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/ListCreditChanges", dealdesk__v1__list_credit_changes_request, dd_orders_credit_changes, 0, FINANCE),
+	M("/dealdesk.v1.BackupAdmin/Backup", dealdesk__v1__backup_request, dd_backup_backup, 0, ADMIN),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE, NULL },
 };

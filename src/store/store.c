@@ -103,12 +103,17 @@ static int store_err(int rc)
 /* LMDB reports a short write as EIO (mdb_page_flush), and a disk that fills
  * up mid-write gives a short write: with (almost) no space left on the
  * store's filesystem an EIO counts as ENOSPC. */
-static bool disk_nearly_full(const dd_store *store)
+static bool disk_nearly_full_at(const char *path)
 {
 	struct statvfs vfs;
-	if (store->path[0] == '\0' || statvfs(store->path, &vfs) != 0)
+	if (path[0] == '\0' || statvfs(path, &vfs) != 0)
 		return false;
 	return (uint64_t)vfs.f_bavail * vfs.f_frsize < ((uint64_t)1 << 20);
+}
+
+static bool disk_nearly_full(const dd_store *store)
+{
+	return disk_nearly_full_at(store->path);
 }
 
 /* store_err for a write: remembers why the store was full. */
@@ -395,15 +400,66 @@ void dd_store_close(dd_store *store)
 	free(store);
 }
 
-int dd_store_backup(dd_store *store, const char *dir, dd_error *err)
+/* Reads what the copy in dir holds: opened read-only without a lock file
+ * (MDB_NOLOCK), so the copy stays the one file mdb_env_copy2 wrote. */
+static int backup_describe(const char *dir, dd_backup_info *info, dd_error *err)
+{
+	MDB_env *env;
+	MDB_txn *txn = NULL;
+	int rc = mdb_env_create(&env);
+	if (rc == MDB_SUCCESS)
+		rc = mdb_env_set_maxdbs(env, DD_T__COUNT);
+	if (rc == MDB_SUCCESS)
+		rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, STORE_FILE_MODE);
+	if (rc == MDB_SUCCESS)
+		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	for (int t = 0; rc == MDB_SUCCESS && t < DD_T__COUNT; t++) {
+		MDB_dbi dbi;
+		MDB_stat st;
+		info->records[t] = 0;
+		int r = mdb_dbi_open(txn, table_names[t], 0, &dbi);
+		if (r == MDB_NOTFOUND)
+			continue;
+		if (r == MDB_SUCCESS)
+			r = mdb_stat(txn, dbi, &st);
+		if (r != MDB_SUCCESS)
+			rc = r;
+		else
+			info->records[t] = st.ms_entries;
+		if (r == MDB_SUCCESS && t == DD_T_META) {
+			MDB_val k = { .mv_size = strlen(META_DATA_VERSION),
+				      .mv_data = (void *)META_DATA_VERSION }, v;
+			if (mdb_get(txn, dbi, &k, &v) == MDB_SUCCESS && v.mv_size == 8)
+				info->data_version = u64_load_le(v.mv_data);
+		}
+	}
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	if (rc != MDB_SUCCESS)
+		return dd_error_set(err, store_err(rc), "backup %s: reading the copy: %s", dir,
+		                    mdb_strerror(rc));
+	snprintf(info->file, sizeof(info->file), "%s/data.mdb", dir);
+	struct stat st;
+	if (stat(info->file, &st) != 0)
+		return dd_error_set(err, DD_ESTORE, "backup %s: %s", info->file, strerror(errno));
+	info->bytes = (uint64_t)st.st_size;
+	/* prices and credit data, like the store itself: owner and group only */
+	chmod(info->file, STORE_FILE_MODE);
+	return DD_OK;
+}
+
+int dd_store_backup_info(dd_store *store, const char *dir, dd_backup_info *info,
+                         dd_error *err)
 {
 	if (store == NULL || dir == NULL || dir[0] == '\0')
 		return dd_error_set(err, DD_EINVAL, "backup: no directory given");
 	int rc = mkdir_p(dir);
-	if (rc != 0)
-		return dd_error_set(err, rc == ENOMEM ? DD_ENOMEM : DD_ESTORE,
-		                    "backup %s: create directory: %s", dir,
+	if (rc != 0) {
+		int code = rc == ENOMEM || store_err(rc) == DD_EFULL ? store_err(rc) : DD_ESTORE;
+		return dd_error_set(err, code, "backup %s: create directory: %s", dir,
 		                    strerror(rc));
+	}
 	/* A backup never lands on top of another store's files. */
 	int empty = dir_is_empty(dir);
 	if (empty < 0)
@@ -415,10 +471,28 @@ int dd_store_backup(dd_store *store, const char *dir, dd_error *err)
 	/* The copy runs in its own read transaction: a consistent snapshot
 	 * while writers go on. Compacting drops free pages. */
 	rc = mdb_env_copy2(store->env, dir, MDB_CP_COMPACT);
-	if (rc != MDB_SUCCESS)
-		return dd_error_set(err, store_err(rc), "backup %s: mdb_env_copy2: %s",
-		                    dir, mdb_strerror(rc));
-	return DD_OK;
+	if (rc != MDB_SUCCESS) {
+		if (rc == EIO && disk_nearly_full_at(dir))
+			rc = ENOSPC; /* a short write: the disk filled up */
+		return dd_error_set(err, store_err(rc), "backup %s: mdb_env_copy2: %s%s",
+		                    dir, mdb_strerror(rc),
+		                    store_err(rc) == DD_EFULL
+		                            ? "; free space there or back up elsewhere" : "");
+	}
+	if (info == NULL)
+		return DD_OK;
+	memset(info, 0, sizeof(*info));
+	return backup_describe(dir, info, err);
+}
+
+int dd_store_backup(dd_store *store, const char *dir, dd_error *err)
+{
+	return dd_store_backup_info(store, dir, NULL, err);
+}
+
+const char *dd_store_table_name(dd_table t)
+{
+	return table_ok(t) ? table_names[t] : "?";
 }
 
 const char *dd_store_full_message(dd_store *store, char *buf, size_t size)
