@@ -4,8 +4,9 @@
  * The columns are the message's fields by proto name, a sub-message's
  * fields as "parent.field" ("credit.credit_limit"). A header row names the
  * columns a file has, in any order (ASCII case and surrounding spaces
- * ignored); a column the message does not have is an error. Cells are
- * trimmed; an empty cell leaves the field at its default, and a sub-message
+ * ignored); a column the message does not have is an error. Unquoted cells
+ * are trimmed (a quoted one is kept as it is, spaces included); an empty
+ * cell leaves the field at its default, and a sub-message
  * whose cells are all empty stays unset.
  *
  * Values: strings as they are (UTF-8, checked by the CSV reader); integers in

@@ -346,7 +346,8 @@ static int read_row(const columns *cs, const dd_csvrec_spec *spec, const dd_csv_
 	bool currency_said = false;
 	for (size_t i = 0; i < n_header && rc == DD_OK; i++) {
 		const column *c = &cs->c[where[i]];
-		char *v = trim(r->fields[i]);
+		/* a quoted cell is taken as it is: that is how spaces are kept */
+		char *v = r->quoted[i] ? r->fields[i] : trim(r->fields[i]);
 		char why[400];
 		json_object *j = NULL;
 		if (*v == '\0') {
@@ -430,7 +431,8 @@ static int check_duplicates(const columns *cs, const dd_csv *csv, const int *whe
 		for (const char *const *kn = spec->key; *kn != NULL; kn++)
 			for (size_t f = 0; f < n_header; f++)
 				if (strcmp(cs->c[where[f]].name, *kn) == 0)
-					p += sprintf(p, "%s%s %s", p == key ? "" : ", ", *kn, r->fields[f]);
+					p += sprintf(p, "%s%s %s", p == key ? "" : ", ", *kn,
+					             r->quoted[f] ? r->fields[f] : trim(r->fields[f]));
 		*p = '\0';
 		k[m++] = (keyed){ .key = key, .line = r->line };
 	}
