@@ -67,6 +67,7 @@ PUBLIC_HEADERS = {
     "pbjson.h": "client",
     "csv.h": "client",
 }
+PUBLIC_HEADERS["csvrec.h"] = "client"  # CSV <-> protobuf records (spreadsheet round trips)
 
 # Generated headers (the build's gen/ directory): protobuf-c code.
 GENERATED_PREFIXES = {
