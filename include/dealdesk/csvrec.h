@@ -46,6 +46,11 @@ typedef struct dd_csvrec_spec {
 	const char *const *required;      /* NULL-terminated: in the header and never empty */
 	const char *const *omit;          /* NULL-terminated or NULL: fields not in the CSV */
 	const dd_csvrec_money *money;     /* ends with { NULL, NULL } */
+	/* Optional, ends with { NULL, NULL }: a top-level column left empty (or
+	 * absent) takes the value of another ({ "open_amount", "amount" }). */
+	const struct dd_csvrec_default {
+		const char *column, *from;
+	} *defaults;
 	/* Optional: more checks of one converted record (the model's
 	 * validation); fills err with "field: reason". */
 	int (*validate)(const ProtobufCMessage *m, dd_error *err);

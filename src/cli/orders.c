@@ -23,6 +23,7 @@ static const char usage[] =
 	"       dealdesk orders pay INVOICE_ID --amount MINOR_UNITS --payment-id P [--time UNIX]\n"
 	"       dealdesk orders invoice-get INVOICE_ID [--at UNIX]\n"
 	"       dealdesk orders receivables-load [--dry-run] FILE.csv\n"
+	"       dealdesk orders receivables-export [FILE.csv]   (default: stdout)\n"
 	"\n"
 	"Commits a quote as an order (idempotent on the order id: the same request\n"
 	"again returns the stored order), cancels it (giving back its coupon uses,\n"
@@ -32,11 +33,12 @@ static const char usage[] =
 	"part, idempotent on --payment-id). STATE: OPEN, CREDIT_HOLD, CANCELLED,\n"
 	"REJECTED, INVOICED.\n"
 	"receivables-load: open items from an ERP, CSV columns (by header)\n"
-	"invoice_id, customer_id, currency, amount, open_amount (empty or 0: amount),\n"
+	"invoice_id, customer_id, currency, amount, open_amount (empty: amount),\n"
 	"issued_at, due_at; amounts in major units (12.34), times Unix seconds;\n"
 	"every row is checked first and every problem reported (an invoice_id twice\n"
 	"is one); with any, nothing is loaded (--dry-run: only check). At most 1000\n"
-	"rows per call, each call all or nothing.\n"
+	"rows per call, each call all or nothing. receivables-export writes the\n"
+	"receivables loaded this way (not the invoices of orders) in that layout.\n"
 	"Text output: one line per order; with --json the Order messages.\n";
 
 static const char verify_usage[] =
@@ -413,9 +415,6 @@ static int receivables_load(cli *c, int argc, char **argv)
 		return rc;
 	Dealdesk__V1__Invoice **items = (Dealdesk__V1__Invoice **)res.records;
 	size_t n = res.n, sent = 0;
-	for (size_t i = 0; i < n; i++)
-		if (items[i]->open_amount == 0)
-			items[i]->open_amount = items[i]->amount; /* empty: all of it is open */
 	if (dry_run) {
 		cli_sheet_dry_run_ok(file, n, "open item");
 		n = 0;
@@ -437,6 +436,19 @@ static int receivables_load(cli *c, int argc, char **argv)
 		printf("loaded %zu open item(s)\n", sent);
 	dd_csvrec_result_free(&res);
 	return rc;
+}
+
+/* The receivables loaded with PutReceivables (no order), as the CSV that
+ * receivables-load takes. */
+static int receivables_export(cli *c, int argc, char **argv)
+{
+	if (argc > 2)
+		return cli_usage_error("orders", "receivables-export takes at most one FILE.csv");
+	Dealdesk__V1__ListInvoicesRequest req = DEALDESK__V1__LIST_INVOICES_REQUEST__INIT;
+	req.receivables_only = 1;
+	return cli_sheet_export(c, SVC "ListInvoices", &req.base,
+	                        &dealdesk__v1__list_invoices_response__descriptor, "invoices",
+	                        &cli_sheet_receivables, argc == 2 ? argv[1] : NULL);
 }
 
 int cli_cmd_orders(cli *c, int argc, char **argv)
@@ -464,6 +476,8 @@ int cli_cmd_orders(cli *c, int argc, char **argv)
 		return list(c, 1, argc, argv);
 	if (!strcmp(sub, "receivables-load"))
 		return receivables_load(c, argc, argv);
+	if (!strcmp(sub, "receivables-export"))
+		return receivables_export(c, argc, argv);
 	if (!strcmp(sub, "invoice") || !strcmp(sub, "pay") || !strcmp(sub, "invoice-get"))
 		return invoices(c, sub, argc, argv);
 	return cli_usage_error("orders", "unknown subcommand '%s'", sub);

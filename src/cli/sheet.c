@@ -70,10 +70,13 @@ static const char *const invoice_omit[] = { "order_id", "payments", "overdue_day
 static const dd_csvrec_money invoice_money[] = {
 	{ "amount", "currency" }, { "open_amount", "currency" }, { NULL, NULL },
 };
+static const struct dd_csvrec_default invoice_defaults[] = {
+	{ "open_amount", "amount" }, { NULL, NULL }, /* empty: all of it is open */
+};
 const dd_csvrec_spec cli_sheet_receivables = {
 	.desc = &dealdesk__v1__invoice__descriptor, .noun = "open item",
 	.key = invoice_key, .required = invoice_required, .omit = invoice_omit,
-	.money = invoice_money,
+	.money = invoice_money, .defaults = invoice_defaults,
 };
 
 /* "price entry" -> "price entries", "customer" -> "customers" (n != 1). */

@@ -391,6 +391,13 @@ static int read_row(const columns *cs, const dd_csvrec_spec *spec, const dd_csv_
 		else
 			json_set_path(obj, c, j);
 	}
+	for (const struct dd_csvrec_default *d = spec->defaults; d != NULL && d->column != NULL;
+	     d++) {
+		json_object *from;
+		if (!json_object_object_get_ex(obj, d->column, NULL) &&
+		    json_object_object_get_ex(obj, d->from, &from))
+			json_object_object_add(obj, d->column, json_object_get(from));
+	}
 	if (rc == DD_OK && out->n_problems == before) {
 		dd_error e;
 		if (dd_pbjson_to_message(obj, spec->desc, rec, &e) != DD_OK) {

@@ -618,6 +618,7 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.OrderService/GetInvoice", dealdesk__v1__invoice_key, dd_orders_get_invoice, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/PutReceivables", dealdesk__v1__put_receivables_request, dd_orders_put_receivables, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/ListCreditChanges", dealdesk__v1__list_credit_changes_request, dd_orders_credit_changes, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/ListInvoices", dealdesk__v1__list_invoices_request, dd_orders_list_invoices, 0, FINANCE),
 	M("/dealdesk.v1.BackupAdmin/Backup", dealdesk__v1__backup_request, dd_backup_backup, 0, ADMIN),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE, NULL },
 };

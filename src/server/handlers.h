@@ -43,6 +43,7 @@ int dd_orders_get_order(dd_call *call);
 int dd_orders_list_orders(dd_call *call);
 int dd_orders_list_held_orders(dd_call *call);
 int dd_orders_verify_counters(dd_call *call);
+int dd_orders_list_invoices(dd_call *call); /* handlers_invoices.c */
 
 /* handlers_backup.c: dealdesk.v1.BackupAdmin */
 int dd_backup_backup(dd_call *call);
