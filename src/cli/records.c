@@ -312,7 +312,10 @@ static int read_json(const cli_record_kind *k, const char *file, const char *tex
 	}
 	size_t n = json_object_array_length(arr);
 	ProtobufCMessage **recs = calloc(n + 1, sizeof(*recs));
-	if (recs == NULL) {
+	size_t *index = calloc(n + 1, sizeof(*index)); /* of each good record in the file */
+	if (recs == NULL || index == NULL) {
+		free(recs);
+		free(index);
 		json_object_put(j);
 		return cli_error(CLI_EUSAGE, "out of memory");
 	}
@@ -341,13 +344,15 @@ static int read_json(const cli_record_kind *k, const char *file, const char *tex
 		}
 		for (size_t p = 0; p < good; p++)
 			if (strcmp(record_key(k, recs[p]), record_key(k, m)) == 0) {
-				add_problem(&ps, "%s: duplicate %s '%s': the same %s as an earlier record",
-				            where, k->key_field, record_key(k, m), k->noun);
+				add_problem(&ps, "%s: duplicate %s '%s': the same %s as %s[%zu]", where,
+				            k->key_field, record_key(k, m), k->noun, k->field, index[p]);
 				break;
 			}
+		index[good] = i;
 		recs[good++] = m;
 	}
 	json_object_put(j);
+	free(index);
 	int rc = CLI_OK;
 	if (ps.n > 0) {
 		rc = cli_sheet_report(file, ps.p, ps.n, n, "record", dry_run);

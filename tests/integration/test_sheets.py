@@ -94,6 +94,13 @@ class SheetsTest(harness.CliTestCase):
         self.assertIn("promotions[0]: enabled: missing; say true or false", err)
         self.assertIn("promotions[2]: enabled: missing", err)
         self.assertNotIn("promotions[1]", err)
+        j = self.write("dup.json", json.dumps([
+            {"id": "DUP-1", "kind": "PERCENTAGE", "percent_bps": 500, "enabled": True},
+            {"id": "DUP-2", "kind": "PERCENTAGE", "percent_bps": 500, "enabled": True},
+            {"id": "DUP-1", "kind": "PERCENTAGE", "percent_bps": 600, "enabled": True}]))
+        err = self.run_cli("promotions", "load", "--dry-run", j, expect=2).stderr
+        self.assertIn("promotions[2]: duplicate id 'DUP-1': the same promotion as promotions[0]",
+                      err)
         c = self.write("p.csv", "id,kind,percent_bps\nNOEN-4,PERCENTAGE,500\n")
         self.assertIn("the header has no enabled column (required for every promotion: "
                       "say true or false", self.run_cli("promotions", "load", c, expect=2).stderr)
