@@ -60,7 +60,8 @@ typedef struct dd_csvrec_result {
 	ProtobufCMessage **records; /* n, in row order (protobuf_c_message_free_unpacked each) */
 	size_t n;
 	char **problems;            /* n_problems lines "line 3, column unit_price: ..." */
-	size_t n_problems;
+	size_t n_problems;          /* at most 10001: the last then says there were more */
+	size_t total_problems;      /* all of them */
 	size_t rows;                /* data rows in the file */
 } dd_csvrec_result;
 

@@ -154,10 +154,11 @@ extern const dd_csvrec_spec cli_sheet_prices, cli_sheet_promotions, cli_sheet_cu
  * and out holds the records (dd_csvrec_result_free). */
 int cli_sheet_read(const char *file, const char *text, size_t len, const dd_csvrec_spec *spec,
                    bool dry_run, dd_csvrec_result *out);
-/* Prints each problem and the summary "FILE: N problems in M rows (unit);
- * nothing was loaded"; returns CLI_EUSAGE. */
-int cli_sheet_report(const char *file, char *const *problems, size_t n, size_t rows,
-                     const char *unit, bool dry_run);
+/* Prints the `shown` problems and the summary "FILE: N problems in M rows;
+ * nothing was loaded" (N = n, all of them; rows in `unit`s); returns
+ * CLI_EUSAGE. */
+int cli_sheet_report(const char *file, char *const *problems, size_t shown, size_t n,
+                     size_t rows, const char *unit, bool dry_run);
 /* "dry run: FILE: N records checked, no problems; nothing was sent". */
 void cli_sheet_dry_run_ok(const char *file, size_t n, const char *noun);
 /* Writes recs as CSV to path (NULL or "-": stdout). */

@@ -355,7 +355,7 @@ static int read_json(const cli_record_kind *k, const char *file, const char *tex
 	free(index);
 	int rc = CLI_OK;
 	if (ps.n > 0) {
-		rc = cli_sheet_report(file, ps.p, ps.n, n, "record", dry_run);
+		rc = cli_sheet_report(file, ps.p, ps.n, ps.n, n, "record", dry_run);
 		for (size_t i = 0; i < ps.n; i++)
 			free(ps.p[i]);
 		for (size_t i = 0; i < good; i++)

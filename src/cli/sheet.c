@@ -94,10 +94,10 @@ static const char *noun_n(const char *noun, size_t n, char *buf, size_t size)
 
 /* ---- load and export --------------------------------------------------------------- */
 
-int cli_sheet_report(const char *file, char *const *problems, size_t n, size_t rows,
-                     const char *unit, bool dry_run)
+int cli_sheet_report(const char *file, char *const *problems, size_t shown, size_t n,
+                     size_t rows, const char *unit, bool dry_run)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < shown; i++)
 		fprintf(stderr, "error: %s: %s\n", file, problems[i]);
 	return cli_error(CLI_EUSAGE, "%s: %zu problem%s in %zu %s%s; nothing was %s", file, n,
 	                 n == 1 ? "" : "s", rows, unit, rows == 1 ? "" : "s",
@@ -114,7 +114,8 @@ int cli_sheet_read(const char *file, const char *text, size_t len, const dd_csvr
 		return cli_error(CLI_EUSAGE, "%s: %s", file, err.msg);
 	}
 	if (out->n_problems > 0) {
-		rc = cli_sheet_report(file, out->problems, out->n_problems, out->rows, "row", dry_run);
+		rc = cli_sheet_report(file, out->problems, out->n_problems, out->total_problems,
+		                      out->rows, "row", dry_run);
 		dd_csvrec_result_free(out);
 		return rc;
 	}

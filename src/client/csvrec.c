@@ -106,8 +106,9 @@ static char *trim(char *s)
 static int problem(dd_csvrec_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int problem(dd_csvrec_result *r, const char *fmt, ...)
 {
-	if (r->n_problems >= MAX_PROBLEMS)
-		return DD_OK; /* counted by the caller's summary; enough to read */
+	r->total_problems++;
+	if (r->n_problems > MAX_PROBLEMS)
+		return DD_OK; /* enough to read; the last line says there were more */
 	if (r->n_problems % 64 == 0) {
 		char **p = realloc(r->problems, (r->n_problems + 64) * sizeof(*p));
 		if (p == NULL)
@@ -119,6 +120,9 @@ static int problem(dd_csvrec_result *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	if (r->n_problems == MAX_PROBLEMS)
+		snprintf(buf, sizeof(buf), "more than %d problems; the rest are not shown",
+		         MAX_PROBLEMS);
 	char *s = strdup(buf);
 	if (s == NULL)
 		return DD_ENOMEM;
