@@ -2,7 +2,7 @@
 # The Dockerfile's runtime stage installs every shared library the built
 # dealdeskd and dealdesk load: each library's Debian package (dpkg -S of
 # what ldd lists) must be one the stage installs or one they depend on
-# (apt-cache depends --recurse). No Docker daemon needed.
+# (their Depends and Pre-Depends, recursively). No Docker daemon needed.
 set -euo pipefail
 BIN="$1"
 if ldd "$BIN/dealdeskd" | grep -q libasan; then
@@ -15,9 +15,15 @@ runtime="$(awk '/^FROM /{stage++} stage==2' "$SRC/Dockerfile" |
   sed -n '/apt-get install/,/rm -rf/p' | tr ' \\' '\n\n' |
   grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vE '^(apt-get|install|rm|useradd)$' || true)"
 [ -n "$runtime" ] || { echo "dockerfile: no runtime packages found" >&2; exit 1; }
-closure="$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
-  --no-breaks --no-replaces --no-enhances $runtime 2>/dev/null |
-  sed -n 's/^ *\(Pre\)\{0,1\}Depends: //p; /^[a-z0-9]/p' | tr -d '<>' | sed 's/:any$//' | sort -u)"
+# The dependency closure from the dpkg database (apt-cache reads package
+# lists that a concurrent apt-get update rewrites): level by level.
+closure="" level="$runtime"
+while [ -n "$level" ]; do
+  closure="$(printf '%s\n' $closure $level | sort -u)"
+  deps="$(dpkg-query -W -f='${Depends}, ${Pre-Depends}\n' $level 2>/dev/null || true)"
+  level="$(echo "$deps" | tr ',|' '\n\n' | sed 's/([^)]*)//g; s/:any//g; s/ //g' |
+           grep -E '^[a-z0-9][a-z0-9.+-]+$' | sort -u | comm -23 - <(echo "$closure") || true)"
+done
 # each library by its path (usr-merge: dpkg may know it under /lib or /usr/lib);
 # one dpkg -S for all of them, it is slow
 libs="$(for b in "$BIN/dealdeskd" "$BIN/dealdesk"; do ldd "$b"; done |
