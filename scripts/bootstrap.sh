@@ -12,6 +12,12 @@ PACKAGES=(
   python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
   chromium
 )
+# examples/python: its stubs are generated at build time with grpc_tools
+PACKAGES+=(python3-grpc-tools)
+# examples/node: Debian's nodejs and npm, only when there is no npm command
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

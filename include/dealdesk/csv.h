@@ -19,6 +19,7 @@ typedef struct dd_csv_record {
 	size_t line;     /* 1-based line of the input where the record starts */
 	size_t n_fields; /* >= 1 */
 	char **fields;   /* NUL-terminated, owned by the dd_csv */
+	const unsigned char *quoted; /* n_fields flags: field i was quoted (1) */
 } dd_csv_record;
 
 typedef struct dd_csv {

@@ -100,6 +100,9 @@ int dd_order_list(dd_store *store, const Dealdesk__V1__ListOrdersRequest *req, i
 int dd_order_credit_changes(dd_store *store, const Dealdesk__V1__ListCreditChangesRequest *req,
                             dd_arena *arena, Dealdesk__V1__ListCreditChangesResponse **out,
                             dd_error *err);
+/* Invoices in invoice id order, filtered by req (invoice_list.c). */
+int dd_invoice_list(dd_store *store, const Dealdesk__V1__ListInvoicesRequest *req,
+                    dd_arena *arena, Dealdesk__V1__ListInvoicesResponse **out, dd_error *err);
 /* Recomputes every order counter from the orders, in one read transaction,
  * and lists those that differ from the stored ones. */
 int dd_order_verify(dd_store *store, dd_arena *arena, Dealdesk__V1__VerifyCountersResponse **out,

@@ -124,6 +124,29 @@ int dd_wtxn_begin_child(dd_wtxn *parent, dd_wtxn **out);
 /* Online consistent copy to an empty directory (mdb_env_copy2, compacting). */
 int dd_store_backup(dd_store *store, const char *dir, dd_error *err);
 
+/* What a backup holds, read back from the copy. */
+typedef struct dd_backup_info {
+	char file[600];               /* dir/data.mdb */
+	uint64_t bytes;               /* its size */
+	uint64_t data_version;        /* the version the copy holds */
+	uint64_t records[DD_T__COUNT]; /* entries per table (dd_store_table_name) */
+} dd_backup_info;
+
+/* dd_store_backup, then (info not NULL) opens the copy read-only, without a
+ * lock file, and fills info. DD_EEXIST: dir holds files; DD_EFULL: the disk
+ * of dir filled up (err says so). */
+int dd_store_backup_info(dd_store *store, const char *dir, dd_backup_info *info,
+                         dd_error *err);
+
+/* The on-disk name of table t ("orders"). */
+const char *dd_store_table_name(dd_table t);
+
+/* Why a write failed with DD_EFULL and what to do, in buf: "store map full
+ * (map size N MiB, ...): raise --map-size and restart dealdeskd" or "disk
+ * full: the store DIR could not be written (No space left on device); free
+ * space ...". Returns buf. */
+const char *dd_store_full_message(dd_store *store, char *buf, size_t size);
+
 /* ---- keys ----------------------------------------------------------------- */
 
 /* Builds "a \0 b \0 c" (nparts strings) into buf; returns the length or

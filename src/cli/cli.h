@@ -11,6 +11,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "dealdesk/client.h"
+#include "dealdesk/csvrec.h"
 
 /* Exit codes. */
 enum {
@@ -138,7 +139,35 @@ typedef struct cli_record_kind {
 	 * naming line and column and returns CLI_EUSAGE. */
 	int (*read_csv)(const char *file, const char *text, size_t len, ProtobufCMessage **put);
 	const char *csv_help; /* the usage paragraph on the CSV columns */
+	/* Optional: the CSV layout for `load FILE.csv` and `export` (sheet.c). */
+	const dd_csvrec_spec *sheet;
+	/* Optional: a field every record of a JSON file must give (even when
+	 * false): promotions must say whether they are "enabled". */
+	const char *json_required;
 } cli_record_kind;
+
+/* Spreadsheet round trips (sheet.c): the CSV layout of each kind. */
+extern const dd_csvrec_spec cli_sheet_prices, cli_sheet_promotions, cli_sheet_customers,
+	cli_sheet_receivables;
+/* Reads a CSV of spec; prints every problem (and a summary) on stderr and
+ * returns CLI_EUSAGE when there is any (out is then freed); else CLI_OK
+ * and out holds the records (dd_csvrec_result_free). */
+int cli_sheet_read(const char *file, const char *text, size_t len, const dd_csvrec_spec *spec,
+                   bool dry_run, dd_csvrec_result *out);
+/* Prints the `shown` problems and the summary "FILE: N problems in M rows;
+ * nothing was loaded" (N = n, all of them; rows in `unit`s); returns
+ * CLI_EUSAGE. */
+int cli_sheet_report(const char *file, char *const *problems, size_t shown, size_t n,
+                     size_t rows, const char *unit, bool dry_run);
+/* "dry run: FILE: N records checked, no problems; nothing was sent". */
+void cli_sheet_dry_run_ok(const char *file, size_t n, const char *noun);
+/* Writes recs as CSV to path (NULL or "-": stdout). */
+int cli_sheet_write(const char *path, const dd_csvrec_spec *spec, ProtobufCMessage *const *recs,
+                    size_t n);
+/* Lists every record through method (paged) and writes them as CSV. */
+int cli_sheet_export(cli *c, const char *method, ProtobufCMessage *list_req,
+                     const ProtobufCMessageDescriptor *resp_desc, const char *field,
+                     const dd_csvrec_spec *spec, const char *path);
 
 /* Runs `dealdesk <k->command> load|list|get|delete ...`. */
 int cli_records_command(cli *c, const cli_record_kind *k, int argc, char **argv);
@@ -158,5 +187,6 @@ int cli_cmd_orders(cli *c, int argc, char **argv); /* orders.c */
 int cli_cmd_verify(cli *c, int argc, char **argv); /* orders.c */
 int cli_cmd_credit_tiers(cli *c, int argc, char **argv);   /* credit.c */
 int cli_cmd_credit_changes(cli *c, int argc, char **argv); /* credit.c */
+int cli_cmd_backup(cli *c, int argc, char **argv); /* backup.c */
 
 #endif

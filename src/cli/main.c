@@ -18,9 +18,10 @@ static const char usage_text[] =
 	"\n"
 	"Commands:\n"
 	"  quote        price an order (--file REQ.json, or --customer/--line flags)\n"
-	"  prices       load FILE.csv | list | get SKU CURRENCY LIST | delete SKU CURRENCY LIST\n"
-	"  promotions   load FILE.json | list | get ID | delete ID\n"
-	"  customers    load FILE.json | list | get ID | delete ID\n"
+	"  prices       load [--dry-run] FILE.csv | export [FILE.csv] | list | get SKU CURRENCY LIST\n"
+	"               | delete SKU CURRENCY LIST\n"
+	"  promotions   load [--dry-run] FILE.json|FILE.csv | export [FILE.csv] | list | get ID | delete ID\n"
+	"  customers    load [--dry-run] FILE.json|FILE.csv | export [FILE.csv] | list | get ID | delete ID\n"
 	"  checks       load FILE.json | list | get ID | delete ID   (compliance checks)\n"
 	"  signals      load FILE.json|FILE.csv | list | get SKU | delete SKU   (market signals)\n"
 	"  coupons      load FILE.json | list | get CODE | delete CODE\n"
@@ -35,6 +36,7 @@ static const char usage_text[] =
 	"  report       --html FILE: one self-contained HTML page of all of it\n"
 	"  health       [SERVICE]: the server's grpc.health.v1 status\n"
 	"  token        create --role ROLE --name NAME | list | revoke NAME   (admin)\n"
+	"  backup       DIR: a consistent compacted copy of the store (admin)\n"
 	"\n"
 	"Options (before or after the command):\n"
 	"  --server ADDR   dealdeskd address (default $DEALDESK_SERVER or 127.0.0.1:50051)\n"
@@ -70,6 +72,7 @@ static const struct {
 	{ "experiments", cli_cmd_experiments },
 	{ "kpis", cli_cmd_kpis },
 	{ "report", cli_cmd_report },
+	{ "backup", cli_cmd_backup },
 };
 
 int main(int argc, char **argv)

@@ -22,7 +22,8 @@ static const char usage[] =
 	"       dealdesk orders invoice ID [--time UNIX]\n"
 	"       dealdesk orders pay INVOICE_ID --amount MINOR_UNITS --payment-id P [--time UNIX]\n"
 	"       dealdesk orders invoice-get INVOICE_ID [--at UNIX]\n"
-	"       dealdesk orders receivables-load FILE.csv\n"
+	"       dealdesk orders receivables-load [--dry-run] FILE.csv\n"
+	"       dealdesk orders receivables-export [FILE.csv]   (default: stdout)\n"
 	"\n"
 	"Commits a quote as an order (idempotent on the order id: the same request\n"
 	"again returns the stored order), cancels it (giving back its coupon uses,\n"
@@ -32,9 +33,12 @@ static const char usage[] =
 	"part, idempotent on --payment-id). STATE: OPEN, CREDIT_HOLD, CANCELLED,\n"
 	"REJECTED, INVOICED.\n"
 	"receivables-load: open items from an ERP, CSV columns (by header)\n"
-	"invoice_id, customer_id, currency, amount, open_amount (default: amount),\n"
+	"invoice_id, customer_id, currency, amount, open_amount (empty: amount),\n"
 	"issued_at, due_at; amounts in major units (12.34), times Unix seconds;\n"
-	"at most 1000 rows per call, each call all or nothing.\n"
+	"every row is checked first and every problem reported (an invoice_id twice\n"
+	"is one); with any, nothing is loaded (--dry-run: only check). At most 1000\n"
+	"rows per call, each call all or nothing. receivables-export writes the\n"
+	"receivables loaded this way (not the invoices of orders) in that layout.\n"
 	"Text output: one line per order; with --json the Order messages.\n";
 
 static const char verify_usage[] =
@@ -391,76 +395,30 @@ static int invoices(cli *c, const char *sub, int argc, char **argv)
 	return rc;
 }
 
-static int col_int(const dd_csv_record *r, int col, int64_t *out)
-{
-	if (col < 0 || (size_t)col >= r->n_fields || *r->fields[col] == '\0') {
-		*out = 0;
-		return 1;
-	}
-	return cli_parse_int64(cli_trim(r->fields[col]), out);
-}
-
+/* The layout is cli_sheet_receivables (sheet.c): every row checked, every
+ * problem reported, duplicate invoice ids refused. */
 static int receivables_load(cli *c, int argc, char **argv)
 {
-	if (argc != 2)
-		return cli_usage_error("orders", "receivables-load needs one FILE.csv");
+	bool dry_run = argc == 3 && !strcmp(argv[1], "--dry-run");
+	if (argc != 2 && !dry_run)
+		return cli_usage_error("orders", "receivables-load needs [--dry-run] FILE.csv");
+	const char *path = argv[argc - 1], *file = cli_file_name(path);
 	char *text;
 	size_t len;
-	int rc = cli_read_file(argv[1], &text, &len);
+	int rc = cli_read_file(path, &text, &len);
 	if (rc != CLI_OK)
 		return rc;
-	dd_csv *csv = NULL;
-	dd_error err;
-	if (dd_csv_parse(text, len, &csv, &err) != DD_OK) {
-		free(text);
-		return cli_error(CLI_EUSAGE, "%s: %s", cli_file_name(argv[1]), err.msg);
-	}
+	dd_csvrec_result res;
+	rc = cli_sheet_read(file, text, len, &cli_sheet_receivables, dry_run, &res);
 	free(text);
-	const char *names[] = { "invoice_id", "customer_id", "currency", "amount", "open_amount",
-	                        "issued_at", "due_at" };
-	int col[7];
-	size_t n = csv->n_records ? csv->n_records - 1 : 0;
-	Dealdesk__V1__Invoice *store = calloc(n + 1, sizeof(*store));
-	Dealdesk__V1__Invoice **items = calloc(n + 1, sizeof(*items));
-	rc = store && items ? CLI_OK : cli_error(CLI_EUSAGE, "out of memory");
-	for (int k = 0; rc == CLI_OK && k < 7; k++) {
-		col[k] = csv->n_records ? dd_csv_find(&csv->records[0], names[k]) : -1;
-		if (col[k] < 0 && k != 4)
-			rc = cli_error(CLI_EUSAGE, "%s: no column %s", cli_file_name(argv[1]), names[k]);
+	if (rc != CLI_OK)
+		return rc;
+	Dealdesk__V1__Invoice **items = (Dealdesk__V1__Invoice **)res.records;
+	size_t n = res.n, sent = 0;
+	if (dry_run) {
+		cli_sheet_dry_run_ok(file, n, "open item");
+		n = 0;
 	}
-	for (size_t i = 0; rc == CLI_OK && i < n; i++) {
-		const dd_csv_record *r = &csv->records[i + 1];
-		Dealdesk__V1__Invoice *v = &store[i];
-		dealdesk__v1__invoice__init(v);
-		for (int k = 0; k < 3; k++)
-			if ((size_t)col[k] >= r->n_fields)
-				rc = cli_error(CLI_EUSAGE, "line %zu: missing %s", r->line, names[k]);
-		if (rc != CLI_OK)
-			break;
-		v->invoice_id = cli_trim(r->fields[col[0]]);
-		v->customer_id = cli_trim(r->fields[col[1]]);
-		v->currency = cli_trim(r->fields[col[2]]);
-		int exp = dd_currency_exponent(v->currency);
-		const char *am = (size_t)col[3] < r->n_fields ? cli_trim(r->fields[col[3]]) : "";
-		if (exp < 0 || dd_money_parse(am, exp, &v->amount) != DD_OK) {
-			rc = cli_error(CLI_EUSAGE, "line %zu, column amount: '%s' is not an amount in %s",
-			               r->line, am, v->currency);
-			break;
-		}
-		v->open_amount = v->amount;
-		if (col[4] >= 0 && (size_t)col[4] < r->n_fields && *cli_trim(r->fields[col[4]]) &&
-		    dd_money_parse(r->fields[col[4]], exp, &v->open_amount) != DD_OK) {
-			rc = cli_error(CLI_EUSAGE, "line %zu, column open_amount: '%s' is not an amount in %s",
-			               r->line, r->fields[col[4]], v->currency);
-			break;
-		}
-		if (!col_int(r, col[5], &v->issued_at) || !col_int(r, col[6], &v->due_at)) {
-			rc = cli_error(CLI_EUSAGE, "line %zu: issued_at and due_at are Unix seconds", r->line);
-			break;
-		}
-		items[i] = v;
-	}
-	size_t sent = 0;
 	while (rc == CLI_OK && sent < n) {
 		size_t k = n - sent > 1000 ? 1000 : n - sent;
 		Dealdesk__V1__PutReceivablesRequest req = DEALDESK__V1__PUT_RECEIVABLES_REQUEST__INIT;
@@ -474,12 +432,23 @@ static int receivables_load(cli *c, int argc, char **argv)
 			sent += k;
 		}
 	}
-	if (rc == CLI_OK)
+	if (rc == CLI_OK && !dry_run)
 		printf("loaded %zu open item(s)\n", sent);
-	free(store);
-	free(items);
-	dd_csv_free(csv);
+	dd_csvrec_result_free(&res);
 	return rc;
+}
+
+/* The receivables loaded with PutReceivables (no order), as the CSV that
+ * receivables-load takes. */
+static int receivables_export(cli *c, int argc, char **argv)
+{
+	if (argc > 2)
+		return cli_usage_error("orders", "receivables-export takes at most one FILE.csv");
+	Dealdesk__V1__ListInvoicesRequest req = DEALDESK__V1__LIST_INVOICES_REQUEST__INIT;
+	req.receivables_only = 1;
+	return cli_sheet_export(c, SVC "ListInvoices", &req.base,
+	                        &dealdesk__v1__list_invoices_response__descriptor, "invoices",
+	                        &cli_sheet_receivables, argc == 2 ? argv[1] : NULL);
 }
 
 int cli_cmd_orders(cli *c, int argc, char **argv)
@@ -507,6 +476,8 @@ int cli_cmd_orders(cli *c, int argc, char **argv)
 		return list(c, 1, argc, argv);
 	if (!strcmp(sub, "receivables-load"))
 		return receivables_load(c, argc, argv);
+	if (!strcmp(sub, "receivables-export"))
+		return receivables_export(c, argc, argv);
 	if (!strcmp(sub, "invoice") || !strcmp(sub, "pay") || !strcmp(sub, "invoice-get"))
 		return invoices(c, sub, argc, argv);
 	return cli_usage_error("orders", "unknown subcommand '%s'", sub);

@@ -13,7 +13,8 @@
 #include "dealdesk/v1/admin.pb-c.h"
 
 static const char usage[] =
-	"usage: dealdesk prices load FILE.csv\n"
+	"usage: dealdesk prices load [--dry-run] FILE.csv\n"
+	"       dealdesk prices export [FILE.csv]   (default: stdout)\n"
 	"       dealdesk prices list [--sku SKU] [--currency CUR]\n"
 	"       dealdesk prices get SKU CURRENCY PRICE_LIST_ID\n"
 	"       dealdesk prices delete SKU CURRENCY PRICE_LIST_ID\n"
@@ -21,145 +22,24 @@ static const char usage[] =
 	"load: FILE.csv (\"-\" = stdin) has a header row naming its columns, in any\n"
 	"order: price_list_id, sku, currency, unit_price (required); channel,\n"
 	"unit_cost, category, priority, name, rounding, region, customer_group,\n"
-	"valid_from, valid_to (optional). unit_price and unit_cost are decimal\n"
-	"amounts in major units (\"12.34\" USD = 1234 cents) with at most the\n"
-	"currency's decimal places; rounding is HALF_UP, HALF_EVEN, DOWN or UP.\n"
-	"Fields may be quoted (RFC 4180); surrounding spaces are ignored. The file\n"
-	"is checked completely before anything is sent, then sent in calls of at\n"
-	"most 1000 entries (each call all or nothing).\n";
+	"valid_from, valid_to, min_quantity, floor_price, ceiling_price (optional).\n"
+	"unit_price, unit_cost, floor_price and ceiling_price are decimal amounts in\n"
+	"major units (\"12.34\" USD = 1234 cents, \"1234\" JPY, \"1.234\" KWD) with at\n"
+	"most the currency's decimal places (more is an error, never rounded);\n"
+	"rounding is HALF_UP, HALF_EVEN, DOWN or UP. UTF-8; fields may be quoted\n"
+	"(RFC 4180); surrounding spaces are ignored. Every row is checked before\n"
+	"anything is sent and every problem is reported (line, column, reason); a\n"
+	"key (sku, currency, price_list_id) given twice is an error naming both\n"
+	"lines; with any problem nothing is loaded. --dry-run checks and sends\n"
+	"nothing. Good files are sent in calls of at most 1000 entries (each call\n"
+	"all or nothing). export writes every entry in the same layout (all\n"
+	"columns), which loads back to the same entries.\n";
 
 #define BATCH 1000
 
-/* ---- load ------------------------------------------------------------------------ */
+/* ---- load and export (the layout is cli_sheet_prices, sheet.c) ---------------- */
 
-enum col_kind { COL_STRING, COL_MONEY, COL_INT32, COL_INT64, COL_ROUNDING };
-
-static const struct column {
-	const char *name;
-	enum col_kind kind;
-	size_t offset;
-	bool required;
-} columns[] = {
-#define COL(n, k, req) { #n, k, offsetof(Dealdesk__V1__PriceEntry, n), req }
-	COL(price_list_id, COL_STRING, true),
-	COL(sku, COL_STRING, true),
-	COL(currency, COL_STRING, true),
-	COL(channel, COL_STRING, false),
-	COL(unit_price, COL_MONEY, true),
-	COL(unit_cost, COL_MONEY, false),
-	COL(category, COL_STRING, false),
-	COL(priority, COL_INT32, false),
-	COL(rounding, COL_ROUNDING, false),
-	COL(region, COL_STRING, false),
-	COL(customer_group, COL_STRING, false),
-	COL(valid_from, COL_INT64, false),
-	COL(valid_to, COL_INT64, false),
-	COL(name, COL_STRING, false),
-#undef COL
-};
-#define N_COLUMNS (sizeof(columns) / sizeof(columns[0]))
-
-/* Which CSV field holds each known column (-1: absent). */
-static int map_header(const char *file, const dd_csv_record *h, int where[N_COLUMNS])
-{
-	for (size_t k = 0; k < N_COLUMNS; k++)
-		where[k] = -1;
-	for (size_t i = 0; i < h->n_fields; i++) {
-		char *name = cli_trim(h->fields[i]);
-		size_t k = 0;
-		while (k < N_COLUMNS && strcasecmp(columns[k].name, name) != 0)
-			k++;
-		if (k == N_COLUMNS)
-			return cli_error(CLI_EUSAGE, "%s: line %zu: unknown column '%s'", file, h->line,
-			                 name);
-		if (where[k] >= 0)
-			return cli_error(CLI_EUSAGE, "%s: line %zu: column %s appears twice", file,
-			                 h->line, columns[k].name);
-		where[k] = (int)i;
-	}
-	for (size_t k = 0; k < N_COLUMNS; k++)
-		if (columns[k].required && where[k] < 0)
-			return cli_error(CLI_EUSAGE, "%s: the header has no %s column", file,
-			                 columns[k].name);
-	return CLI_OK;
-}
-
-/* Fills e from one CSV record. Strings point into the record. */
-static int convert_row(const char *file, const dd_csv_record *r, const int where[N_COLUMNS],
-                       Dealdesk__V1__PriceEntry *e)
-{
-	dealdesk__v1__price_entry__init(e);
-	int exp = -1;
-	/* strings first: the money columns need the currency */
-	for (size_t k = 0; k < N_COLUMNS; k++) {
-		if (where[k] < 0 || columns[k].kind != COL_STRING)
-			continue;
-		*(char **)((char *)e + columns[k].offset) = cli_trim(r->fields[where[k]]);
-	}
-	exp = dd_currency_exponent(e->currency);
-	if (exp < 0)
-		return cli_error(CLI_EUSAGE, "%s: line %zu, column currency: unknown currency '%s'",
-		                 file, r->line, e->currency);
-
-	for (size_t k = 0; k < N_COLUMNS; k++) {
-		if (where[k] < 0 || columns[k].kind == COL_STRING)
-			continue;
-		const char *v = cli_trim(r->fields[where[k]]);
-		void *dst = (char *)e + columns[k].offset;
-		const char *col = columns[k].name;
-		int64_t n;
-		int rv;
-		if (*v == '\0') {
-			if (columns[k].required)
-				return cli_error(CLI_EUSAGE, "%s: line %zu, column %s: empty", file,
-				                 r->line, col);
-			continue;
-		}
-		switch (columns[k].kind) {
-		case COL_MONEY:
-			rv = dd_money_parse(v, exp, &n);
-			if (rv == DD_EOVERFLOW)
-				return cli_error(CLI_EUSAGE, "%s: line %zu, column %s: '%s' is too large",
-				                 file, r->line, col, v);
-			if (rv != DD_OK)
-				return cli_error(CLI_EUSAGE,
-				                 "%s: line %zu, column %s: '%s' is not an amount in %s "
-				                 "(at most %d decimal places)",
-				                 file, r->line, col, v, e->currency, exp);
-			if (n < 0)
-				return cli_error(CLI_EUSAGE, "%s: line %zu, column %s: '%s' is negative",
-				                 file, r->line, col, v);
-			*(int64_t *)dst = n;
-			break;
-		case COL_INT32:
-			if (!cli_parse_int64(v, &n) || n < INT32_MIN || n > INT32_MAX)
-				return cli_error(CLI_EUSAGE, "%s: line %zu, column %s: '%s' is not an integer",
-				                 file, r->line, col, v);
-			*(int32_t *)dst = (int32_t)n;
-			break;
-		case COL_INT64:
-			if (!cli_parse_int64(v, &n))
-				return cli_error(CLI_EUSAGE, "%s: line %zu, column %s: '%s' is not an integer",
-				                 file, r->line, col, v);
-			*(int64_t *)dst = n;
-			break;
-		case COL_ROUNDING:
-			if (dd_pbjson_enum_parse(&dealdesk__v1__rounding_mode__descriptor, v, &rv) != DD_OK)
-				return cli_error(CLI_EUSAGE,
-				                 "%s: line %zu, column %s: '%s' is not HALF_UP, HALF_EVEN, "
-				                 "DOWN or UP",
-				                 file, r->line, col, v);
-			*(int *)dst = rv;
-			break;
-		case COL_STRING:
-			break;
-		}
-	}
-	return CLI_OK;
-}
-
-static int send_batches(cli *c, const char *file, const dd_csv *csv,
-                        Dealdesk__V1__PriceEntry **ptrs, size_t n)
+static int send_batches(cli *c, const char *file, Dealdesk__V1__PriceEntry **ptrs, size_t n)
 {
 	uint64_t version = 0;
 	size_t sent = 0, calls = 0;
@@ -172,7 +52,7 @@ static int send_batches(cli *c, const char *file, const dd_csv *csv,
 		             &dealdesk__v1__write_response__descriptor, &resp) != CLI_OK) {
 			if (sent > 0)
 				fprintf(stderr, "%s: %zu of %zu entries were loaded (up to line %zu); "
-				        "the rest were not\n", file, sent, n, csv->records[sent].line);
+				        "the rest were not\n", file, sent, n, sent + 1);
 			return CLI_ERPC;
 		}
 		version = ((Dealdesk__V1__WriteResponse *)resp)->data_version;
@@ -194,7 +74,7 @@ static int send_batches(cli *c, const char *file, const dd_csv *csv,
 	return CLI_OK;
 }
 
-static int prices_load(cli *c, const char *path)
+static int prices_load(cli *c, const char *path, bool dry_run)
 {
 	char *text;
 	size_t len;
@@ -202,46 +82,25 @@ static int prices_load(cli *c, const char *path)
 	int rc = cli_read_file(path, &text, &len);
 	if (rc != CLI_OK)
 		return rc;
-	dd_csv *csv = NULL;
-	dd_error err;
-	if (dd_csv_parse(text, len, &csv, &err) != DD_OK) {
-		free(text);
-		return cli_error(CLI_EUSAGE, "%s: %s", file, err.msg);
-	}
+	dd_csvrec_result res;
+	rc = cli_sheet_read(file, text, len, &cli_sheet_prices, dry_run, &res);
 	free(text);
-	if (csv->n_records == 0) {
-		dd_csv_free(csv);
-		return cli_error(CLI_EUSAGE, "%s: empty file (expected a header row)", file);
-	}
-
-	int where[N_COLUMNS];
-	size_t n = csv->n_records - 1;
-	Dealdesk__V1__PriceEntry *entries = calloc(n + 1, sizeof(*entries));
-	Dealdesk__V1__PriceEntry **ptrs = calloc(n + 1, sizeof(*ptrs));
-	if (entries == NULL || ptrs == NULL) {
-		rc = cli_error(CLI_EUSAGE, "out of memory");
-		goto out;
-	}
-	const dd_csv_record *header = &csv->records[0];
-	if ((rc = map_header(file, header, where)) != CLI_OK)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		const dd_csv_record *r = &csv->records[i + 1];
-		if (r->n_fields != header->n_fields) {
-			rc = cli_error(CLI_EUSAGE, "%s: line %zu: %zu fields, the header has %zu", file,
-			               r->line, r->n_fields, header->n_fields);
-			goto out;
-		}
-		if ((rc = convert_row(file, r, where, &entries[i])) != CLI_OK)
-			goto out;
-		ptrs[i] = &entries[i];
-	}
-	rc = send_batches(c, file, csv, ptrs, n);
-out:
-	free(entries);
-	free(ptrs);
-	dd_csv_free(csv);
+	if (rc != CLI_OK)
+		return rc;
+	if (dry_run)
+		cli_sheet_dry_run_ok(file, res.n, "price entry");
+	else
+		rc = send_batches(c, file, (Dealdesk__V1__PriceEntry **)res.records, res.n);
+	dd_csvrec_result_free(&res);
 	return rc;
+}
+
+static int prices_export(cli *c, const char *path)
+{
+	Dealdesk__V1__ListPriceEntriesRequest req = DEALDESK__V1__LIST_PRICE_ENTRIES_REQUEST__INIT;
+	return cli_sheet_export(c, "/dealdesk.v1.CatalogAdmin/ListPriceEntries", &req.base,
+	                        &dealdesk__v1__list_price_entries_response__descriptor, "entries",
+	                        &cli_sheet_prices, path);
 }
 
 /* ---- list, get, delete -------------------------------------------------------------- */
@@ -393,21 +252,36 @@ int cli_cmd_prices(cli *c, int argc, char **argv)
 	}
 	argc--;
 	argv++;
-	if (strcmp(sub, "load") == 0) {
-		static const struct option options[] = { CLI_GLOBAL_OPTIONS };
+	if (strcmp(sub, "load") == 0 || strcmp(sub, "export") == 0) {
+		enum { OPT_DRY_RUN = 1 };
+		static const struct option options[] = {
+			{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+			CLI_GLOBAL_OPTIONS
+		};
 		int opt, rc;
+		bool dry_run = false, load = sub[0] == 'l';
 		while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 			if (opt == 'h') {
 				fputs(usage, stdout);
 				return CLI_OK;
 			}
+			if (opt == OPT_DRY_RUN) {
+				if (!load)
+					return cli_usage_error("prices", "--dry-run is for load");
+				dry_run = true;
+				continue;
+			}
 			rc = cli_common_option(c, opt, optarg, "prices");
 			if (rc != 0)
 				return rc == -1 ? CLI_EUSAGE : rc;
 		}
-		if (argc - optind != 1)
+		if (load && argc - optind != 1)
 			return cli_usage_error("prices", "load needs one FILE.csv");
-		return prices_load(c, argv[optind]);
+		if (!load && argc - optind > 1)
+			return cli_usage_error("prices", "export takes at most one FILE.csv");
+		if (!load)
+			return prices_export(c, optind < argc ? argv[optind] : NULL);
+		return prices_load(c, argv[optind], dry_run);
 	}
 	if (strcmp(sub, "list") == 0)
 		return prices_list(c, argc, argv);

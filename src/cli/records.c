@@ -3,6 +3,7 @@
  * through CatalogAdmin, CustomerAdmin and ComplianceAdmin. The kinds differ
  * only in a cli_record_kind and in how a listing is printed. */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -135,7 +136,15 @@ static const cli_record_kind promotions = {
 	.list_req = &dealdesk__v1__list_promotions_request__descriptor,
 	.list_resp = &dealdesk__v1__list_promotions_response__descriptor,
 	.print_row = promotion_row, .align = "lllrlll", .head = promotion_head,
-	.entity = -1,
+	.entity = -1, .sheet = &cli_sheet_promotions, .json_required = "enabled",
+	.csv_help = "load FILE.csv, export [FILE.csv]: one promotion per row, the columns\n"
+	            "by proto field name (any order; id and enabled required); amounts\n"
+	            "(amount, bundle_price, threshold, min_amount, max_discount,\n"
+	            "budget_amount, customer_budget_amount) in major units of currency;\n"
+	            "lists as A;B or a JSON array; tiers, bundle_items and arms as JSON\n"
+	            "arrays (minor units). Every promotion must say enabled (true or\n"
+	            "false), in JSON files too: a file without it is refused, not loaded\n"
+	            "disabled.\n",
 };
 
 static const cli_record_kind customers = {
@@ -148,7 +157,12 @@ static const cli_record_kind customers = {
 	.list_req = &dealdesk__v1__list_customers_request__descriptor,
 	.list_resp = &dealdesk__v1__list_customers_response__descriptor,
 	.print_row = customer_row, .align = "lllllrrrl", .head = customer_head,
-	.entity = -1,
+	.entity = -1, .sheet = &cli_sheet_customers,
+	.csv_help = "load FILE.csv, export [FILE.csv]: one customer per row, the columns\n"
+	            "by proto field name (any order; id required), the credit profile as\n"
+	            "credit.currency, credit.credit_limit, ... (amounts in major units of\n"
+	            "credit.currency); a row whose credit.* cells are all empty has no\n"
+	            "credit profile.\n",
 };
 
 static const cli_record_kind checks = {
@@ -183,7 +197,8 @@ static const cli_record_kind coupons = {
 static void print_usage(const cli_record_kind *k, FILE *f)
 {
 	fprintf(f,
-	        "usage: dealdesk %s load FILE.json%s\n"
+	        "usage: dealdesk %s load [--dry-run] FILE.json%s\n"
+	        "%s%s%s"
 	        "       dealdesk %s list\n"
 	        "       dealdesk %s get %s\n"
 	        "       dealdesk %s delete %s\n"
@@ -192,9 +207,13 @@ static void print_usage(const cli_record_kind *k, FILE *f)
 	        "or {\"%s\": [...]}. Field names as in the proto (snake_case or\n"
 	        "lowerCamelCase), enums by name (\"PERCENTAGE\" or the full name), 64-bit\n"
 	        "integers as numbers or strings. The file is checked completely before\n"
-	        "anything is sent, then sent in calls of at most %d records (each call\n"
-	        "all or nothing).\n",
-	        k->command, k->read_csv ? " | FILE.csv" : "", k->command, k->command, k->key_arg,
+	        "anything is sent (every problem is reported; a key given twice is an\n"
+	        "error; with any problem nothing is loaded; --dry-run only checks), then\n"
+	        "sent in calls of at most %d records (each call all or nothing).\n",
+	        k->command, k->read_csv || k->sheet ? " | FILE.csv" : "",
+	        k->sheet ? "       dealdesk " : "", k->sheet ? k->command : "",
+	        k->sheet ? " export [FILE.csv]   (default: stdout)\n" : "",
+	        k->command, k->command, k->key_arg,
 	        k->command, k->key_arg, k->item->short_name, k->field, BATCH);
 	if (k->csv_help != NULL)
 		fprintf(f, "\n%s", k->csv_help);
@@ -218,42 +237,137 @@ static bool is_csv(const char *path, const char *text, size_t len)
 	return i < len && text[i] != '[' && text[i] != '{';
 }
 
+/* The key of record m (its key_field), or "". */
+static const char *record_key(const cli_record_kind *k, const ProtobufCMessage *m)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(m->descriptor, k->key_field);
+	const char *v = f ? MEMBER(const char *, m, f->offset) : NULL;
+	return v ? v : "";
+}
+
+typedef struct problems {
+	char **p;
+	size_t n;
+} problems;
+
+static void add_problem(problems *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_problem(problems *ps, const char *fmt, ...)
+{
+	char buf[700];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	char **grown = realloc(ps->p, (ps->n + 1) * sizeof(*grown));
+	char *s = strdup(buf);
+	if (grown == NULL || s == NULL) {
+		free(s);
+		if (grown != NULL)
+			ps->p = grown;
+		return;
+	}
+	ps->p = grown;
+	ps->p[ps->n++] = s;
+}
+
+/* A new Put request of kind k holding the n records (owned by the caller:
+ * free the request with free() alone). */
+static ProtobufCMessage *put_of(const cli_record_kind *k, ProtobufCMessage **records, size_t n)
+{
+	ProtobufCMessage *put = calloc(1, k->put_req->sizeof_message);
+	if (put == NULL)
+		return NULL;
+	protobuf_c_message_init(k->put_req, put);
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(k->put_req, k->field);
+	MEMBER(size_t, put, f->quantifier_offset) = n;
+	MEMBER(ProtobufCMessage **, put, f->offset) = records;
+	return put;
+}
+
+/* Converts every element of a JSON file on its own, so every bad record is
+ * reported: "promotions[3]: enabled: missing". */
 static int read_json(const cli_record_kind *k, const char *file, const char *text, size_t len,
-                     ProtobufCMessage **put)
+                     bool dry_run, ProtobufCMessage ***out, size_t *n_out)
 {
 	dd_error err;
-	json_object *j;
+	json_object *j, *arr = NULL;
+	*out = NULL;
+	*n_out = 0;
 	if (dd_pbjson_parse(text, len, &j, &err) != DD_OK)
 		return cli_error(CLI_EUSAGE, "%s: %s", file, err.msg);
-	if (json_object_is_type(j, json_type_array)) {
-		json_object *wrap = json_object_new_object();
-		json_object_object_add(wrap, k->field, j);
-		j = wrap;
-	} else if (!json_object_is_type(j, json_type_object) ||
-	           !json_object_object_get_ex(j, k->field, NULL)) {
+	if (json_object_is_type(j, json_type_array))
+		arr = j;
+	else if (json_object_is_type(j, json_type_object) && json_object_object_length(j) == 1 &&
+	         json_object_object_get_ex(j, k->field, &arr) &&
+	         json_object_is_type(arr, json_type_array))
+		;
+	else
+		arr = NULL;
+	if (arr == NULL) {
 		json_object_put(j);
 		return cli_error(CLI_EUSAGE, "%s: expected a JSON array of %s objects or {\"%s\": [...]}",
 		                 file, k->item->short_name, k->field);
 	}
-	int rc = dd_pbjson_to_message(j, k->put_req, put, &err);
-	json_object_put(j);
-	if (rc != DD_OK)
-		return cli_error(CLI_EUSAGE, "%s: %s", file, err.msg);
-	if (k->entity < 0)
-		return CLI_OK;
-
-	size_t n;
-	void **items = cli_repeated(*put, k->field, &n);
+	size_t n = json_object_array_length(arr);
+	ProtobufCMessage **recs = calloc(n + 1, sizeof(*recs));
+	size_t *index = calloc(n + 1, sizeof(*index)); /* of each good record in the file */
+	if (recs == NULL || index == NULL) {
+		free(recs);
+		free(index);
+		json_object_put(j);
+		return cli_error(CLI_EUSAGE, "out of memory");
+	}
+	problems ps = { 0 };
+	size_t good = 0;
 	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(arr, i);
 		char where[64];
 		snprintf(where, sizeof(where), "%s[%zu]", k->field, i);
-		if (dd_entity_validate((dd_entity_kind)k->entity, items[i], where, &err) != DD_OK) {
-			protobuf_c_message_free_unpacked(*put, NULL);
-			*put = NULL;
-			return cli_error(CLI_EUSAGE, "%s: %s", file, err.msg);
+		if (k->json_required != NULL && json_object_is_type(e, json_type_object) &&
+		    !json_object_object_get_ex(e, k->json_required, NULL)) {
+			add_problem(&ps, "%s: %s: missing; say true or false (a %s without it is "
+			            "refused, not loaded with a default)", where, k->json_required,
+			            k->noun);
 		}
+		ProtobufCMessage *m;
+		if (dd_pbjson_to_message(e, k->item, &m, &err) != DD_OK) {
+			add_problem(&ps, "%s: %s", where, err.msg);
+			continue;
+		}
+		if (k->entity >= 0 &&
+		    dd_entity_validate((dd_entity_kind)k->entity, m, where, &err) != DD_OK) {
+			add_problem(&ps, "%s", err.msg);
+			protobuf_c_message_free_unpacked(m, NULL);
+			continue;
+		}
+		for (size_t p = 0; p < good; p++)
+			if (strcmp(record_key(k, recs[p]), record_key(k, m)) == 0) {
+				add_problem(&ps, "%s: duplicate %s '%s': the same %s as %s[%zu]", where,
+				            k->key_field, record_key(k, m), k->noun, k->field, index[p]);
+				break;
+			}
+		index[good] = i;
+		recs[good++] = m;
 	}
-	return CLI_OK;
+	json_object_put(j);
+	free(index);
+	int rc = CLI_OK;
+	if (ps.n > 0) {
+		rc = cli_sheet_report(file, ps.p, ps.n, ps.n, n, "record", dry_run);
+		for (size_t i = 0; i < ps.n; i++)
+			free(ps.p[i]);
+		for (size_t i = 0; i < good; i++)
+			protobuf_c_message_free_unpacked(recs[i], NULL);
+		free(recs);
+		recs = NULL;
+		good = 0;
+	}
+	free(ps.p);
+	*out = recs;
+	*n_out = good;
+	return rc;
 }
 
 /* Sends the records of put in calls of at most BATCH and reports. */
@@ -306,7 +420,7 @@ static int records_send(cli *c, const cli_record_kind *k, const char *file,
 	return CLI_OK;
 }
 
-static int records_load(cli *c, const cli_record_kind *k, const char *path)
+static int records_load(cli *c, const cli_record_kind *k, const char *path, bool dry_run)
 {
 	char *text;
 	size_t len;
@@ -314,16 +428,52 @@ static int records_load(cli *c, const cli_record_kind *k, const char *path)
 	int rc = cli_read_file(path, &text, &len);
 	if (rc != CLI_OK)
 		return rc;
+	bool csv = (k->read_csv != NULL || k->sheet != NULL) && is_csv(path, text, len);
 	ProtobufCMessage *put = NULL;
-	if (k->read_csv != NULL && is_csv(path, text, len))
+	ProtobufCMessage **recs = NULL;
+	size_t n = 0;
+	dd_csvrec_result sheet = { 0 };
+	if (csv && k->sheet != NULL) {
+		rc = cli_sheet_read(file, text, len, k->sheet, dry_run, &sheet);
+		if (rc == CLI_OK && (put = put_of(k, sheet.records, sheet.n)) == NULL)
+			rc = cli_error(CLI_EUSAGE, "out of memory");
+		n = sheet.n;
+	} else if (csv) {
 		rc = k->read_csv(file, text, len, &put);
-	else
-		rc = read_json(k, file, text, len, &put);
+		if (rc == CLI_OK)
+			cli_repeated(put, k->field, &n);
+	} else {
+		rc = read_json(k, file, text, len, dry_run, &recs, &n);
+		if (rc == CLI_OK && (put = put_of(k, recs, n)) == NULL)
+			rc = cli_error(CLI_EUSAGE, "out of memory");
+	}
 	free(text);
-	if (rc != CLI_OK)
-		return rc;
-	rc = records_send(c, k, file, put);
-	protobuf_c_message_free_unpacked(put, NULL);
+	if (rc == CLI_OK && dry_run)
+		cli_sheet_dry_run_ok(file, n, k->noun);
+	else if (rc == CLI_OK)
+		rc = records_send(c, k, file, put);
+	if (csv && k->sheet == NULL) {
+		protobuf_c_message_free_unpacked(put, NULL);
+	} else {
+		free(put);
+		for (size_t i = 0; recs != NULL && i < n; i++)
+			protobuf_c_message_free_unpacked(recs[i], NULL);
+		free(recs);
+		dd_csvrec_result_free(&sheet);
+	}
+	return rc;
+}
+
+static int records_export(cli *c, const cli_record_kind *k, const char *path)
+{
+	ProtobufCMessage *req = calloc(1, k->list_req->sizeof_message);
+	if (req == NULL)
+		return cli_error(CLI_ERPC, "out of memory");
+	protobuf_c_message_init(k->list_req, req);
+	char method[128];
+	method_path(k, k->list, method, sizeof(method));
+	int rc = cli_sheet_export(c, method, req, k->list_resp, k->field, k->sheet, path);
+	free(req);
 	return rc;
 }
 
@@ -406,12 +556,23 @@ int cli_records_command(cli *c, const cli_record_kind *k, int argc, char **argv)
 	}
 	argc--;
 	argv++;
-	static const struct option options[] = { CLI_GLOBAL_OPTIONS };
+	enum { OPT_DRY_RUN = 1 };
+	static const struct option options[] = {
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		CLI_GLOBAL_OPTIONS
+	};
 	int opt, rc;
+	bool dry_run = false;
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		if (opt == 'h') {
 			print_usage(k, stdout);
 			return CLI_OK;
+		}
+		if (opt == OPT_DRY_RUN) {
+			if (strcmp(sub, "load") != 0)
+				return cli_usage_error(k->command, "--dry-run is for load");
+			dry_run = true;
+			continue;
 		}
 		rc = cli_common_option(c, opt, optarg, k->command);
 		if (rc != 0)
@@ -423,7 +584,12 @@ int cli_records_command(cli *c, const cli_record_kind *k, int argc, char **argv)
 		if (nargs != 1)
 			return cli_usage_error(k->command, "load needs one FILE.json%s",
 			                       k->read_csv ? " or FILE.csv" : "");
-		return records_load(c, k, args[0]);
+		return records_load(c, k, args[0], dry_run);
+	}
+	if (strcmp(sub, "export") == 0 && k->sheet != NULL) {
+		if (nargs > 1)
+			return cli_usage_error(k->command, "export takes at most one FILE.csv");
+		return records_export(c, k, nargs ? args[0] : NULL);
 	}
 	if (strcmp(sub, "list") == 0) {
 		if (nargs != 0)

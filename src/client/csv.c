@@ -17,6 +17,7 @@ typedef struct scratch {
 	char *text;
 	size_t len, cap;
 	size_t *starts; /* offset of each field in text */
+	unsigned char *quoted; /* whether each field was quoted */
 	size_t n, ncap;
 } scratch;
 
@@ -42,8 +43,13 @@ static bool scratch_field_start(scratch *s)
 		if (t == NULL)
 			return false;
 		s->starts = t;
+		unsigned char *q = realloc(s->quoted, cap);
+		if (q == NULL)
+			return false;
+		s->quoted = q;
 		s->ncap = cap;
 	}
+	s->quoted[s->n] = 0;
 	s->starts[s->n++] = s->len;
 	return true;
 }
@@ -58,15 +64,17 @@ static bool table_add(dd_csv *csv, size_t *cap, const scratch *s, size_t line)
 		csv->records = r;
 		*cap = ncap;
 	}
-	char **block = malloc(s->n * sizeof(char *) + s->len);
+	char **block = malloc(s->n * sizeof(char *) + s->n + s->len);
 	if (block == NULL)
 		return false;
-	char *text = (char *)(block + s->n);
+	unsigned char *quoted = (unsigned char *)(block + s->n);
+	char *text = (char *)(quoted + s->n);
+	memcpy(quoted, s->quoted, s->n);
 	memcpy(text, s->text, s->len);
 	for (size_t i = 0; i < s->n; i++)
 		block[i] = text + s->starts[i];
 	csv->records[csv->n_records++] = (dd_csv_record){
-		.line = line, .n_fields = s->n, .fields = block,
+		.line = line, .n_fields = s->n, .fields = block, .quoted = quoted,
 	};
 	return true;
 }
@@ -82,6 +90,7 @@ static int parse_field(const char *d, size_t len, size_t *pos, size_t *line, scr
 
 	if (i < len && d[i] == '"') {
 		size_t start_line = *line;
+		s->quoted[s->n - 1] = 1;
 		for (i++;; i++) {
 			if (i >= len)
 				return dd_error_set(err, DD_EINVAL,
@@ -157,6 +166,7 @@ static int parse_all(const char *d, size_t len, dd_csv *csv, dd_error *err)
 	}
 	free(s.text);
 	free(s.starts);
+	free(s.quoted);
 	return rc;
 }
 

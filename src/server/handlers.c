@@ -18,6 +18,7 @@
 #include "dealdesk/analytics.h"
 #include "dealdesk/order.h"
 #include "dealdesk/v1/admin.pb-c.h"
+#include "dealdesk/v1/backup.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
 
@@ -53,7 +54,8 @@ static const char *const served[] = {
 	"", "dealdesk.v1.QuoteService", "dealdesk.v1.CatalogAdmin",
 	"dealdesk.v1.CustomerAdmin", "dealdesk.v1.ComplianceAdmin",
 	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.TokenAdmin", "dealdesk.v1.OrderService",
-	"dealdesk.v1.AnalyticsService", NULL,
+	"dealdesk.v1.AnalyticsService",
+	"dealdesk.v1.BackupAdmin", NULL,
 };
 
 static int health(dd_call *call, ProtobufCMessage **resp, dd_error *err)
@@ -636,5 +638,7 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.AnalyticsService/RecomputeRfm", dealdesk__v1__recompute_rfm_request, dd_analytics_h_recompute, 0, FINANCE),
 	MP("/dealdesk.v1.AnalyticsService/GetExperimentReport", dealdesk__v1__get_experiment_report_request, dd_analytics_h_experiments, dd_analytics_authorize_report),
 	M("/dealdesk.v1.AnalyticsService/GetSalesKpis", dealdesk__v1__get_sales_kpis_request, dd_analytics_h_kpis, 0, FINANCE),
+	M("/dealdesk.v1.OrderService/ListInvoices", dealdesk__v1__list_invoices_request, dd_orders_list_invoices, 0, FINANCE),
+	M("/dealdesk.v1.BackupAdmin/Backup", dealdesk__v1__backup_request, dd_backup_backup, 0, ADMIN),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE, NULL },
 };

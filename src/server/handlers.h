@@ -43,6 +43,10 @@ int dd_orders_get_order(dd_call *call);
 int dd_orders_list_orders(dd_call *call);
 int dd_orders_list_held_orders(dd_call *call);
 int dd_orders_verify_counters(dd_call *call);
+int dd_orders_list_invoices(dd_call *call); /* handlers_invoices.c */
+
+/* handlers_backup.c: dealdesk.v1.BackupAdmin */
+int dd_backup_backup(dd_call *call);
 
 /* handlers_policy.c: the reviewed-rules part of dealdesk.v1.PolicyAdmin */
 #include "dealdesk/v1/admin.pb-c.h"

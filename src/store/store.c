@@ -2,8 +2,10 @@
  * and backups (API and key layout in include/dealdesk/store.h).
  *
  * LMDB return codes are translated to dd_err here and nowhere else:
- * MDB_NOTFOUND -> DD_ENOTFOUND, MDB_MAP_FULL -> DD_EFULL, ENOMEM -> DD_ENOMEM,
- * anything else -> DD_ESTORE.
+ * MDB_NOTFOUND -> DD_ENOTFOUND, MDB_MAP_FULL and a full disk (ENOSPC, EDQUOT,
+ * EFBIG) -> DD_EFULL, ENOMEM -> DD_ENOMEM, anything else -> DD_ESTORE. Which
+ * of the "full" causes it was is kept (the last one seen) so that
+ * dd_store_full_message can tell the operator the cause and the remedy.
  *
  * Threads: a dd_store is shared by all threads. A dd_rtxn belongs to one
  * thread at a time (MDB_NOTLS ties the reader slot to the handle, not the
@@ -21,8 +23,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include "store_int.h"
@@ -62,6 +66,8 @@ static const char *const table_names[DD_T__COUNT] = {
 
 struct dd_store {
 	MDB_env *env;
+	char path[512];            /* the --db directory, for messages */
+	_Atomic int full_cause;    /* the last MDB_MAP_FULL / ENOSPC / EDQUOT / EFBIG, or 0 */
 	MDB_dbi dbi[DD_T__COUNT];  /* opened once in dd_store_open, read-only after */
 	_Atomic(struct dd_writer *) writer; /* the writer thread, when one runs */
 };
@@ -90,9 +96,39 @@ static int store_err(int rc)
 	case MDB_SUCCESS: return DD_OK;
 	case MDB_NOTFOUND: return DD_ENOTFOUND;
 	case MDB_MAP_FULL: return DD_EFULL;
+	case ENOSPC: return DD_EFULL;
+	case EDQUOT: return DD_EFULL;
+	case EFBIG: return DD_EFULL;
 	case ENOMEM: return DD_ENOMEM;
 	default: return DD_ESTORE;
 	}
+}
+
+/* LMDB reports a short write as EIO (mdb_page_flush), and a disk that fills
+ * up mid-write gives a short write: with (almost) no space left on the
+ * store's filesystem an EIO counts as ENOSPC. */
+static bool disk_nearly_full_at(const char *path)
+{
+	struct statvfs vfs;
+	if (path[0] == '\0' || statvfs(path, &vfs) != 0)
+		return false;
+	return (uint64_t)vfs.f_bavail * vfs.f_frsize < ((uint64_t)1 << 20);
+}
+
+static bool disk_nearly_full(const dd_store *store)
+{
+	return disk_nearly_full_at(store->path);
+}
+
+/* store_err for a write: remembers why the store was full. */
+static int store_write_err(dd_store *store, int rc)
+{
+	if (rc == EIO && store != NULL && disk_nearly_full(store))
+		rc = ENOSPC;
+	int code = store_err(rc);
+	if (code == DD_EFULL && store != NULL)
+		atomic_store(&store->full_cause, rc);
+	return code;
 }
 
 static bool table_ok(dd_table t)
@@ -327,6 +363,7 @@ int dd_store_open(dd_store **out, const dd_store_opts *opts, dd_error *err)
 		                    step, mdb_strerror(rc));
 	}
 
+	snprintf(store->path, sizeof(store->path), "%s", path);
 	/* Reader slots left by a crashed process would pin old pages forever. */
 	int dead = 0;
 	mdb_reader_check(store->env, &dead);
@@ -367,15 +404,66 @@ void dd_store_close(dd_store *store)
 	free(store);
 }
 
-int dd_store_backup(dd_store *store, const char *dir, dd_error *err)
+/* Reads what the copy in dir holds: opened read-only without a lock file
+ * (MDB_NOLOCK), so the copy stays the one file mdb_env_copy2 wrote. */
+static int backup_describe(const char *dir, dd_backup_info *info, dd_error *err)
+{
+	MDB_env *env;
+	MDB_txn *txn = NULL;
+	int rc = mdb_env_create(&env);
+	if (rc == MDB_SUCCESS)
+		rc = mdb_env_set_maxdbs(env, DD_T__COUNT);
+	if (rc == MDB_SUCCESS)
+		rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, STORE_FILE_MODE);
+	if (rc == MDB_SUCCESS)
+		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	for (int t = 0; rc == MDB_SUCCESS && t < DD_T__COUNT; t++) {
+		MDB_dbi dbi;
+		MDB_stat st;
+		info->records[t] = 0;
+		int r = mdb_dbi_open(txn, table_names[t], 0, &dbi);
+		if (r == MDB_NOTFOUND)
+			continue;
+		if (r == MDB_SUCCESS)
+			r = mdb_stat(txn, dbi, &st);
+		if (r != MDB_SUCCESS)
+			rc = r;
+		else
+			info->records[t] = st.ms_entries;
+		if (r == MDB_SUCCESS && t == DD_T_META) {
+			MDB_val k = { .mv_size = strlen(META_DATA_VERSION),
+				      .mv_data = (void *)META_DATA_VERSION }, v;
+			if (mdb_get(txn, dbi, &k, &v) == MDB_SUCCESS && v.mv_size == 8)
+				info->data_version = u64_load_le(v.mv_data);
+		}
+	}
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	if (rc != MDB_SUCCESS)
+		return dd_error_set(err, store_err(rc), "backup %s: reading the copy: %s", dir,
+		                    mdb_strerror(rc));
+	snprintf(info->file, sizeof(info->file), "%s/data.mdb", dir);
+	struct stat st;
+	if (stat(info->file, &st) != 0)
+		return dd_error_set(err, DD_ESTORE, "backup %s: %s", info->file, strerror(errno));
+	info->bytes = (uint64_t)st.st_size;
+	/* prices and credit data, like the store itself: owner and group only */
+	chmod(info->file, STORE_FILE_MODE);
+	return DD_OK;
+}
+
+int dd_store_backup_info(dd_store *store, const char *dir, dd_backup_info *info,
+                         dd_error *err)
 {
 	if (store == NULL || dir == NULL || dir[0] == '\0')
 		return dd_error_set(err, DD_EINVAL, "backup: no directory given");
 	int rc = mkdir_p(dir);
-	if (rc != 0)
-		return dd_error_set(err, rc == ENOMEM ? DD_ENOMEM : DD_ESTORE,
-		                    "backup %s: create directory: %s", dir,
+	if (rc != 0) {
+		int code = rc == ENOMEM || store_err(rc) == DD_EFULL ? store_err(rc) : DD_ESTORE;
+		return dd_error_set(err, code, "backup %s: create directory: %s", dir,
 		                    strerror(rc));
+	}
 	/* A backup never lands on top of another store's files. */
 	int empty = dir_is_empty(dir);
 	if (empty < 0)
@@ -387,10 +475,52 @@ int dd_store_backup(dd_store *store, const char *dir, dd_error *err)
 	/* The copy runs in its own read transaction: a consistent snapshot
 	 * while writers go on. Compacting drops free pages. */
 	rc = mdb_env_copy2(store->env, dir, MDB_CP_COMPACT);
-	if (rc != MDB_SUCCESS)
-		return dd_error_set(err, store_err(rc), "backup %s: mdb_env_copy2: %s",
-		                    dir, mdb_strerror(rc));
-	return DD_OK;
+	if (rc != MDB_SUCCESS) {
+		if (rc == EIO && disk_nearly_full_at(dir))
+			rc = ENOSPC; /* a short write: the disk filled up */
+		return dd_error_set(err, store_err(rc), "backup %s: mdb_env_copy2: %s%s",
+		                    dir, mdb_strerror(rc),
+		                    store_err(rc) == DD_EFULL
+		                            ? "; free space there or back up elsewhere" : "");
+	}
+	if (info == NULL)
+		return DD_OK;
+	memset(info, 0, sizeof(*info));
+	return backup_describe(dir, info, err);
+}
+
+int dd_store_backup(dd_store *store, const char *dir, dd_error *err)
+{
+	return dd_store_backup_info(store, dir, NULL, err);
+}
+
+const char *dd_store_table_name(dd_table t)
+{
+	return table_ok(t) ? table_names[t] : "?";
+}
+
+const char *dd_store_full_message(dd_store *store, char *buf, size_t size)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	int cause = store ? atomic_load(&store->full_cause) : 0;
+	if (store == NULL || mdb_env_info(store->env, &info) != MDB_SUCCESS ||
+	    mdb_env_stat(store->env, &st) != MDB_SUCCESS) {
+		snprintf(buf, size, "store is full");
+		return buf;
+	}
+	size_t mib = info.me_mapsize >> 20;
+	size_t used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+	if (cause == ENOSPC || cause == EDQUOT || cause == EFBIG)
+		snprintf(buf, size,
+		         "disk full: the store %s could not be written (%s); free space on its "
+		         "filesystem (or move --db to a larger one), then retry",
+		         store->path, strerror(cause));
+	else
+		snprintf(buf, size,
+		         "store map full (map size %zu MiB, %zu KiB in use): raise --map-size "
+		         "and restart dealdeskd", mib, used >> 10);
+	return buf;
 }
 
 /* ---- scans (shared by read and write transactions) ----------------------- */
@@ -629,7 +759,7 @@ int dd_wtxn_put(dd_wtxn *txn, dd_table t, dd_val key, dd_val val)
 		v.mv_data = ""; /* LMDB copies 0 bytes, but not from NULL */
 	int rc = mdb_put(txn->txn, txn->store->dbi[t], &k, &v, 0);
 	if (rc != MDB_SUCCESS)
-		return wtxn_fail(txn, store_err(rc));
+		return wtxn_fail(txn, store_write_err(txn->store, rc));
 	txn->dirty = true;
 	return DD_OK;
 }
@@ -647,7 +777,7 @@ int dd_wtxn_del(dd_wtxn *txn, dd_table t, dd_val key)
 	if (rc == MDB_NOTFOUND)
 		return DD_ENOTFOUND; /* nothing changed: not a failure */
 	if (rc != MDB_SUCCESS)
-		return wtxn_fail(txn, store_err(rc));
+		return wtxn_fail(txn, store_write_err(txn->store, rc));
 	txn->dirty = true;
 	return DD_OK;
 }
@@ -742,10 +872,11 @@ int dd_wtxn_commit(dd_wtxn *txn, uint64_t *version)
 		v++;
 		rc = meta_put_u64(txn->txn, meta, META_DATA_VERSION, v);
 	}
+	dd_store *store = txn->store;
 	if (rc != MDB_SUCCESS) {
 		mdb_txn_abort(txn->txn);
 		wtxn_release(txn);
-		return store_err(rc);
+		return store_write_err(store, rc);
 	}
 	dd_wtxn *parent = txn->parent;
 	/* For a child this merges into the parent (no fsync); for a top-level
@@ -753,7 +884,7 @@ int dd_wtxn_commit(dd_wtxn *txn, uint64_t *version)
 	rc = mdb_txn_commit(txn->txn);
 	wtxn_release(txn);
 	if (rc != MDB_SUCCESS)
-		return store_err(rc);
+		return store_write_err(store, rc);
 	if (parent != NULL)
 		parent->merged = true;
 	if (version != NULL)

@@ -35,8 +35,17 @@ struct dd_writer {
 
 /* ---- one batch ---------------------------------------------------------- */
 
+/* A full store is answered with the cause and the remedy, whatever the job
+ * said (RESOURCE_EXHAUSTED: "store map full (map size 1 MiB, ...): raise
+ * --map-size ..."). */
+static void full_error(dd_store *store, dd_error *err)
+{
+	char msg[400];
+	dd_error_set(err, DD_EFULL, "%s", dd_store_full_message(store, msg, sizeof(msg)));
+}
+
 /* Runs one job in a transaction nested in txn; fills job->rc, version, err. */
-static void run_job(dd_wtxn *txn, dd_writer_job *job)
+static void run_job(dd_store *store, dd_wtxn *txn, dd_writer_job *job)
 {
 	dd_error_clear(&job->err);
 	job->version = 0;
@@ -61,6 +70,8 @@ static void run_job(dd_wtxn *txn, dd_writer_job *job)
 		if (rc > 0)
 			rc = DD_EINTERNAL; /* not a dd_err: a bug in the job */
 	}
+	if (rc == DD_EFULL)
+		full_error(store, &job->err);
 	job->rc = rc;
 }
 
@@ -78,7 +89,7 @@ static void run_batch(dd_writer *w, dd_writer_job *batch, size_t n, bool fail_co
 		}
 	} else {
 		for (dd_writer_job *j = batch; j != NULL; j = j->next)
-			run_job(txn, j);
+			run_job(w->store, txn, j);
 		if (fail_commit) {
 			dd_wtxn_abort(txn);
 			rc = DD_ESTORE;
@@ -90,12 +101,19 @@ static void run_batch(dd_writer *w, dd_writer_job *batch, size_t n, bool fail_co
 			if (j->rc == DD_OK) {
 				j->rc = dd_error_set(&j->err, rc, "store: commit failed: %s",
 				                     dd_strerror(rc));
+				if (rc == DD_EFULL)
+					full_error(w->store, &j->err);
 				j->version = 0;
 			}
 	}
-	if (rc != DD_OK)
+	if (rc == DD_EFULL) {
+		char msg[400];
+		dd_log(DD_LOG_ERROR, "writer: a batch of %zu job(s) failed: %s", n,
+		       dd_store_full_message(w->store, msg, sizeof(msg)));
+	} else if (rc != DD_OK) {
 		dd_log(DD_LOG_ERROR, "writer: a batch of %zu job(s) failed: %s", n,
 		       dd_strerror(rc));
+	}
 	uint64_t failed = 0;
 	for (dd_writer_job *j = batch; j != NULL; j = j->next)
 		failed += j->rc != DD_OK;
@@ -331,6 +349,8 @@ int dd_store_write(dd_store *store, dd_write_fn apply, void *ud, uint64_t *versi
 	dd_error *e = err ? err : &local;
 	dd_error_clear(e);
 	rc = apply(txn, ud, e);
+	if (rc == DD_EFULL)
+		full_error(store, e);
 	if (rc != DD_OK) {
 		dd_wtxn_abort(txn);
 		if (e->code == DD_OK)
@@ -339,7 +359,9 @@ int dd_store_write(dd_store *store, dd_write_fn apply, void *ud, uint64_t *versi
 		return rc < 0 ? rc : DD_EINTERNAL;
 	}
 	rc = dd_wtxn_commit(txn, version);
-	if (rc != DD_OK)
+	if (rc == DD_EFULL && err != NULL)
+		full_error(store, err);
+	else if (rc != DD_OK)
 		return dd_error_set(err, rc, "store: commit failed: %s", dd_strerror(rc));
-	return DD_OK;
+	return rc;
 }

@@ -36,6 +36,7 @@ def stubs():
         protos = ["dealdesk/v1/types.proto", "dealdesk/v1/quote.proto",
                   "dealdesk/v1/admin.proto", "dealdesk/v1/orders.proto",
                   "grpc/health/v1/health.proto", "dealdesk/v1/analytics.proto"]
+        protos.append("dealdesk/v1/backup.proto")
         subprocess.run(["protoc", "-I" + os.path.join(SRC, "proto"),
                         "--python_out=" + _stub_dir, "--grpc_out=" + _stub_dir,
                         "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin"] + protos,
@@ -43,7 +44,8 @@ def stubs():
         sys.path.insert(0, _stub_dir)
     mods = {}
     for name in ["types_pb2", "quote_pb2", "quote_pb2_grpc", "admin_pb2", "admin_pb2_grpc",
-                 "orders_pb2", "orders_pb2_grpc", "analytics_pb2", "analytics_pb2_grpc"]:
+                 "orders_pb2", "orders_pb2_grpc", "analytics_pb2", "analytics_pb2_grpc",
+                 "backup_pb2", "backup_pb2_grpc"]:
         mods[name] = importlib.import_module("dealdesk.v1." + name)
     # grpc/health would shadow the grpc package: load it by path
     spec = importlib.util.spec_from_file_location(
@@ -167,6 +169,7 @@ class Server:
         self.tokens = m["admin_pb2_grpc"].TokenAdminStub(self.channel)
         self.orders = m["orders_pb2_grpc"].OrderServiceStub(self.channel)
         self.analytics = m["analytics_pb2_grpc"].AnalyticsServiceStub(self.channel)
+        self.backup = m["backup_pb2_grpc"].BackupAdminStub(self.channel)
 
     def open_channel(self, token=None, creds=None, options=None):
         """A channel to the server that sends token (if any) with every call."""

@@ -72,6 +72,7 @@ PUBLIC_HEADERS = {
     "governance.h": "admin",
     "analytics.h": "analytics",
 }
+PUBLIC_HEADERS["csvrec.h"] = "client"  # CSV <-> protobuf records (spreadsheet round trips)
 
 # Generated headers (the build's gen/ directory): protobuf-c code.
 GENERATED_PREFIXES = {

@@ -1088,6 +1088,11 @@ static void test_map_full(void **state)
 	assert_int_equal(dd_wtxn_put(w, DD_T_PRICES, LIT("more"), LIT("y")), DD_EFULL);
 	uint64_t version = 0;
 	assert_int_equal(dd_wtxn_commit(w, &version), DD_EFULL);
+	/* The cause and the remedy, for RESOURCE_EXHAUSTED. */
+	char msg[400];
+	dd_store_full_message(s, msg, sizeof(msg));
+	assert_non_null(strstr(msg, "store map full (map size 1 MiB, "));
+	assert_non_null(strstr(msg, "raise --map-size"));
 
 	/* Reads work and the failed transaction left nothing. */
 	dd_rtxn *r;
