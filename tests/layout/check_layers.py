@@ -66,12 +66,16 @@ PUBLIC_HEADERS = {
     "client.h": "client",
     "pbjson.h": "client",
     "csv.h": "client",
+    "version.h": "common",
 }
 
 # Generated headers (the build's gen/ directory): protobuf-c code.
 GENERATED_PREFIXES = {
     "dealdesk/v1/": "proto",
     "grpc/health/v1/": "proto",
+    "grpc/reflection/": "proto",
+    "google/rpc/": "proto",
+    "google/protobuf/": "proto",
 }
 
 # Layer -> the other layers its files may include. The order, low to high:
