@@ -156,5 +156,6 @@ int cli_cmd_health(cli *c, int argc, char **argv);
 int cli_cmd_token(cli *c, int argc, char **argv);
 int cli_cmd_orders(cli *c, int argc, char **argv); /* orders.c */
 int cli_cmd_verify(cli *c, int argc, char **argv); /* orders.c */
+int cli_cmd_status(cli *c, int argc, char **argv); /* status.c */
 
 #endif
