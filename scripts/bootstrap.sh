@@ -10,6 +10,8 @@ PACKAGES=(
   liblua5.4-dev liblmdb-dev libjson-c-dev
   libcmocka-dev libgoogle-perftools-dev tzdata
   python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
+  libmicrohttpd-dev libsystemd-dev grpc-proto python3-grpc-tools python3-prometheus-client
+  systemd
 )
 
 missing=()

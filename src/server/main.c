@@ -45,7 +45,7 @@ static void usage(FILE *f)
 	        "  --config FILE                 'key = value' lines with the names above\n"
 	        "                                (packaging/dealdeskd.conf); flags override it\n"
 	        "  --version                     print the version and git revision\n"
-	        "Who may call (every call but health needs credentials):\n"
+	        "Who may call (every call but health and reflection needs credentials):\n"
 	        "  --no-auth                     no credentials and no roles; loopback listen only\n"
 	        "  --tls-cert FILE               PEM certificate chain of the server (TLS)\n"
 	        "  --tls-key FILE                PEM private key of the server\n"
