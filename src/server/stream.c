@@ -371,8 +371,11 @@ void dd_stream__complete(struct dd_tag *t, int success)
 			grpc_byte_buffer_destroy(got);
 		pthread_mutex_lock(&s->lock);
 		if (deliver && !s->half_closed && !c->finished && !s->closed) {
-			if (s->queued_bytes > queued_limit(c))
+			if (s->queued_bytes > queued_limit(c)) {
 				s->recv_paused = true;
+				dd_log(DD_LOG_DEBUG, "%s: %zu bytes of replies unsent: not reading",
+				       dd_call_method(c), s->queued_bytes);
+			}
 			else
 				start_recv_locked(c);
 		}

@@ -129,6 +129,22 @@ class ReflectionTest(unittest.TestCase):
             self.assertEqual(set(got), want, version)
             self.assertEqual(len(got), len(want))
 
+    def test_watch_needs_no_credentials(self):
+        watch = self.bare.unary_stream(
+            "/grpc.health.v1.Health/Watch",
+            request_serializer=H.HealthCheckRequest.SerializeToString,
+            response_deserializer=H.HealthCheckResponse.FromString)
+        it = watch(H.HealthCheckRequest(service=""), timeout=30)
+        self.assertEqual(next(it).status, H.HealthCheckResponse.SERVING)
+        it.cancel()
+        # while GetStatus, like every other method, needs a token
+        status = self.bare.unary_unary("/dealdesk.v1.ServerAdmin/GetStatus",
+                                       request_serializer=lambda x: x.SerializeToString(),
+                                       response_deserializer=None)
+        with self.assertRaises(grpc.RpcError) as cm:
+            status(m["server_pb2"].GetStatusRequest(), timeout=30)
+        self.assertEqual(cm.exception.code(), SC.UNAUTHENTICATED)
+
     def test_describe_every_service(self):
         """Each listed service resolves (file_containing_symbol, with its
         dependencies) to the same methods and types the stubs have."""
@@ -227,6 +243,31 @@ class ReflectionTest(unittest.TestCase):
         next(it)
         it.cancel()
         self.assertEqual(len(rc.services()), len(proto_services()) + 3)
+
+
+class ReflectionBackpressureTest(unittest.TestCase):
+    def test_unread_answers_then_read(self):
+        """A client that sends many requests before reading any answer: the
+        server stops reading while 2 x max-message-bytes of answers wait
+        (here 128 KiB, a few dozen answers), resumes as the client reads, and
+        every answer comes, in order."""
+        import time
+        s = harness.Server("--max-message-bytes", "65536", "--log-level", "debug")
+        try:
+            rc = ReflectionClient(s.channel, R1, "v1")
+            n = 400
+            reqs = [R1.ServerReflectionRequest(host=str(i),
+                                               file_containing_symbol="dealdesk.v1.CatalogAdmin")
+                    for i in range(n)]
+            it = rc.call(iter(reqs), timeout=120)
+            time.sleep(1)  # the server fills its queue and pauses
+            hosts = [r.valid_host for r in it]
+            self.assertEqual(hosts, [str(i) for i in range(n)])
+            self.assertEqual(it.code(), SC.OK)
+            self.assertIn("bytes of replies unsent: not reading", s.read_log())
+        finally:
+            self.assertEqual(s.stop(), 0, s.read_log()[-3000:])
+            s.cleanup()
 
 
 class DetailsTest(unittest.TestCase):
