@@ -167,37 +167,48 @@ class OperationsTest(unittest.TestCase):
             urllib.request.urlopen("http://%s/other" % self.metrics_addr, timeout=30)
         self.assertEqual(cm.exception.code, 404)
 
+    def approved_pricing(self, source):
+        """A new pricing version, approved (admin uploads, compliance
+        approves)."""
+        A, T = m["admin_pb2"], m["types_pb2"]
+        pol = self.s.policies
+        v = pol.UploadPolicy(A.UploadPolicyRequest(kind=T.POLICY_KIND_PRICING, source=source,
+                                                   comment="t"), timeout=30).version
+        pol.SubmitPolicy(A.ReviewPolicyRequest(kind=T.POLICY_KIND_PRICING, version=v), timeout=30)
+        ch = self.s.open_channel(self.reviewer)
+        m["admin_pb2_grpc"].PolicyAdminStub(ch).ApprovePolicy(
+            A.ReviewPolicyRequest(kind=T.POLICY_KIND_PRICING, version=v), timeout=30)
+        ch.close()
+        return v
+
     def test_policy_failures_by_script(self):
         """A policy that errors and one that trips its budget: counted by
         script version."""
-        A = m["admin_pb2"]
-        T = m["types_pb2"]
+        A, T = m["admin_pb2"], m["types_pb2"]
         pol = self.s.policies
-        src_err = 'function price(ctx) error("boom") end'
-        v = pol.UploadPolicy(A.UploadPolicyRequest(kind=T.POLICY_KIND_PRICING, source=src_err,
-                                                   comment="t"), timeout=30).version
-        pol.SubmitPolicy(A.ReviewPolicyRequest(kind=T.POLICY_KIND_PRICING, version=v), timeout=30)
-        tok = self.s.token("compliance", "ops-reviewer")
-        ch = self.s.open_channel(tok)
-        m2 = harness.stubs()
-        m2["admin_pb2_grpc"].PolicyAdminStub(ch).ApprovePolicy(
-            A.ReviewPolicyRequest(kind=T.POLICY_KIND_PRICING, version=v), timeout=30)
-        ch.close()
-        old = [p for p in samples(scrape(self.metrics_addr)[1])]
-        del old
+        self.reviewer = self.s.token("compliance", "ops-reviewer")
+        failing = self.approved_pricing('function price(ctx) error("boom") end')
+        looping = self.approved_pricing('function price(ctx) while true do end end')
         active = [p.version for p in pol.ListPolicies(A.ListPoliciesRequest(
             kind=T.POLICY_KIND_PRICING), timeout=30).policies
             if p.status == T.POLICY_STATUS_ACTIVE]
-        pol.ActivatePolicy(A.ActivatePolicyRequest(kind=T.POLICY_KIND_PRICING, version=v),
-                           timeout=30)
+        self.assertEqual(len(active), 1)
         try:
-            for _ in range(2):
-                with self.assertRaises(grpc.RpcError) as cm:
-                    self.s.quote.Quote(quote_req(1), timeout=30)
-                self.assertEqual(cm.exception.code(), SC.INTERNAL)
+            for version, calls in ((failing, 2), (looping, 1)):
+                pol.ActivatePolicy(A.ActivatePolicyRequest(kind=T.POLICY_KIND_PRICING,
+                                                           version=version), timeout=30)
+                for _ in range(calls):
+                    with self.assertRaises(grpc.RpcError) as cm:
+                        self.s.quote.Quote(quote_req(1), timeout=30)
+                    self.assertEqual(cm.exception.code(), SC.INTERNAL)
             after = samples(scrape(self.metrics_addr)[1])
-            self.assertEqual(after[("dealdesk_policy_errors_total",
-                                    frozenset({"script": "pricing.v%d" % v}.items()))], 2)
+
+            def count(name, v):
+                return after.get((name, frozenset({"script": "pricing.v%d" % v}.items())))
+            self.assertEqual(count("dealdesk_policy_errors_total", failing), 2)
+            self.assertEqual(count("dealdesk_policy_budget_trips_total", failing), 0)
+            self.assertEqual(count("dealdesk_policy_errors_total", looping), 0)
+            self.assertEqual(count("dealdesk_policy_budget_trips_total", looping), 1)
         finally:
             pol.ActivatePolicy(A.ActivatePolicyRequest(kind=T.POLICY_KIND_PRICING,
                                                        version=active[0]), timeout=30)

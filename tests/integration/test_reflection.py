@@ -163,9 +163,17 @@ class ReflectionTest(unittest.TestCase):
                                   for x in got.methods],
                                  [(x.name, x.input_type.full_name, x.output_type.full_name)
                                   for x in sd.methods])
-        watch = pool.FindMethodByName("grpc.health.v1.Health.Watch")
-        self.assertTrue(watch.server_streaming if hasattr(watch, "server_streaming")
-                        else True)
+        # the streaming flags come through: Watch streams answers,
+        # reflection both ways, Check neither
+        kinds = {}
+        for fname in ("grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto"):
+            fdp = descriptor_pb2.FileDescriptorProto()
+            pool.FindFileByName(fname).CopyToProto(fdp)
+            for sv in fdp.service:
+                for mt in sv.method:
+                    kinds[sv.name + "." + mt.name] = (mt.client_streaming, mt.server_streaming)
+        self.assertEqual(kinds, {"Health.Check": (False, False), "Health.Watch": (False, True),
+                                 "ServerReflection.ServerReflectionInfo": (True, True)})
 
     def test_symbols_files_and_errors(self):
         rc = ReflectionClient(self.bare, R1, "v1")
