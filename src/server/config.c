@@ -238,6 +238,26 @@ bad:
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
 
+/* Every key dd_config_set takes: the flags of dealdeskd (main.c builds its
+ * getopt_long table from it) and the lines of a config file. A new setting
+ * goes here, in dd_config_set, in dd_config_entries (the unit test checks
+ * the three agree), in main.c's usage and in packaging/dealdeskd.conf
+ * (tests/integration/test_packaging.py checks those two). */
+const dd_config_key dd_config_keys[] = {
+	{ "listen", 0 }, { "db", 0 }, { "map-size", 0 }, { "threads", 0 },
+	{ "calls-per-thread", 0 }, { "max-message-bytes", 0 }, { "max-lines", 0 },
+	{ "max-quantity", 0 }, { "max-coupons", 0 }, { "policy-max-instructions", 0 },
+	{ "policy-max-memory", 0 }, { "policy-max-millis", 0 }, { "shutdown-grace-ms", 0 },
+	{ "writer-batch", 0 }, { "require-approval", 1 }, { "demo", 1 }, { "log-level", 0 },
+	{ "log-format", 0 }, { "metrics-listen", 0 }, { "no-auth", 1 }, { "tls-cert", 0 },
+	{ "tls-key", 0 }, { "tls-client-ca", 0 }, { "client-role", 0 }, { "max-streams", 0 },
+	{ "transport-memory", 0 }, { "keepalive-ms", 0 }, { "keepalive-timeout-ms", 0 },
+	{ "idle-timeout-ms", 0 }, { "max-connection-age-ms", 0 }, { "handshake-timeout-ms", 0 },
+	{ "max-call-ms", 0 }, { "max-pending-replies", 0 }, { "max-metadata-bytes", 0 },
+	{ "max-repeated", 0 },
+	{ NULL, 0 },
+};
+
 void dd_config_entries(const dd_config *c, dd_config_entry_fn fn, void *ud)
 {
 	char v[64];

@@ -207,40 +207,24 @@ static void limit_malloc_caches(void)
 		dlclose(self);
 }
 
-/* Settings taking a value (--key VALUE or --key=VALUE) and switches
- * (--key, or --key=false): every dd_config_set key. */
-static const char *const value_keys[] = {
-	"listen", "db", "map-size", "threads", "calls-per-thread", "max-message-bytes",
-	"max-lines", "max-quantity", "max-coupons", "policy-max-instructions",
-	"policy-max-memory", "policy-max-millis", "shutdown-grace-ms", "writer-batch",
-	"log-level", "log-format", "metrics-listen", "tls-cert", "tls-key", "tls-client-ca",
-	"client-role", "max-streams", "transport-memory", "keepalive-ms",
-	"keepalive-timeout-ms", "idle-timeout-ms", "max-connection-age-ms",
-	"handshake-timeout-ms", "max-call-ms", "max-pending-replies", "max-metadata-bytes",
-	"max-repeated", NULL,
-};
-static const char *const switch_keys[] = { "demo", "require-approval", "no-auth", NULL };
-
 enum { OPT_KEY = 0x100, OPT_CONFIG = 0x80, OPT_VERSION, OPT_HELP = 'h' };
 
-/* The getopt_long table: OPT_KEY + i for the i-th key of value_keys then
- * switch_keys. */
+/* The getopt_long table: OPT_KEY + i for dd_config_keys[i] (--key VALUE or
+ * --key=VALUE; a switch: --key, or --key=false), then --config, --version
+ * and --help. */
 static struct option *option_table(void)
 {
-	size_t nv = 0, ns = 0;
-	while (value_keys[nv])
-		nv++;
-	while (switch_keys[ns])
-		ns++;
-	struct option *o = calloc(nv + ns + 4, sizeof(*o));
+	size_t n = 0;
+	while (dd_config_keys[n].name)
+		n++;
+	struct option *o = calloc(n + 4, sizeof(*o));
 	if (o == NULL)
 		return NULL;
-	size_t n = 0;
-	for (size_t i = 0; i < nv; i++)
-		o[n++] = (struct option){ value_keys[i], required_argument, NULL, OPT_KEY + (int)i };
-	for (size_t i = 0; i < ns; i++)
-		o[n++] = (struct option){ switch_keys[i], optional_argument, NULL,
-			                  OPT_KEY + (int)(nv + i) };
+	for (size_t i = 0; i < n; i++)
+		o[i] = (struct option){ dd_config_keys[i].name,
+			                dd_config_keys[i].is_switch ? optional_argument
+			                                            : required_argument,
+			                NULL, OPT_KEY + (int)i };
 	o[n++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
 	o[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
 	o[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
@@ -249,11 +233,7 @@ static struct option *option_table(void)
 
 static const char *option_key(int opt)
 {
-	size_t nv = 0;
-	while (value_keys[nv])
-		nv++;
-	size_t i = (size_t)(opt - OPT_KEY);
-	return i < nv ? value_keys[i] : switch_keys[i - nv];
+	return dd_config_keys[opt - OPT_KEY].name;
 }
 
 /* Parses argv into cfg: the --config file first, whatever its place, then

@@ -66,6 +66,14 @@ void dd_config_defaults(dd_config *c);
 int dd_config_load_file(dd_config *c, const char *path, dd_error *err);
 /* Applies one setting by name (flag name without "--"). */
 int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *err);
+/* The keys of dd_config_set, NULL-terminated; a switch (--demo) takes no
+ * value on the command line, or one (--demo=false). */
+typedef struct dd_config_key {
+	const char *name;
+	int is_switch;
+} dd_config_key;
+extern const dd_config_key dd_config_keys[];
+
 /* Calls fn with every setting, its key as dd_config_set names it and its
  * value as text ("" when unset; numbers in bytes or units, not K/M/G). */
 typedef void (*dd_config_entry_fn)(void *ud, const char *key, const char *value);

@@ -380,16 +380,40 @@ static void test_config_operations(void **state)
 	assert_non_null(strstr(all, "\nlog-format=text\n"));
 	assert_non_null(strstr(all, "\nclient-role=till=checkout\n"));
 	assert_non_null(strstr(all, "\nno-auth=false\n"));
-	/* every key it lists is one dd_config_set takes back */
+	/* every key it lists is one dd_config_set takes back, and is in
+	 * dd_config_keys (the flags); every one of those is listed */
 	dd_config d;
 	dd_config_defaults(&d);
+	size_t listed = 0, nkeys = 0;
+	while (dd_config_keys[nkeys].name)
+		nkeys++;
+	char *seen = calloc(nkeys, 1);
 	for (char *line = strtok(all, "\n"); line; line = strtok(NULL, "\n")) {
 		char *eq = strchr(line, '=');
 		*eq = '\0';
-		if (eq[1] == '\0' || !strcmp(line, "config"))
-			continue; /* unset; config is not a setting */
+		if (!strcmp(line, "config"))
+			continue; /* the file, not a setting */
+		size_t k = 0;
+		while (k < nkeys && strcmp(dd_config_keys[k].name, line) != 0)
+			k++;
+		if (k == nkeys)
+			fail_msg("%s: listed but not in dd_config_keys", line);
+		if (!seen[k])
+			listed++;
+		seen[k] = 1;
+		if (eq[1] == '\0')
+			continue; /* unset */
+		if (dd_config_keys[k].is_switch)
+			assert_true(!strcmp(eq + 1, "true") || !strcmp(eq + 1, "false"));
 		assert_int_equal(dd_config_set(&d, line, eq + 1, &err), DD_OK);
 	}
+	/* client-role is listed only when set: it is, above */
+	assert_int_equal(listed, nkeys);
+	/* and dd_config_set knows each (a bad value, never an unknown key) */
+	for (size_t k = 0; k < nkeys; k++)
+		if (dd_config_set(&d, dd_config_keys[k].name, "?", &err) != DD_OK)
+			assert_null(strstr(err.msg, "unknown setting"));
+	free(seen);
 	free(all);
 }
 
