@@ -11,6 +11,8 @@ PACKAGES=(
   libcmocka-dev libgoogle-perftools-dev tzdata
   python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
   chromium
+  libmicrohttpd-dev libsystemd-dev grpc-proto python3-grpc-tools python3-prometheus-client
+  systemd
 )
 # examples/python: its stubs are generated at build time with grpc_tools
 PACKAGES+=(python3-grpc-tools)

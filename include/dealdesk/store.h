@@ -80,6 +80,10 @@ typedef int (*dd_scan_fn)(void *ud, dd_val key, dd_val val);
 int dd_rtxn_scan(dd_rtxn *txn, dd_table t, dd_val prefix, dd_val start,
                  dd_scan_fn fn, void *ud);
 
+/* The map: its size and the bytes of it in use (the pages up to the last
+ * one written). Any thread; DD_OK or DD_ESTORE. */
+int dd_store_map_use(dd_store *store, uint64_t *used, uint64_t *size);
+
 /* The data version this read transaction sees (0 for a new store). */
 uint64_t dd_rtxn_data_version(dd_rtxn *txn);
 /* A uint64 kept in meta under key; 0 when absent. */

@@ -65,6 +65,15 @@ typedef struct dd_writer_stats {
 	uint64_t failed_jobs;    /* jobs whose done got an error */
 	uint64_t failed_batches; /* batch commits (or begins) that failed */
 	uint64_t largest_batch;  /* most jobs in one batch */
+	/* for the metrics: jobs queued now; batches by size (bucket i: at
+	 * most 2^i jobs, i < DD_WRITER_BUCKETS); commits by latency (bucket
+	 * i: at most 2^i * 100 us; the last bucket is every commit), and the
+	 * sum of the latencies; queued counts a batch until it is written */
+	uint64_t queued;
+#define DD_WRITER_BUCKETS 12
+	uint64_t batch_size_le[DD_WRITER_BUCKETS];
+	uint64_t commit_us_le[DD_WRITER_BUCKETS];
+	uint64_t commit_us_sum;
 } dd_writer_stats;
 
 /* Starts the writer thread for store and attaches it to store, so that

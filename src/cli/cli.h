@@ -188,5 +188,6 @@ int cli_cmd_verify(cli *c, int argc, char **argv); /* orders.c */
 int cli_cmd_credit_tiers(cli *c, int argc, char **argv);   /* credit.c */
 int cli_cmd_credit_changes(cli *c, int argc, char **argv); /* credit.c */
 int cli_cmd_backup(cli *c, int argc, char **argv); /* backup.c */
+int cli_cmd_status(cli *c, int argc, char **argv); /* status.c */
 
 #endif

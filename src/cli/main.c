@@ -11,6 +11,7 @@
 
 #include "cli/analytics.h"
 #include "cli/cli.h"
+#include "dealdesk/version.h"
 
 static const char usage_text[] =
 	"usage: dealdesk [--server ADDR] [--token TOKEN] [--tls-ca FILE] [--json] [--timeout MS]\n"
@@ -37,6 +38,7 @@ static const char usage_text[] =
 	"  health       [SERVICE]: the server's grpc.health.v1 status\n"
 	"  token        create --role ROLE --name NAME | list | revoke NAME   (admin)\n"
 	"  backup       DIR: a consistent compacted copy of the store (admin)\n"
+	"  status       the server's version, uptime, configuration, map use, policies (admin)\n"
 	"\n"
 	"Options (before or after the command):\n"
 	"  --server ADDR   dealdeskd address (default $DEALDESK_SERVER or 127.0.0.1:50051)\n"
@@ -47,6 +49,7 @@ static const char usage_text[] =
 	"  --json          print the response message as JSON on stdout\n"
 	"  --timeout MS    deadline of each call in milliseconds (default 30000; 0 = none)\n"
 	"  -h, --help      this text; `dealdesk COMMAND --help` for a command\n"
+	"  --version       the version and git revision of this client\n"
 	"\n"
 	"Exit status: 0 ok, 1 the call failed, 2 bad usage or input.\n";
 
@@ -73,6 +76,7 @@ static const struct {
 	{ "kpis", cli_cmd_kpis },
 	{ "report", cli_cmd_report },
 	{ "backup", cli_cmd_backup },
+	{ "status", cli_cmd_status },
 };
 
 int main(int argc, char **argv)
@@ -83,12 +87,18 @@ int main(int argc, char **argv)
 		c.server = env;
 	c.creds.token = getenv("DEALDESK_TOKEN");
 
-	static const struct option options[] = { CLI_GLOBAL_OPTIONS };
+	enum { OPT_VERSION = 0x2000 };
+	static const struct option options[] = { { "version", no_argument, NULL, OPT_VERSION },
+		                                  CLI_GLOBAL_OPTIONS };
 	int opt;
 	/* '+': stop at the command; its own options are parsed by it */
 	while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(usage_text, stdout);
+			return CLI_OK;
+		}
+		if (opt == OPT_VERSION) {
+			printf("dealdesk %s (git %s)\n", dd_version(), dd_git_revision());
 			return CLI_OK;
 		}
 		int rc = cli_global_option(&c, opt, optarg);

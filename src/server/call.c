@@ -15,6 +15,10 @@
 #include <grpc/support/alloc.h>
 
 #include "dealdesk/log.h"
+#include "dealdesk/v1/orders.pb-c.h"
+#include "dealdesk/v1/quote.pb-c.h"
+#include "accesslog.h"
+#include "metrics.h"
 
 static const char *const role_names[DD_ROLE__COUNT] = {
 	[DD_ROLE_NONE] = "none",
@@ -62,6 +66,9 @@ const ProtobufCMessage *dd_call_request(const dd_call *call)
 
 dd_arena *dd_call_arena(dd_call *call)
 {
+	/* a streaming call's message has its own, released after it */
+	if (call->stream != NULL && call->stream->msg_arena_live)
+		return &call->stream->msg_arena;
 	return &call->arena;
 }
 
@@ -187,6 +194,10 @@ void dd_call__free(dd_call *c)
 	if (c->reply)
 		grpc_byte_buffer_destroy(c->reply);
 	grpc_slice_unref(c->status_details);
+	if (c->trailer_set) {
+		grpc_slice_unref(c->trailer.key);
+		grpc_slice_unref(c->trailer.value);
+	}
 	grpc_metadata_array_destroy(&c->md);
 	if (c->method < 0)
 		grpc_call_details_destroy(&c->details);
@@ -200,20 +211,62 @@ void dd_call__free(dd_call *c)
 	free(c);
 }
 
-void dd_call__reply(dd_call *c, grpc_status_code status, const char *message)
+void dd_call__ended(dd_call *c, grpc_status_code status, const char *message)
 {
 	dd_server *s = c->w->server;
-	const char *path = dd_call_method(c);
+	int64_t us = dd_call__now_us() - c->start_us;
+	if (s->metrics)
+		dd_metrics_handled(s->metrics, c->w->index, c->method, status, us);
+	if (dd_log_enabled(DD_LOG_INFO) || (status != GRPC_STATUS_OK && dd_log_enabled(DD_LOG_WARN))) {
+		dd_access_entry e = {
+			.request_id = dd_call__request_id(c),
+			.method = dd_call_method(c),
+			.status = status_name(status),
+			.status_code = (int)status,
+			.duration_us = us,
+			.peer = dd_call_peer(c),
+			.principal = dd_call_identity(c),
+			.decision_id = c->decision_id,
+			.error = status == GRPC_STATUS_OK ? NULL : message,
+		};
+		dd_access_log(status == GRPC_STATUS_OK ? DD_LOG_INFO : DD_LOG_WARN, &e);
+	}
+}
+
+const char *dd_call__request_id(dd_call *c)
+{
+	if (c->request_id[0] == '\0') {
+		size_t len = 0;
+		const char *v = c->arena_live ? dd_call_metadata(c, "x-request-id", &len) : NULL;
+		size_t n = 0;
+		/* the client's, when it sent a printable one; else ours */
+		for (size_t i = 0; v && i < len && n < sizeof(c->request_id) - 1; i++)
+			if (v[i] > 0x20 && v[i] < 0x7f && v[i] != '"' && v[i] != '\\')
+				c->request_id[n++] = v[i];
+		c->request_id[n] = '\0';
+		if (n == 0)
+			snprintf(c->request_id, sizeof(c->request_id), "%llx-%llx",
+			         (unsigned long long)c->w->server->started_at,
+			         (unsigned long long)atomic_fetch_add_explicit(
+			                 &c->w->server->next_request_id, 1, memory_order_relaxed));
+	}
+	return c->request_id;
+}
+
+void dd_call__reply(dd_call *c, grpc_status_code status, const char *message, int code)
+{
+	dd_server *s = c->w->server;
 	if (message == NULL)
 		message = "";
+	if (c->stream != NULL) {
+		dd_stream__finish(c, status, message, code, NULL);
+		return;
+	}
 	c->finished = true;
 	c->status_details = grpc_slice_from_copied_string(status == GRPC_STATUS_OK ? "" : message);
-	if (dd_log_enabled(DD_LOG_INFO) || (status != GRPC_STATUS_OK && dd_log_enabled(DD_LOG_WARN)))
-		dd_log(status == GRPC_STATUS_OK ? DD_LOG_INFO : DD_LOG_WARN,
-		       "rpc %s status=%s us=%lld%s%s", path ? path : "?", status_name(status),
-		       (long long)(dd_call__now_us() - c->start_us),
-		       status == GRPC_STATUS_OK ? "" : " error=",
-		       status == GRPC_STATUS_OK ? "" : message);
+	if (status != GRPC_STATUS_OK)
+		dd_call__set_details(c, status, message, code);
+	dd_call__ended(c, status, message);
 	/* Everything the reply needs is copied: the arena can go now rather
 	 * than when the client has read the reply. */
 	release_arena(c);
@@ -231,6 +284,10 @@ void dd_call__reply(dd_call *c, grpc_status_code status, const char *message)
 	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
 	ops[n].data.send_status_from_server.status = status;
 	ops[n].data.send_status_from_server.status_details = &c->status_details;
+	if (c->trailer_set) {
+		ops[n].data.send_status_from_server.trailing_metadata_count = 1;
+		ops[n].data.send_status_from_server.trailing_metadata = &c->trailer;
+	}
 	n++;
 	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
 	ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
@@ -245,11 +302,39 @@ void dd_call__reply(dd_call *c, grpc_status_code status, const char *message)
 	atomic_fetch_sub(&s->active_calls, 1);
 }
 
+/* What a response says about the decision: its id for the log, and its
+ * outcome for the metrics (Quote, Commit). */
+static void note_decision(dd_call *call, const ProtobufCMessage *resp)
+{
+	const Dealdesk__V1__QuoteResponse *q = NULL;
+	const ProtobufCMessageDescriptor *req = call->method >= 0 ? dd_methods[call->method].request : NULL;
+	if (req != &dealdesk__v1__quote_request__descriptor &&
+	    req != &dealdesk__v1__commit_request__descriptor)
+		return;
+	if (resp->descriptor == &dealdesk__v1__quote_response__descriptor) {
+		q = (const void *)resp;
+	} else if (resp->descriptor == &dealdesk__v1__order__descriptor) {
+		const Dealdesk__V1__Order *o = (const void *)resp;
+		q = o->quote;
+	}
+	if (q == NULL)
+		return;
+	call->decision_id = q->decision_id;
+	dd_metrics *m = call->w->server->metrics;
+	if (m)
+		dd_metrics_decision(m, call->w->index, q->credit ? (int)q->credit->outcome : 0,
+		                    (int)q->compliance_status);
+}
+
 int dd_call_finish(dd_call *call, int rc, const ProtobufCMessage *resp,
                    const dd_error *err)
 {
 	if (call->finished) {
 		dd_log(DD_LOG_ERROR, "%s: finished twice", dd_call_method(call));
+		return DD_CALL_DONE;
+	}
+	if (rc == DD_OK && resp == NULL && call->stream != NULL) {
+		dd_stream__finish(call, GRPC_STATUS_OK, NULL, DD_OK, NULL);
 		return DD_CALL_DONE;
 	}
 	if (rc == DD_OK && resp == NULL) {
@@ -263,7 +348,14 @@ int dd_call_finish(dd_call *call, int rc, const ProtobufCMessage *resp,
 		grpc_status_code status = dd_err_grpc_status(rc);
 		if (status == GRPC_STATUS_INTERNAL && rc != DD_EPOLICY && rc != DD_EBUDGET)
 			dd_log(DD_LOG_ERROR, "%s: %s", dd_call_method(call), msg);
-		dd_call__reply(call, status, msg);
+		if ((rc == DD_EPOLICY || rc == DD_EBUDGET) && call->w->server->metrics)
+			dd_metrics_policy_failure(call->w->server->metrics, rc == DD_EBUDGET, msg);
+		dd_call__reply(call, status, msg, rc);
+		return DD_CALL_DONE;
+	}
+	note_decision(call, resp);
+	if (call->stream != NULL) {
+		dd_stream__finish(call, GRPC_STATUS_OK, NULL, DD_OK, resp);
 		return DD_CALL_DONE;
 	}
 	size_t len = protobuf_c_message_get_packed_size(resp);
@@ -275,7 +367,7 @@ int dd_call_finish(dd_call *call, int rc, const ProtobufCMessage *resp,
 		         "(a smaller page_size)",
 		         len, max);
 		dd_log(DD_LOG_WARN, "%s: %s", dd_call_method(call), msg);
-		dd_call__reply(call, GRPC_STATUS_RESOURCE_EXHAUSTED, msg);
+		dd_call__reply(call, GRPC_STATUS_RESOURCE_EXHAUSTED, msg, DD_EFULL);
 		return DD_CALL_DONE;
 	}
 	/* Replies that clients do not read stay in memory until their call
@@ -292,13 +384,13 @@ int dd_call_finish(dd_call *call, int rc, const ProtobufCMessage *resp,
 		         "(max-pending-replies %zu); try again later",
 		         held - len, s->config->max_pending_replies);
 		dd_log(DD_LOG_WARN, "%s: %s", dd_call_method(call), msg);
-		dd_call__reply(call, GRPC_STATUS_RESOURCE_EXHAUSTED, msg);
+		dd_call__reply(call, GRPC_STATUS_RESOURCE_EXHAUSTED, msg, DD_EFULL);
 		return DD_CALL_DONE;
 	}
 	grpc_slice slice = grpc_slice_malloc(len);
 	protobuf_c_message_pack(resp, GRPC_SLICE_START_PTR(slice));
 	call->reply = grpc_raw_byte_buffer_create(&slice, 1);
 	grpc_slice_unref(slice);
-	dd_call__reply(call, GRPC_STATUS_OK, NULL);
+	dd_call__reply(call, GRPC_STATUS_OK, NULL, DD_OK);
 	return DD_CALL_DONE;
 }

@@ -98,12 +98,38 @@ const struct dd_config *dd_call_config(const dd_call *call);
 /* ---- answering ------------------------------------------------------------ */
 
 /* Sends the reply and ends the call; any thread. rc DD_OK sends resp (which
- * must not be NULL; it is packed before this returns, so it may live in the
+ * must not be NULL, except on a streaming call, where it is optional; it is packed before this returns, so it may live in the
  * call's arena); otherwise the status dd_err_grpc_status(rc) with err's
  * message. Returns DD_CALL_DONE, so a handler can end with
  * `return dd_call_finish(...)`. The call must not be touched afterwards. */
 int dd_call_finish(dd_call *call, int rc, const ProtobufCMessage *resp,
                    const dd_error *err);
+
+/* ---- streaming -------------------------------------------------------------- */
+
+/* A method's dd_method.stream: the client sends a stream of requests
+ * (the handler runs once per message, then once more with
+ * dd_call_request NULL when the client half-closes), the server answers
+ * with a stream (dd_call_send, any number of times, then dd_call_finish),
+ * and LONG: the call may outlive max-call-ms (Health/Watch). */
+#define DD_STREAM_CLIENT 1u
+#define DD_STREAM_SERVER 2u
+#define DD_STREAM_LONG 4u
+
+/* Queues msg (packed before this returns) to be sent on a streaming call,
+ * in order; any thread, until the call is finished. DD_OK; DD_EPRECOND
+ * when the call is finished or the client has gone; DD_EFULL past
+ * max-message-bytes; DD_EINVAL on a unary call. dd_call_finish with a resp
+ * sends it last, then the status. On a client-streaming call the arena of
+ * dd_call_arena is the current message's and goes with it. */
+int dd_call_send(dd_call *call, const ProtobufCMessage *msg);
+/* fn(call, ud) runs on the call's worker when the client cancels (or goes
+ * away) before the call is finished; the call is then finished for it and
+ * freed after fn returns. A handler that handed the call to another thread
+ * uses it to take it back. Returns 1 when set before the client went
+ * away; 0 when too late: a hook set earlier has run or will run (fn NULL
+ * tells which one can no longer be stopped). */
+int dd_call_on_cancel(dd_call *call, void (*fn)(dd_call *call, void *ud), void *ud);
 
 /* 1 when a call with this deadline, seen at now, is already too late to be
  * worth running: the transport then answers DEADLINE_EXCEEDED without

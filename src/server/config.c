@@ -199,6 +199,19 @@ int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *er
 		NUM(min_policy_tests, 0, 100000);
 	if (!strcmp(key, "promotion-review-bps"))
 		NUM(promotion_review_bps, 0, 10000);
+	if (!strcmp(key, "metrics-listen")) {
+		if (strlen(val) >= sizeof(c->metrics_listen) || (val[0] && !strchr(val, ':')))
+			goto bad;
+		snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s", val);
+		return DD_OK;
+	}
+	if (!strcmp(key, "log-format")) {
+		int f = dd_log_parse_format(val);
+		if (f < 0)
+			goto bad;
+		c->log_json = f == DD_LOG_FORMAT_JSON;
+		return DD_OK;
+	}
 	if (!strcmp(key, "no-auth")) {
 		if (!parse_bool(value, &c->no_auth))
 			goto bad;
@@ -226,6 +239,83 @@ bad:
 	return dd_error_set(err, DD_EINVAL, "bad value '%s' for %s", val, key);
 #undef COPY
 #undef NUM
+}
+
+static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
+
+/* Every key dd_config_set takes: the flags of dealdeskd (main.c builds its
+ * getopt_long table from it) and the lines of a config file. A new setting
+ * goes here, in dd_config_set, in dd_config_entries (the unit test checks
+ * the three agree), in main.c's usage and in packaging/dealdeskd.conf
+ * (tests/integration/test_packaging.py checks those two). */
+const dd_config_key dd_config_keys[] = {
+	{ "listen", 0 }, { "db", 0 }, { "map-size", 0 }, { "threads", 0 },
+	{ "calls-per-thread", 0 }, { "max-message-bytes", 0 }, { "max-lines", 0 },
+	{ "max-quantity", 0 }, { "max-coupons", 0 }, { "policy-max-instructions", 0 },
+	{ "policy-max-memory", 0 }, { "policy-max-millis", 0 }, { "shutdown-grace-ms", 0 },
+	{ "writer-batch", 0 }, { "require-approval", 1 }, { "demo", 1 }, { "log-level", 0 },
+	{ "log-format", 0 }, { "metrics-listen", 0 }, { "no-auth", 1 }, { "tls-cert", 0 },
+	{ "tls-key", 0 }, { "tls-client-ca", 0 }, { "client-role", 0 }, { "max-streams", 0 },
+	{ "transport-memory", 0 }, { "keepalive-ms", 0 }, { "keepalive-timeout-ms", 0 },
+	{ "idle-timeout-ms", 0 }, { "max-connection-age-ms", 0 }, { "handshake-timeout-ms", 0 },
+	{ "max-call-ms", 0 }, { "max-pending-replies", 0 }, { "max-metadata-bytes", 0 },
+	{ "max-repeated", 0 }, { "min-policy-tests", 0 }, { "promotion-review-bps", 0 },
+	{ NULL, 0 },
+};
+
+void dd_config_entries(const dd_config *c, dd_config_entry_fn fn, void *ud)
+{
+	char v[64];
+#define NUMV(key, x)                                                  \
+	do {                                                          \
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)(x)); \
+		fn(ud, key, v);                                       \
+	} while (0)
+	fn(ud, "config", c->config_file);
+	fn(ud, "listen", c->listen);
+	fn(ud, "db", c->db);
+	NUMV("map-size", c->map_size);
+	NUMV("threads", c->threads);
+	NUMV("calls-per-thread", c->calls_per_thread);
+	NUMV("max-message-bytes", c->max_message_bytes);
+	NUMV("max-lines", c->limits.max_lines);
+	NUMV("max-quantity", c->limits.max_quantity);
+	NUMV("max-coupons", c->limits.max_coupons);
+	NUMV("policy-max-instructions", c->limits.sandbox.max_instructions);
+	NUMV("policy-max-memory", c->limits.sandbox.max_memory);
+	NUMV("policy-max-millis", c->limits.sandbox.max_millis);
+	NUMV("shutdown-grace-ms", c->shutdown_grace_ms);
+	NUMV("writer-batch", c->writer_batch);
+	fn(ud, "require-approval", c->require_approval ? "true" : "false");
+	fn(ud, "demo", c->demo ? "true" : "false");
+	fn(ud, "log-level", (unsigned)c->log_level < 5 ? level_names[c->log_level] : "?");
+	fn(ud, "log-format", c->log_json ? "json" : "text");
+	fn(ud, "metrics-listen", c->metrics_listen);
+	fn(ud, "no-auth", c->no_auth ? "true" : "false");
+	/* paths only: the keys themselves are never shown */
+	fn(ud, "tls-cert", c->tls_cert);
+	fn(ud, "tls-key", c->tls_key);
+	fn(ud, "tls-client-ca", c->tls_client_ca);
+	for (unsigned i = 0; i < c->n_client_roles; i++) {
+		char cr[300];
+		snprintf(cr, sizeof(cr), "%s=%s", c->client_roles[i].name,
+		         dd_role_name(c->client_roles[i].role));
+		fn(ud, "client-role", cr);
+	}
+	NUMV("max-streams", c->max_streams);
+	NUMV("transport-memory", c->transport_memory);
+	NUMV("keepalive-ms", c->keepalive_ms);
+	NUMV("keepalive-timeout-ms", c->keepalive_timeout_ms);
+	NUMV("idle-timeout-ms", c->idle_timeout_ms);
+	NUMV("max-connection-age-ms", c->max_connection_age_ms);
+	NUMV("handshake-timeout-ms", c->handshake_timeout_ms);
+	NUMV("max-call-ms", c->max_call_ms);
+	NUMV("max-pending-replies", c->max_pending_replies);
+	NUMV("max-metadata-bytes", c->max_metadata_bytes);
+	NUMV("max-repeated", c->max_repeated);
+	NUMV("min-policy-tests", c->min_policy_tests);
+	NUMV("promotion-review-bps", c->promotion_review_bps);
+#undef NUMV
 }
 
 static char *trim(char *s)

@@ -19,7 +19,12 @@
 #include "dealdesk/order.h"
 #include "dealdesk/v1/admin.pb-c.h"
 #include "dealdesk/v1/backup.pb-c.h"
+#include "dealdesk/v1/server.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "grpc/reflection/v1/reflection.pb-c.h"
+#include "health.h"
+#include "reflection.h"
+#include "status.h"
 
 
 /* Field access by descriptor. */
@@ -48,40 +53,7 @@ int dd_handler_finish(dd_call *call, int rc, ProtobufCMessage *resp, const dd_er
 }
 
 
-/* ---- Health -------------------------------------------------------------- */
-
-static const char *const served[] = {
-	"", "dealdesk.v1.QuoteService", "dealdesk.v1.CatalogAdmin",
-	"dealdesk.v1.CustomerAdmin", "dealdesk.v1.ComplianceAdmin",
-	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.TokenAdmin", "dealdesk.v1.OrderService",
-	"dealdesk.v1.AnalyticsService",
-	"dealdesk.v1.BackupAdmin", NULL,
-};
-
-static int health(dd_call *call, ProtobufCMessage **resp, dd_error *err)
-{
-	const Grpc__Health__V1__HealthCheckRequest *q = (const void *)dd_call_request(call);
-	dd_arena *a = dd_call_arena(call);
-	for (int i = 0; served[i]; i++)
-		if (strcmp(q->service, served[i]) == 0) {
-			Grpc__Health__V1__HealthCheckResponse *r = dd_arena_alloc(a, sizeof(*r));
-			if (r == NULL)
-				return dd_error_set(err, DD_ENOMEM, "out of memory");
-			grpc__health__v1__health_check_response__init(r);
-			r->status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
-			*resp = &r->base;
-			return DD_OK;
-		}
-	return dd_error_set(err, DD_ENOTFOUND, "service: unknown service '%s'", q->service);
-}
-
-static int h_health(dd_call *call)
-{
-	dd_error err;
-	ProtobufCMessage *resp = NULL;
-	int rc = health(call, &resp, &err);
-	return dd_handler_finish(call, rc, resp, &err);
-}
+/* ---- Health (health.c), reflection (reflection.c), status (status.c) ---- */
 
 /* ---- generic entity CRUD ------------------------------------------------------ */
 
@@ -573,11 +545,12 @@ static int authorize_policy_read(dd_call *call, dd_error *err)
  * and rejecting policies (no reviewer); health is public. Reads of a
  * service need the role that writes it. The policy methods decide from the
  * request's kind (authorize). */
-#define M(path, msg, fn, hot, role) { path, &msg##__descriptor, fn, hot, DD_ROLE_##role, NULL }
-#define MP(path, msg, fn, authorize) { path, &msg##__descriptor, fn, 0, DD_ROLE_NONE, authorize }
+#define M(path, msg, fn, hot, role) { path, &msg##__descriptor, fn, hot, DD_ROLE_##role, NULL, 0 }
+#define MP(path, msg, fn, authorize) { path, &msg##__descriptor, fn, 0, DD_ROLE_NONE, authorize, 0 }
+#define MS(path, msg, fn, role, stream) { path, &msg##__descriptor, fn, 0, DD_ROLE_##role, NULL, stream }
 const dd_method dd_methods[] = {
 	M("/dealdesk.v1.QuoteService/Quote", dealdesk__v1__quote_request, h_quote, 1, CHECKOUT),
-	M("/grpc.health.v1.Health/Check", grpc__health__v1__health_check_request, h_health, 1, PUBLIC),
+	M("/grpc.health.v1.Health/Check", grpc__health__v1__health_check_request, dd_health_check, 1, PUBLIC),
 	M("/dealdesk.v1.CatalogAdmin/PutPriceEntries", dealdesk__v1__put_price_entries_request, h_put_price, 0, PRICING),
 	M("/dealdesk.v1.CatalogAdmin/GetPriceEntry", dealdesk__v1__price_entry_key, h_get_price, 0, PRICING),
 	M("/dealdesk.v1.CatalogAdmin/ListPriceEntries", dealdesk__v1__list_price_entries_request, h_list_price, 0, PRICING),
@@ -640,5 +613,10 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.AnalyticsService/GetSalesKpis", dealdesk__v1__get_sales_kpis_request, dd_analytics_h_kpis, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/ListInvoices", dealdesk__v1__list_invoices_request, dd_orders_list_invoices, 0, FINANCE),
 	M("/dealdesk.v1.BackupAdmin/Backup", dealdesk__v1__backup_request, dd_backup_backup, 0, ADMIN),
-	{ NULL, NULL, NULL, 0, DD_ROLE_NONE, NULL },
+	MS("/grpc.health.v1.Health/Watch", grpc__health__v1__health_check_request, dd_health_watch, PUBLIC, DD_STREAM_SERVER | DD_STREAM_LONG),
+	/* v1alpha has v1's wire format: one decoder for both */
+	MS("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", grpc__reflection__v1__server_reflection_request, dd_reflection_info, PUBLIC, DD_STREAM_CLIENT | DD_STREAM_SERVER),
+	MS("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", grpc__reflection__v1__server_reflection_request, dd_reflection_info, PUBLIC, DD_STREAM_CLIENT | DD_STREAM_SERVER),
+	M("/dealdesk.v1.ServerAdmin/GetStatus", dealdesk__v1__get_status_request, dd_status_get, 0, ADMIN),
+	{ NULL, NULL, NULL, 0, DD_ROLE_NONE, NULL, 0 },
 };

@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "dealdesk/admin.h"
 #include "dealdesk/log.h"
 #include "dealdesk/analytics.h"
+#include "dealdesk/version.h"
 #include "dealdesk/writer.h"
 #include "server.h"
 
@@ -41,8 +43,13 @@ static void usage(FILE *f)
 	        "                                condition) needs ApprovePromotion (3000; 0 = conditions only)\n"
 	        "  --demo                        load the demo dataset into an empty store\n"
 	        "  --log-level LEVEL             debug|info|warn|error|off (info)\n"
+	        "  --log-format FORMAT           text|json: json is one object per line (text)\n"
+	        "  --metrics-listen ADDR         serve Prometheus metrics at http://ADDR/metrics\n"
+	        "                                (host:port; none by default)\n"
 	        "  --config FILE                 'key = value' lines with the names above\n"
-	        "Who may call (every call but health needs credentials):\n"
+	        "                                (packaging/dealdeskd.conf); flags override it\n"
+	        "  --version                     print the version and git revision\n"
+	        "Who may call (every call but health and reflection needs credentials):\n"
 	        "  --no-auth                     no credentials and no roles; loopback listen only\n"
 	        "  --tls-cert FILE               PEM certificate chain of the server (TLS)\n"
 	        "  --tls-key FILE                PEM private key of the server\n"
@@ -204,6 +211,99 @@ static void limit_malloc_caches(void)
 		dlclose(self);
 }
 
+enum { OPT_KEY = 0x100, OPT_CONFIG = 0x80, OPT_VERSION, OPT_HELP = 'h' };
+
+/* The getopt_long table: OPT_KEY + i for dd_config_keys[i] (--key VALUE or
+ * --key=VALUE; a switch: --key, or --key=false), then --config, --version
+ * and --help. */
+static struct option *option_table(void)
+{
+	size_t n = 0;
+	while (dd_config_keys[n].name)
+		n++;
+	struct option *o = calloc(n + 4, sizeof(*o));
+	if (o == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		o[i] = (struct option){ dd_config_keys[i].name,
+			                dd_config_keys[i].is_switch ? optional_argument
+			                                            : required_argument,
+			                NULL, OPT_KEY + (int)i };
+	o[n++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
+	o[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
+	o[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	return o;
+}
+
+static const char *option_key(int opt)
+{
+	return dd_config_keys[opt - OPT_KEY].name;
+}
+
+/* Parses argv into cfg: the --config file first, whatever its place, then
+ * every flag in order over it. 0 to run, else the exit status (after
+ * --help or --version: 0 through *exit_now). */
+static int parse_flags(int argc, char **argv, dd_config *cfg, int *exit_now)
+{
+	struct option *opts = option_table();
+	dd_error err;
+	int rc = 0;
+	*exit_now = 0;
+	if (opts == NULL) {
+		fprintf(stderr, "dealdeskd: out of memory\n");
+		return 1;
+	}
+	/* pass 1: --config (quietly: pass 2 reports the errors) */
+	opterr = 0;
+	optind = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		if (opt == OPT_CONFIG) {
+			if (dd_config_load_file(cfg, optarg, &err) != DD_OK) {
+				fprintf(stderr, "dealdeskd: %s\n", err.msg);
+				rc = 2;
+				goto out;
+			}
+			snprintf(cfg->config_file, sizeof(cfg->config_file), "%s", optarg);
+		}
+	/* pass 2: the flags, over the file's settings */
+	opterr = 1;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == OPT_HELP) {
+			usage(stdout);
+			*exit_now = 1;
+			goto out;
+		}
+		if (opt == OPT_VERSION) {
+			printf("dealdeskd %s (git %s)\n", dd_version(), dd_git_revision());
+			*exit_now = 1;
+			goto out;
+		}
+		if (opt == OPT_CONFIG)
+			continue;
+		if (opt < OPT_KEY) { /* getopt has said what is wrong */
+			usage(stderr);
+			rc = 2;
+			goto out;
+		}
+		if (dd_config_set(cfg, option_key(opt), optarg, &err) != DD_OK) {
+			fprintf(stderr, "dealdeskd: %s\n", err.msg);
+			usage(stderr);
+			rc = 2;
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "dealdeskd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		rc = 2;
+	}
+out:
+	free(opts);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	limit_malloc_caches();
@@ -212,56 +312,13 @@ int main(int argc, char **argv)
 	dd_config_defaults(&cfg);
 	if (argc >= 2 && strcmp(argv[1], "token") == 0)
 		return token_command(argc, argv);
-	/* the config file first, so flags override it */
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--config") == 0) {
-			if (i + 1 >= argc) {
-				usage(stderr);
-				return 2;
-			}
-			if (dd_config_load_file(&cfg, argv[i + 1], &err) != DD_OK) {
-				fprintf(stderr, "dealdeskd: %s\n", err.msg);
-				return 2;
-			}
-		}
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return 0;
-		}
-		if (strncmp(a, "--", 2) != 0) {
-			fprintf(stderr, "dealdeskd: unexpected argument '%s'\n", a);
-			usage(stderr);
-			return 2;
-		}
-		const char *key = a + 2;
-		if (!strcmp(key, "config")) {
-			i++;
-			continue;
-		}
-		const char *val = NULL;
-		char name[64];
-		const char *eq = strchr(key, '=');
-		if (eq) {
-			snprintf(name, sizeof(name), "%.*s", (int)(eq - key), key);
-			key = name;
-			val = eq + 1;
-		} else if (strcmp(key, "demo") && strcmp(key, "require-approval") &&
-		           strcmp(key, "no-auth")) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "dealdeskd: %s needs a value\n", a);
-				return 2;
-			}
-			val = argv[++i];
-		}
-		if (dd_config_set(&cfg, key, val, &err) != DD_OK) {
-			fprintf(stderr, "dealdeskd: %s\n", err.msg);
-			usage(stderr);
-			return 2;
-		}
-	}
+	int exit_now;
+	int prc = parse_flags(argc, argv, &cfg, &exit_now);
+	if (prc != 0 || exit_now)
+		return prc;
 	dd_log_set_level(cfg.log_level);
+	dd_log_set_format(cfg.log_json ? DD_LOG_FORMAT_JSON : DD_LOG_FORMAT_TEXT);
+	dd_log(DD_LOG_INFO, "dealdeskd %s (git %s) starting", dd_version(), dd_git_revision());
 	if (cfg.no_auth && !dd_listen_is_loopback(cfg.listen)) {
 		fprintf(stderr, "dealdeskd: --no-auth is refused on %s: unauthenticated calls are "
 		                "allowed only on a loopback address (127.0.0.1, [::1], localhost)\n",

@@ -19,14 +19,22 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "dealdesk/admin.h"
 #include "dealdesk/log.h"
+#include "dealdesk/version.h"
+#include "accesslog.h"
+#include "health.h"
+#include "metrics.h"
+#include "reflection.h"
 
 #define SHUTDOWN_TAG ((void *)1)
 
@@ -57,6 +65,7 @@ static void arm(worker *w, int method)
 		dd_log(DD_LOG_ERROR, "out of memory arming a call");
 		return;
 	}
+	c->tag = (struct dd_tag){ TAG_CALL, c };
 	c->w = w;
 	c->method = method;
 	c->state = CALL_REQUESTED;
@@ -64,8 +73,11 @@ static void arm(worker *w, int method)
 	grpc_metadata_array_init(&c->md);
 	grpc_call_error e;
 	if (method >= 0) {
+		/* client-streaming methods read their messages themselves */
+		grpc_byte_buffer **payload =
+			(dd_methods[method].stream & DD_STREAM_CLIENT) ? NULL : &c->payload;
 		e = grpc_server_request_registered_call(s->grpc, s->handles[method], &c->call,
-		                                        &c->deadline, &c->md, &c->payload,
+		                                        &c->deadline, &c->md, payload,
 		                                        w->cq, w->cq, c);
 	} else {
 		grpc_call_details_init(&c->details);
@@ -265,21 +277,25 @@ static void handle_new_call(worker *w, dd_call *c)
 	c->identity = "";
 	c->role = DD_ROLE_NONE;
 	atomic_fetch_add(&s->active_calls, 1);
-	track_call(s, c);
+	unsigned stream = c->method >= 0 ? dd_methods[c->method].stream : 0;
+	if (!(stream & DD_STREAM_LONG))
+		track_call(s, c);
+	if (s->metrics)
+		dd_metrics_started(s->metrics, w->index, c->method);
 	/* keep the same number of calls requested */
 	arm(w, c->method);
 	if (c->method < 0) {
 		c->unregistered_path = grpc_slice_to_c_string(c->details.method);
 		char msg[512];
 		snprintf(msg, sizeof(msg), "method %s is not implemented", c->unregistered_path);
-		dd_call__reply(c, GRPC_STATUS_UNIMPLEMENTED, msg);
+		dd_call__reply(c, GRPC_STATUS_UNIMPLEMENTED, msg, 0);
 		return;
 	}
 	/* A call that waited in the queue past its deadline: the client has
 	 * given up, so its work (a write above all) must not happen. */
 	if (dd_deadline_passed(c->deadline, gpr_now(GPR_CLOCK_MONOTONIC))) {
 		dd_call__reply(c, GRPC_STATUS_DEADLINE_EXCEEDED,
-		               "deadline passed before the call was handled");
+		               "deadline passed before the call was handled", 0);
 		return;
 	}
 	/* the server's own bound on the call: its handler sees the earlier of
@@ -287,7 +303,8 @@ static void handle_new_call(worker *w, dd_call *c)
 	 * the call itself past it) */
 	gpr_timespec cap = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
 	                                gpr_time_from_millis(s->config->max_call_ms, GPR_TIMESPAN));
-	if (gpr_time_cmp(gpr_convert_clock_type(c->deadline, GPR_CLOCK_MONOTONIC), cap) > 0)
+	if (!(stream & DD_STREAM_LONG) &&
+	    gpr_time_cmp(gpr_convert_clock_type(c->deadline, GPR_CLOCK_MONOTONIC), cap) > 0)
 		c->deadline = cap;
 	dd_arena_init(&c->arena, 65536, s->config->max_message_bytes * 8 + (64u << 20));
 	dd_arena_take(&c->arena, &w->spare);
@@ -302,21 +319,30 @@ static void handle_new_call(worker *w, dd_call *c)
 		if (rc == DD_OK && m->authorize == NULL)
 			rc = authorize_method(c, m, &err);
 		if (rc != DD_OK) {
-			dd_call__reply(c, dd_err_grpc_status(rc), err.msg);
+			dd_call__reply(c, dd_err_grpc_status(rc), err.msg, rc);
 			return;
 		}
 	}
+	if (stream & DD_STREAM_CLIENT) {
+		/* its messages arrive one by one (stream.c) */
+		dd_stream__start(c);
+		return;
+	}
 	grpc_status_code status = decode_request(c, &err);
 	if (status != GRPC_STATUS_OK) {
-		dd_call__reply(c, status, err.msg);
+		dd_call__reply(c, status, err.msg, err.code);
 		return;
 	}
 	if (!s->config->no_auth && m->authorize != NULL) {
 		int rc = m->authorize(c, &err);
 		if (rc != DD_OK) {
-			dd_call__reply(c, dd_err_grpc_status(rc), err.msg);
+			dd_call__reply(c, dd_err_grpc_status(rc), err.msg, rc);
 			return;
 		}
+	}
+	if (stream) {
+		dd_stream__start(c);
+		return;
 	}
 	int r = dd_methods[c->method].handler(c);
 	/* A pending call may be finished, even freed, by now: hands off. A
@@ -346,7 +372,12 @@ static void *worker_main(void *arg)
 			pthread_mutex_unlock(&s->lock);
 			continue;
 		}
-		dd_call *c = ev.tag;
+		struct dd_tag *t = ev.tag;
+		if (t->kind != TAG_CALL) {
+			dd_stream__complete(t, ev.success);
+			continue;
+		}
+		dd_call *c = t->call;
 		if (c->state == CALL_REQUESTED) {
 			if (!ev.success) { /* the server is shutting down */
 				dd_call__free(c);
@@ -360,6 +391,14 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+static int method_count(void)
+{
+	int n = 0;
+	while (dd_methods[n].path)
+		n++;
+	return n;
+}
+
 static int register_methods(dd_server *s)
 {
 	size_t n = 0;
@@ -371,7 +410,10 @@ static int register_methods(dd_server *s)
 	for (size_t i = 0; i < n; i++) {
 		s->handles[i] = grpc_server_register_method(
 			s->grpc, dd_methods[i].path, NULL,
-			GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+			(dd_methods[i].stream & DD_STREAM_CLIENT)
+				? GRPC_SRM_PAYLOAD_NONE
+				: GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+			0);
 		if (s->handles[i] == NULL)
 			return -1;
 	}
@@ -619,9 +661,25 @@ int dd_server_run(const dd_config *cfg, dd_store *store, dd_writer *writer)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	dd_access_log_capture_grpc();
 	grpc_init();
 	int rc = 0;
-	if (server_setup(&s) != 0) {
+	s.started_at = (int64_t)time(NULL);
+	dd_error err;
+	dd_metrics_http *http = NULL;
+	if (dd_metrics_new(&s.metrics, (unsigned)method_count(), cfg->threads) != DD_OK ||
+	    dd_health_new(&s.health) != DD_OK) {
+		dd_log(DD_LOG_ERROR, "out of memory");
+		rc = 1;
+	} else if (dd_reflection_new(&s.reflection, &err) != DD_OK) {
+		dd_log(DD_LOG_ERROR, "%s", err.msg);
+		rc = 1;
+	} else if (cfg->metrics_listen[0] &&
+	           dd_metrics_http_start(&http, cfg->metrics_listen, s.metrics, store, writer,
+	                                 &err) != DD_OK) {
+		dd_log(DD_LOG_ERROR, "%s", err.msg);
+		rc = 1;
+	} else if (server_setup(&s) != 0) {
 		rc = 1;
 	} else {
 		grpc_server_start(s.grpc);
@@ -635,17 +693,31 @@ int dd_server_run(const dd_config *cfg, dd_store *store, dd_writer *writer)
 			for (int k = 0; k < 2; k++)
 				arm(w, -1);
 		}
-		dd_log(DD_LOG_INFO, "dealdeskd listening on %s (threads=%u, db=%s)", cfg->listen,
-		       cfg->threads, cfg->db);
-		fprintf(stderr, "dealdeskd ready on %s\n", cfg->listen);
+		dd_log(DD_LOG_INFO, "dealdeskd %s (%s) listening on %s (threads=%u, db=%s%s%s)",
+		       dd_version(), dd_git_revision(), cfg->listen, cfg->threads, cfg->db,
+		       http ? ", metrics on " : "", http ? cfg->metrics_listen : "");
+		/* the line scripts wait for; with JSON logs, as a log object */
+		if (dd_log_get_format() == DD_LOG_FORMAT_TEXT)
+			fprintf(stderr, "dealdeskd ready on %s\n", cfg->listen);
+		else
+			dd_log(DD_LOG_INFO, "dealdeskd ready on %s", cfg->listen);
+		sd_notifyf(0, "READY=1\nSTATUS=serving on %s\nMAINPID=%lu", cfg->listen,
+		           (unsigned long)getpid());
 
 		int sig = wait_signal(&s);
+		sd_notify(0, "STOPPING=1\nSTATUS=draining");
 		dd_log(DD_LOG_INFO, "signal %d: finishing in-flight calls (grace %u ms)", sig,
 		       cfg->shutdown_grace_ms);
+		/* health watchers see NOT_SERVING and their streams end */
+		dd_health_shutdown(s.health);
 		server_drain(&s);
 	}
 	server_free(&s);
 	grpc_shutdown();
+	dd_metrics_http_stop(http);
+	dd_metrics_free(s.metrics);
+	dd_health_free(s.health);
+	dd_reflection_free(s.reflection);
 	pthread_mutex_destroy(&s.lock);
 	pthread_mutex_destroy(&s.calls_lock);
 	pthread_cond_destroy(&s.drained_cond);

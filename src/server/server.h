@@ -55,6 +55,10 @@ typedef struct dd_config {
 	/* quotes per experiment arm, counted off the quote path (analytics.h);
 	 * NULL = not counted */
 	struct dd_analytics_tally *tally;
+	/* operations (README "Metrics and logs") */
+	char metrics_listen[256];   /* --metrics-listen host:port; "" = no metrics */
+	int log_json;               /* --log-format json */
+	char config_file[1024];     /* --config, for the status */
 } dd_config;
 
 /* 1 when listen is a loopback (or unix socket) address. */
@@ -67,6 +71,18 @@ void dd_config_defaults(dd_config *c);
 int dd_config_load_file(dd_config *c, const char *path, dd_error *err);
 /* Applies one setting by name (flag name without "--"). */
 int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *err);
+/* The keys of dd_config_set, NULL-terminated; a switch (--demo) takes no
+ * value on the command line, or one (--demo=false). */
+typedef struct dd_config_key {
+	const char *name;
+	int is_switch;
+} dd_config_key;
+extern const dd_config_key dd_config_keys[];
+
+/* Calls fn with every setting, its key as dd_config_set names it and its
+ * value as text ("" when unset; numbers in bytes or units, not K/M/G). */
+typedef void (*dd_config_entry_fn)(void *ud, const char *key, const char *value);
+void dd_config_entries(const dd_config *c, dd_config_entry_fn fn, void *ud);
 
 typedef struct dd_server dd_server;
 
@@ -84,6 +100,8 @@ typedef struct dd_method {
 	 * decides after decoding instead of role: DD_OK, or DD_EDENIED /
 	 * DD_EINVAL with err. NULL: role alone, checked before decoding. */
 	int (*authorize)(dd_call *call, dd_error *err);
+	/* 0: unary. Else DD_STREAM_* flags (call.h "Streaming"). */
+	unsigned stream;
 } dd_method;
 
 /* The method table, terminated by a NULL path. */

@@ -396,6 +396,17 @@ struct dd_writer *dd_store__writer(dd_store *store)
 
 /* Every dd_rtxn must be freed, every dd_wtxn ended and the writer stopped
  * before this. */
+int dd_store_map_use(dd_store *store, uint64_t *used, uint64_t *size)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	if (mdb_env_info(store->env, &info) != 0 || mdb_env_stat(store->env, &st) != 0)
+		return DD_ESTORE;
+	*size = info.me_mapsize;
+	*used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+	return DD_OK;
+}
+
 void dd_store_close(dd_store *store)
 {
 	if (store == NULL)

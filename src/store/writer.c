@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dealdesk/log.h"
 #include "store_int.h"
@@ -80,6 +81,8 @@ static void run_job(dd_store *store, dd_wtxn *txn, dd_writer_job *job)
 static void run_batch(dd_writer *w, dd_writer_job *batch, size_t n, bool fail_commit)
 {
 	dd_wtxn *txn;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = dd_wtxn_begin(w->store, &txn);
 	if (rc != DD_OK) {
 		for (dd_writer_job *j = batch; j != NULL; j = j->next) {
@@ -117,7 +120,15 @@ static void run_batch(dd_writer *w, dd_writer_job *batch, size_t n, bool fail_co
 	uint64_t failed = 0;
 	for (dd_writer_job *j = batch; j != NULL; j = j->next)
 		failed += j->rc != DD_OK;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	uint64_t us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
 	pthread_mutex_lock(&w->lock);
+	w->stats.queued -= n;
+	for (int i = 0; i < DD_WRITER_BUCKETS; i++) {
+		w->stats.batch_size_le[i] += n <= ((size_t)1 << i);
+		w->stats.commit_us_le[i] += us <= ((uint64_t)100 << i);
+	}
+	w->stats.commit_us_sum += us;
 	w->stats.batches++;
 	w->stats.jobs += n;
 	w->stats.failed_jobs += failed;
@@ -236,6 +247,7 @@ int dd_writer_submit(dd_writer *w, dd_writer_job *job)
 	else
 		w->head = job;
 	w->tail = job;
+	w->stats.queued++;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 	return DD_OK;

@@ -21,9 +21,11 @@ done
 [ -x "$DEST/usr/sbin/dealdeskd" ] || fail "dealdeskd is not executable"
 "$DEST/usr/bin/dealdesk" --help | grep -q "backup" || fail "the installed dealdesk does not run"
 "$DEST/usr/sbin/dealdeskd" --help >/dev/null 2>&1 || fail "the installed dealdeskd does not run"
-if [ -f "$SRC/packaging/dealdeskd.service" ]; then
-  [ -f "$DEST/usr/lib/systemd/system/dealdeskd.service" ] || fail "no unit file installed"
-else
-  [ ! -e "$DEST/usr/lib/systemd" ] || fail "a unit file without packaging/dealdeskd.service"
-fi
+# the unit (configured from packaging/dealdeskd.service.in) starts the
+# installed server, with the installed example configuration
+UNIT="$DEST/usr/lib/systemd/system/dealdeskd.service"
+[ -f "$UNIT" ] || fail "no unit file installed"
+grep -q "^ExecStart=/.*/sbin/dealdeskd --config " "$UNIT" || fail "the unit does not start the installed sbin/dealdeskd"
+[ -f "$DEST/usr/etc/dealdesk/dealdeskd.conf" ] || [ -f "$DEST/etc/dealdesk/dealdeskd.conf" ] || \
+  fail "no example configuration installed"
 echo "install: ok ($(find "$DEST" -type f | wc -l) files)"

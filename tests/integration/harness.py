@@ -35,7 +35,8 @@ def stubs():
         atexit.register(shutil.rmtree, _stub_dir, True)
         protos = ["dealdesk/v1/types.proto", "dealdesk/v1/quote.proto",
                   "dealdesk/v1/admin.proto", "dealdesk/v1/orders.proto",
-                  "grpc/health/v1/health.proto", "dealdesk/v1/analytics.proto"]
+                  "grpc/health/v1/health.proto", "dealdesk/v1/analytics.proto",
+                  "dealdesk/v1/server.proto"]
         protos.append("dealdesk/v1/backup.proto")
         subprocess.run(["protoc", "-I" + os.path.join(SRC, "proto"),
                         "--python_out=" + _stub_dir, "--grpc_out=" + _stub_dir,
@@ -45,7 +46,8 @@ def stubs():
     mods = {}
     for name in ["types_pb2", "quote_pb2", "quote_pb2_grpc", "admin_pb2", "admin_pb2_grpc",
                  "orders_pb2", "orders_pb2_grpc", "analytics_pb2", "analytics_pb2_grpc",
-                 "backup_pb2", "backup_pb2_grpc"]:
+                 "backup_pb2", "backup_pb2_grpc",
+                 "server_pb2", "server_pb2_grpc"]:
         mods[name] = importlib.import_module("dealdesk.v1." + name)
     # grpc/health would shadow the grpc package: load it by path
     spec = importlib.util.spec_from_file_location(

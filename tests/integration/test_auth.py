@@ -43,6 +43,7 @@ SERVICE_ROLE = {"dealdesk.v1.QuoteService": "checkout", "dealdesk.v1.CatalogAdmi
                 "dealdesk.v1.CustomerAdmin": "finance",
                 "dealdesk.v1.ComplianceAdmin": "compliance", "dealdesk.v1.TokenAdmin": "admin"}
 SERVICE_ROLE["dealdesk.v1.BackupAdmin"] = "admin"
+SERVICE_ROLE["dealdesk.v1.ServerAdmin"] = "admin"
 # orders: the checkout commits, cancels and reads them; finance does the rest
 ORDER_CHECKOUT = {"Commit", "Cancel", "GetOrder", "ListOrders"}
 POLICY_WRITE = {"UploadPolicy", "SubmitPolicy", "ActivatePolicy"}
@@ -63,7 +64,7 @@ def all_methods():
     protos: a new RPC without an expectation below fails the matrix."""
     out = []
     for mod in (m["quote_pb2"], m["admin_pb2"], m["orders_pb2"], m["analytics_pb2"],
-                m["backup_pb2"]):
+                m["backup_pb2"], m["server_pb2"]):
         for svc in mod.DESCRIPTOR.services_by_name.values():
             for meth in svc.methods:
                 cls = getattr(mod, meth.input_type.name, None) or \

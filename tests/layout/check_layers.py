@@ -71,6 +71,7 @@ PUBLIC_HEADERS = {
     "policytest.h": "policytest",
     "governance.h": "admin",
     "analytics.h": "analytics",
+    "version.h": "common",
 }
 PUBLIC_HEADERS["csvrec.h"] = "client"  # CSV <-> protobuf records (spreadsheet round trips)
 
@@ -78,6 +79,9 @@ PUBLIC_HEADERS["csvrec.h"] = "client"  # CSV <-> protobuf records (spreadsheet r
 GENERATED_PREFIXES = {
     "dealdesk/v1/": "proto",
     "grpc/health/v1/": "proto",
+    "grpc/reflection/": "proto",
+    "google/rpc/": "proto",
+    "google/protobuf/": "proto",
 }
 
 # Layer -> the other layers its files may include. The order, low to high:

@@ -14,6 +14,12 @@
 
 #include "dealdesk/v1/admin.pb-c.h"
 #include "dealdesk/v1/quote.pb-c.h"
+#include "dealdesk/log.h"
+#include "dealdesk/v1/orders.pb-c.h"
+#include "google/rpc/error_details.pb-c.h"
+#include "google/rpc/status.pb-c.h"
+#include "server/metrics.h"
+#include "server/reflection.h"
 #include "server/server.h"
 #include "server/transport.h" /* to build a dd_call without a network */
 
@@ -238,7 +244,7 @@ static void test_method_roles(void **state)
 		assert_non_null(m->request);
 		assert_string_not_equal(dd_role_name(m->role), "?");
 	}
-	assert_int_equal(n, 64); /* 49 + credit tiers 4 + reviewed rules 4 + analytics 5 + ListInvoices, Backup */
+	assert_int_equal(n, 68); /* 49 + credit tiers 4 + reviewed rules 4 + analytics 5 + ListInvoices, Backup + Watch, reflection 2, GetStatus */
 	struct { const char *path; dd_role role; } want[] = {
 		{ "/dealdesk.v1.QuoteService/Quote", DD_ROLE_CHECKOUT },
 		{ "/grpc.health.v1.Health/Check", DD_ROLE_PUBLIC },
@@ -256,6 +262,10 @@ static void test_method_roles(void **state)
 		{ "/dealdesk.v1.OrderService/ReleaseOrder", DD_ROLE_FINANCE },
 		{ "/dealdesk.v1.OrderService/ListInvoices", DD_ROLE_FINANCE },
 		{ "/dealdesk.v1.BackupAdmin/Backup", DD_ROLE_ADMIN },
+		{ "/grpc.health.v1.Health/Watch", DD_ROLE_PUBLIC },
+		{ "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", DD_ROLE_PUBLIC },
+		{ "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", DD_ROLE_PUBLIC },
+		{ "/dealdesk.v1.ServerAdmin/GetStatus", DD_ROLE_ADMIN },
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const dd_method *m = dd_methods;
@@ -337,6 +347,259 @@ static void test_call_metadata(void **state)
 	dd_arena_free(&c.arena);
 }
 
+/* ---- operations: settings, details, reflection index, metrics, JSON ------- */
+
+static void collect(void *ud, const char *key, const char *value)
+{
+	char *out = ud;
+	size_t n = strlen(out);
+	snprintf(out + n, 8192 - n, "%s=%s\n", key, value);
+}
+
+static void test_config_operations(void **state)
+{
+	(void)state;
+	dd_config c;
+	dd_error err;
+	dd_config_defaults(&c);
+	assert_string_equal(c.metrics_listen, "");
+	assert_int_equal(c.log_json, 0);
+	assert_int_equal(dd_config_set(&c, "metrics-listen", "127.0.0.1:9464", &err), DD_OK);
+	assert_string_equal(c.metrics_listen, "127.0.0.1:9464");
+	assert_int_equal(dd_config_set(&c, "metrics-listen", "nocolon", &err), DD_EINVAL);
+	assert_string_equal(err.msg, "bad value 'nocolon' for metrics-listen");
+	assert_int_equal(dd_config_set(&c, "log-format", "json", &err), DD_OK);
+	assert_int_equal(c.log_json, 1);
+	assert_int_equal(dd_config_set(&c, "log-format", "text", &err), DD_OK);
+	assert_int_equal(c.log_json, 0);
+	assert_int_equal(dd_config_set(&c, "log-format", "xml", &err), DD_EINVAL);
+	assert_int_equal(dd_config_set(&c, "client-role", "till=checkout", &err), DD_OK);
+	char *all = calloc(1, 8192);
+	dd_config_entries(&c, collect, all);
+	assert_non_null(strstr(all, "\nthreads=2\n"));
+	assert_non_null(strstr(all, "\nmap-size=1073741824\n"));
+	assert_non_null(strstr(all, "\nmetrics-listen=127.0.0.1:9464\n"));
+	assert_non_null(strstr(all, "\nlog-format=text\n"));
+	assert_non_null(strstr(all, "\nclient-role=till=checkout\n"));
+	assert_non_null(strstr(all, "\nno-auth=false\n"));
+	/* every key it lists is one dd_config_set takes back, and is in
+	 * dd_config_keys (the flags); every one of those is listed */
+	dd_config d;
+	dd_config_defaults(&d);
+	size_t listed = 0, nkeys = 0;
+	while (dd_config_keys[nkeys].name)
+		nkeys++;
+	char *seen = calloc(nkeys, 1);
+	for (char *line = strtok(all, "\n"); line; line = strtok(NULL, "\n")) {
+		char *eq = strchr(line, '=');
+		*eq = '\0';
+		if (!strcmp(line, "config"))
+			continue; /* the file, not a setting */
+		size_t k = 0;
+		while (k < nkeys && strcmp(dd_config_keys[k].name, line) != 0)
+			k++;
+		if (k == nkeys)
+			fail_msg("%s: listed but not in dd_config_keys", line);
+		if (!seen[k])
+			listed++;
+		seen[k] = 1;
+		if (eq[1] == '\0')
+			continue; /* unset */
+		if (dd_config_keys[k].is_switch)
+			assert_true(!strcmp(eq + 1, "true") || !strcmp(eq + 1, "false"));
+		assert_int_equal(dd_config_set(&d, line, eq + 1, &err), DD_OK);
+	}
+	/* client-role is listed only when set: it is, above */
+	assert_int_equal(listed, nkeys);
+	/* and dd_config_set knows each (a bad value, never an unknown key) */
+	for (size_t k = 0; k < nkeys; k++)
+		if (dd_config_set(&d, dd_config_keys[k].name, "?", &err) != DD_OK)
+			assert_null(strstr(err.msg, "unknown setting"));
+	free(seen);
+	free(all);
+}
+
+static Google__Rpc__Status *details_of(dd_call *c)
+{
+	assert_int_equal(c->trailer_set, 1);
+	assert_true(grpc_slice_str_cmp(c->trailer.key, "grpc-status-details-bin") == 0);
+	Google__Rpc__Status *st = google__rpc__status__unpack(
+		NULL, GRPC_SLICE_LENGTH(c->trailer.value), GRPC_SLICE_START_PTR(c->trailer.value));
+	assert_non_null(st);
+	grpc_slice_unref(c->trailer.key);
+	grpc_slice_unref(c->trailer.value);
+	c->trailer_set = 0;
+	return st;
+}
+
+static void test_error_details(void **state)
+{
+	(void)state;
+	dd_call c;
+	memset(&c, 0, sizeof(c));
+	c.method = 0; /* Quote */
+	Dealdesk__V1__QuoteRequest q = DEALDESK__V1__QUOTE_REQUEST__INIT;
+	Dealdesk__V1__CommitRequest cr = DEALDESK__V1__COMMIT_REQUEST__INIT;
+	q.customer_id = "late";
+	cr.request = &q;
+	c.request = &cr.base;
+
+	dd_call__set_details(&c, GRPC_STATUS_INVALID_ARGUMENT, "lines[2].quantity: must be > 0",
+	                     DD_EINVAL);
+	Google__Rpc__Status *st = details_of(&c);
+	assert_int_equal(st->code, GRPC_STATUS_INVALID_ARGUMENT);
+	assert_string_equal(st->message, "lines[2].quantity: must be > 0");
+	assert_int_equal(st->n_details, 2);
+	assert_string_equal(st->details[0]->type_url, "type.googleapis.com/google.rpc.ErrorInfo");
+	Google__Rpc__ErrorInfo *info = google__rpc__error_info__unpack(
+		NULL, st->details[0]->value.len, st->details[0]->value.data);
+	assert_string_equal(info->reason, "INVALID_FIELD");
+	assert_string_equal(info->domain, "dealdesk");
+	assert_int_equal(info->n_metadata, 2);
+	assert_string_equal(info->metadata[1]->key, "field");
+	assert_string_equal(info->metadata[1]->value, "lines[2].quantity");
+	google__rpc__error_info__free_unpacked(info, NULL);
+	assert_string_equal(st->details[1]->type_url, "type.googleapis.com/google.rpc.BadRequest");
+	Google__Rpc__BadRequest *br = google__rpc__bad_request__unpack(
+		NULL, st->details[1]->value.len, st->details[1]->value.data);
+	assert_int_equal(br->n_field_violations, 1);
+	assert_string_equal(br->field_violations[0]->field, "lines[2].quantity");
+	assert_string_equal(br->field_violations[0]->description, "must be > 0");
+	google__rpc__bad_request__free_unpacked(br, NULL);
+	google__rpc__status__free_unpacked(st, NULL);
+
+	/* credit: one violation per reason, the customer as subject */
+	dd_call__set_details(&c, GRPC_STATUS_FAILED_PRECONDITION,
+	                     "credit DECLINE: TO_APPROVE: pay the open items; over limit;", DD_EPRECOND);
+	st = details_of(&c);
+	Google__Rpc__PreconditionFailure *pf = google__rpc__precondition_failure__unpack(
+		NULL, st->details[1]->value.len, st->details[1]->value.data);
+	assert_int_equal(pf->n_violations, 2);
+	assert_string_equal(pf->violations[0]->type, "CREDIT");
+	assert_string_equal(pf->violations[0]->subject, "customer/late");
+	assert_string_equal(pf->violations[0]->description, "TO_APPROVE: pay the open items");
+	assert_string_equal(pf->violations[1]->description, "over limit");
+	google__rpc__precondition_failure__free_unpacked(pf, NULL);
+	google__rpc__status__free_unpacked(st, NULL);
+
+	/* compliance: one per check, a "; " inside a message kept */
+	dd_call__set_details(&c, GRPC_STATUS_FAILED_PRECONDITION,
+	                     "compliance BLOCK: margin: low (1.04); margin 1.01%; embargo-1: "
+	                     "country XX;", DD_EPRECOND);
+	st = details_of(&c);
+	info = google__rpc__error_info__unpack(NULL, st->details[0]->value.len,
+	                                       st->details[0]->value.data);
+	assert_string_equal(info->reason, "COMPLIANCE_BLOCKED");
+	google__rpc__error_info__free_unpacked(info, NULL);
+	pf = google__rpc__precondition_failure__unpack(NULL, st->details[1]->value.len,
+	                                               st->details[1]->value.data);
+	assert_int_equal(pf->n_violations, 2);
+	assert_string_equal(pf->violations[0]->subject, "compliance_check/margin");
+	assert_string_equal(pf->violations[0]->description, "low (1.04); margin 1.01%");
+	assert_string_equal(pf->violations[1]->subject, "compliance_check/embargo-1");
+	assert_string_equal(pf->violations[1]->description, "country XX");
+	google__rpc__precondition_failure__free_unpacked(pf, NULL);
+	google__rpc__status__free_unpacked(st, NULL);
+
+	/* no dd_err behind it: the reason from the status */
+	dd_call__set_details(&c, GRPC_STATUS_DEADLINE_EXCEEDED, "too late", 0);
+	st = details_of(&c);
+	assert_int_equal(st->n_details, 1);
+	info = google__rpc__error_info__unpack(NULL, st->details[0]->value.len,
+	                                       st->details[0]->value.data);
+	assert_string_equal(info->reason, "DEADLINE_EXCEEDED");
+	assert_int_equal(info->n_metadata, 1);
+	google__rpc__error_info__free_unpacked(info, NULL);
+	google__rpc__status__free_unpacked(st, NULL);
+}
+
+static void test_reflection_index(void **state)
+{
+	(void)state;
+	dd_reflection *r;
+	dd_error err;
+	assert_int_equal(dd_reflection_new(&r, &err), DD_OK);
+	long quote = dd_reflection_find_file(r, "dealdesk/v1/quote.proto");
+	assert_true(quote >= 0);
+	assert_int_equal(dd_reflection_find_symbol(r, "dealdesk.v1.QuoteService"), quote);
+	assert_int_equal(dd_reflection_find_symbol(r, ".dealdesk.v1.QuoteRequest"), quote);
+	assert_int_equal(dd_reflection_find_symbol(r, "dealdesk.v1.QuoteService.Quote"), quote);
+	assert_int_equal(dd_reflection_find_symbol(r, "dealdesk.v1.QuoteRequest.customer_id"), quote);
+	assert_int_equal(dd_reflection_find_symbol(r, "dealdesk.v1.Nope"), -1);
+	assert_int_equal(dd_reflection_find_symbol(r, "dealdesk.v1"), -1);
+	assert_true(dd_reflection_find_symbol(r, "grpc.reflection.v1alpha.ServerReflection") >= 0);
+	assert_true(dd_reflection_find_symbol(r, "grpc.health.v1.HealthCheckResponse.ServingStatus") >= 0);
+	/* every service of the method table is described */
+	for (int i = 0; dd_methods[i].path; i++) {
+		char sym[256];
+		snprintf(sym, sizeof(sym), "%s", dd_methods[i].path + 1);
+		*strchr(sym, '/') = '.';
+		assert_true(dd_reflection_find_symbol(r, sym) >= 0);
+	}
+	dd_reflection_free(r);
+}
+
+static void test_metrics_render(void **state)
+{
+	(void)state;
+	dd_metrics *m;
+	assert_int_equal(dd_metrics_new(&m, 2, 2), DD_OK);
+	dd_metrics_started(m, 0, 0);
+	dd_metrics_started(m, 1, 0);
+	dd_metrics_started(m, 3, -1); /* shard past the end, unregistered */
+	dd_metrics_handled(m, 0, 0, GRPC_STATUS_OK, 120);
+	dd_metrics_handled(m, 1, 0, GRPC_STATUS_INVALID_ARGUMENT, 2000000);
+	dd_metrics_handled(m, 1, -1, GRPC_STATUS_UNIMPLEMENTED, 10);
+	dd_metrics_decision(m, 0, 1, 1);
+	dd_metrics_policy_failure(m, 0, "pricing policy v3: boom");
+	dd_metrics_policy_failure(m, 1, "pricing policy v3: budget");
+	dd_metrics_policy_failure(m, 1, "something else");
+	size_t len;
+	char *t = dd_metrics_render(m, NULL, NULL, &len);
+	assert_non_null(t);
+	assert_int_equal(strlen(t), len);
+	const char *want[] = {
+		"grpc_server_started_total{grpc_type=\"unary\",grpc_service=\"dealdesk.v1.QuoteService\",grpc_method=\"Quote\"} 2\n",
+		"grpc_server_started_total{grpc_type=\"unary\",grpc_service=\"unknown\",grpc_method=\"unknown\"} 1\n",
+		"grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"dealdesk.v1.QuoteService\",grpc_method=\"Quote\",grpc_code=\"OK\"} 1\n",
+		"grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"dealdesk.v1.QuoteService\",grpc_method=\"Quote\",grpc_code=\"INVALID_ARGUMENT\"} 1\n",
+		"grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"unknown\",grpc_method=\"unknown\",grpc_code=\"UNIMPLEMENTED\"} 1\n",
+		"grpc_server_handling_seconds_bucket{grpc_type=\"unary\",grpc_service=\"dealdesk.v1.QuoteService\",grpc_method=\"Quote\",le=\"0.0001\"} 0\n",
+		"grpc_server_handling_seconds_bucket{grpc_type=\"unary\",grpc_service=\"dealdesk.v1.QuoteService\",grpc_method=\"Quote\",le=\"0.00025\"} 1\n",
+		"grpc_server_handling_seconds_bucket{grpc_type=\"unary\",grpc_service=\"dealdesk.v1.QuoteService\",grpc_method=\"Quote\",le=\"1\"} 1\n",
+		"grpc_server_handling_seconds_bucket{grpc_type=\"unary\",grpc_service=\"dealdesk.v1.QuoteService\",grpc_method=\"Quote\",le=\"5\"} 2\n",
+		"grpc_server_handling_seconds_bucket{grpc_type=\"unary\",grpc_service=\"dealdesk.v1.QuoteService\",grpc_method=\"Quote\",le=\"+Inf\"} 2\n",
+		"grpc_server_handling_seconds_sum{grpc_type=\"unary\",grpc_service=\"dealdesk.v1.QuoteService\",grpc_method=\"Quote\"} 2.000120\n",
+		"dealdesk_decisions_total{kind=\"credit\",outcome=\"CREDIT_OUTCOME_APPROVE\"} 1\n",
+		"dealdesk_decisions_total{kind=\"compliance\",outcome=\"COMPLIANCE_STATUS_PASS\"} 1\n",
+		"dealdesk_policy_errors_total{script=\"pricing.v3\"} 1\n",
+		"dealdesk_policy_budget_trips_total{script=\"pricing.v3\"} 1\n",
+		"dealdesk_policy_budget_trips_total{script=\"unknown\"} 1\n",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strstr(t, want[i]) == NULL)
+			fail_msg("missing: %s", want[i]);
+	free(t);
+	dd_metrics_free(m);
+}
+
+static void test_log_json_string(void **state)
+{
+	(void)state;
+	char buf[64];
+	assert_int_equal(dd_log_json_string(buf, sizeof(buf), "a\"b\\c\n\x01"), 21);
+	assert_string_equal(buf, "\"a\\\"b\\\\c\\u000a\\u0001\"");
+	assert_int_equal(dd_log_json_string(buf, sizeof(buf), NULL), 2);
+	assert_string_equal(buf, "\"\"");
+	/* cut short: still a JSON string, no half of a UTF-8 sequence */
+	char small[8];
+	dd_log_json_string(small, sizeof(small), "abcd\xc3\xa9xyz");
+	assert_string_equal(small, "\"abcd\"");
+	assert_int_equal(dd_log_parse_format("json"), DD_LOG_FORMAT_JSON);
+	assert_int_equal(dd_log_parse_format("TEXT"), DD_LOG_FORMAT_TEXT);
+	assert_int_equal(dd_log_parse_format("yaml"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +611,11 @@ int main(void)
 		cmocka_unit_test(test_method_roles),
 		cmocka_unit_test(test_deadline_passed),
 		cmocka_unit_test(test_call_metadata),
+		cmocka_unit_test(test_config_operations),
+		cmocka_unit_test(test_error_details),
+		cmocka_unit_test(test_reflection_index),
+		cmocka_unit_test(test_metrics_render),
+		cmocka_unit_test(test_log_json_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
