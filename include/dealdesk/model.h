@@ -63,6 +63,11 @@ typedef enum dd_table {
 	DD_T_INVOICES,    /* invoice_id -> Invoice */
 	DD_T_OPEN_ITEMS,  /* customer \0 due (8 bytes BE) \0 invoice_id -> "" (open invoices) */
 	DD_T_CREDIT_AUDIT, /* customer \0 time ns (8 bytes BE) -> CreditChange */
+	/* journal tables (src/journal): writing them does not advance data_version */
+	DD_T_DECISIONS,      /* seq (8 bytes BE) -> DecisionRecord */
+	DD_T_DECISION_INDEX, /* "d" decision_id -> seq; "o" \0 order_id \0 seq -> "" */
+	DD_T_AUDIT,          /* seq (8 bytes BE) -> SHA-256 (32 bytes) + AuditEntry */
+	DD_T_JOURNAL,        /* "decision_seq" -> u64 LE; "audit_head" -> seq (8 BE) + hash */
 	DD_T__COUNT
 } dd_table;
 

@@ -156,5 +156,8 @@ int cli_cmd_health(cli *c, int argc, char **argv);
 int cli_cmd_token(cli *c, int argc, char **argv);
 int cli_cmd_orders(cli *c, int argc, char **argv); /* orders.c */
 int cli_cmd_verify(cli *c, int argc, char **argv); /* orders.c */
+int cli_cmd_decisions(cli *c, int argc, char **argv); /* decisions.c */
+int cli_cmd_impact(cli *c, int argc, char **argv);    /* decisions.c */
+int cli_cmd_audit(cli *c, int argc, char **argv);     /* audit.c */
 
 #endif

@@ -28,6 +28,9 @@ static const char usage_text[] =
 	"  verify       recompute coupon uses, budgets and exposure from the orders\n"
 	"  health       [SERVICE]: the server's grpc.health.v1 status\n"
 	"  token        create --role ROLE --name NAME | list | revoke NAME   (admin)\n"
+	"  decisions    get ID | list | replay ID | stats   (the decision log; compliance)\n"
+	"  impact       --kind KIND --version N: what a candidate policy would change\n"
+	"  audit        list | verify   (the hash-chained audit log; compliance)\n"
 	"\n"
 	"Options (before or after the command):\n"
 	"  --server ADDR   dealdeskd address (default $DEALDESK_SERVER or 127.0.0.1:50051)\n"
@@ -57,6 +60,9 @@ static const struct {
 	{ "token", cli_cmd_token },
 	{ "orders", cli_cmd_orders },
 	{ "verify", cli_cmd_verify },
+	{ "decisions", cli_cmd_decisions },
+	{ "impact", cli_cmd_impact },
+	{ "audit", cli_cmd_audit },
 };
 
 int main(int argc, char **argv)

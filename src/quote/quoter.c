@@ -173,7 +173,7 @@ int quote_policy(dd_quoter *q, dd_policy_kind kind, dd_error *err)
 {
 	char key[16];
 	dd_policy_active_key(kind, key);
-	uint64_t version = dd_rtxn_meta_u64(q->txn, key);
+	uint64_t version = q->pin[kind] ? q->pin[kind] : dd_rtxn_meta_u64(q->txn, key);
 	const char *kname = dd_policy_kind_name(kind);
 	if (version == 0)
 		return dd_error_set(err, DD_EPRECOND, "no active %s policy", kname);
@@ -184,8 +184,11 @@ int quote_policy(dd_quoter *q, dd_policy_kind kind, dd_error *err)
 	dd_key_policy(pk, kind, version);
 	int rc = dd_rtxn_get(q->txn, DD_T_POLICIES, (dd_val){ pk, 9 }, &v);
 	if (rc != DD_OK)
-		return dd_error_set(err, DD_ESTORE, "active %s policy v%llu is missing", kname,
-		                    (unsigned long long)version);
+		return q->pin[kind]
+		       ? dd_error_set(err, DD_ENOTFOUND, "%s policy v%llu is not stored", kname,
+		                      (unsigned long long)version)
+		       : dd_error_set(err, DD_ESTORE, "active %s policy v%llu is missing", kname,
+		                      (unsigned long long)version);
 	dd_arena scratch;
 	dd_arena_init(&scratch, 0, 0);
 	Dealdesk__V1__PolicyScript *p = (void *)protobuf_c_message_unpack(

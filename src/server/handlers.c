@@ -10,6 +10,7 @@
  * the writer finishes it (write_done) once the write is durable, and the
  * worker goes on with other calls instead of waiting for the fsync. */
 #include "handlers.h"
+#include "handlers_journal.h"
 
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "dealdesk/admin.h"
 #include "dealdesk/order.h"
 #include "dealdesk/v1/admin.pb-c.h"
+#include "dealdesk/v1/journal.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
 
@@ -33,6 +35,8 @@ static int h_quote(dd_call *call)
 	Dealdesk__V1__QuoteResponse *r = NULL;
 	int rc = dd_quote(dd_call_quoter(call), (const void *)dd_call_request(call), dd_handler_now(),
 	                  dd_call_arena(call), &r, &err);
+	if (rc == DD_OK)
+		dd_journal_record_quote(call, &r->base);
 	return dd_call_finish(call, rc, rc == DD_OK ? &r->base : NULL, &err);
 }
 
@@ -48,7 +52,8 @@ int dd_handler_finish(dd_call *call, int rc, ProtobufCMessage *resp, const dd_er
 static const char *const served[] = {
 	"", "dealdesk.v1.QuoteService", "dealdesk.v1.CatalogAdmin",
 	"dealdesk.v1.CustomerAdmin", "dealdesk.v1.ComplianceAdmin",
-	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.TokenAdmin", "dealdesk.v1.OrderService", NULL,
+	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.TokenAdmin", "dealdesk.v1.OrderService",
+	"dealdesk.v1.DecisionLog", "dealdesk.v1.AuditLog", NULL,
 };
 
 static int health(dd_call *call, ProtobufCMessage **resp, dd_error *err)
@@ -143,6 +148,7 @@ static int submit_write(dd_call *call, int rc, dd_admin_write *w, int policy,
 	wc->call = call;
 	wc->w = w;
 	wc->policy = policy;
+	dd_journal_audit(call, &wc->job);
 	dd_writer *writer = dd_call_writer(call);
 	rc = writer ? dd_writer_submit(writer, &wc->job) : DD_EINVAL;
 	if (rc != DD_OK) {
@@ -423,6 +429,7 @@ static int submit_token(dd_call *call, int rc, dd_admin_write *w, char *secret, 
 	tc->call = call;
 	tc->w = w;
 	tc->secret = secret;
+	dd_journal_audit(call, &tc->job);
 	dd_writer *writer = dd_call_writer(call);
 	if (writer == NULL || dd_writer_submit(writer, &tc->job) != DD_OK) {
 		dd_error_set(err, DD_EINTERNAL, "server: the writer is not running");
@@ -616,5 +623,12 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.OrderService/GetInvoice", dealdesk__v1__invoice_key, dd_orders_get_invoice, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/PutReceivables", dealdesk__v1__put_receivables_request, dd_orders_put_receivables, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/ListCreditChanges", dealdesk__v1__list_credit_changes_request, dd_orders_credit_changes, 0, FINANCE),
+	M("/dealdesk.v1.DecisionLog/GetDecision", dealdesk__v1__decision_key, dd_journal_get_decision, 0, COMPLIANCE),
+	M("/dealdesk.v1.DecisionLog/ListDecisions", dealdesk__v1__list_decisions_request, dd_journal_list_decisions, 0, COMPLIANCE),
+	M("/dealdesk.v1.DecisionLog/ReplayDecision", dealdesk__v1__decision_key, dd_journal_replay_decision, 0, COMPLIANCE),
+	M("/dealdesk.v1.DecisionLog/GetDecisionLogStats", dealdesk__v1__decision_log_stats_request, dd_journal_decision_stats, 0, COMPLIANCE),
+	M("/dealdesk.v1.DecisionLog/Impact", dealdesk__v1__impact_request, dd_journal_impact, 0, COMPLIANCE),
+	M("/dealdesk.v1.AuditLog/ListAudit", dealdesk__v1__list_audit_request, dd_journal_list_audit, 0, COMPLIANCE),
+	M("/dealdesk.v1.AuditLog/VerifyAudit", dealdesk__v1__verify_audit_request, dd_journal_verify_audit, 0, COMPLIANCE),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE, NULL },
 };

@@ -50,6 +50,11 @@ typedef struct dd_config {
 	size_t max_pending_replies; /* bytes of replies sent but not yet read by their clients */
 	size_t max_metadata_bytes;
 	unsigned max_repeated;      /* elements of one repeated field in a request */
+	/* the decision log (README "Decision log"); decisions is made by main.c */
+	unsigned decision_retention_days; /* 0 = kept forever */
+	unsigned decision_queue;          /* records waiting at most; then dropped and counted */
+	char decision_redact[256];        /* request fields blanked before storing */
+	struct dd_decisions *decisions;
 } dd_config;
 
 /* 1 when listen is a loopback (or unix socket) address. */

@@ -36,6 +36,7 @@ def stubs():
         protos = ["dealdesk/v1/types.proto", "dealdesk/v1/quote.proto",
                   "dealdesk/v1/admin.proto", "dealdesk/v1/orders.proto",
                   "grpc/health/v1/health.proto"]
+        protos.append("dealdesk/v1/journal.proto")
         subprocess.run(["protoc", "-I" + os.path.join(SRC, "proto"),
                         "--python_out=" + _stub_dir, "--grpc_out=" + _stub_dir,
                         "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin"] + protos,
@@ -43,7 +44,7 @@ def stubs():
         sys.path.insert(0, _stub_dir)
     mods = {}
     for name in ["types_pb2", "quote_pb2", "quote_pb2_grpc", "admin_pb2", "admin_pb2_grpc",
-                 "orders_pb2", "orders_pb2_grpc"]:
+                 "orders_pb2", "orders_pb2_grpc", "journal_pb2", "journal_pb2_grpc"]:
         mods[name] = importlib.import_module("dealdesk.v1." + name)
     # grpc/health would shadow the grpc package: load it by path
     spec = importlib.util.spec_from_file_location(
