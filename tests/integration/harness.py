@@ -167,6 +167,8 @@ class Server:
         self.policies = m["admin_pb2_grpc"].PolicyAdminStub(self.channel)
         self.tokens = m["admin_pb2_grpc"].TokenAdminStub(self.channel)
         self.orders = m["orders_pb2_grpc"].OrderServiceStub(self.channel)
+        self.decisions = m["journal_pb2_grpc"].DecisionLogStub(self.channel)
+        self.audit = m["journal_pb2_grpc"].AuditLogStub(self.channel)
 
     def open_channel(self, token=None, creds=None, options=None):
         """A channel to the server that sends token (if any) with every call."""
