@@ -77,12 +77,14 @@ int dd_decisions_new(dd_decisions **out, dd_writer *writer, const dd_decisions_o
 /* Writes what is queued (waits for it), then frees. Before dd_writer_stop. */
 void dd_decisions_free(dd_decisions *d);
 
-/* Hands one answered decision to the log: kind DD_V1 quote or commit; req
- * and resp the messages answered. Copies what it needs; never blocks on the
- * store. A record that cannot be queued is counted as dropped. */
+/* Hands one answered decision to the log: kind quote or commit; req and
+ * resp the messages answered; resp_bytes (resp_len), when not NULL, resp
+ * already packed (the caller packs once for the log and the wire). Copies
+ * what it needs; never blocks on the store. A record that cannot be queued
+ * is counted as dropped. */
 void dd_decisions_record(dd_decisions *d, Dealdesk__V1__DecisionKind kind,
                          const ProtobufCMessage *req, const ProtobufCMessage *resp,
-                         const char *principal);
+                         const uint8_t *resp_bytes, size_t resp_len, const char *principal);
 
 void dd_decisions_stats(dd_decisions *d, Dealdesk__V1__DecisionLogStats *out);
 /* Writes everything queued now and waits (tests, shutdown). */

@@ -67,7 +67,7 @@ typedef enum dd_table {
 	DD_T_DECISIONS,      /* seq (8 bytes BE) -> DecisionRecord */
 	DD_T_DECISION_INDEX, /* "d" decision_id -> seq; "o" \0 order_id \0 seq -> "" */
 	DD_T_AUDIT,          /* seq (8 bytes BE) -> SHA-256 (32 bytes) + AuditEntry */
-	DD_T_JOURNAL,        /* "decision_seq" -> u64 LE; "audit_head" -> seq (8 BE) + hash */
+	DD_T_JOURNAL,        /* "decision_seq" -> seq (8 BE); "audit_head" -> seq (8 BE) + hash */
 	DD_T__COUNT
 } dd_table;
 

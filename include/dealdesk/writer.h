@@ -14,7 +14,9 @@
  * see the batch, and its last version, at once.
  *
  * Threads: dd_writer_submit and dd_writer_run may be called from any thread
- * but the writer's own. apply and done run on the writer thread, in queue
+ * but the writer's own, except that a done callback may dd_writer_submit
+ * (the job joins a later batch; the decision log queues its flush job from
+ * a commit's done). apply and done run on the writer thread, in queue
  * order; done runs only after the transaction holding the job has been
  * durably committed, or has failed. Neither may block for long: the whole
  * batch waits for them.

@@ -4,7 +4,7 @@
  * A worker that answered a quote or a commit packs the request and the
  * response into one allocation and links it into a bounded FIFO under a
  * mutex: that is all the quote path pays. The first record queued while no
- * flush is pending submits a flush job to the writer; the job takes every
+ * flush job is outstanding queues one to the writer; the job takes every
  * record queued when it runs, so under load one job (one nested transaction
  * in the writer's group commit) carries many records. When the queue is
  * full the record is dropped and counted, and the count is logged (at each
@@ -49,6 +49,16 @@ static const struct {
 };
 #define N_REDACT (sizeof(redact_fields) / sizeof(redact_fields[0]))
 
+struct dd_decisions;
+
+/* A flush: the records it took off the queue, and how many. */
+typedef struct flush_job {
+	dd_writer_job job;
+	struct dd_decisions *d;
+	struct pending *batch;
+	size_t n;
+} flush_job;
+
 typedef struct pending {
 	struct pending *next;
 	Dealdesk__V1__DecisionKind kind;
@@ -72,20 +82,20 @@ struct dd_decisions {
 	pthread_mutex_t lock;
 	pending *head, *tail;
 	size_t queued;
+	/* The one flush job: queued to the writer from the first record while
+	 * none is outstanding, until its done; done queues it again when
+	 * records came meanwhile. So under load the worker only links records
+	 * in (no wake-up of the writer per record) and each write transaction
+	 * takes everything that arrived during the previous one's fsync. */
+	flush_job flush;
 	bool job_pending;
+	pthread_cond_t idle; /* job_pending went false */
 	int64_t last_prune;   /* writer thread only */
 	/* counters, under lock */
 	uint64_t recorded, written, dropped, pruned;
 	char *redact_names[8]; /* the names of the redacted fields, static strings */
 	size_t n_redact_names;
 };
-
-typedef struct flush_job {
-	dd_writer_job job;
-	dd_decisions *d;
-	pending *batch;
-	size_t n;
-} flush_job;
 
 int journal_redact_parse(const char *list, unsigned *out, dd_error *err)
 {
@@ -120,6 +130,9 @@ int journal_redact_parse(const char *list, unsigned *out, dd_error *err)
 	return DD_OK;
 }
 
+static int flush_apply(dd_wtxn *txn, void *ud, dd_error *err);
+static void flush_done(void *ud, int rc, uint64_t version, const dd_error *err);
+
 int dd_decisions_new(dd_decisions **out, dd_writer *writer, const dd_decisions_opts *opts,
                      dd_error *err)
 {
@@ -138,6 +151,11 @@ int dd_decisions_new(dd_decisions **out, dd_writer *writer, const dd_decisions_o
 		if (redact & redact_fields[i].bit)
 			d->redact_names[d->n_redact_names++] = (char *)redact_fields[i].name;
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->idle, NULL);
+	d->flush.job.apply = flush_apply;
+	d->flush.job.done = flush_done;
+	d->flush.job.ud = &d->flush;
+	d->flush.d = d;
 	*out = d;
 	return DD_OK;
 }
@@ -172,12 +190,26 @@ static void count_drops(dd_decisions *d, uint64_t n)
 		}
 }
 
-static int flush_apply(dd_wtxn *txn, void *ud, dd_error *err);
-static void flush_done(void *ud, int rc, uint64_t version, const dd_error *err);
+/* Queues d->flush (job_pending was set by the caller). When the writer
+ * refuses it (stopping), what waits is dropped and counted, not left. */
+static void submit_flush(dd_decisions *d)
+{
+	if (dd_writer_submit(d->writer, &d->flush.job) == DD_OK)
+		return;
+	pthread_mutex_lock(&d->lock);
+	pending *all = d->head;
+	count_drops(d, d->queued);
+	d->head = d->tail = NULL;
+	d->queued = 0;
+	d->job_pending = false;
+	pthread_cond_broadcast(&d->idle);
+	pthread_mutex_unlock(&d->lock);
+	free_list(all);
+}
 
 void dd_decisions_record(dd_decisions *d, Dealdesk__V1__DecisionKind kind,
                          const ProtobufCMessage *req, const ProtobufCMessage *resp,
-                         const char *principal)
+                         const uint8_t *resp_bytes, size_t resp_len, const char *principal)
 {
 	if (d == NULL || req == NULL || resp == NULL)
 		return;
@@ -192,7 +224,7 @@ void dd_decisions_record(dd_decisions *d, Dealdesk__V1__DecisionKind kind,
 		order_id = o->order_id;
 	}
 	size_t rl = protobuf_c_message_get_packed_size(req);
-	size_t sl = protobuf_c_message_get_packed_size(resp);
+	size_t sl = resp_bytes ? resp_len : protobuf_c_message_get_packed_size(resp);
 	pending *p = malloc(sizeof(*p) + rl + sl);
 	if (p == NULL) {
 		pthread_mutex_lock(&d->lock);
@@ -220,7 +252,10 @@ void dd_decisions_record(dd_decisions *d, Dealdesk__V1__DecisionKind kind,
 	p->outcome = q && q->credit ? (int)q->credit->outcome : 0;
 	p->compliance = q ? (int)q->compliance_status : 0;
 	p->req_len = protobuf_c_message_pack(req, p->bytes);
-	p->resp_len = protobuf_c_message_pack(resp, p->bytes + rl);
+	if (resp_bytes)
+		memcpy(p->bytes + rl, resp_bytes, sl), p->resp_len = sl;
+	else
+		p->resp_len = protobuf_c_message_pack(resp, p->bytes + rl);
 	bool submit = false;
 	pthread_mutex_lock(&d->lock);
 	d->recorded++;
@@ -241,25 +276,7 @@ void dd_decisions_record(dd_decisions *d, Dealdesk__V1__DecisionKind kind,
 	pthread_mutex_unlock(&d->lock);
 	if (!submit)
 		return;
-	flush_job *fj = calloc(1, sizeof(*fj));
-	if (fj != NULL) {
-		fj->job.apply = flush_apply;
-		fj->job.done = flush_done;
-		fj->job.ud = fj;
-		fj->d = d;
-		if (dd_writer_submit(d->writer, &fj->job) == DD_OK)
-			return;
-		free(fj);
-	}
-	/* No job will take them: they are dropped, not left to wait. */
-	pthread_mutex_lock(&d->lock);
-	pending *all = d->head;
-	count_drops(d, d->queued);
-	d->head = d->tail = NULL;
-	d->queued = 0;
-	d->job_pending = false;
-	pthread_mutex_unlock(&d->lock);
-	free_list(all);
+	submit_flush(d);
 }
 
 /* ---- the writer's side --------------------------------------------------------- */
@@ -487,7 +504,6 @@ static int flush_apply(dd_wtxn *txn, void *ud, dd_error *err)
 	fj->n = d->queued;
 	d->head = d->tail = NULL;
 	d->queued = 0;
-	d->job_pending = false;
 	pthread_mutex_unlock(&d->lock);
 	if (fj->batch == NULL)
 		return DD_OK;
@@ -532,17 +548,27 @@ static void flush_done(void *ud, int rc, uint64_t version, const dd_error *err)
 	(void)version;
 	flush_job *fj = ud;
 	dd_decisions *d = fj->d;
+	pending *batch = fj->batch;
+	size_t n = fj->n;
+	fj->batch = NULL;
+	fj->n = 0;
 	pthread_mutex_lock(&d->lock);
 	if (rc == DD_OK)
-		d->written += fj->n;
+		d->written += n;
 	else
-		count_drops(d, fj->n);
+		count_drops(d, n);
+	int again = d->queued > 0;
+	if (!again) {
+		d->job_pending = false;
+		pthread_cond_broadcast(&d->idle);
+	}
 	pthread_mutex_unlock(&d->lock);
 	if (rc != DD_OK)
-		dd_log(DD_LOG_ERROR, "decision log: %zu record(s) lost: %s", fj->n,
+		dd_log(DD_LOG_ERROR, "decision log: %zu record(s) lost: %s", n,
 		       err ? err->msg : "");
-	free_list(fj->batch);
-	free(fj);
+	free_list(batch);
+	if (again)
+		submit_flush(d); /* from done: joins the next batch (writer.h) */
 }
 
 /* For dd_decisions_flush: a flush job run synchronously. */
@@ -578,6 +604,9 @@ void dd_decisions_free(dd_decisions *d)
 		return;
 	dd_decisions_flush(d);
 	pthread_mutex_lock(&d->lock);
+	/* the flush job must be out of the writer before d goes */
+	while (d->job_pending)
+		pthread_cond_wait(&d->idle, &d->lock);
 	uint64_t dropped = d->dropped, written = d->written;
 	count_drops(d, d->queued);
 	free_list(d->head);
@@ -585,6 +614,7 @@ void dd_decisions_free(dd_decisions *d)
 	pthread_mutex_unlock(&d->lock);
 	dd_log(DD_LOG_INFO, "decision log: %llu record(s) written, %llu dropped",
 	       (unsigned long long)written, (unsigned long long)dropped);
+	pthread_cond_destroy(&d->idle);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }

@@ -35,9 +35,8 @@ static int h_quote(dd_call *call)
 	Dealdesk__V1__QuoteResponse *r = NULL;
 	int rc = dd_quote(dd_call_quoter(call), (const void *)dd_call_request(call), dd_handler_now(),
 	                  dd_call_arena(call), &r, &err);
-	if (rc == DD_OK)
-		dd_journal_record_quote(call, &r->base);
-	return dd_call_finish(call, rc, rc == DD_OK ? &r->base : NULL, &err);
+	return dd_call_finish(call, rc, rc == DD_OK ? dd_journal_record_quote(call, &r->base) : NULL,
+	                      &err);
 }
 
 /* Finishes call with the result of a synchronous step that filled *resp. */

@@ -21,22 +21,63 @@ static const char *principal_of(dd_call *call)
 	return *id ? id : "anonymous";
 }
 
-void dd_journal_record_quote(dd_call *call, const ProtobufCMessage *resp)
+/* The message to finish the call with, standing for bytes (the packing
+ * of a message whose first field is field 1, length-delimited, as the
+ * decision id of a QuoteResponse and the order id of an Order are): one
+ * unknown field of tag 1 whose data is the rest of the bytes, which
+ * protobuf-c packs as the tag byte then the data verbatim, that is bytes
+ * again. So the response is packed once, for the log and for the wire. */
+static const ProtobufCMessage *packed_shell(dd_arena *a, const ProtobufCMessage *resp,
+                                            const uint8_t *bytes, size_t len)
 {
-	dd_decisions_record(dd_call_config(call)->decisions,
-	                    DEALDESK__V1__DECISION_KIND__DECISION_KIND_QUOTE, dd_call_request(call),
-	                    resp, dd_call_identity(call));
+	if (len < 2 || bytes[0] != ((1u << 3) | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED))
+		return resp;
+	ProtobufCMessage *m = dd_arena_alloc(a, resp->descriptor->sizeof_message);
+	ProtobufCMessageUnknownField *u = dd_arena_alloc(a, sizeof(*u));
+	if (m == NULL || u == NULL)
+		return resp;
+	protobuf_c_message_init(resp->descriptor, m);
+	u->tag = 1;
+	u->wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+	u->len = len - 1;
+	u->data = (uint8_t *)bytes + 1;
+	m->n_unknown_fields = 1;
+	m->unknown_fields = u;
+	return m;
 }
 
-void dd_journal_record_order(dd_call *call, const ProtobufCMessage *resp)
+static const ProtobufCMessage *record(dd_call *call, Dealdesk__V1__DecisionKind kind,
+                                      const ProtobufCMessage *resp)
+{
+	dd_decisions *d = dd_call_config(call)->decisions;
+	if (d == NULL)
+		return resp;
+	dd_arena *a = dd_call_arena(call);
+	size_t len = protobuf_c_message_get_packed_size(resp);
+	uint8_t *bytes = dd_arena_alloc(a, len ? len : 1);
+	if (bytes == NULL) { /* the log packs it itself */
+		dd_decisions_record(d, kind, dd_call_request(call), resp, NULL, 0,
+		                    dd_call_identity(call));
+		return resp;
+	}
+	protobuf_c_message_pack(resp, bytes);
+	dd_decisions_record(d, kind, dd_call_request(call), resp, bytes, len,
+	                    dd_call_identity(call));
+	return packed_shell(a, resp, bytes, len);
+}
+
+const ProtobufCMessage *dd_journal_record_quote(dd_call *call, const ProtobufCMessage *resp)
+{
+	return record(call, DEALDESK__V1__DECISION_KIND__DECISION_KIND_QUOTE, resp);
+}
+
+const ProtobufCMessage *dd_journal_record_order(dd_call *call, const ProtobufCMessage *resp)
 {
 	const char *m = strrchr(dd_call_method(call), '/');
 	if (resp == NULL || m == NULL || strcmp(m, "/Commit") != 0
 	    || resp->descriptor != &dealdesk__v1__order__descriptor)
-		return;
-	dd_decisions_record(dd_call_config(call)->decisions,
-	                    DEALDESK__V1__DECISION_KIND__DECISION_KIND_COMMIT, dd_call_request(call),
-	                    resp, dd_call_identity(call));
+		return resp;
+	return record(call, DEALDESK__V1__DECISION_KIND__DECISION_KIND_COMMIT, resp);
 }
 
 /* What a request changes, in words: its leading id-like string fields and

@@ -6,10 +6,13 @@
 #include "handlers.h"
 
 /* Hooks: hand an answered quote (resp: QuoteResponse) or order change
- * (resp: Order; only a Commit is recorded) to the decision log. Never block
- * on the store; a record the log cannot take is counted as dropped. */
-void dd_journal_record_quote(dd_call *call, const ProtobufCMessage *resp);
-void dd_journal_record_order(dd_call *call, const ProtobufCMessage *resp);
+ * (resp: Order; only a Commit is recorded) to the decision log, and return
+ * the message to finish the call with: resp, or one that packs to the very
+ * bytes already packed for the log (in the call's arena), so the response
+ * is packed once. Never block on the store; a record the log cannot take is
+ * counted as dropped. */
+const ProtobufCMessage *dd_journal_record_quote(dd_call *call, const ProtobufCMessage *resp);
+const ProtobufCMessage *dd_journal_record_order(dd_call *call, const ProtobufCMessage *resp);
 /* Sets job->audit to a note (in the call's arena) naming the caller, the
  * method, the key and the SHA-256 of the request: the writer appends it to
  * the audit log in the job's own transaction. Commit is not audited (the

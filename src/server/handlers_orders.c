@@ -29,9 +29,7 @@ static int order_answer(dd_call *call, const dd_order_write *w)
 	dd_error_clear(&err);
 	ProtobufCMessage *m = NULL;
 	int rc = dd_order_write_message(w, dd_call_arena(call), &m, &err);
-	if (rc == DD_OK)
-		dd_journal_record_order(call, m);
-	return dd_call_finish(call, rc, rc == DD_OK ? m : NULL, &err);
+	return dd_call_finish(call, rc, rc == DD_OK ? dd_journal_record_order(call, m) : NULL, &err);
 }
 
 static void order_done(void *ud, int rc, uint64_t version, const dd_error *err)

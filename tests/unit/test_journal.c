@@ -324,7 +324,7 @@ static void record(dd_decisions *d, const char *id, const char *order)
 	resp.currency = (char *)"USD";
 	resp.total = 1234;
 	dd_decisions_record(d, DEALDESK__V1__DECISION_KIND__DECISION_KIND_QUOTE, &req.base,
-	                    &resp.base, "token:shop");
+	                    &resp.base, NULL, 0, "token:shop");
 }
 
 typedef struct prune_job {
