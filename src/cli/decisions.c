@@ -26,8 +26,8 @@ static const char usage[] =
 	"         queued and pruned.\n";
 
 static const char impact_usage[] =
-	"usage: dealdesk impact --kind KIND --version N [--last N | --from UNIX --to UNIX]\n"
-	"                       [--examples N]\n"
+	"usage: dealdesk impact --kind KIND (--version N | --sha256 HEX)\n"
+	"                       [--last N | --from UNIX --to UNIX] [--examples N]\n"
 	"\n"
 	"Replays recorded quote decisions with policy version N of KIND (pricing,\n"
 	"promotions, credit, compliance; stored, not necessarily active) in place of\n"
@@ -37,7 +37,8 @@ static const char impact_usage[] =
 	"--last N (default 1000) takes the last N recorded decisions; --from/--to a\n"
 	"window of recording times instead.\n";
 
-enum { OPT_ORDER = 1, OPT_FROM, OPT_TO, OPT_KIND, OPT_VERSION, OPT_LAST, OPT_EXAMPLES };
+enum { OPT_ORDER = 1, OPT_FROM, OPT_TO, OPT_KIND, OPT_VERSION, OPT_LAST, OPT_EXAMPLES,
+       OPT_SHA256 };
 
 static const char *short_enum(const ProtobufCEnumDescriptor *d, int v, const char *prefix,
                               char *buf, size_t size)
@@ -257,8 +258,8 @@ int cli_cmd_decisions(cli *c, int argc, char **argv)
 static void print_impact(const Dealdesk__V1__ImpactRequest *q, const Dealdesk__V1__ImpactReport *r)
 {
 	printf("replayed %u decision(s) with %s policy v%" PRIu64 ": %u change%s",
-	       r->replayed, dd_policy_kind_name((dd_policy_kind)q->kind), q->version, r->changed,
-	       r->changed == 1 ? "" : "s");
+	       r->replayed, dd_policy_kind_name((dd_policy_kind)q->kind), r->candidate_version,
+	       r->changed, r->changed == 1 ? "" : "s");
 	if (r->current_data)
 		printf(" (%u replayed on current data: their data version moved on)", r->current_data);
 	printf("\n");
@@ -317,6 +318,7 @@ int cli_cmd_impact(cli *c, int argc, char **argv)
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "examples", required_argument, NULL, OPT_EXAMPLES },
+		{ "sha256", required_argument, NULL, OPT_SHA256 },
 		CLI_GLOBAL_OPTIONS
 	};
 	Dealdesk__V1__ImpactRequest req = DEALDESK__V1__IMPACT_REQUEST__INIT;
@@ -335,6 +337,9 @@ int cli_cmd_impact(cli *c, int argc, char **argv)
 		case OPT_VERSION:
 			if (!cli_parse_uint64(optarg, &req.version) || req.version == 0)
 				return cli_usage_error("impact", "--version: not a version: '%s'", optarg);
+			continue;
+		case OPT_SHA256:
+			req.sha256 = optarg;
 			continue;
 		case OPT_LAST:
 		case OPT_EXAMPLES:
@@ -361,8 +366,8 @@ int cli_cmd_impact(cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("impact", "unexpected argument '%s'", argv[optind]);
-	if (req.kind == 0 || req.version == 0)
-		return cli_usage_error("impact", "needs --kind KIND --version N");
+	if (req.kind == 0 || (req.version == 0) == (*req.sha256 == '\0'))
+		return cli_usage_error("impact", "needs --kind KIND and --version N or --sha256 HEX");
 	ProtobufCMessage *resp = NULL;
 	int rc = cli_call(c, "/dealdesk.v1.DecisionLog/Impact", &req.base,
 	                  &dealdesk__v1__impact_report__descriptor, &resp);

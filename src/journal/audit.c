@@ -178,9 +178,15 @@ int dd_audit_list(dd_store *store, uint64_t after_seq, uint32_t limit, dd_arena 
 	c.items = dd_arena_calloc(arena, c.limit, sizeof(*c.items));
 	if (c.items == NULL)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	if (after_seq == UINT64_MAX) { /* nothing comes after it */
+		*out = c.items;
+		*n = 0;
+		*next = 0;
+		return DD_OK;
+	}
 	unsigned char start[8];
 	journal_be64(start, after_seq + 1);
-	dd_rtxn *t;
+	dd_rtxn *t = NULL;
 	if (dd_rtxn_new(store, &t) != DD_OK || dd_rtxn_begin(t) != DD_OK) {
 		if (t)
 			dd_rtxn_free(t);

@@ -440,13 +440,67 @@ static int impact_record(void *ud, dd_val key, dd_val val)
 	return s->rc == DD_OK ? 0 : 1;
 }
 
-int dd_decision_impact(dd_quoter *q, dd_store *store, const Dealdesk__V1__ImpactRequest *req,
+typedef struct by_hash {
+	const char *sha256;
+	uint64_t version;
+} by_hash;
+
+static int hash_one(void *ud, dd_val key, dd_val val)
+{
+	by_hash *h = ud;
+	Dealdesk__V1__PolicyScript *p = (void *)protobuf_c_message_unpack(
+		&dealdesk__v1__policy_script__descriptor, NULL, val.len, val.data);
+	if (p == NULL)
+		return 0;
+	int hit = strcmp(p->sha256, h->sha256) == 0;
+	if (hit && key.len == 9)
+		h->version = journal_load_be64((const unsigned char *)key.data + 1);
+	protobuf_c_message_free_unpacked(&p->base, NULL);
+	return hit;
+}
+
+/* The version of kind whose content hash is sha256 (the first one holding
+ * it: versions are immutable, so any with that hash has the same source). */
+static int version_by_hash(dd_store *store, int kind, const char *sha256, uint64_t *out,
+                           dd_error *err)
+{
+	by_hash h = { sha256, 0 };
+	dd_rtxn *t = NULL;
+	if (dd_rtxn_new(store, &t) != DD_OK || dd_rtxn_begin(t) != DD_OK) {
+		dd_rtxn_free(t);
+		return dd_error_set(err, DD_ESTORE, "store: cannot begin a read");
+	}
+	unsigned char prefix = (unsigned char)kind;
+	int rc = dd_rtxn_scan(t, DD_T_POLICIES, (dd_val){ &prefix, 1 }, (dd_val){ NULL, 0 }, hash_one,
+	                      &h);
+	dd_rtxn_end(t);
+	dd_rtxn_free(t);
+	if (rc != DD_OK)
+		return dd_error_set(err, rc, "store: %s", dd_strerror(rc));
+	if (h.version == 0)
+		return dd_error_set(err, DD_ENOTFOUND, "sha256: no %s policy version has content %s",
+		                    dd_policy_kind_name((dd_policy_kind)kind), sha256);
+	*out = h.version;
+	return DD_OK;
+}
+
+int dd_decision_impact(dd_quoter *q, dd_store *store, const Dealdesk__V1__ImpactRequest *in_req,
                        dd_arena *arena, Dealdesk__V1__ImpactReport **out, dd_error *err)
 {
-	if (dd_policy_kind_name((dd_policy_kind)req->kind) == NULL)
-		return dd_error_set(err, DD_EINVAL, "kind: unknown policy kind %d", (int)req->kind);
+	if (dd_policy_kind_name((dd_policy_kind)in_req->kind) == NULL)
+		return dd_error_set(err, DD_EINVAL, "kind: unknown policy kind %d", (int)in_req->kind);
+	Dealdesk__V1__ImpactRequest copy = *in_req;
+	const Dealdesk__V1__ImpactRequest *req = &copy;
+	if (in_req->sha256 && *in_req->sha256) {
+		if (in_req->version != 0)
+			return dd_error_set(err, DD_EINVAL, "sha256: give it or version, not both");
+		int rc = version_by_hash(store, (int)in_req->kind, in_req->sha256, &copy.version, err);
+		if (rc != DD_OK)
+			return rc;
+	}
 	if (req->version == 0)
-		return dd_error_set(err, DD_EINVAL, "version: required (the candidate policy version)");
+		return dd_error_set(err, DD_EINVAL,
+		                    "version: required (the candidate policy version, or sha256)");
 	if (req->last_n > IMPACT_LAST_MAX)
 		return dd_error_set(err, DD_EINVAL, "last_n: at most %d", IMPACT_LAST_MAX);
 	if (req->max_examples > IMPACT_EXAMPLES_MAX)
@@ -457,6 +511,7 @@ int dd_decision_impact(dd_quoter *q, dd_store *store, const Dealdesk__V1__Impact
 	if (r == NULL)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
 	dealdesk__v1__impact_report__init(r);
+	r->candidate_version = req->version;
 	impact_acc acc = { .out = arena, .r = r, .cap_outcomes = 64, .cap_money = 32, .cap_skips = 20 };
 	acc.max_examples = req->max_examples ? req->max_examples : IMPACT_EXAMPLES_DEFAULT;
 	r->outcomes = dd_arena_calloc(arena, acc.cap_outcomes, sizeof(*r->outcomes));

@@ -151,6 +151,11 @@ class DecisionLogTest(unittest.TestCase):
         rep = s.decisions.Impact(J.ImpactRequest(kind=T.POLICY_KIND_CREDIT,
                                                  version=cand.version, last_n=4), timeout=60)
         self.assertEqual((rep.replayed, rep.changed, rep.skipped, rep.current_data), (4, 3, 0, 0))
+        self.assertEqual(rep.candidate_version, cand.version)
+        # the same candidate named by its content hash
+        by_hash = s.decisions.Impact(J.ImpactRequest(kind=T.POLICY_KIND_CREDIT,
+                                                     sha256=cand.sha256, last_n=4), timeout=60)
+        self.assertEqual((by_hash.candidate_version, by_hash.changed), (cand.version, 3))
         self.assertEqual(sorted((getattr(o, "from"), o.to, o.count) for o in rep.outcomes),
                          [("APPROVE_SHORTER_TERMS", "REVIEW", 2), ("DEPOSIT", "REVIEW", 1)])
         self.assertEqual(len(rep.money), 1)
