@@ -41,6 +41,10 @@ def wait_written(s, n):
         time.sleep(0.02)
 
 
+def money(minor):
+    return "%d.%02d" % (minor // 100, minor % 100)
+
+
 def cli(s, *args, token=None):
     cmd = [CLI, "--server", s.addr] + (["--token", token] if token else []) + list(args)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -120,74 +124,96 @@ class DecisionLogTest(unittest.TestCase):
         self.assertIn("decision_id: required", cm.exception.details())
 
     def test_3_impact_of_a_credit_threshold(self):
-        """Tier B is approved on shorter terms up to 100 % of its limit and
-        against a deposit up to 120 %; the candidate sends everything above
-        90 % to REVIEW. Bolt (tier B, limit 5000.00, 4500.00 used) at 10, 40
-        and 100 cables is at 91.62 % and 95.98 % (shorter terms) and 105.69 %
-        (a deposit of the whole 784.10); acme (tier A) is not touched."""
+        """A credit policy approving up to a utilisation threshold of the
+        limit (REVIEW above), active at 95 %; the candidate lowers it to
+        90 %. Bolt (limit 5000.00, 4500.00 used) at 10 and 20 cables is at
+        91.62 % and 93.24 %: approved now, REVIEW with the candidate; at 100
+        cables (105.69 %) REVIEW either way; acme (tier A, far below) is
+        approved either way. The policy is the test's own, so the threshold
+        is the only thing that differs."""
         s = self.s
-        with open(os.path.join(harness.SRC, "policies", "credit.lua")) as f:
-            src = f.read()
-        old = 'B = { approve = 9000,  shorter = 10000, deposit = 12000, beyond = "REVIEW" },'
-        self.assertIn(old, src)
-        cand = s.policies.UploadPolicy(A.UploadPolicyRequest(
-            kind=T.POLICY_KIND_CREDIT, author="finance-1", comment="tighter tier B",
-            source=src.replace(old, 'B = { approve = 9000, shorter = 9000, deposit = 9000, '
-                                    'beyond = "REVIEW" },')), timeout=30)
-        # the decisions, recorded after the upload (same data version: the
+
+        def credit_policy(threshold_bps):
+            return ("local THRESHOLD = %d\n"
+                    "function decide(ctx, credit)\n"
+                    "  if not credit.present or credit.limit == 0 then\n"
+                    "    return { outcome = 'PREPAY', terms_days = 0, deposit = 0,\n"
+                    "             reasons = { 'NO_CREDIT_LINE: no limit' } }\n"
+                    "  end\n"
+                    "  local used = credit.exposure * 10000 // credit.limit\n"
+                    "  if used <= THRESHOLD then\n"
+                    "    return { outcome = 'APPROVE', terms_days = 30, deposit = 0,\n"
+                    "             reasons = { 'WITHIN: ' .. used .. ' bps' } }\n"
+                    "  end\n"
+                    "  return { outcome = 'REVIEW', terms_days = 0, deposit = 0,\n"
+                    "           reasons = { 'OVER: ' .. used .. ' bps' } }\n"
+                    "end\n" % threshold_bps)
+
+        def upload(threshold, activate):
+            p = s.policies.UploadPolicy(A.UploadPolicyRequest(
+                kind=T.POLICY_KIND_CREDIT, author="finance-1", comment="threshold %d" % threshold,
+                source=credit_policy(threshold)), timeout=30)
+            if activate:
+                s.policies.ActivatePolicy(A.ActivatePolicyRequest(
+                    kind=T.POLICY_KIND_CREDIT, version=p.version, actor="finance-1"), timeout=30)
+            return p
+        base = upload(9500, True)
+        cand = upload(9000, False)
+        # the decisions, recorded after both uploads (same data version: the
         # recorded answers are the "before")
         before = wait_written(s, 0).written
         rs = [s.quote.Quote(quote_req(c, q), timeout=30)
-              for c, q in [("bolt", 10), ("bolt", 40), ("bolt", 100), ("acme", 10)]]
+              for c, q in [("bolt", 10), ("bolt", 20), ("bolt", 100), ("acme", 10)]]
         wait_written(s, before + 4)
-        N = Q.CreditOutcome.Name
-        self.assertEqual([N(r.credit.outcome) for r in rs],
-                         ["CREDIT_OUTCOME_APPROVE_SHORTER_TERMS",
-                          "CREDIT_OUTCOME_APPROVE_SHORTER_TERMS", "CREDIT_OUTCOME_DEPOSIT",
-                          "CREDIT_OUTCOME_APPROVE"])
-        self.assertEqual([(r.total, r.discount_total) for r in rs],
-                         [(8091, 899), (29864, 6096), (78410, 11490), (8091, 899)])
-        self.assertEqual(rs[2].credit.deposit_amount, 78410)
+        self.assertEqual({r.versions.credit_policy for r in rs}, {base.version})
+        used = [r.credit.exposure * 10000 // r.credit.credit_limit for r in rs]
+        self.assertEqual([9000 < u <= 9500 for u in used], [True, True, False, False])
+        self.assertEqual([Q.CreditOutcome.Name(r.credit.outcome) for r in rs],
+                         ["CREDIT_OUTCOME_APPROVE", "CREDIT_OUTCOME_APPROVE",
+                          "CREDIT_OUTCOME_REVIEW", "CREDIT_OUTCOME_APPROVE"])
         rep = s.decisions.Impact(J.ImpactRequest(kind=T.POLICY_KIND_CREDIT,
                                                  version=cand.version, last_n=4), timeout=60)
-        self.assertEqual((rep.replayed, rep.changed, rep.skipped, rep.current_data), (4, 3, 0, 0))
+        self.assertEqual((rep.replayed, rep.changed, rep.skipped, rep.current_data), (4, 2, 0, 0))
         self.assertEqual(rep.candidate_version, cand.version)
-        # the same candidate named by its content hash
-        by_hash = s.decisions.Impact(J.ImpactRequest(kind=T.POLICY_KIND_CREDIT,
-                                                     sha256=cand.sha256, last_n=4), timeout=60)
-        self.assertEqual((by_hash.candidate_version, by_hash.changed), (cand.version, 3))
-        self.assertEqual(sorted((getattr(o, "from"), o.to, o.count) for o in rep.outcomes),
-                         [("APPROVE_SHORTER_TERMS", "REVIEW", 2), ("DEPOSIT", "REVIEW", 1)])
+        self.assertEqual([(getattr(o, "from"), o.to, o.count) for o in rep.outcomes],
+                         [("APPROVE", "REVIEW", 2)])
         self.assertEqual(len(rep.money), 1)
         usd = rep.money[0]
         self.assertEqual(usd.currency, "USD")
         # credit changes no price: the discount cost stays
+        disc = sum(r.discount_total for r in rs)
         self.assertEqual((usd.discount_cost_before, usd.discount_cost_after,
-                          usd.discount_cost_delta), (19384, 19384, 0))
-        # approved: 8091 + 29864 on shorter terms, 78410 - 78410 against the
-        # deposit, 8091 for acme; after: acme's 8091 only
+                          usd.discount_cost_delta), (disc, disc, 0))
+        # approved before: bolt 10 + bolt 20 + acme; after: acme only
+        t = [r.total for r in rs]
         self.assertEqual((usd.approved_exposure_before, usd.approved_exposure_after,
-                          usd.approved_exposure_delta), (46046, 8091, -37955))
+                          usd.approved_exposure_delta),
+                         (t[0] + t[1] + t[3], t[3], -(t[0] + t[1])))
         self.assertEqual((rep.compliance_flags_before, rep.compliance_flags_after,
                           rep.compliance_flags_delta), (0, 0, 0))
-        self.assertEqual([e.decision_id for e in rep.examples], [r.decision_id for r in rs[:3]])
-        self.assertEqual([(e.outcome_before, e.outcome_after, e.total_before, e.total_after)
-                          for e in rep.examples],
-                         [("APPROVE_SHORTER_TERMS", "REVIEW", 8091, 8091),
-                          ("APPROVE_SHORTER_TERMS", "REVIEW", 29864, 29864),
-                          ("DEPOSIT", "REVIEW", 78410, 78410)])
+        self.assertEqual([(e.decision_id, e.outcome_before, e.outcome_after, e.total_before,
+                           e.total_after) for e in rep.examples],
+                         [(rs[0].decision_id, "APPROVE", "REVIEW", t[0], t[0]),
+                          (rs[1].decision_id, "APPROVE", "REVIEW", t[1], t[1])])
+        # on this branch's demo data and shipped pricing, in money
+        self.assertEqual(t, [8091, 16182, 78410, 8091])
+        # the same candidate named by its content hash
+        by_hash = s.decisions.Impact(J.ImpactRequest(kind=T.POLICY_KIND_CREDIT,
+                                                     sha256=cand.sha256, last_n=4), timeout=60)
+        self.assertEqual((by_hash.candidate_version, by_hash.changed), (cand.version, 2))
         # the candidate is not active: quotes still use the recorded threshold
         self.assertEqual(s.quote.Quote(quote_req("bolt", 10), timeout=30).credit.outcome,
-                         Q.CREDIT_OUTCOME_APPROVE_SHORTER_TERMS)
+                         Q.CREDIT_OUTCOME_APPROVE)
         wait_written(s, before + 5)
         p = cli(s, "impact", "--kind", "credit", "--version", str(cand.version), "--last", "5")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertIn("replayed 5 decision(s) with credit policy v%d: 4 changes\n" % cand.version,
+        self.assertIn("replayed 5 decision(s) with credit policy v%d: 3 changes\n" % cand.version,
                       p.stdout)
-        self.assertIn("  APPROVE_SHORTER_TERMS -> REVIEW: 3\n", p.stdout)
-        self.assertIn("  DEPOSIT -> REVIEW: 1\n", p.stdout)
-        self.assertIn("  discount cost      202.83 -> 202.83 (+0.00)\n", p.stdout)
-        self.assertIn("  approved exposure  541.37 -> 80.91 (-460.46)\n", p.stdout)
+        self.assertIn("  APPROVE -> REVIEW: 3\n", p.stdout)
+        self.assertIn("  discount cost      %s -> %s (+0.00)\n" % (
+            money(disc + rs[0].discount_total), money(disc + rs[0].discount_total)), p.stdout)
+        self.assertIn("  approved exposure  %s -> %s (-%s)\n" % (
+            money(2 * t[0] + t[1] + t[3]), money(t[3]), money(2 * t[0] + t[1])), p.stdout)
         with self.assertRaises(grpc.RpcError) as cm:
             s.decisions.Impact(J.ImpactRequest(kind=T.POLICY_KIND_CREDIT, version=999), timeout=30)
         self.assertEqual(cm.exception.code(), SC.NOT_FOUND)
