@@ -320,7 +320,16 @@ class AuditLogTest(unittest.TestCase):
         self.assertIn("token:harness-admin", p.stdout)
 
     def test_compliance_reads_the_logs_pricing_does_not(self):
+        shop = self.s.token("checkout", "t-shop")
+        r = m["quote_pb2_grpc"].QuoteServiceStub(self.s.open_channel(shop)).Quote(
+            quote_req("acme", 1), timeout=30)
         st = m["journal_pb2_grpc"].DecisionLogStub(self.s.open_channel(self.tok["compliance"]))
+        deadline = time.time() + 60
+        while st.GetDecisionLogStats(J.DecisionLogStatsRequest(), timeout=30).written < 1 \
+                and time.time() < deadline:
+            time.sleep(0.02)
+        rec = st.GetDecision(J.DecisionKey(decision_id=r.decision_id), timeout=30)
+        self.assertEqual(rec.principal, "token:t-shop")
         st.ListDecisions(J.ListDecisionsRequest(), timeout=30)
         with self.assertRaises(grpc.RpcError) as cm:
             self.stub("pricing").ListAudit(J.ListAuditRequest(), timeout=30)
