@@ -69,6 +69,11 @@ typedef enum dd_table {
 	                    * (8 bytes BE): the open orders by delivery date */
 	DD_T_CUSTOMER_ORDERS, /* customer \0 created_at (8 bytes BE) \0 order_id -> "" */
 	DD_T_ANALYTICS,    /* quote counts per experiment arm, stored RFM (analytics.h) */
+	/* journal tables (src/journal): writing them does not advance data_version */
+	DD_T_DECISIONS,      /* seq (8 bytes BE) -> DecisionRecord */
+	DD_T_DECISION_INDEX, /* "d" decision_id -> seq; "o" \0 order_id \0 seq -> "" */
+	DD_T_AUDIT,          /* seq (8 bytes BE) -> SHA-256 (32 bytes) + AuditEntry */
+	DD_T_JOURNAL,        /* "decision_seq" -> seq (8 BE); "audit_head" -> seq (8 BE) + hash */
 	DD_T__COUNT
 } dd_table;
 

@@ -46,4 +46,13 @@ void dd_quoter_free(dd_quoter *q);
 int dd_quote(dd_quoter *q, const Dealdesk__V1__QuoteRequest *req, int64_t now,
              dd_arena *arena, Dealdesk__V1__QuoteResponse **out, dd_error *err);
 
+/* dd_quote with the policy of each kind pinned to pin[kind] (0 = the
+ * active one), for replay and impact: the versions need not be active, only
+ * stored (DD_ENOTFOUND names the one that is not). The quoter's caches are
+ * dropped before and after, so the next dd_quote sees the active policies
+ * again. pin is indexed by dd_policy_kind. */
+int dd_quote_pinned(dd_quoter *q, const uint64_t pin[DD_POLICY_KIND_COUNT],
+                    const Dealdesk__V1__QuoteRequest *req, int64_t now, dd_arena *arena,
+                    Dealdesk__V1__QuoteResponse **out, dd_error *err);
+
 #endif

@@ -15,6 +15,9 @@
  *               "active/<kind digit>"             -> uint64 LE active version
  *               "next/<kind digit>"               -> uint64 LE last version
  *               "schema"                          -> uint64 LE layout version
+ *   journal tables (decisions, decision_index, audit, journal; README "Store
+ *   layout"): written by src/journal; a write to them does not advance
+ *   data_version (it is not data a quote reads) but is committed.
  *
  * Values are the protobuf encoding of the dealdesk.v1 message. Readers use
  * short read transactions (one per request) and take no locks; writes go

@@ -14,7 +14,9 @@
  * see the batch, and its last version, at once.
  *
  * Threads: dd_writer_submit and dd_writer_run may be called from any thread
- * but the writer's own. apply and done run on the writer thread, in queue
+ * but the writer's own, except that a done callback may dd_writer_submit
+ * (the job joins a later batch; the decision log queues its flush job from
+ * a commit's done). apply and done run on the writer thread, in queue
  * order; done runs only after the transaction holding the job has been
  * durably committed, or has failed. Neither may block for long: the whole
  * batch waits for them.
@@ -31,6 +33,8 @@
 #define DD_WRITER_MAX_BATCH 256
 
 typedef struct dd_writer dd_writer;
+/* What the audit log says about a job (dealdesk/journal.h); opaque here. */
+struct dd_audit_note;
 
 /* Does the work of a job inside txn (a nested transaction that belongs to
  * this job only). Returns DD_OK to keep what it wrote, or a dd_err code
@@ -51,6 +55,11 @@ typedef struct dd_writer_job {
 	dd_write_fn apply;     /* required */
 	dd_write_done_fn done; /* may be NULL */
 	void *ud;              /* passed to both */
+	/* When not NULL, and an audit hook is set (dd_writer_set_audit), the
+	 * hook appends this note to the audit log inside the job's own nested
+	 * transaction, after apply succeeded: the change and its audit entry
+	 * commit or roll back together. Owned like the job. */
+	const struct dd_audit_note *audit;
 	/* the writer's own, set by dd_writer_submit */
 	struct dd_writer_job *next;
 	int rc;
@@ -110,5 +119,15 @@ int dd_store_write(dd_store *store, dd_write_fn apply, void *ud, uint64_t *versi
 void dd_writer_set_max_batch(dd_writer *w, unsigned n);
 
 void dd_writer_get_stats(dd_writer *w, dd_writer_stats *out);
+
+/* Appends note to the audit log in txn (the job's nested transaction);
+ * DD_OK, or an error that fails (rolls back) the job. Runs on the writer
+ * thread. */
+typedef int (*dd_writer_audit_fn)(dd_wtxn *txn, const struct dd_audit_note *note,
+                                  void *ud, dd_error *err);
+
+/* Sets the hook every job with an audit note goes through (NULL: none).
+ * Set it before jobs are submitted (main.c: right after dd_writer_start). */
+void dd_writer_set_audit(dd_writer *w, dd_writer_audit_fn fn, void *ud);
 
 #endif

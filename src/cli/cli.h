@@ -189,5 +189,8 @@ int cli_cmd_credit_tiers(cli *c, int argc, char **argv);   /* credit.c */
 int cli_cmd_credit_changes(cli *c, int argc, char **argv); /* credit.c */
 int cli_cmd_backup(cli *c, int argc, char **argv); /* backup.c */
 int cli_cmd_status(cli *c, int argc, char **argv); /* status.c */
+int cli_cmd_decisions(cli *c, int argc, char **argv); /* decisions.c */
+int cli_cmd_impact(cli *c, int argc, char **argv);    /* decisions.c */
+int cli_cmd_audit(cli *c, int argc, char **argv);     /* audit.c */
 
 #endif

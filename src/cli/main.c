@@ -39,6 +39,9 @@ static const char usage_text[] =
 	"  token        create --role ROLE --name NAME | list | revoke NAME   (admin)\n"
 	"  backup       DIR: a consistent compacted copy of the store (admin)\n"
 	"  status       the server's version, uptime, configuration, map use, policies (admin)\n"
+	"  decisions    get ID | list | replay ID | stats   (the decision log; compliance)\n"
+	"  impact       --kind KIND --version N: what a candidate policy would change\n"
+	"  audit        list | verify   (the hash-chained audit log; compliance)\n"
 	"\n"
 	"Options (before or after the command):\n"
 	"  --server ADDR   dealdeskd address (default $DEALDESK_SERVER or 127.0.0.1:50051)\n"
@@ -77,6 +80,9 @@ static const struct {
 	{ "report", cli_cmd_report },
 	{ "backup", cli_cmd_backup },
 	{ "status", cli_cmd_status },
+	{ "decisions", cli_cmd_decisions },
+	{ "impact", cli_cmd_impact },
+	{ "audit", cli_cmd_audit },
 };
 
 int main(int argc, char **argv)

@@ -34,6 +34,7 @@ struct dd_quoter {
 	lua_State *L;
 	dd_quote_limits lim;
 	qp_policy policy[DD_POLICY_KIND_COUNT];
+	uint64_t pin[DD_POLICY_KIND_COUNT]; /* replay: this version, not the active one (pinned.c) */
 
 	/* promotions and checks, converted once per change */
 	uint64_t promos_version, checks_version;

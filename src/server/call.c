@@ -306,6 +306,9 @@ void dd_call__reply(dd_call *c, grpc_status_code status, const char *message, in
  * outcome for the metrics (Quote, Commit). */
 static void note_decision(dd_call *call, const ProtobufCMessage *resp)
 {
+	if (call->decision_noted)
+		return;
+	call->decision_noted = 1;
 	const Dealdesk__V1__QuoteResponse *q = NULL;
 	const ProtobufCMessageDescriptor *req = call->method >= 0 ? dd_methods[call->method].request : NULL;
 	if (req != &dealdesk__v1__quote_request__descriptor &&
@@ -324,6 +327,12 @@ static void note_decision(dd_call *call, const ProtobufCMessage *resp)
 	if (m)
 		dd_metrics_decision(m, call->w->index, q->credit ? (int)q->credit->outcome : 0,
 		                    (int)q->compliance_status);
+}
+
+void dd_call_note_decision(dd_call *call, const ProtobufCMessage *resp)
+{
+	if (resp != NULL)
+		note_decision(call, resp);
 }
 
 int dd_call_finish(dd_call *call, int rc, const ProtobufCMessage *resp,

@@ -102,6 +102,10 @@ const struct dd_config *dd_call_config(const dd_call *call);
  * call's arena); otherwise the status dd_err_grpc_status(rc) with err's
  * message. Returns DD_CALL_DONE, so a handler can end with
  * `return dd_call_finish(...)`. The call must not be touched afterwards. */
+/* Notes the decision resp carries (its id for the access log, its outcome
+ * for the metrics) before a handler turns resp into something else (the
+ * journal's packed shell); dd_call_finish then looks no further. */
+void dd_call_note_decision(dd_call *call, const ProtobufCMessage *resp);
 int dd_call_finish(dd_call *call, int rc, const ProtobufCMessage *resp,
                    const dd_error *err);
 

@@ -22,6 +22,7 @@ void dd_config_defaults(dd_config *c)
 	c->log_level = DD_LOG_INFO;
 	c->shutdown_grace_ms = 10000;
 	c->writer_batch = 256;
+	c->decision_queue = 4096;
 	c->limits.max_lines = 500;
 	c->limits.max_quantity = 1000000;
 	c->limits.max_coupons = 20;
@@ -154,6 +155,15 @@ int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *er
 		NUM(limits.max_coupons, 0, 1000);
 	if (!strcmp(key, "writer-batch"))
 		NUM(writer_batch, 1, 256);
+	if (!strcmp(key, "decision-retention-days"))
+		NUM(decision_retention_days, 0, 36500);
+	if (!strcmp(key, "decision-queue"))
+		NUM(decision_queue, 1, 1u << 20);
+	if (!strcmp(key, "decision-redact")) {
+		snprintf(c->decision_redact, sizeof(c->decision_redact), "%s", val);
+		return strlen(val) < sizeof(c->decision_redact) ? DD_OK
+		                                                  : dd_error_set(err, DD_EINVAL, "decision-redact: too long");
+	}
 	if (!strcmp(key, "shutdown-grace-ms"))
 		NUM(shutdown_grace_ms, 0, 3600000);
 	if (!strcmp(key, "policy-max-instructions"))
@@ -260,6 +270,7 @@ const dd_config_key dd_config_keys[] = {
 	{ "idle-timeout-ms", 0 }, { "max-connection-age-ms", 0 }, { "handshake-timeout-ms", 0 },
 	{ "max-call-ms", 0 }, { "max-pending-replies", 0 }, { "max-metadata-bytes", 0 },
 	{ "max-repeated", 0 }, { "min-policy-tests", 0 }, { "promotion-review-bps", 0 },
+	{ "decision-retention-days", 0 }, { "decision-queue", 0 }, { "decision-redact", 0 },
 	{ NULL, 0 },
 };
 
@@ -315,6 +326,9 @@ void dd_config_entries(const dd_config *c, dd_config_entry_fn fn, void *ud)
 	NUMV("max-repeated", c->max_repeated);
 	NUMV("min-policy-tests", c->min_policy_tests);
 	NUMV("promotion-review-bps", c->promotion_review_bps);
+	NUMV("decision-retention-days", c->decision_retention_days);
+	NUMV("decision-queue", c->decision_queue);
+	fn(ud, "decision-redact", c->decision_redact);
 #undef NUMV
 }
 

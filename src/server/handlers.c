@@ -10,6 +10,7 @@
  * the writer finishes it (write_done) once the write is durable, and the
  * worker goes on with other calls instead of waiting for the fsync. */
 #include "handlers.h"
+#include "handlers_journal.h"
 
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,7 @@
 #include "dealdesk/v1/admin.pb-c.h"
 #include "dealdesk/v1/backup.pb-c.h"
 #include "dealdesk/v1/server.pb-c.h"
+#include "dealdesk/v1/journal.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "grpc/reflection/v1/reflection.pb-c.h"
 #include "health.h"
@@ -43,7 +45,8 @@ static int h_quote(dd_call *call)
 	if (rc == DD_OK && r->n_experiments)
 		dd_analytics_tally_quote(dd_call_config(call)->tally,
 		                         ((const Dealdesk__V1__QuoteRequest *)dd_call_request(call))->customer_id, r);
-	return dd_call_finish(call, rc, rc == DD_OK ? &r->base : NULL, &err);
+	return dd_call_finish(call, rc, rc == DD_OK ? dd_journal_record_quote(call, &r->base) : NULL,
+	                      &err);
 }
 
 /* Finishes call with the result of a synchronous step that filled *resp. */
@@ -124,6 +127,7 @@ static int submit_write(dd_call *call, int rc, dd_admin_write *w, int policy,
 	wc->call = call;
 	wc->w = w;
 	wc->policy = policy;
+	dd_journal_audit(call, &wc->job);
 	dd_writer *writer = dd_call_writer(call);
 	rc = writer ? dd_writer_submit(writer, &wc->job) : DD_EINVAL;
 	if (rc != DD_OK) {
@@ -404,6 +408,7 @@ static int submit_token(dd_call *call, int rc, dd_admin_write *w, char *secret, 
 	tc->call = call;
 	tc->w = w;
 	tc->secret = secret;
+	dd_journal_audit(call, &tc->job);
 	dd_writer *writer = dd_call_writer(call);
 	if (writer == NULL || dd_writer_submit(writer, &tc->job) != DD_OK) {
 		dd_error_set(err, DD_EINTERNAL, "server: the writer is not running");
@@ -618,5 +623,12 @@ const dd_method dd_methods[] = {
 	MS("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", grpc__reflection__v1__server_reflection_request, dd_reflection_info, PUBLIC, DD_STREAM_CLIENT | DD_STREAM_SERVER),
 	MS("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", grpc__reflection__v1__server_reflection_request, dd_reflection_info, PUBLIC, DD_STREAM_CLIENT | DD_STREAM_SERVER),
 	M("/dealdesk.v1.ServerAdmin/GetStatus", dealdesk__v1__get_status_request, dd_status_get, 0, ADMIN),
+	M("/dealdesk.v1.DecisionLog/GetDecision", dealdesk__v1__decision_key, dd_journal_get_decision, 0, COMPLIANCE),
+	M("/dealdesk.v1.DecisionLog/ListDecisions", dealdesk__v1__list_decisions_request, dd_journal_list_decisions, 0, COMPLIANCE),
+	M("/dealdesk.v1.DecisionLog/ReplayDecision", dealdesk__v1__decision_key, dd_journal_replay_decision, 0, COMPLIANCE),
+	M("/dealdesk.v1.DecisionLog/GetDecisionLogStats", dealdesk__v1__decision_log_stats_request, dd_journal_decision_stats, 0, COMPLIANCE),
+	M("/dealdesk.v1.DecisionLog/Impact", dealdesk__v1__impact_request, dd_journal_impact, 0, COMPLIANCE),
+	M("/dealdesk.v1.AuditLog/ListAudit", dealdesk__v1__list_audit_request, dd_journal_list_audit, 0, COMPLIANCE),
+	M("/dealdesk.v1.AuditLog/VerifyAudit", dealdesk__v1__verify_audit_request, dd_journal_verify_audit, 0, COMPLIANCE),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE, NULL, 0 },
 };

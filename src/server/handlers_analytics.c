@@ -2,6 +2,7 @@
  * from a read transaction of their own; RecomputeRfm is a write through
  * the writer, answered once durable. */
 #include "handlers.h"
+#include "handlers_journal.h"
 
 #include <string.h>
 
@@ -108,6 +109,7 @@ int dd_analytics_h_recompute(dd_call *call)
 	c->job.ud = c;
 	c->call = call;
 	c->now = dd_handler_now();
+	dd_journal_audit(call, &c->job);
 	dd_writer *writer = dd_call_writer(call);
 	if (writer == NULL || dd_writer_submit(writer, &c->job) != DD_OK) {
 		dd_error_set(&err, DD_EINTERNAL, "server: the writer is not running");

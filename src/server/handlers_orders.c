@@ -2,6 +2,7 @@
  * are prepared on the worker and applied by the writer; reads answer at
  * once. */
 #include "handlers.h"
+#include "handlers_journal.h"
 
 #include <string.h>
 
@@ -28,7 +29,7 @@ static int order_answer(dd_call *call, const dd_order_write *w)
 	dd_error_clear(&err);
 	ProtobufCMessage *m = NULL;
 	int rc = dd_order_write_message(w, dd_call_arena(call), &m, &err);
-	return dd_call_finish(call, rc, rc == DD_OK ? m : NULL, &err);
+	return dd_call_finish(call, rc, rc == DD_OK ? dd_journal_record_order(call, m) : NULL, &err);
 }
 
 static void order_done(void *ud, int rc, uint64_t version, const dd_error *err)
@@ -58,6 +59,7 @@ static int submit_order(dd_call *call, int rc, dd_order_write *w, dd_error *err)
 	oc->job.ud = oc;
 	oc->call = call;
 	oc->w = w;
+	dd_journal_audit(call, &oc->job);
 	dd_writer *writer = dd_call_writer(call);
 	if (writer == NULL || dd_writer_submit(writer, &oc->job) != DD_OK) {
 		dd_error_set(err, DD_EINTERNAL, "server: the writer is not running");

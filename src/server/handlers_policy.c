@@ -4,6 +4,7 @@
  * by content hash, and the compliance review marks of PutPromotions. The
  * method table in handlers.c names them. */
 #include "handlers.h"
+#include "handlers_journal.h"
 
 #include <string.h>
 
@@ -58,6 +59,7 @@ static int gov_submit(dd_call *call, int rc, dd_admin_write *w, dd_error *err)
 	gc->job.ud = gc;
 	gc->call = call;
 	gc->w = w;
+	dd_journal_audit(call, &gc->job);
 	dd_writer *writer = dd_call_writer(call);
 	if (writer == NULL || dd_writer_submit(writer, &gc->job) != DD_OK) {
 		dd_error_set(err, DD_EINTERNAL, "server: the writer is not running");

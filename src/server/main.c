@@ -16,6 +16,7 @@
 #include "dealdesk/analytics.h"
 #include "dealdesk/version.h"
 #include "dealdesk/writer.h"
+#include "dealdesk/journal.h"
 #include "server.h"
 
 static void usage(FILE *f)
@@ -36,6 +37,10 @@ static void usage(FILE *f)
 	        "  --policy-max-millis MS        CPU time per policy call (250)\n"
 	        "  --shutdown-grace-ms MS        time in-flight calls get on SIGTERM (10000)\n"
 	        "  --writer-batch N              most writes per write transaction, 1..256 (256; 1 = no group commit)\n"
+	        "  --decision-retention-days N   prune decision log records older than N days (0 = keep)\n"
+	        "  --decision-queue N            decision records waiting to be written at most (4096)\n"
+	        "  --decision-redact F,...       blank these request fields in the decision log\n"
+	        "                                (customer_id, attributes, coupon_codes, region, channel)\n"
 	        "  --require-approval            only APPROVED policy versions may be activated\n"
 	        "                                (always, unless --no-auth)\n"
 	        "  --min-policy-tests N          SubmitPolicy refuses a script with fewer test cases (0)\n"
@@ -353,7 +358,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	dd_writer_set_max_batch(writer, cfg.writer_batch);
+	dd_writer_set_audit(writer, dd_audit_append, NULL); /* every audited write, chained */
 	int rc = 1;
+	dd_decisions_opts dopts = { .queue = cfg.decision_queue,
+	                            .retention_days = cfg.decision_retention_days,
+	                            .redact = cfg.decision_redact };
+	if (dd_decisions_new(&cfg.decisions, writer, &dopts, &err) != DD_OK) {
+		dd_log(DD_LOG_ERROR, "%s", err.msg);
+		goto out;
+	}
 	if (dd_policy_install_shipped(store, &cfg.limits.sandbox, (int64_t)time(NULL), &err) != DD_OK) {
 		dd_log(DD_LOG_ERROR, "cannot install the shipped policies: %s", err.msg);
 		goto out;
@@ -382,6 +395,7 @@ int main(int argc, char **argv)
 	rc = dd_server_run(&cfg, store, writer);
 out:
 	dd_analytics_tally_free(cfg.tally); /* stores the quotes counted, through the writer */
+	dd_decisions_free(cfg.decisions); /* writes what is queued, through the writer */
 	dd_writer_stop(writer); /* after the server: it finishes pending writes */
 	dd_store_close(store);
 	close(lock);

@@ -59,6 +59,11 @@ typedef struct dd_config {
 	char metrics_listen[256];   /* --metrics-listen host:port; "" = no metrics */
 	int log_json;               /* --log-format json */
 	char config_file[1024];     /* --config, for the status */
+	/* the decision log (README "Decision log"); decisions is made by main.c */
+	unsigned decision_retention_days; /* 0 = kept forever */
+	unsigned decision_queue;          /* records waiting at most; then dropped and counted */
+	char decision_redact[256];        /* request fields blanked before storing */
+	struct dd_decisions *decisions;
 } dd_config;
 
 /* 1 when listen is a loopback (or unix socket) address. */

@@ -79,6 +79,7 @@ struct dd_call {
 	grpc_metadata trailer; /* grpc-status-details-bin of a failed call */
 	int trailer_set;
 	const char *decision_id; /* of the response, for the access log */
+	int decision_noted;      /* dd_call_note_decision ran: finish need not look */
 	char request_id[40];
 };
 

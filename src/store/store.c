@@ -62,6 +62,10 @@ static const char *const table_names[DD_T__COUNT] = {
 	[DD_T_OPEN_ORDERS] = "open_orders",
 	[DD_T_CUSTOMER_ORDERS] = "customer_orders",
 	[DD_T_ANALYTICS] = "analytics",
+	[DD_T_DECISIONS] = "decisions",
+	[DD_T_DECISION_INDEX] = "decision_index",
+	[DD_T_AUDIT] = "audit",
+	[DD_T_JOURNAL] = "journal",
 };
 
 struct dd_store {
@@ -86,6 +90,7 @@ struct dd_wtxn {
 	int err;        /* sticky: the first failure, DD_OK until then */
 	bool dirty;     /* something was put or deleted: data_version advances */
 	bool merged;    /* a child committed into this one (its version already counted) */
+	bool logged;    /* something was written to a journal table: commit, no new version */
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -134,6 +139,24 @@ static int store_write_err(dd_store *store, int rc)
 static bool table_ok(dd_table t)
 {
 	return (unsigned)t < DD_T__COUNT;
+}
+
+/* The journal tables (decision log, audit log) record what happened; they
+ * are not data a quote reads, so writing them does not advance
+ * data_version (a decision logged must not invalidate every quoter's cache,
+ * nor make the data it was decided on look changed). */
+static bool table_is_journal(dd_table t)
+{
+	return t == DD_T_DECISIONS || t == DD_T_DECISION_INDEX || t == DD_T_AUDIT
+	       || t == DD_T_JOURNAL;
+}
+
+static void wtxn_mark(dd_wtxn *txn, dd_table t)
+{
+	if (table_is_journal(t))
+		txn->logged = true;
+	else
+		txn->dirty = true;
 }
 
 /* LMDB rejects empty keys and keys over its compiled maximum (511). */
@@ -771,7 +794,7 @@ int dd_wtxn_put(dd_wtxn *txn, dd_table t, dd_val key, dd_val val)
 	int rc = mdb_put(txn->txn, txn->store->dbi[t], &k, &v, 0);
 	if (rc != MDB_SUCCESS)
 		return wtxn_fail(txn, store_write_err(txn->store, rc));
-	txn->dirty = true;
+	wtxn_mark(txn, t);
 	return DD_OK;
 }
 
@@ -789,7 +812,7 @@ int dd_wtxn_del(dd_wtxn *txn, dd_table t, dd_val key)
 		return DD_ENOTFOUND; /* nothing changed: not a failure */
 	if (rc != MDB_SUCCESS)
 		return wtxn_fail(txn, store_write_err(txn->store, rc));
-	txn->dirty = true;
+	wtxn_mark(txn, t);
 	return DD_OK;
 }
 
@@ -868,7 +891,7 @@ int dd_wtxn_commit(dd_wtxn *txn, uint64_t *version)
 	}
 	MDB_dbi meta = txn->store->dbi[DD_T_META];
 	uint64_t v = meta_get_u64(txn->txn, meta, META_DATA_VERSION);
-	if (!txn->dirty && !txn->merged) {
+	if (!txn->dirty && !txn->merged && !txn->logged) {
 		/* Nothing to make durable: abort spares the two fsyncs. */
 		mdb_txn_abort(txn->txn);
 		wtxn_release(txn);

@@ -32,6 +32,8 @@ struct dd_writer {
 	dd_writer_stats stats; /* under lock */
 	int fail_commits;      /* tests: so many batches taken from now on fail to commit */
 	size_t max_batch;      /* most jobs per transaction (1 = no grouping) */
+	dd_writer_audit_fn audit; /* appends a job's audit note (set before any job) */
+	void *audit_ud;
 };
 
 /* ---- one batch ---------------------------------------------------------- */
@@ -46,7 +48,7 @@ static void full_error(dd_store *store, dd_error *err)
 }
 
 /* Runs one job in a transaction nested in txn; fills job->rc, version, err. */
-static void run_job(dd_store *store, dd_wtxn *txn, dd_writer_job *job)
+static void run_job(dd_writer *w, dd_wtxn *txn, dd_writer_job *job)
 {
 	dd_error_clear(&job->err);
 	job->version = 0;
@@ -58,6 +60,9 @@ static void run_job(dd_store *store, dd_wtxn *txn, dd_writer_job *job)
 		return;
 	}
 	rc = job->apply(child, job->ud, &job->err);
+	/* The audit entry joins the change's own transaction: both or neither. */
+	if (rc == DD_OK && job->audit != NULL && w->audit != NULL)
+		rc = w->audit(child, job->audit, w->audit_ud, &job->err);
 	if (rc == DD_OK) {
 		/* A sticky error the job ignored fails it here. */
 		rc = dd_wtxn_commit(child, &job->version);
@@ -72,7 +77,7 @@ static void run_job(dd_store *store, dd_wtxn *txn, dd_writer_job *job)
 			rc = DD_EINTERNAL; /* not a dd_err: a bug in the job */
 	}
 	if (rc == DD_EFULL)
-		full_error(store, &job->err);
+		full_error(w->store, &job->err);
 	job->rc = rc;
 }
 
@@ -92,7 +97,7 @@ static void run_batch(dd_writer *w, dd_writer_job *batch, size_t n, bool fail_co
 		}
 	} else {
 		for (dd_writer_job *j = batch; j != NULL; j = j->next)
-			run_job(w->store, txn, j);
+			run_job(w, txn, j);
 		if (fail_commit) {
 			dd_wtxn_abort(txn);
 			rc = DD_ESTORE;
@@ -266,6 +271,16 @@ void dd_writer_get_stats(dd_writer *w, dd_writer_stats *out)
 {
 	pthread_mutex_lock(&w->lock);
 	*out = w->stats;
+	pthread_mutex_unlock(&w->lock);
+}
+
+void dd_writer_set_audit(dd_writer *w, dd_writer_audit_fn fn, void *ud)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->audit = fn;
+	w->audit_ud = ud;
 	pthread_mutex_unlock(&w->lock);
 }
 

@@ -38,6 +38,7 @@ def stubs():
                   "grpc/health/v1/health.proto", "dealdesk/v1/analytics.proto",
                   "dealdesk/v1/server.proto"]
         protos.append("dealdesk/v1/backup.proto")
+        protos.append("dealdesk/v1/journal.proto")
         subprocess.run(["protoc", "-I" + os.path.join(SRC, "proto"),
                         "--python_out=" + _stub_dir, "--grpc_out=" + _stub_dir,
                         "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin"] + protos,
@@ -47,7 +48,8 @@ def stubs():
     for name in ["types_pb2", "quote_pb2", "quote_pb2_grpc", "admin_pb2", "admin_pb2_grpc",
                  "orders_pb2", "orders_pb2_grpc", "analytics_pb2", "analytics_pb2_grpc",
                  "backup_pb2", "backup_pb2_grpc",
-                 "server_pb2", "server_pb2_grpc"]:
+                 "server_pb2", "server_pb2_grpc",
+                 "journal_pb2", "journal_pb2_grpc"]:
         mods[name] = importlib.import_module("dealdesk.v1." + name)
     # grpc/health would shadow the grpc package: load it by path
     spec = importlib.util.spec_from_file_location(
@@ -172,6 +174,8 @@ class Server:
         self.orders = m["orders_pb2_grpc"].OrderServiceStub(self.channel)
         self.analytics = m["analytics_pb2_grpc"].AnalyticsServiceStub(self.channel)
         self.backup = m["backup_pb2_grpc"].BackupAdminStub(self.channel)
+        self.decisions = m["journal_pb2_grpc"].DecisionLogStub(self.channel)
+        self.audit = m["journal_pb2_grpc"].AuditLogStub(self.channel)
 
     def open_channel(self, token=None, creds=None, options=None):
         """A channel to the server that sends token (if any) with every call."""

@@ -318,6 +318,8 @@ static void test_deterministic(void **state)
 	size_t n1 = protobuf_c_message_pack(&r->base, first);
 	r = quote_ok(f, &b);
 	assert_string_not_equal(id1, r->decision_id);
+	/* ids start with their time in ms (hex): they never go back */
+	assert_true(strncmp(id1, r->decision_id, 12) <= 0);
 	r->decision_id = "";
 	size_t n2 = protobuf_c_message_pack(&r->base, again);
 	assert_int_equal(n1, n2);

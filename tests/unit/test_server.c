@@ -244,7 +244,7 @@ static void test_method_roles(void **state)
 		assert_non_null(m->request);
 		assert_string_not_equal(dd_role_name(m->role), "?");
 	}
-	assert_int_equal(n, 68); /* 49 + credit tiers 4 + reviewed rules 4 + analytics 5 + ListInvoices, Backup + Watch, reflection 2, GetStatus */
+	assert_int_equal(n, 75); /* 49 + credit tiers 4 + reviewed rules 4 + analytics 5 + ListInvoices, Backup + Watch, reflection 2, GetStatus + DecisionLog, AuditLog 7 */
 	struct { const char *path; dd_role role; } want[] = {
 		{ "/dealdesk.v1.QuoteService/Quote", DD_ROLE_CHECKOUT },
 		{ "/grpc.health.v1.Health/Check", DD_ROLE_PUBLIC },
@@ -266,6 +266,9 @@ static void test_method_roles(void **state)
 		{ "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", DD_ROLE_PUBLIC },
 		{ "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", DD_ROLE_PUBLIC },
 		{ "/dealdesk.v1.ServerAdmin/GetStatus", DD_ROLE_ADMIN },
+		{ "/dealdesk.v1.DecisionLog/ReplayDecision", DD_ROLE_COMPLIANCE },
+		{ "/dealdesk.v1.DecisionLog/Impact", DD_ROLE_COMPLIANCE },
+		{ "/dealdesk.v1.AuditLog/VerifyAudit", DD_ROLE_COMPLIANCE },
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const dd_method *m = dd_methods;
