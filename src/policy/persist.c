@@ -37,6 +37,11 @@
  * hundred bytes): bounded so the proxies stay small next to the script. */
 #define PERSIST_MAX_TABLES 20000
 
+/* Bytecode read for one script, all its functions together: closures of
+ * one big function made in a loop are each read whole, and this runs
+ * outside any budget (at most some tens of ms). */
+#define PERSIST_MAX_DUMP ((size_t)4 * 1024 * 1024)
+
 /* Lua 5.4 opcodes (lopcodes.h) this file looks for, and the instruction
  * fields they use. */
 #define OP_SETUPVAL 10 /* UpValue[B] := R[A] */
@@ -224,7 +229,7 @@ static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
 /* Raises an error when the Lua function at idx, made at the top level
  * (so its upvalues outlive every evaluation), or a function nested in it,
  * assigns to one of them. */
-static void check_function(lua_State *L, int idx)
+static void check_function(lua_State *L, int idx, size_t *dumped)
 {
 	idx = lua_absindex(L, idx);
 	luaL_Buffer buf;
@@ -240,6 +245,10 @@ static void check_function(lua_State *L, int idx)
 	const unsigned char *s = (const unsigned char *)lua_tolstring(L, -1, &len);
 	if (rc != 0)
 		luaL_error(L, "cannot inspect a function of the script");
+	if (len > PERSIST_MAX_DUMP - *dumped)
+		luaL_error(L, "its top level keeps more functions than can be inspected "
+		              "(%d MiB of bytecode)", (int)(PERSIST_MAX_DUMP >> 20));
+	*dumped += len;
 	/* header: signature, version 5.4, format 0, LUAC_DATA, the sizes of
 	 * Instruction, lua_Integer, lua_Number, then the two check values and
 	 * the main function's upvalue count */
@@ -306,6 +315,7 @@ static void check_function(lua_State *L, int idx)
 typedef struct walk {
 	lua_Integer queued;
 	size_t tables;
+	size_t dumped; /* bytes of bytecode read */
 } walk;
 
 /* Notes the value at idx: a table (not the host's, not seen yet) gets its
@@ -399,7 +409,7 @@ static void go_through_table(lua_State *L, walk *w, int idx)
 static void go_through_function(lua_State *L, walk *w, int idx)
 {
 	idx = lua_absindex(L, idx);
-	check_function(L, idx);
+	check_function(L, idx, &w->dumped);
 	for (int i = 1; lua_getupvalue(L, idx, i) != NULL; i++) {
 		discover(L, w, -1);
 		if (lua_type(L, -1) == LUA_TTABLE && !lua_rawequal(L, -1, ENV)) {
@@ -413,7 +423,7 @@ static void go_through_function(lua_State *L, walk *w, int idx)
 
 int policy_persist_freeze(lua_State *L)
 {
-	walk w = { 0, 0 };
+	walk w = { 0, 0, 0 };
 	luaL_checkstack(L, 16, "freezing");
 	lua_settop(L, ENV);
 	lua_newtable(L); /* MEMO */
