@@ -597,6 +597,30 @@ void policy_guard_function(lua_State *L, int idx, const char *name)
  * metatable has __gc when setmetatable runs, so checking here suffices. */
 static int guarded_setmetatable(lua_State *L)
 {
+	if (lua_type(L, 2) == LUA_TTABLE && policy_readonly_table(L, 2)) {
+		/* a read-only proxy as a metatable (a class table the top level
+		 * made, now frozen) would have no metamethods: the VM reads
+		 * metatables raw. It gets a copy of what the proxy shows, made for
+		 * this call, so changing it changes nothing that outlives the
+		 * evaluation. */
+		lua_getmetatable(L, 2);
+		lua_pushliteral(L, "__index");
+		lua_rawget(L, -2);
+		lua_remove(L, -2);
+		if (lua_type(L, -1) == LUA_TTABLE) {
+			int real = lua_gettop(L);
+			lua_newtable(L);
+			lua_pushnil(L);
+			while (lua_next(L, real)) {
+				policy_charge(L, 1);
+				lua_pushvalue(L, -2);
+				lua_insert(L, -2);
+				lua_rawset(L, -4);
+			}
+			lua_replace(L, 2);
+		}
+		lua_settop(L, 2);
+	}
 	if (lua_type(L, 2) == LUA_TTABLE) {
 		lua_pushliteral(L, "__gc");
 		int has_gc = lua_rawget(L, 2) != LUA_TNIL;

@@ -197,6 +197,14 @@ static void test_top_level_tables_frozen(void **state)
 	expect_twice("local mt = {__index = function(t, k) return #k end}\n"
 	             "local o = setmetatable({}, mt)\nfunction f() return o.four end\n", 4);
 	expect_twice("cfg = {a = 1}\nfunction f() return cfg.a end\n", 1);
+	/* a class table of the top level still works as a metatable (a copy
+	 * of it, per setmetatable), and changing that copy changes nothing
+	 * the next evaluation sees */
+	expect_twice("local Class = {}\nClass.__index = Class\n"
+	             "function Class.get(o) return o.v end\n"
+	             "function f()\n  local o = setmetatable({v = 6}, Class)\n"
+	             "  local mt = getmetatable(o) local before = mt.extra or 0 mt.extra = 1\n"
+	             "  return o:get() + before\nend\n", 6);
 	static const char *const writes[] = {
 		"local t = {}\nfunction f() t[1] = 1 end\n",
 		"local t = {x = {}}\nfunction f() t.x.y = 1 end\n",
