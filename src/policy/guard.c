@@ -287,12 +287,32 @@ static int guarded_match(lua_State *L)
 	return call_original(L);
 }
 
+/* The iterator gmatch returns keeps its position in itself: one kept from
+ * the top level of a script (or from an earlier evaluation) would carry
+ * state from one evaluation to the next. It works only in the evaluation
+ * that made it. Upvalues: the original iterator, that evaluation. */
+static int gmatch_iterator(lua_State *L)
+{
+	if ((uint64_t)lua_tointeger(L, lua_upvalueindex(2)) != policy_evaluation(L))
+		return luaL_error(L, "string.gmatch: this iterator belongs to an "
+		                     "evaluation that has ended");
+	int base = lua_gettop(L);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_call(L, 0, LUA_MULTRET);
+	return lua_gettop(L) - base;
+}
+
 /* gmatch ignores a leading '^' (it is a literal there), so no anchor. The
  * iterator's calls together scan the subject once: charged here. */
 static int guarded_gmatch(lua_State *L)
 {
 	policy_charge(L, pattern_check(L, "gmatch", 0, 0));
-	return call_original(L);
+	int n = call_original(L);
+	if (n != 1 || !lua_isfunction(L, -1))
+		return n;
+	lua_pushinteger(L, (lua_Integer)policy_evaluation(L));
+	lua_pushcclosure(L, gmatch_iterator, 2);
+	return 1;
 }
 
 /* gsub's replacements allocate its result: the allocator charges that. */
@@ -343,6 +363,67 @@ static int guarded_rep(lua_State *L)
 
 /* ---- table library ------------------------------------------------------ */
 
+/* The length a table function will use: a proxy's (policy_proxy_len reads
+ * the table behind it, raw), or the raw length; a __len of the script's own
+ * is refused (it could answer anything, and differently each time). */
+static lua_Unsigned table_length(lua_State *L, const char *fname)
+{
+	if (lua_getmetatable(L, 1)) {
+		lua_pushliteral(L, "__len");
+		lua_CFunction f = lua_rawget(L, -2) != LUA_TNIL ? lua_tocfunction(L, -1) : NULL;
+		int has_len = !lua_isnil(L, -1);
+		lua_pop(L, 2);
+		if (has_len && f != policy_proxy_len)
+			luaL_error(L, "table.%s: tables with a __len metamethod are "
+			              "not supported", fname);
+		if (has_len) {
+			lua_len(L, 1);
+			lua_Integer n = lua_tointeger(L, -1);
+			lua_pop(L, 1);
+			return n > 0 ? (lua_Unsigned)n : 0;
+		}
+	}
+	return (lua_Unsigned)lua_rawlen(L, 1);
+}
+
+/* table.concat(t, sep, i, j) and table.unpack(t, i, j) read every index
+ * from i to j, each through __index when the table lacks it (a C function
+ * there runs with no hook): the span is bounded and charged per element
+ * (and concat's separator per byte) before they start. */
+#define TABLE_MAX_SPAN ((lua_Unsigned)1 << 18)
+
+static int guarded_span(lua_State *L, const char *fname, int first)
+{
+	if (lua_type(L, 1) != LUA_TTABLE)
+		return charged_call(L); /* the original reports the wrong type */
+	lua_Unsigned len = table_length(L, fname);
+	int oki = 1, okj = 1;
+	lua_Integer i = lua_isnoneornil(L, first) ? 1 : lua_tointegerx(L, first, &oki);
+	lua_Integer j = lua_isnoneornil(L, first + 1) ? (lua_Integer)len
+	                                              : lua_tointegerx(L, first + 1, &okj);
+	if (oki && okj && i <= j) {
+		lua_Unsigned span = (lua_Unsigned)j - (lua_Unsigned)i;
+		if (span >= TABLE_MAX_SPAN)
+			luaL_error(L, "table.%s: too many elements (%d at most)", fname,
+			           (int)TABLE_MAX_SPAN);
+		size_t seplen = 0;
+		if (first == 3 && lua_type(L, 2) == LUA_TSTRING)
+			seplen = lua_rawlen(L, 2);
+		policy_charge(L, (uint64_t)(span + 1) * (8 + seplen));
+	}
+	return charged_call(L);
+}
+
+static int guarded_concat(lua_State *L)
+{
+	return guarded_span(L, "concat", 3);
+}
+
+static int guarded_unpack(lua_State *L)
+{
+	return guarded_span(L, "unpack", 2);
+}
+
 /* table.insert and table.remove shift every element between the position
  * and #t, where #t comes from __len: a lying __len makes them loop up to
  * 2^63 times in C. Evaluating __len here and again in the original could
@@ -353,7 +434,8 @@ static void refuse_len_metamethod(lua_State *L, const char *fname)
 	if (lua_type(L, 1) != LUA_TTABLE || !lua_getmetatable(L, 1))
 		return; /* the original reports the wrong type */
 	lua_pushliteral(L, "__len");
-	int has_len = lua_rawget(L, -2) != LUA_TNIL; /* raw, as luaL_len */
+	int has_len = lua_rawget(L, -2) != LUA_TNIL && /* raw, as luaL_len */
+	              lua_tocfunction(L, -1) != policy_proxy_len;
 	lua_pop(L, 2);
 	if (has_len)
 		luaL_error(L, "table.%s: tables with a __len metamethod are "
@@ -390,21 +472,37 @@ static int guarded_move(lua_State *L)
 }
 
 /* table.sort compares in C unless given a Lua function, where the hook
- * fires. n log n steps, so large plain sorts are refused. */
+ * fires. n log n comparisons, each of two strings costing their length: a
+ * plain (or C-compared) sort is refused past SORT_MAX_PLAIN elements or
+ * SORT_MAX_BYTES of comparing, and charged for what it may compare. */
+#define SORT_MAX_BYTES (UINT64_C(1) << 27)
+
 static int guarded_sort(lua_State *L)
 {
-	if (lua_type(L, 1) == LUA_TTABLE && lua_type(L, 2) != LUA_TFUNCTION) {
+	if (lua_type(L, 1) == LUA_TTABLE &&
+	    (lua_type(L, 2) != LUA_TFUNCTION || lua_iscfunction(L, 2))) {
 		refuse_len_metamethod(L, "sort");
 		lua_Unsigned n = lua_rawlen(L, 1);
 		if (n > SORT_MAX_PLAIN)
 			luaL_error(L, "table.sort: at most %d elements without "
-			              "a comparison function", (int)SORT_MAX_PLAIN);
-		policy_charge(L, (uint64_t)n * 18);
-	} else if (lua_iscfunction(L, 2)) {
-		refuse_len_metamethod(L, "sort");
-		if (lua_rawlen(L, 1) > SORT_MAX_PLAIN)
-			luaL_error(L, "table.sort: at most %d elements with a C "
-			              "comparison function", (int)SORT_MAX_PLAIN);
+			              "a Lua comparison function", (int)SORT_MAX_PLAIN);
+		/* the longest string decides what one comparison may cost */
+		size_t longest = 0;
+		for (lua_Unsigned i = 1; i <= n; i++) {
+			if (lua_rawgeti(L, 1, (lua_Integer)i) == LUA_TSTRING &&
+			    lua_rawlen(L, -1) > longest)
+				longest = lua_rawlen(L, -1);
+			lua_pop(L, 1);
+		}
+		uint64_t log2n = 1;
+		while (((uint64_t)1 << log2n) < n)
+			log2n++;
+		uint64_t compares = sat_mul(sat_mul((uint64_t)n, log2n), 2);
+		uint64_t bytes = sat_mul(compares, (uint64_t)longest + 16);
+		if (bytes > SORT_MAX_BYTES)
+			luaL_error(L, "table.sort: %d strings of up to %d bytes are too "
+			              "much to compare", (int)n, (int)longest);
+		policy_charge(L, (uint64_t)n + bytes / 8);
 	}
 	return charged_call(L);
 }
@@ -426,6 +524,8 @@ static const struct special {
 	{LUA_TABLIBNAME, "remove", guarded_remove, 0},
 	{LUA_TABLIBNAME, "move", guarded_move, 0},
 	{LUA_TABLIBNAME, "sort", guarded_sort, 0},
+	{LUA_TABLIBNAME, "concat", guarded_concat, 0},
+	{LUA_TABLIBNAME, "unpack", guarded_unpack, 0},
 };
 
 /* Pushes the wrapper for lib.name whose original is on the stack top
@@ -497,6 +597,30 @@ void policy_guard_function(lua_State *L, int idx, const char *name)
  * metatable has __gc when setmetatable runs, so checking here suffices. */
 static int guarded_setmetatable(lua_State *L)
 {
+	if (lua_type(L, 2) == LUA_TTABLE && policy_readonly_table(L, 2)) {
+		/* a read-only proxy as a metatable (a class table the top level
+		 * made, now frozen) would have no metamethods: the VM reads
+		 * metatables raw. It gets a copy of what the proxy shows, made for
+		 * this call, so changing it changes nothing that outlives the
+		 * evaluation. */
+		lua_getmetatable(L, 2);
+		lua_pushliteral(L, "__index");
+		lua_rawget(L, -2);
+		lua_remove(L, -2);
+		if (lua_type(L, -1) == LUA_TTABLE) {
+			int real = lua_gettop(L);
+			lua_newtable(L);
+			lua_pushnil(L);
+			while (lua_next(L, real)) {
+				policy_charge(L, 1);
+				lua_pushvalue(L, -2);
+				lua_insert(L, -2);
+				lua_rawset(L, -4);
+			}
+			lua_replace(L, 2);
+		}
+		lua_settop(L, 2);
+	}
 	if (lua_type(L, 2) == LUA_TTABLE) {
 		lua_pushliteral(L, "__gc");
 		int has_gc = lua_rawget(L, 2) != LUA_TNIL;

@@ -48,6 +48,13 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err);
  * error, which the script cannot catch. A no-op outside budgeted calls. */
 void dd_sandbox_charge(lua_State *L, uint64_t work);
 
+/* The one rule for text that leaves the sandbox (README "Policy sandbox"):
+ * copies s (len bytes) into out (size bytes, NUL-terminated) as valid
+ * UTF-8, each byte that does not begin a well-formed sequence and each NUL
+ * replaced by U+FFFD, cut on a character boundary to fit. Returns the
+ * bytes written. */
+size_t dd_sandbox_clean_text(char *out, size_t size, const char *s, size_t len);
+
 /* ---- read-only views ----------------------------------------------------- */
 
 /* What a view shows. `obj` is the engine's state, `a` and `b` select the

@@ -60,6 +60,45 @@ void policy_watch_remove(policy_watch *w);
 void policy_watch_begin(policy_watch *w);
 void policy_watch_end(policy_watch *w);
 
+/* Error text a call reports is cleaned (policy_text_clean) and cut to at
+ * most this many bytes, so that with the names and prefixes the host adds
+ * it still fits a dd_error (512 bytes) whole. */
+#define POLICY_MAX_ERROR_TEXT 384
+
+/* What a script's top level may leave behind (its tables and functions),
+ * which lives as long as the script is loaded. */
+#define POLICY_MAX_RETAINED ((size_t)8 * 1024 * 1024)
+
+/* text.c: copies s (len bytes) into out (size bytes, NUL-terminated) as
+ * valid UTF-8: each byte that does not begin a well-formed sequence, and
+ * each NUL, becomes U+FFFD; the copy is cut on a character boundary to fit.
+ * Returns the bytes written (without the NUL). */
+size_t policy_text_clean(char *out, size_t size, const char *s, size_t len);
+
+/* The number of the outermost budgeted call running (or last run) in the
+ * state of L: values a library hands out that keep state of their own
+ * (string.gmatch's iterator) work only in the evaluation that made them. */
+uint64_t policy_evaluation(lua_State *L);
+
+/* view.c: is the value at idx a read-only table of the host (a proxy from
+ * dd_sandbox_push_proxy, a library proxy, a frozen environment)? */
+int policy_readonly_table(lua_State *L, int idx);
+/* The __newindex of the library proxies and of frozen environments, for
+ * policy_readonly_table. */
+int policy_readonly_newindex(lua_State *L);
+int policy_frozen_env_newindex(lua_State *L);
+/* view.c: the __len of proxies (it reads the table behind them, raw). */
+int policy_proxy_len(lua_State *L);
+
+/* persist.c: after a script's top level ran, makes everything that outlives
+ * the evaluation read-only. Runs protected, with the environment at stack
+ * index 1 (not yet frozen): every table reachable from its globals and
+ * from the upvalues of its functions is replaced by a read-only proxy, and
+ * the script is refused (a Lua error naming the function and the
+ * variable) when a function that outlives the top level assigns to one of
+ * its upvalues. */
+int policy_persist_freeze(lua_State *L);
+
 /* sandbox.c, for scripts.c: the registry key of the safe globals, whether
  * a call is running, the largest script. */
 struct dd_sandbox;

@@ -19,10 +19,13 @@
  * error (the budget, the hard cap, or dd_sandbox_fail_alloc_after) comes
  * back as a status and never reaches the panic handler.
  */
+#define _GNU_SOURCE /* mremap */
 #include "dealdesk/sandbox.h"
 
 #include <ctype.h>
+#include <malloc.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,6 +57,10 @@
  * a millisecond of C). */
 #define CHARGE_CLOCK_WORK (UINT64_C(1) << 20)
 
+/* After a call that grew the state by more than this, a full collection
+ * gives the garbage back at once (normal quotes stay far below it). */
+#define COLLECT_AFTER_BYTES ((size_t)4 * 1024 * 1024)
+
 /* Outside calls only this bounds the state (compiling, host pushes). */
 #define HARD_CAP_SLACK ((size_t)64 * 1024 * 1024)
 
@@ -72,17 +79,24 @@ struct dd_sandbox {
 	size_t in_use;      /* bytes held by the state now */
 	size_t hard_cap;    /* never more than this */
 	size_t call_limit;  /* during a call: in_use at its start + max_memory */
+	size_t call_start;  /* in_use when the outermost call began */
 	long fail_after;    /* growing allocations left before injected
 	                       failures; -1 off */
 	int limit_on;       /* a budgeted call is running: call_limit applies */
 	int in_msgh;        /* the message handler may pass call_limit */
-	int mem_refused;    /* this call had an allocation refused */
+	int mem_refused;    /* this call had an allocation refused for good */
+	/* the last refusal, which Lua retries once after an emergency
+	 * collection: it counts only if the retry fails too */
+	int refusal_pending;
+	const void *refused_ptr;
+	size_t refused_osize, refused_nsize;
 	int string_refused; /* ... because a string was too long */
 	int fail_hit;       /* an injected failure happened */
 	size_t alloc_since_clock; /* bytes allocated since the clock was read */
 	uint64_t work_since_clock; /* policy_charge work since then */
 
 	/* per-call budget */
+	uint64_t evaluation; /* outermost calls made so far */
 	int depth;          /* dd_sandbox_call nesting (host -> script) */
 	int hook_step;
 	uint64_t instructions;
@@ -162,6 +176,70 @@ static void kill_call(dd_sandbox *sb, enum kill_reason why)
 
 /* ---- allocator, panic --------------------------------------------------- */
 
+/* A refused growth during a call. Lua answers it with one emergency
+ * collection and the same request again: if that succeeds the call goes
+ * on as if nothing happened; otherwise (a different request comes next, or
+ * the call ends) the call had memory refused, and fails with the memory
+ * budget however the script handled the error. */
+static void *refuse(dd_sandbox *sb, const void *ptr, size_t osize, size_t nsize)
+{
+	if (!sb->limit_on)
+		return NULL;
+	if (sb->refusal_pending)
+		sb->mem_refused = 1; /* the retry failed as well */
+	sb->refusal_pending = 1;
+	sb->refused_ptr = ptr;
+	sb->refused_osize = osize;
+	sb->refused_nsize = nsize;
+	return NULL;
+}
+
+/* Blocks of at least BIG_BLOCK bytes (a hostile script's string buffers
+ * and huge tables) are mapped pages of their own, so freeing one gives it
+ * back to the system at once: with malloc they stayed in the C library's
+ * heaps, and a server that had run a memory bomb kept its high mark. */
+#define BIG_BLOCK ((size_t)256 * 1024)
+
+static size_t page_round(size_t n)
+{
+	return (n + 4095) & ~(size_t)4095;
+}
+
+static void block_free(void *p, size_t size)
+{
+	if (size >= BIG_BLOCK)
+		munmap(p, page_round(size));
+	else
+		free(p);
+}
+
+/* realloc for the two kinds of blocks; osize 0 when p is NULL */
+static void *block_realloc(void *p, size_t osize, size_t nsize)
+{
+	if (osize < BIG_BLOCK && nsize < BIG_BLOCK)
+		return realloc(p, nsize);
+	if (osize >= BIG_BLOCK && nsize >= BIG_BLOCK) {
+		if (page_round(osize) == page_round(nsize))
+			return p;
+		void *q = mremap(p, page_round(osize), page_round(nsize), MREMAP_MAYMOVE);
+		return q == MAP_FAILED ? NULL : q;
+	}
+	void *q;
+	if (nsize >= BIG_BLOCK) {
+		q = mmap(NULL, page_round(nsize), PROT_READ | PROT_WRITE,
+		         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (q == MAP_FAILED)
+			return NULL;
+	} else if ((q = malloc(nsize)) == NULL) {
+		return NULL;
+	}
+	if (p != NULL) {
+		memcpy(q, p, osize < nsize ? osize : nsize);
+		block_free(p, osize);
+	}
+	return q;
+}
+
 /* Counts every byte the state holds. Growth is refused (NULL, which Lua
  * turns into LUA_ERRMEM after one emergency collection) past the hard cap,
  * or when a test asked for failures; and during a call past its memory
@@ -174,12 +252,22 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	size_t old = ptr != NULL ? osize : 0; /* osize is a type tag if !ptr */
 
 	if (nsize == 0) {
-		free(ptr);
+		if (ptr != NULL)
+			block_free(ptr, old);
 		sb->in_use -= old;
 		return NULL;
 	}
 	if (nsize > old) {
 		size_t grow = nsize - old;
+		if (sb->refusal_pending) {
+			/* the retry of the refused request, or something else: then
+			 * the refusal raised its error (which the script may have
+			 * caught) */
+			if (ptr != sb->refused_ptr || osize != sb->refused_osize ||
+			    nsize != sb->refused_nsize)
+				sb->mem_refused = 1;
+			sb->refusal_pending = 0;
+		}
 		if (sb->fail_after == 0) {
 			sb->fail_hit = 1;
 			return NULL;
@@ -187,18 +275,14 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		if (sb->fail_after > 0)
 			sb->fail_after--;
 		if (sb->in_use > sb->hard_cap ||
-		    grow > sb->hard_cap - sb->in_use) {
-			sb->mem_refused |= sb->limit_on;
-			return NULL;
-		}
+		    grow > sb->hard_cap - sb->in_use)
+			return refuse(sb, ptr, osize, nsize);
 		if (sb->limit_on && !sb->in_msgh) {
 			if (sb->killed != KILL_NONE)
 				return NULL;
 			if (sb->in_use > sb->call_limit ||
-			    grow > sb->call_limit - sb->in_use) {
-				sb->mem_refused = 1;
-				return NULL;
-			}
+			    grow > sb->call_limit - sb->in_use)
+				return refuse(sb, ptr, osize, nsize);
 			/* new string object: osize is its type tag */
 			if (ptr == NULL && osize == LUA_TSTRING &&
 			    nsize > POLICY_MAX_STRING + 64) {
@@ -215,7 +299,7 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 			}
 		}
 	}
-	void *p = realloc(ptr, nsize);
+	void *p = block_realloc(ptr, old, nsize);
 	if (p == NULL)
 		return NULL;
 	sb->in_use = sb->in_use - old + nsize;
@@ -235,7 +319,7 @@ static int sandbox_panic(lua_State *L)
 
 /* ---- state setup -------------------------------------------------------- */
 
-static int readonly_newindex(lua_State *L)
+int policy_readonly_newindex(lua_State *L)
 {
 	if (lua_type(L, 2) == LUA_TSTRING)
 		return luaL_error(L, "attempt to set field '%s' of a read-only "
@@ -252,7 +336,7 @@ static void push_readonly_proxy(lua_State *L, int idx)
 	lua_createtable(L, 0, 3);
 	lua_pushvalue(L, idx);
 	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, readonly_newindex);
+	lua_pushcfunction(L, policy_readonly_newindex);
 	lua_setfield(L, -2, "__newindex");
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "__metatable");
@@ -537,11 +621,19 @@ static void function_name(lua_State *L, int idx, char *buf, size_t size)
 	if (lua_isfunction(L, idx)) {
 		lua_pushvalue(L, idx);
 		if (lua_getinfo(L, ">S", &ar)) {
-			snprintf(buf, size, "%s", ar.short_src);
+			policy_text_clean(buf, size, ar.short_src, strlen(ar.short_src));
 			return;
 		}
 	}
 	snprintf(buf, size, "?");
+}
+
+/* A full collection, then the C library's free pages back to the system:
+ * the RSS of a server that ran a hostile policy settles where it was. */
+static void give_back(dd_sandbox *sb)
+{
+	lua_gc(sb->L, LUA_GCCOLLECT);
+	malloc_trim(0);
 }
 
 int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
@@ -567,9 +659,12 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 		sb->killed = KILL_NONE;
 		sb->deadline_ns = 0; /* set by the first time check */
 		sb->mem_refused = sb->string_refused = 0;
+		sb->refusal_pending = 0;
 		sb->fail_hit = 0;
+		sb->evaluation++;
 		sb->alloc_since_clock = 0;
 		sb->work_since_clock = 0;
+		sb->call_start = sb->in_use;
 		sb->call_limit = sat_add_size(sb->in_use, sb->lim.max_memory);
 		sb->limit_on = 1;
 		if (sb->watched)
@@ -588,11 +683,22 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 			policy_watch_end(&sb->watch);
 		lua_sethook(L, NULL, 0, 0);
 		sb->limit_on = 0;
+		if (sb->refusal_pending)
+			sb->mem_refused = 1;
+		sb->refusal_pending = 0;
 	}
 
-	if (status == LUA_OK && sb->killed == KILL_NONE) {
+	/* A call that had memory refused fails even if the script caught the
+	 * error: what it did after that is not what it meant to do, and
+	 * catching refusals is how a script would hold on to all it may. */
+	if (status == LUA_OK && sb->killed == KILL_NONE &&
+	    (nested || !sb->mem_refused)) {
 		lua_remove(L, fidx);     /* the message handler */
 		lua_remove(L, fidx - 1); /* the copy of the function */
+		/* a call that left much garbage gives it back now, so the
+		 * state (and the process) does not stay at its high mark */
+		if (!nested && sb->in_use > sb->call_start + COLLECT_AFTER_BYTES)
+			give_back(sb);
 		return DD_OK;
 	}
 	char name[LUA_IDSIZE];
@@ -624,9 +730,15 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 		rc = dd_error_set(err, DD_EPOLICY, "%s: error in error handling",
 		                  name);
 	} else {
-		const char *msg = lua_type(L, -1) == LUA_TSTRING
-		                          ? lua_tostring(L, -1)
-		                          : "(error object is not a string)";
+		size_t len = 0;
+		const char *raw = lua_type(L, -1) == LUA_TSTRING
+		                          ? lua_tolstring(L, -1, &len)
+		                          : NULL;
+		char msg[POLICY_MAX_ERROR_TEXT + 1];
+		if (raw != NULL)
+			policy_text_clean(msg, sizeof(msg), raw, len);
+		else
+			snprintf(msg, sizeof(msg), "(error object is not a string)");
 		/* errors raised in C or by error(msg, 0) carry no position:
 		 * still say which script */
 		size_t nl = strlen(name);
@@ -637,12 +749,17 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 	}
 	lua_settop(L, fidx - 2); /* with the copy of the function */
 	/* Outside the budget now: give the garbage back. */
-	if (!nested && collect)
-		lua_gc(L, LUA_GCCOLLECT);
+	if (!nested && (collect || sb->in_use > sb->call_start + COLLECT_AFTER_BYTES))
+		give_back(sb);
 	return rc;
 }
 
 /* ---- what scripts.c needs of the state -------------------------------- */
+
+uint64_t policy_evaluation(lua_State *L)
+{
+	return sandbox_of(L)->evaluation;
+}
 
 const void *policy_safe_key(void)
 {

@@ -13,7 +13,7 @@
 #include "policy/host.h"
 #include "policy/policy_int.h"
 
-static int frozen_env_newindex(lua_State *L)
+int policy_frozen_env_newindex(lua_State *L)
 {
 	if (lua_type(L, 2) == LUA_TSTRING)
 		return luaL_error(L, "policy globals are read-only (assignment "
@@ -68,7 +68,7 @@ static int freeze_env(lua_State *L)
 	lua_createtable(L, 0, 3);
 	lua_pushvalue(L, 2);
 	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, frozen_env_newindex);
+	lua_pushcfunction(L, policy_frozen_env_newindex);
 	lua_setfield(L, -2, "__newindex");
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "__metatable");
@@ -90,7 +90,7 @@ static void push_env_contents(lua_State *L, lua_Integer ref)
 	}
 	lua_pushliteral(L, "__newindex");
 	lua_rawget(L, -2);
-	int frozen = lua_tocfunction(L, -1) == frozen_env_newindex;
+	int frozen = lua_tocfunction(L, -1) == policy_frozen_env_newindex;
 	lua_pop(L, 1);
 	if (!frozen) {
 		lua_pushnil(L);
@@ -144,9 +144,12 @@ int dd_sandbox_load(dd_sandbox *sb, const char *name, const char *src,
 	int status = luaL_loadbufferx(L, src, len, chunkname, "t");
 	if (status != LUA_OK) {
 		int rc = status == LUA_ERRMEM ? DD_ENOMEM : DD_EINVAL;
-		const char *msg = lua_type(L, -1) == LUA_TSTRING
-		                          ? lua_tostring(L, -1)
+		size_t mlen = 0;
+		const char *raw = lua_type(L, -1) == LUA_TSTRING
+		                          ? lua_tolstring(L, -1, &mlen)
 		                          : "cannot compile";
+		char msg[POLICY_MAX_ERROR_TEXT + 1];
+		policy_text_clean(msg, sizeof(msg), raw, mlen ? mlen : strlen(raw));
 		dd_error_set(err, rc, "%s", msg);
 		lua_settop(L, top);
 		return rc;
@@ -164,10 +167,40 @@ int dd_sandbox_load(dd_sandbox *sb, const char *name, const char *src,
 		return dd_error_set(err, DD_ENOMEM, "%s: out of memory", name);
 	}
 	lua_insert(L, -2); /* env, chunk */
+	size_t before = dd_sandbox_memory(sb);
 	int rc = dd_sandbox_call(sb, 0, 0, err);
 	if (rc != DD_OK) {
 		lua_settop(L, top);
 		return rc;
+	}
+	/* what the top level keeps lives as long as the script: bounded */
+	size_t now = dd_sandbox_memory(sb);
+	size_t kept = now > before ? now - before : 0;
+	if (kept > POLICY_MAX_RETAINED) {
+		lua_gc(L, LUA_GCCOLLECT);
+		kept = dd_sandbox_memory(sb) > before ? dd_sandbox_memory(sb) - before : 0;
+		if (kept > POLICY_MAX_RETAINED) {
+			lua_settop(L, top);
+			lua_gc(L, LUA_GCCOLLECT);
+			return dd_error_set(err, DD_EBUDGET,
+			                    "%s: its top level keeps %zu bytes; the memory "
+			                    "budget of what a script keeps is %zu bytes",
+			                    name, kept, POLICY_MAX_RETAINED);
+		}
+	}
+	/* nothing that outlives this call may change from now on */
+	lua_pushcfunction(L, policy_persist_freeze);
+	lua_pushvalue(L, -2);
+	status = lua_pcall(L, 1, 0, 0);
+	if (status != LUA_OK) {
+		size_t mlen = 0;
+		const char *raw = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &mlen)
+		                                                 : NULL;
+		char msg[POLICY_MAX_ERROR_TEXT + 1];
+		policy_text_clean(msg, sizeof(msg), raw ? raw : "out of memory", raw ? mlen : 13);
+		lua_settop(L, top);
+		return dd_error_set(err, status == LUA_ERRMEM ? DD_ENOMEM : DD_EINVAL,
+		                    "%s: %s", name, msg);
 	}
 	lua_pushcfunction(L, freeze_env);
 	lua_insert(L, -2);

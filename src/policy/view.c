@@ -206,7 +206,7 @@ static int proxy_next(lua_State *L)
 	return 1;
 }
 
-static int proxy_len(lua_State *L)
+int policy_proxy_len(lua_State *L)
 {
 	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, lua_upvalueindex(1)));
 	return 1;
@@ -233,7 +233,7 @@ void dd_sandbox_push_proxy(lua_State *L, int idx, const char *name)
 	lua_pushcclosure(L, proxy_newindex, 1);
 	lua_setfield(L, -2, "__newindex");
 	lua_pushvalue(L, idx);
-	lua_pushcclosure(L, proxy_len, 1);
+	lua_pushcclosure(L, policy_proxy_len, 1);
 	lua_setfield(L, -2, "__len");
 	lua_pushvalue(L, idx);
 	lua_pushcclosure(L, proxy_pairs, 1);
@@ -241,4 +241,26 @@ void dd_sandbox_push_proxy(lua_State *L, int idx, const char *name)
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "__metatable");
 	lua_setmetatable(L, -2);
+}
+
+int policy_readonly_table(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
+		return 0;
+	lua_pushliteral(L, "__newindex");
+	lua_rawget(L, -2);
+	lua_CFunction f = lua_tocfunction(L, -1);
+	lua_pop(L, 2);
+	if (f != proxy_newindex && f != policy_readonly_newindex &&
+	    f != policy_frozen_env_newindex)
+		return 0;
+	/* the host's read-only tables hold nothing themselves (a frozen
+	 * environment holds nothing once frozen) */
+	lua_pushnil(L);
+	if (lua_next(L, idx)) {
+		lua_pop(L, 2);
+		return 0;
+	}
+	return 1;
 }

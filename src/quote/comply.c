@@ -242,7 +242,7 @@ static int read_results(lua_State *L, void *ud)
 	const quote_field fields[] = {
 		{ "check", QF_STRING, offsetof(result_answer, check), 1, 0, DD_MAX_ID, 0, NULL, NULL },
 		{ "status", QF_ENUM, offsetof(result_answer, status), 1, 0, 0, 0, NULL, status_names },
-		{ "message", QF_STRING, offsetof(result_answer, message), 0, 0, QO_MAX_TEXT, 0, "",
+		{ "message", QF_TEXT, offsetof(result_answer, message), 0, 0, QO_MAX_TEXT, 0, "",
 		  NULL },
 		{ "line", QF_INT, offsetof(result_answer, line), 0, -1, (int64_t)r->order.nlines - 1,
 		  -1, NULL, NULL },

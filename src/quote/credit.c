@@ -69,9 +69,10 @@ static int read_decision(lua_State *L, void *ud)
 			size_t len;
 			lua_rawgeti(L, -1, (lua_Integer)i + 1);
 			const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-			if (s == NULL || len > QO_MAX_TEXT || !dd_utf8_valid(s, len) || memchr(s, 0, len))
+			if (s == NULL)
 				return DD_EPOLICY;
-			if ((d->reasons[i] = dd_arena_strndup(r->arena, s, len)) == NULL)
+			/* free text: the sandbox's rule (valid UTF-8, cut at QO_MAX_TEXT) */
+			if ((d->reasons[i] = quote_text(r->arena, s, len, QO_MAX_TEXT)) == NULL)
 				return DD_ENOMEM;
 			lua_pop(L, 1);
 		}

@@ -431,6 +431,8 @@ static int lua_note(lua_State *L)
 	const char *code = luaL_checklstring(L, 2, &lc);
 	const char *msg = luaL_checklstring(L, 3, &lm);
 	dd_sandbox_charge(L, lc + lm);
+	if (m.r->order.notes.n >= QO_MAX_NOTES) /* full: nothing to copy */
+		return 0;
 	const char *c = quote_text(m.r->arena, code, lc, 64);
 	const char *t = quote_text(m.r->arena, msg, lm, QO_MAX_TEXT);
 	if (c == NULL || t == NULL || quote_add_note(m.r, m.p->id, c, t) != DD_OK)

@@ -41,7 +41,7 @@ static int read_prices(lua_State *L, void *ud)
 		const quote_field fields[] = {
 			{ "unit_price", QF_INT, offsetof(price_answer, unit_price), 0, INT64_MIN,
 			  INT64_MAX, l->price->unit_price, NULL, NULL },
-			{ "reason", QF_STRING, offsetof(price_answer, reason), 0, 0, QO_MAX_TEXT, 0, "",
+			{ "reason", QF_TEXT, offsetof(price_answer, reason), 0, 0, QO_MAX_TEXT, 0, "",
 			  NULL },
 		};
 		price_answer a;

@@ -46,7 +46,7 @@ static const quote_field discount_fields[] = {
 	{ "promotion", QF_STRING, offsetof(discount_answer, promotion), 1, 0, DD_MAX_ID, 0, NULL, NULL },
 	{ "kind", QF_ENUM, offsetof(discount_answer, kind), 0, 0, 0, 0, NULL, kind_names },
 	{ "amount", QF_INT, offsetof(discount_answer, amount), 1, 0, INT64_MAX, 0, NULL, NULL },
-	{ "description", QF_STRING, offsetof(discount_answer, description), 0, 0, QO_MAX_TEXT, 0, "", NULL },
+	{ "description", QF_TEXT, offsetof(discount_answer, description), 0, 0, QO_MAX_TEXT, 0, "", NULL },
 };
 
 static int read_discount(promo_read *pr, lua_State *L, discount_answer *d)
@@ -228,16 +228,16 @@ static const quote_field gift_fields[] = {
 	{ "promotion", QF_STRING, EA(promotion), 1, 0, DD_MAX_ID, 0, NULL, NULL },
 	{ "sku", QF_STRING, EA(sku), 1, 0, DD_MAX_ID, 0, NULL, NULL },
 	{ "quantity", QF_INT, EA(quantity), 0, 1, 1000, 1, NULL, NULL },
-	{ "description", QF_STRING, EA(description), 0, 0, QO_MAX_TEXT, 0, "", NULL },
+	{ "description", QF_TEXT, EA(description), 0, 0, QO_MAX_TEXT, 0, "", NULL },
 };
 static const quote_field note_fields[] = {
 	{ "promotion", QF_STRING, EA(promotion), 1, 0, DD_MAX_ID, 0, NULL, NULL },
 	{ "code", QF_STRING, EA(code), 0, 0, DD_MAX_ID, 0, "", NULL },
-	{ "message", QF_STRING, EA(message), 0, 0, QO_MAX_TEXT, 0, "", NULL },
+	{ "message", QF_TEXT, EA(message), 0, 0, QO_MAX_TEXT, 0, "", NULL },
 };
 static const quote_field coupon_fields[] = {
 	{ "code", QF_STRING, EA(code), 1, 0, DD_MAX_ID, 0, NULL, NULL },
-	{ "reason", QF_STRING, EA(reason), 0, 0, QO_MAX_TEXT, 0, "", NULL },
+	{ "reason", QF_TEXT, EA(reason), 0, 0, QO_MAX_TEXT, 0, "", NULL },
 	{ "promotion", QF_STRING, EA(promotion), 0, 0, DD_MAX_ID, 0, "", NULL },
 	{ "accepted", QF_BOOL, EA(accepted), 0, 0, 0, 0, NULL, NULL },
 };

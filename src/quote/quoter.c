@@ -15,6 +15,9 @@
 
 /* ---- host functions ------------------------------------------------------- */
 
+/* dd.trace adds entries only while the trace holds fewer than this. */
+#define QUOTE_MAX_POLICY_TRACE 4096
+
 /* dd.trace(stage, rule, applied, detail): adds an explain entry. A no-op
  * unless the request asked to explain. */
 static int lua_trace(lua_State *L)
@@ -28,6 +31,11 @@ static int lua_trace(lua_State *L)
 	int applied = lua_toboolean(L, 3);
 	const char *detail = luaL_optlstring(L, 4, "", &ld);
 	dd_sandbox_charge(L, ls + lr + ld);
+	/* a policy's entries are bounded: a loop of dd.trace calls would
+	 * otherwise fill the arena (outside the memory budget) until the
+	 * instruction budget stops it */
+	if (q->run->order.trace.n >= QUOTE_MAX_POLICY_TRACE)
+		return 0;
 	dd_arena *a = q->run->arena;
 	quote_trace_text(q->run, quote_text(a, stage, ls, 64), quote_text(a, rule, lr, 128), applied,
 	                 quote_text(a, detail, ld, 1023));

@@ -8,29 +8,18 @@
 
 #include "dealdesk/error.h"
 #include "dealdesk/model.h"
+#include "policy/host.h"
 
 char *quote_text(dd_arena *a, const char *s, size_t len, size_t max)
 {
 	if (len <= max && memchr(s, '\0', len) == NULL && dd_utf8_valid(s, len))
 		return dd_arena_strndup(a, s, len);
-	char *out = dd_arena_alloc(a, (len < max ? len : max) + 1);
+	/* each bad byte may grow to three (U+FFFD) */
+	size_t room = len < max / 3 ? len * 3 : max;
+	char *out = dd_arena_alloc(a, room + 1);
 	if (out == NULL)
 		return NULL;
-	size_t i = 0, o = 0;
-	const unsigned char *u = (const unsigned char *)s;
-	while (i < len) {
-		size_t c = u[i] ? dd_utf8_seq_len(s + i, len - i) : 0;
-		size_t w = c ? c : 1;
-		if (o + w > max)
-			break;
-		if (c)
-			memcpy(out + o, s + i, c);
-		else
-			out[o] = '?';
-		o += w;
-		i += c ? c : 1;
-	}
-	out[o] = '\0';
+	dd_sandbox_clean_text(out, room + 1, s, len);
 	return out;
 }
 
@@ -62,7 +51,8 @@ int quote_read_record(lua_State *L, int idx, const quote_field *fields, size_t n
 			expect = "present";
 			switch (f->type) {
 			case QF_INT: *(int64_t *)dst = f->dflt; break;
-			case QF_STRING: *(const char **)dst = f->sdflt; break;
+			case QF_STRING:
+			case QF_TEXT: *(const char **)dst = f->sdflt; break;
 			case QF_BOOL:
 			case QF_ENUM: *(int *)dst = (int)f->dflt; break;
 			}
@@ -80,6 +70,17 @@ int quote_read_record(lua_State *L, int idx, const quote_field *fields, size_t n
 				ok = t == LUA_TSTRING &&
 				     read_string(L, (size_t)f->max, arena, (const char **)dst);
 				break;
+			case QF_TEXT: {
+				expect = "a string";
+				ok = t == LUA_TSTRING;
+				if (ok) {
+					size_t len;
+					const char *s = lua_tolstring(L, -1, &len);
+					*(const char **)dst = quote_text(arena, s, len, (size_t)f->max);
+					ok = *(const char **)dst != NULL;
+				}
+				break;
+			}
 			case QF_BOOL:
 				*(int *)dst = lua_toboolean(L, -1);
 				break;

@@ -38,15 +38,19 @@ static inline int quote_raw(lua_State *L, int idx, const char *k)
 	return lua_rawget(L, idx);
 }
 
-/* A copy of s (len bytes) in arena that is valid UTF-8 without NUL, at
- * most max bytes: cut at a character boundary; invalid bytes and NULs
- * become '?'. NULL only when out of memory. */
+/* A copy of s (len bytes) in arena by the sandbox's one rule for text
+ * (dd_sandbox_clean_text): valid UTF-8 without NUL, at most max bytes, cut
+ * at a character boundary; invalid bytes and NULs become U+FFFD. NULL only
+ * when out of memory. */
 char *quote_text(dd_arena *a, const char *s, size_t len, size_t max);
 
 /* One field of a record a policy returns. */
 typedef enum quote_field_type {
 	QF_INT,    /* lua integer in [min, max] -> int64_t */
-	QF_STRING, /* string of at most max bytes, valid UTF-8 -> const char * */
+	QF_STRING, /* identifier: string of at most max bytes, valid UTF-8, or
+	              the record is malformed -> const char * */
+	QF_TEXT,   /* free text: any string, made valid and cut to max bytes by
+	              quote_text -> const char * */
 	QF_BOOL,   /* any value, Lua truthiness -> int */
 	QF_ENUM,   /* string naming a value of `names` (index >= 1) -> int */
 } quote_field_type;

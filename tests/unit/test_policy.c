@@ -19,6 +19,9 @@
 #include "dealdesk/error.h"
 #include "dealdesk/sandbox.h"
 
+/* policy_int.h's POLICY_MAX_ERROR_TEXT plus the name and ": " */
+#define POLICY_TEST_MAX_ERROR (384 + 64)
+
 #define assert_msg_contains(err, needle)                                     \
 	do {                                                                 \
 		if (strstr((err).msg, (needle)) == NULL)                     \
@@ -109,6 +112,202 @@ static void expect_error(dd_sandbox *sb, const char *body, int code,
 		fail_msg("%s: rc %d, wanted %d (%s)", body, rc, code, err.msg);
 	assert_msg_contains(err, needle);
 	assert_int_equal(lua_gettop(L), top); /* stack restored */
+}
+
+/* ---- issue 9: nothing survives an evaluation ------------------------------- */
+
+/* Loads src; the load must fail with code and a message holding needle. */
+static void expect_refused(const char *src, int code, const char *needle)
+{
+	dd_sandbox *sb = new_sandbox(&slow_clock);
+	int ref = 0;
+	dd_error err;
+	int rc = load(sb, "pol", src, &ref, &err);
+	if (rc != code)
+		fail_msg("%s: rc %d, wanted %d (%s)", src, rc, code, err.msg);
+	assert_msg_contains(err, needle);
+	dd_sandbox_free(sb);
+}
+
+/* Loads src and calls f twice: both calls must give the integer want. */
+static void expect_twice(const char *src, lua_Integer want)
+{
+	dd_sandbox *sb = new_sandbox(&slow_clock);
+	lua_State *L = dd_sandbox_lua(sb);
+	int ref = load_ok(sb, src);
+	for (int i = 0; i < 2; i++) {
+		dd_error err;
+		if (call(sb, ref, "f", 1, &err) != DD_OK)
+			fail_msg("%s: call %d: %s", src, i, err.msg);
+		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) != want)
+			fail_msg("%s: call %d gave %s", src, i, luaL_typename(L, -1));
+		lua_pop(L, 1);
+	}
+	dd_sandbox_free(sb);
+}
+
+static void test_upvalue_assignments_refused(void **state)
+{
+	(void)state;
+	expect_refused("local n = 0\nfunction f() n = n + 1 return n end\n", DD_EINVAL,
+	               "pol: the function at line 2 assigns to 'n', which outlives the evaluation");
+	expect_refused("local t = {n = 0}\nfunction f() t.n = t.n + 1 end\n", DD_EINVAL,
+	               "line 2 assigns to a field of 't'");
+	/* a closure made at the top level keeps its maker's locals */
+	expect_refused("local function mk() local n = 0 return function() n = n + 1 return n end end\n"
+	               "local counter = mk()\nfunction f() return counter() end\n",
+	               DD_EINVAL, "line 1 assigns to 'n'");
+	/* a function nested in one that outlives the top level */
+	expect_refused("local n = 0\nfunction f()\n  local function g() n = 1 end\n  g()\nend\n",
+	               DD_EINVAL, "line 3 assigns to 'n'");
+	/* in a table, or a metatable */
+	expect_refused("local n = 0\nlocal M = {bump = function() n = n + 1 end}\n"
+	               "function f() M.bump() end\n", DD_EINVAL, "assigns to 'n'");
+	expect_refused("local n = 0\nlocal o = setmetatable({}, {__index = function() n = n + 1 end})\n"
+	               "function f() return o.x end\n", DD_EINVAL, "assigns to 'n'");
+	/* what an evaluation makes for itself may change */
+	expect_twice("function f()\n  local n = 0\n  local function g() n = n + 1 end\n"
+	             "  g() g()\n  return n\nend\n", 2);
+	expect_twice("local n = 0\nn = n + 5\nfunction f() return n end\n", 5);
+	expect_twice("local function fact(n) if n <= 1 then return 1 end return n * fact(n - 1) end\n"
+	             "function f() return fact(5) end\n", 120);
+	/* assigning a global is a write to the frozen environment */
+	dd_sandbox *sb = new_sandbox(&slow_clock);
+	int ref = load_ok(sb, "function f() counter = 1 end\n");
+	dd_error err;
+	assert_int_equal(call(sb, ref, "f", 0, &err), DD_EPOLICY);
+	assert_msg_contains(err, "policy globals are read-only");
+	dd_sandbox_free(sb);
+}
+
+static void test_top_level_tables_frozen(void **state)
+{
+	(void)state;
+	dd_sandbox *sb = new_sandbox(&slow_clock);
+	/* reads, #, pairs, ipairs, concat and identity still work */
+	expect_twice("local t = {1, 2, 3, x = {y = 4}}\n"
+	             "function f()\n"
+	             "  local n = 0 for k, v in pairs(t) do n = n + 1 end\n"
+	             "  local s = 0 for i, v in ipairs(t) do s = s + v end\n"
+	             "  return #t * 1000 + n * 100 + s * 10 + t.x.y\nend\n", 3464);
+	expect_twice("local l = {'a', 'b'}\n"
+	             "function f() return table.concat(l, ',') == 'a,b' and #table.pack(table.unpack(l)) or 0 end\n",
+	             2);
+	expect_twice("local a = {}\nlocal b = {a, [a] = 7}\nfunction f() return b[1] == a and b[a] or 0 end\n", 7);
+	expect_twice("local mt = {__index = function(t, k) return #k end}\n"
+	             "local o = setmetatable({}, mt)\nfunction f() return o.four end\n", 4);
+	expect_twice("cfg = {a = 1}\nfunction f() return cfg.a end\n", 1);
+	/* a class table of the top level still works as a metatable (a copy
+	 * of it, per setmetatable), and changing that copy changes nothing
+	 * the next evaluation sees */
+	expect_twice("local Class = {}\nClass.__index = Class\n"
+	             "function Class.get(o) return o.v end\n"
+	             "function f()\n  local o = setmetatable({v = 6}, Class)\n"
+	             "  local mt = getmetatable(o) local before = mt.extra or 0 mt.extra = 1\n"
+	             "  return o:get() + before\nend\n", 6);
+	static const char *const writes[] = {
+		"local t = {}\nfunction f() t[1] = 1 end\n",
+		"local t = {x = {}}\nfunction f() t.x.y = 1 end\n",
+		"cfg = {a = 1}\nfunction f() cfg.a = 2 end\n",
+		"local t = {}\nfunction f() table.insert(t, 1) end\n",
+		"local t = {3, 1, 2}\nfunction f() table.sort(t) end\n",
+		"local mt = {}\nlocal o = setmetatable({}, mt)\nfunction f() getmetatable(o).x = 1 end\n",
+		"local t = {}\nfunction f() setmetatable(t, {}) end\n",
+		NULL,
+	};
+	for (const char *const *w = writes; *w != NULL; w++) {
+		int ref = load_ok(sb, *w);
+		dd_error err;
+		if (call(sb, ref, "f", 0, &err) != DD_EPOLICY ||
+		    (strstr(err.msg, "read-only") == NULL &&
+		     strstr(err.msg, "protected metatable") == NULL &&
+		     strstr(err.msg, "a boolean value") == NULL))
+			fail_msg("%s: %s", *w, err.msg);
+		dd_sandbox_unload(sb, ref);
+	}
+	/* a string.gmatch iterator keeps its position: only the evaluation
+	 * that made it may use it */
+	int ref = load_ok(sb, "local it = ('a b'):gmatch('%a')\nfunction f() return it() end\n");
+	dd_error err;
+	assert_int_equal(call(sb, ref, "f", 1, &err), DD_EPOLICY);
+	assert_msg_contains(err, "string.gmatch: this iterator belongs to an evaluation that has ended");
+	expect_true(sb, "(function() local n = 0 for w in ('a b c'):gmatch('%a') do n = n + 1 end "
+	                "return n == 3 end)()");
+	dd_sandbox_free(sb);
+	/* what a top level may keep is bounded */
+	expect_refused("local big = {}\nfor i = 1, 2e5 do big[i] = ('x'):rep(40) .. i end\n"
+	               "function f() return big[1] end\n", DD_EBUDGET, "its top level keeps");
+	expect_refused("local t = {}\nfor i = 1, 30000 do t[i] = {} end\nfunction f() return t end\n",
+	               DD_EINVAL, "keeps more than 20000 tables");
+	/* what it does not keep is garbage, not refused */
+	expect_twice("local big = {}\nfor i = 1, 2e5 do big[i] = ('x'):rep(40) .. i end\n"
+	             "function f() return 1 end\n", 1);
+}
+
+/* A call that had memory refused fails, even when the script caught the
+ * error and returned normally. */
+static void test_caught_memory_refusal_fails(void **state)
+{
+	(void)state;
+	dd_sandbox_limits lim = slow_clock;
+	lim.max_memory = 1024 * 1024;
+	dd_sandbox *sb = new_sandbox(&lim);
+	expect_error(sb, "pcall(function() local t = {} while true do t[#t + 1] = ('x'):rep(1000) .. #t end end)\n"
+	                 "return 1", DD_EBUDGET, "memory budget exceeded");
+	/* garbage the emergency collection frees is not a refusal */
+	expect_true(sb, "(function() for i = 1, 2000 do local s = ('y'):rep(2000) .. i end return true end)()");
+	dd_sandbox_free(sb);
+}
+
+/* Error text is valid UTF-8 of bounded length: bad bytes and NULs become
+ * U+FFFD, a long message is cut on a character boundary. */
+static void test_error_text_utf8(void **state)
+{
+	(void)state;
+	dd_sandbox *sb = new_sandbox(&slow_clock);
+	expect_error(sb, "error('bad \\255\\254 x', 0)", DD_EPOLICY,
+	             "pol: bad \xEF\xBF\xBD\xEF\xBF\xBD x");
+	expect_error(sb, "error('a\\0b', 0)", DD_EPOLICY, "pol: a\xEF\xBF\xBD" "b");
+	expect_error(sb, "error(('x'):rep(5) .. '\\xe2\\x82', 0)", DD_EPOLICY,
+	             "pol: xxxxx\xEF\xBF\xBD\xEF\xBF\xBD");
+	dd_error err;
+	assert_int_equal(run(sb, "error(('\\u{20AC}'):rep(300))", &err), DD_EPOLICY);
+	size_t n = strlen(err.msg);
+	assert_true(n <= POLICY_TEST_MAX_ERROR);
+	/* ends on a whole euro sign */
+	assert_memory_equal(err.msg + n - 3, "\xE2\x82\xAC", 3);
+	/* compile errors too */
+	int ref;
+	assert_int_equal(load(sb, "pol", "x = '\xff\nreturn", &ref, &err), DD_EINVAL);
+	assert_null(strstr(err.msg, "\xff"));
+	assert_msg_contains(err, "\xEF\xBF\xBD");
+	dd_sandbox_free(sb);
+	char out[8];
+	assert_int_equal(dd_sandbox_clean_text(out, sizeof(out), "ab\xE2\x82\xAC\xE2\x82\xAC", 8), 5);
+	assert_string_equal(out, "ab\xE2\x82\xAC");
+	assert_int_equal(dd_sandbox_clean_text(out, sizeof(out), "\xC0\xAF", 2), 6);
+	assert_string_equal(out, "\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+/* Library loops that run in C without the hook: bounded up front. */
+static void test_library_spans(void **state)
+{
+	(void)state;
+	dd_sandbox *sb = new_sandbox(&slow_clock);
+	expect_error(sb, "return table.concat(setmetatable({}, {__index = tostring}), '', 1, 2^40)",
+	             DD_EPOLICY, "table.concat: too many elements (262144 at most)");
+	expect_error(sb, "return table.concat({}, '', 1, math.maxinteger)", DD_EPOLICY,
+	             "table.concat: too many elements");
+	expect_error(sb, "return table.concat(setmetatable({}, {__len = function() return 2^62 end}))",
+	             DD_EPOLICY, "table.concat: tables with a __len metamethod are not supported");
+	expect_error(sb, "return table.unpack({}, 1, 1e7)", DD_EPOLICY,
+	             "table.unpack: too many elements");
+	expect_error(sb, "local s = ('x'):rep(200000) local t = {} for i = 1, 1000 do t[i] = s end "
+	                 "table.sort(t)", DD_EPOLICY, "table.sort: 1000 strings of up to 200000 bytes");
+	expect_true(sb, "table.concat({1, 2, 3}, '-') == '1-2-3'");
+	expect_true(sb, "(function() local t = {} for i = 1, 1000 do t[i] = ('x'):rep(i % 50) end "
+	                "table.sort(t) return #t[1000] == 49 end)()");
+	dd_sandbox_free(sb);
 }
 
 static void test_load_and_call(void **state)
@@ -471,7 +670,7 @@ static void test_deadline_in_c_work(void **state)
 		"while true do local c = a == b or a < b end",
 		"local t = {} for i = 1, 1e5 do t[i] = 1e5 - i end "
 		"while true do table.sort(t) end",
-		"while true do select('#', table.unpack({}, 1, 5e5)) end",
+		"while true do select('#', table.unpack({}, 1, 2e5)) end",
 		NULL,
 	};
 	dd_sandbox_limits lim = {.max_instructions = UINT64_MAX / 2,
@@ -848,6 +1047,11 @@ int main(void)
 		cmocka_unit_test(test_dd_helpers),
 		cmocka_unit_test(test_to_money),
 		cmocka_unit_test(test_fail_alloc),
+		cmocka_unit_test(test_upvalue_assignments_refused),
+		cmocka_unit_test(test_top_level_tables_frozen),
+		cmocka_unit_test(test_caught_memory_refusal_fails),
+		cmocka_unit_test(test_error_text_utf8),
+		cmocka_unit_test(test_library_spans),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

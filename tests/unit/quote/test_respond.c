@@ -400,27 +400,41 @@ static void test_lists(void **state)
 	assert_string_equal(t->detail, "passed");
 }
 
-/* Strings a policy hands over are made valid UTF-8 of bounded length
- * (trace) or refused (results). */
+/* Free text a policy hands over (trace, messages, reasons) is made valid
+ * UTF-8 of bounded length by the sandbox's one rule: bad bytes become
+ * U+FFFD, cut on a character boundary (README "Policy sandbox"). */
 static void test_policy_strings_checked(void **state)
 {
 	fixture *f = *state;
 	fx_activate(f, DD_POLICY_PROMOTIONS,
 	            "function apply(ctx, p)\n"
 	            "  dd.trace('promotions', 'r\\255', true, 'bad \\255 byte ' .. ('x'):rep(2000))\n"
+	            "  dd.trace('promotions', 'cut', true, ('\\u{20AC}'):rep(400))\n"
 	            "end\n");
 	req_buf b;
 	req_c1(&b);
 	b.r.explain = 1;
 	req_line(&b, "A", 1);
 	Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
-	const Dealdesk__V1__TraceEntry *t = trace_of(r, "promotions", "r?");
+	const Dealdesk__V1__TraceEntry *t = trace_of(r, "promotions", "r\xEF\xBF\xBD");
 	assert_non_null(t);
-	assert_prefix(t->detail, "bad ? byte xxx");
+	assert_prefix(t->detail, "bad \xEF\xBF\xBD byte xxx");
 	assert_int_equal(strlen(t->detail), 1023);
+	/* 1200 bytes of three-byte characters: cut to 341 whole ones */
+	t = trace_of(r, "promotions", "cut");
+	assert_non_null(t);
+	assert_int_equal(strlen(t->detail), 1023);
+	assert_true(dd_utf8_valid(t->detail, strlen(t->detail)));
 	fx_activate(f, DD_POLICY_PROMOTIONS,
-	            "function apply(ctx, p) return { notes = { { promotion = 'N', message = '\\255' } } } end");
-	assert_int_equal(quote_err(f, &b, "a malformed notes[1] (field 'message'"), DD_EPOLICY);
+	            "function apply(ctx, p) return { notes = { { promotion = 'N', "
+	            "message = 'a\\255\\0b' } } } end");
+	r = quote_ok(f, &b);
+	assert_int_equal(r->n_promotion_notes, 1);
+	assert_string_equal(r->promotion_notes[0]->message, "a\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+	/* identifiers are not text: an invalid one makes the result malformed */
+	fx_activate(f, DD_POLICY_PROMOTIONS,
+	            "function apply(ctx, p) return { notes = { { promotion = 'N\\255' } } } end");
+	assert_int_equal(quote_err(f, &b, "a malformed notes[1] (field 'promotion'"), DD_EPOLICY);
 }
 
 int main(void)

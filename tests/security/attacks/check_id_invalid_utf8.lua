@@ -1,0 +1,3 @@
+function check(ctx, checks)
+return {{check = 'x\xff', status = 'PASS'}}
+end

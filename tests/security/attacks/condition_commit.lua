@@ -1,0 +1,1 @@
+dd.promotion_commit(promotion, {}, 0)

@@ -1,0 +1,1 @@
+return table.concat(setmetatable({}, {__index = tostring}), '', 1, 2^40) == ''

@@ -1,0 +1,1 @@
+setmetatable(ctx, {__index = function() while true do end end})

@@ -1,0 +1,1 @@
+return (('x'):rep(60000)):gsub('x', ('y'):rep(60000)) ~= nil

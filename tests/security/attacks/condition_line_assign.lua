@@ -1,0 +1,1 @@
+ctx.lines[1].unit_price = 0

@@ -1,0 +1,1 @@
+pcall(function() local t = {} while true do t[#t + 1] = ('x'):rep(8192) .. #t end end) return true

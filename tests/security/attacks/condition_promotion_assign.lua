@@ -1,0 +1,1 @@
+promotion.percent_bps = 10000

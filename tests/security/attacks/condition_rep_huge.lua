@@ -1,0 +1,1 @@
+local s = ('x'):rep(2^40) return true

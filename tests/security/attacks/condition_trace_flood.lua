@@ -1,0 +1,1 @@
+for i = 1, 1e8 do dd.trace('c', 'r', true, 'x') end return true

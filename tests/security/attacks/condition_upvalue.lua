@@ -1,0 +1,5 @@
+return true end
+local n = 0
+function condition(ctx, promotion)
+n = n + 1
+return n > 1

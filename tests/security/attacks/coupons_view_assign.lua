@@ -1,0 +1,3 @@
+function check(ctx, checks)
+ctx.coupons.X = true
+end

@@ -1,0 +1,3 @@
+function price(ctx)
+ctx.lines = 0
+end

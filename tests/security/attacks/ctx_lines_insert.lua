@@ -1,0 +1,3 @@
+function apply(ctx, promotions)
+table.insert(ctx.lines, {})
+end

@@ -1,0 +1,3 @@
+function check(ctx, checks)
+dd.format = nil
+end

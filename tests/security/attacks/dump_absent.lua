@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+string.dump(decide)
+end

@@ -1,0 +1,4 @@
+function decide(ctx, credit)
+local _ENV = {}
+return {}
+end

@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+error(('\u{20AC}'):rep(300))
+end

@@ -1,0 +1,3 @@
+function price(ctx)
+error(('\u{E9}'):rep(400))
+end

@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+error('bad \xff\xfe bytes')
+end

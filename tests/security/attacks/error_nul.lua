@@ -1,0 +1,3 @@
+function check(ctx, checks)
+error('a\0b')
+end

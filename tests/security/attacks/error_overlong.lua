@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+error('\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80')
+end

@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+setmetatable({}, {__gc = function() while true do end end})
+end

@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+counter = (counter or 0) + 1
+end

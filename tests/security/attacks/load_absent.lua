@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+load('return 1')()
+end

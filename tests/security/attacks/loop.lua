@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+while true do end
+end

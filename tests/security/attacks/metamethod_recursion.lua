@@ -1,0 +1,3 @@
+function price(ctx)
+local t = setmetatable({}, {}) getmetatable(t).__index = function(t, k) return t[k] end return t.x
+end

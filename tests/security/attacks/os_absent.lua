@@ -1,0 +1,3 @@
+function price(ctx)
+os.execute('touch /tmp/dealdesk-pwned')
+end

@@ -1,0 +1,3 @@
+function price(ctx)
+return ('a'):rep(60000):find('.-.-.-.-b')
+end

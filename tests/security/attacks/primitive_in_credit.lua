@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+dd.promotion_effect({slot = 0})
+end

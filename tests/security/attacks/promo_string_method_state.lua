@@ -1,0 +1,3 @@
+function apply(ctx, promotions)
+local mt = getmetatable('') mt.__index.extra = 1
+end

@@ -1,0 +1,4 @@
+local cache = {}
+function apply(ctx, promotions)
+cache[ctx.customer.id] = true
+end

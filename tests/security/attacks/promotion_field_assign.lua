@@ -1,0 +1,3 @@
+function apply(ctx, promotions)
+promotions[1].id = 'X'
+end

@@ -1,0 +1,3 @@
+function apply(ctx, promotions)
+setmetatable(promotions[1], {})
+end

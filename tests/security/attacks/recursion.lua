@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+local function f() return f() + 1 end return f()
+end

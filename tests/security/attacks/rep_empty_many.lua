@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+while true do local s = (''):rep(2^60) end
+end

@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+local s = ('x'):rep(2^40)
+end

@@ -1,0 +1,3 @@
+function price(ctx)
+local s = ('x'):rep(1e8)
+end

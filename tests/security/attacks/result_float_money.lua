@@ -1,0 +1,3 @@
+function price(ctx)
+return {{unit_price = 1.5}}
+end

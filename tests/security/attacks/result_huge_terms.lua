@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+return {outcome = 'APPROVE', terms_days = math.maxinteger}
+end

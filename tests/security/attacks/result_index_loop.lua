@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+return setmetatable({}, {__index = function() while true do end end})
+end

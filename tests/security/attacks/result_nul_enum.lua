@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+return {outcome = 'APPROVE\0x'}
+end

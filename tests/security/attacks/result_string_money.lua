@@ -1,0 +1,3 @@
+function price(ctx)
+return {{unit_price = '100'}}
+end

@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+return {outcome = setmetatable({}, {__tostring = function() while true do end end})}
+end

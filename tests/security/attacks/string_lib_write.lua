@@ -1,0 +1,3 @@
+function price(ctx)
+string.upper = function() return 'x' end
+end

@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+getmetatable('').__index.upper = nil
+end

@@ -1,0 +1,3 @@
+function apply(ctx, promotions)
+return (((
+end

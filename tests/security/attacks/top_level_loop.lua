@@ -1,0 +1,4 @@
+while true do end
+function check(ctx, checks)
+
+end

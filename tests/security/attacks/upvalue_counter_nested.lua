@@ -1,0 +1,5 @@
+local n = 0
+local function bump() n = n + 1 end
+function price(ctx)
+bump()
+end

@@ -1,0 +1,4 @@
+local seen = {}
+function price(ctx)
+seen[#seen + 1] = ctx.now
+end

@@ -1,0 +1,3 @@
+function decide(ctx, credit)
+setmetatable({}, {__mode = 'k'})
+end
