@@ -63,6 +63,8 @@ typedef enum dd_table {
 	DD_T_INVOICES,    /* invoice_id -> Invoice */
 	DD_T_OPEN_ITEMS,  /* customer \0 due (8 bytes BE) \0 invoice_id -> "" (open invoices) */
 	DD_T_CREDIT_AUDIT, /* customer \0 time ns (8 bytes BE) -> CreditChange */
+	DD_T_PRICE_HISTORY, /* sku \0 currency \0 at (8 bytes BE) \0 price_list_id -> PriceEntry
+	                     * as written at `at` (empty value: deleted); dealdesk/history.h */
 	DD_T__COUNT
 } dd_table;
 

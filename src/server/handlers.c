@@ -16,6 +16,7 @@
 
 #include "dealdesk/admin.h"
 #include "dealdesk/order.h"
+#include "dealdesk/v1/compliance.pb-c.h"
 #include "dealdesk/v1/admin.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
@@ -48,7 +49,8 @@ int dd_handler_finish(dd_call *call, int rc, ProtobufCMessage *resp, const dd_er
 static const char *const served[] = {
 	"", "dealdesk.v1.QuoteService", "dealdesk.v1.CatalogAdmin",
 	"dealdesk.v1.CustomerAdmin", "dealdesk.v1.ComplianceAdmin",
-	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.TokenAdmin", "dealdesk.v1.OrderService", NULL,
+	"dealdesk.v1.PolicyAdmin", "dealdesk.v1.TokenAdmin", "dealdesk.v1.OrderService",
+	"dealdesk.v1.ComplianceService", NULL,
 };
 
 static int health(dd_call *call, ProtobufCMessage **resp, dd_error *err)
@@ -97,6 +99,8 @@ typedef struct write_call {
 	dd_call *call;
 	dd_admin_write *w;
 	int policy; /* answered with the policy version rather than a WriteResponse */
+	char **warnings; /* compliance checks set to WARN at authoring */
+	size_t nwarnings;
 } write_call;
 
 static int write_apply(dd_wtxn *txn, void *ud, dd_error *err)
@@ -118,8 +122,11 @@ static void write_done(void *ud, int rc, uint64_t version, const dd_error *err)
 	} else if (rc == DD_OK) {
 		Dealdesk__V1__WriteResponse *r = write_response(
 			dd_call_arena(call), version, (uint32_t)dd_admin_write_count(wc->w));
-		if (r != NULL)
+		if (r != NULL) {
+			r->warnings = wc->warnings;
+			r->n_warnings = wc->nwarnings;
 			resp = &r->base;
+		}
 		else
 			err = &oom, rc = dd_error_set(&oom, DD_ENOMEM, "out of memory");
 	}
@@ -128,8 +135,17 @@ static void write_done(void *ud, int rc, uint64_t version, const dd_error *err)
 
 /* Finishes call at once when prepare failed (rc, err); else queues w to the
  * writer and leaves the call pending. */
+static int submit_write_warned(dd_call *call, int rc, dd_admin_write *w, int policy,
+                               char **warnings, size_t nwarnings, dd_error *err);
+
 static int submit_write(dd_call *call, int rc, dd_admin_write *w, int policy,
                         dd_error *err)
+{
+	return submit_write_warned(call, rc, w, policy, NULL, 0, err);
+}
+
+static int submit_write_warned(dd_call *call, int rc, dd_admin_write *w, int policy,
+                               char **warnings, size_t nwarnings, dd_error *err)
 {
 	write_call *wc = NULL;
 	if (rc == DD_OK && (wc = dd_arena_alloc(dd_call_arena(call), sizeof(*wc))) == NULL)
@@ -143,6 +159,8 @@ static int submit_write(dd_call *call, int rc, dd_admin_write *w, int policy,
 	wc->call = call;
 	wc->w = w;
 	wc->policy = policy;
+	wc->warnings = warnings;
+	wc->nwarnings = nwarnings;
 	dd_writer *writer = dd_call_writer(call);
 	rc = writer ? dd_writer_submit(writer, &wc->job) : DD_EINVAL;
 	if (rc != DD_OK) {
@@ -162,7 +180,11 @@ static int h_put(dd_entity_kind kind, dd_call *call)
 	ProtobufCMessage *const *items = *(ProtobufCMessage *const **)FIELD_PTR(req, f);
 	dd_admin_write *w = NULL;
 	int rc = dd_admin_put_prepare(kind, items, n, f->name, dd_call_arena(call), &w, &err);
-	return submit_write(call, rc, w, 0, &err);
+	char **warnings = NULL;
+	size_t nwarnings = 0;
+	if (rc == DD_OK) /* the compliance checks at authoring */
+		rc = dd_compliance_screen_write(call, kind, items, n, &warnings, &nwarnings, &err);
+	return submit_write_warned(call, rc, w, 0, warnings, nwarnings, &err);
 }
 
 /* The key parts of a key message: its string fields, in order. */
@@ -616,5 +638,6 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.OrderService/GetInvoice", dealdesk__v1__invoice_key, dd_orders_get_invoice, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/PutReceivables", dealdesk__v1__put_receivables_request, dd_orders_put_receivables, 0, FINANCE),
 	M("/dealdesk.v1.OrderService/ListCreditChanges", dealdesk__v1__list_credit_changes_request, dd_orders_credit_changes, 0, FINANCE),
+	M("/dealdesk.v1.ComplianceService/GetPriceHistory", dealdesk__v1__price_history_request, dd_compliance_get_price_history, 0, COMPLIANCE),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE, NULL },
 };

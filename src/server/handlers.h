@@ -44,4 +44,10 @@ int dd_orders_list_orders(dd_call *call);
 int dd_orders_list_held_orders(dd_call *call);
 int dd_orders_verify_counters(dd_call *call);
 
+/* handlers_compliance.c: dealdesk.v1.ComplianceService, and the checks
+ * of a promotion or price write (other kinds: DD_OK, no warnings) */
+int dd_compliance_get_price_history(dd_call *call);
+int dd_compliance_screen_write(dd_call *call, dd_entity_kind kind, ProtobufCMessage *const *items,
+                               size_t n, char ***warnings, size_t *nwarnings, dd_error *err);
+
 #endif

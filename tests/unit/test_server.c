@@ -238,7 +238,7 @@ static void test_method_roles(void **state)
 		assert_non_null(m->request);
 		assert_string_not_equal(dd_role_name(m->role), "?");
 	}
-	assert_int_equal(n, 49);
+	assert_int_equal(n, 50);
 	struct { const char *path; dd_role role; } want[] = {
 		{ "/dealdesk.v1.QuoteService/Quote", DD_ROLE_CHECKOUT },
 		{ "/grpc.health.v1.Health/Check", DD_ROLE_PUBLIC },
@@ -254,6 +254,7 @@ static void test_method_roles(void **state)
 		{ "/dealdesk.v1.OrderService/Cancel", DD_ROLE_CHECKOUT },
 		{ "/dealdesk.v1.OrderService/ListHeldOrders", DD_ROLE_FINANCE },
 		{ "/dealdesk.v1.OrderService/ReleaseOrder", DD_ROLE_FINANCE },
+		{ "/dealdesk.v1.ComplianceService/GetPriceHistory", DD_ROLE_COMPLIANCE },
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const dd_method *m = dd_methods;

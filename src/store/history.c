@@ -1,0 +1,501 @@
+/* dealdesk price history (include/dealdesk/history.h): snapshots of price
+ * entries as written, the effective list price derived from them, and the
+ * transaction prices the commits keep. */
+#include "dealdesk/history.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dealdesk/v1/orders.pb-c.h"
+
+#define DAY 86400
+
+/* "sku \0 currency \0" into buf: its length, or -1 when too long. */
+static int scope_prefix(char *buf, const char *sku, const char *currency)
+{
+	size_t sl = strlen(sku), cl = strlen(currency);
+	if (sl == 0 || cl == 0 || sl + cl + 2 + 9 + DD_MAX_ID > DD_STORE_MAX_KEY)
+		return -1;
+	memcpy(buf, sku, sl);
+	buf[sl] = '\0';
+	memcpy(buf + sl + 1, currency, cl);
+	buf[sl + 1 + cl] = '\0';
+	return (int)(sl + cl + 2);
+}
+
+static void put_be64(char *p, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	for (int b = 0; b < 8; b++)
+		p[b] = (char)(u >> (56 - 8 * b));
+}
+
+static int64_t get_be64(const unsigned char *p)
+{
+	uint64_t u = 0;
+	for (int b = 0; b < 8; b++)
+		u = u << 8 | p[b];
+	return (int64_t)u;
+}
+
+/* ---- writes --------------------------------------------------------------- */
+
+typedef struct old_key {
+	char key[DD_STORE_MAX_KEY + 1];
+	size_t len;
+	int64_t at;
+	const char *list; /* into key */
+} old_key;
+
+typedef struct prune_scan {
+	size_t plen;
+	int64_t cut;
+	const char *list; /* the entry being written */
+	int any_of_list;
+	old_key *keys;
+	size_t n, cap;
+	int oom;
+} prune_scan;
+
+static int collect_old(void *ud, dd_val key, dd_val val)
+{
+	prune_scan *p = ud;
+	(void)val;
+	if (key.len < p->plen + 9)
+		return 0;
+	const unsigned char *k = key.data;
+	int64_t at = get_be64(k + p->plen);
+	const char *list = (const char *)k + p->plen + 9;
+	size_t llen = key.len - p->plen - 9;
+	if (strlen(p->list) == llen && memcmp(list, p->list, llen) == 0)
+		p->any_of_list = 1;
+	if (at >= p->cut)
+		return 0;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16;
+		old_key *nk = realloc(p->keys, cap * sizeof(*nk));
+		if (nk == NULL) {
+			p->oom = 1;
+			return 1;
+		}
+		p->keys = nk;
+		p->cap = cap;
+	}
+	old_key *o = &p->keys[p->n++];
+	memcpy(o->key, key.data, key.len);
+	o->key[key.len] = '\0';
+	o->len = key.len;
+	o->at = at;
+	o->list = o->key + p->plen + 9;
+	return 0;
+}
+
+/* Snapshots older than the cut go, but the newest of each list before it
+ * stays: it is what was in force when the kept window begins. keys are in
+ * time order, so a key is superseded when a later one of its list is also
+ * before the cut. */
+static int prune(dd_wtxn *txn, prune_scan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		int superseded = 0;
+		for (size_t j = i + 1; j < p->n && !superseded; j++)
+			superseded = strcmp(p->keys[i].list, p->keys[j].list) == 0;
+		if (superseded) {
+			int rc = dd_wtxn_del(txn, DD_T_PRICE_HISTORY,
+			                     (dd_val){ p->keys[i].key, p->keys[i].len });
+			if (rc != DD_OK && rc != DD_ENOTFOUND)
+				return rc;
+		}
+	}
+	return DD_OK;
+}
+
+static int put_snapshot(dd_wtxn *txn, const char *prefix, int plen, int64_t at,
+                        const char *list, dd_val val)
+{
+	char key[DD_STORE_MAX_KEY + 1];
+	size_t ll = strlen(list);
+	if ((size_t)plen + 9 + ll > DD_STORE_MAX_KEY)
+		return DD_EINVAL;
+	memcpy(key, prefix, (size_t)plen);
+	put_be64(key + plen, at);
+	key[plen + 8] = '\0';
+	memcpy(key + plen + 9, list, ll);
+	return dd_wtxn_put(txn, DD_T_PRICE_HISTORY, (dd_val){ key, (size_t)plen + 9 + ll }, val);
+}
+
+int dd_history_record_price(dd_wtxn *txn, const Dealdesk__V1__PriceEntry *e, int64_t at,
+                            int deleted)
+{
+	char prefix[DD_STORE_MAX_KEY + 1];
+	int plen = scope_prefix(prefix, e->sku, e->currency);
+	if (plen < 0 || e->price_list_id == NULL || at < 0)
+		return DD_EINVAL;
+	int64_t days = dd_wtxn_price_history_days(txn);
+	prune_scan p = { (size_t)plen, at - days * DAY, e->price_list_id, 0, NULL, 0, 0, 0 };
+	int rc = dd_wtxn_scan(txn, DD_T_PRICE_HISTORY, (dd_val){ prefix, (size_t)plen },
+	                      (dd_val){ NULL, 0 }, collect_old, &p);
+	if (rc == DD_OK && p.oom)
+		rc = DD_ENOMEM;
+	if (rc == DD_OK)
+		rc = prune(txn, &p);
+	free(p.keys);
+	if (rc != DD_OK)
+		return rc;
+	if (!p.any_of_list) {
+		/* the first snapshot of this entry: keep what was stored before */
+		char key[DD_STORE_MAX_KEY + 1];
+		size_t ll = strlen(e->price_list_id);
+		dd_val old;
+		if ((size_t)plen + ll <= DD_STORE_MAX_KEY) {
+			memcpy(key, prefix, (size_t)plen);
+			memcpy(key + plen, e->price_list_id, ll);
+			if (dd_wtxn_get(txn, DD_T_PRICES, (dd_val){ key, (size_t)plen + ll }, &old) ==
+			    DD_OK) {
+				/* old points into the map until the next write: copy it */
+				void *copy = malloc(old.len ? old.len : 1);
+				if (copy == NULL)
+					return DD_ENOMEM;
+				memcpy(copy, old.data, old.len);
+				rc = put_snapshot(txn, prefix, plen, 0, e->price_list_id,
+				                  (dd_val){ copy, old.len });
+				free(copy);
+				if (rc != DD_OK)
+					return rc;
+			}
+		}
+	}
+	if (deleted)
+		return put_snapshot(txn, prefix, plen, at, e->price_list_id, (dd_val){ "", 0 });
+	size_t len = protobuf_c_message_get_packed_size(&e->base);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (buf == NULL)
+		return DD_ENOMEM;
+	protobuf_c_message_pack(&e->base, buf);
+	rc = put_snapshot(txn, prefix, plen, at, e->price_list_id, (dd_val){ buf, len });
+	free(buf);
+	return rc;
+}
+
+/* ---- the effective list price ---------------------------------------------- */
+
+/* One stored state of one price list's entry, from `at` on (e NULL: deleted). */
+typedef struct version {
+	const char *list;
+	int64_t at;
+	const Dealdesk__V1__PriceEntry *e;
+} version;
+
+typedef struct versions {
+	dd_arena *a;
+	size_t plen;
+	version *v;
+	size_t n, cap;
+	int rc;
+} versions;
+
+static int push_version(versions *vs, const char *list, int64_t at,
+                        const Dealdesk__V1__PriceEntry *e)
+{
+	if (vs->n == vs->cap) {
+		size_t cap = vs->cap ? vs->cap * 2 : 16;
+		version *nv = dd_arena_alloc(vs->a, cap * sizeof(*nv));
+		if (nv == NULL)
+			return DD_ENOMEM;
+		if (vs->n)
+			memcpy(nv, vs->v, vs->n * sizeof(*nv));
+		vs->v = nv;
+		vs->cap = cap;
+	}
+	vs->v[vs->n++] = (version){ list, at, e };
+	return DD_OK;
+}
+
+static const Dealdesk__V1__PriceEntry *unpack_entry(dd_arena *a, dd_val v)
+{
+	return (const void *)protobuf_c_message_unpack(&dealdesk__v1__price_entry__descriptor,
+	                                               &a->pb, v.len, v.data);
+}
+
+static int read_snapshot(void *ud, dd_val key, dd_val val)
+{
+	versions *vs = ud;
+	if (key.len < vs->plen + 9)
+		return 0;
+	const unsigned char *k = key.data;
+	const char *list = dd_arena_strndup(vs->a, (const char *)k + vs->plen + 9,
+	                                    key.len - vs->plen - 9);
+	const Dealdesk__V1__PriceEntry *e = NULL;
+	if (list == NULL)
+		return vs->rc = DD_ENOMEM;
+	if (val.len > 0 && (e = unpack_entry(vs->a, val)) == NULL)
+		return vs->rc = DD_ESTORE;
+	if (push_version(vs, list, get_be64(k + vs->plen), e) != DD_OK)
+		return vs->rc = DD_ENOMEM;
+	return 0;
+}
+
+static int has_list(const versions *vs, size_t upto, const char *list)
+{
+	for (size_t i = 0; i < upto; i++)
+		if (strcmp(vs->v[i].list, list) == 0)
+			return 1;
+	return 0;
+}
+
+typedef struct current_scan {
+	versions *vs;
+	size_t snapshots; /* versions[0..snapshots) came from the history */
+} current_scan;
+
+/* An entry stored with no snapshot counts as stored since time 0. */
+static int read_current(void *ud, dd_val key, dd_val val)
+{
+	current_scan *c = ud;
+	(void)key;
+	const Dealdesk__V1__PriceEntry *e = unpack_entry(c->vs->a, val);
+	if (e == NULL)
+		return c->vs->rc = DD_ESTORE;
+	if (has_list(c->vs, c->snapshots, e->price_list_id))
+		return 0;
+	if (push_version(c->vs, e->price_list_id, 0, e) != DD_OK)
+		return c->vs->rc = DD_ENOMEM;
+	return 0;
+}
+
+static int empty(const char *s)
+{
+	return s == NULL || *s == '\0';
+}
+
+static int scope_ok(const char *entry, const char *want)
+{
+	return empty(entry) || (want != NULL && strcmp(entry, want) == 0);
+}
+
+static int entry_applies(const Dealdesk__V1__PriceEntry *e, const dd_price_scope *s, int64_t t)
+{
+	return scope_ok(e->channel, s->channel) && scope_ok(e->region, s->region) &&
+	       empty(e->customer_group) && e->min_quantity <= 1 &&
+	       (e->valid_from == 0 || t >= e->valid_from) && (e->valid_to == 0 || t < e->valid_to);
+}
+
+/* The entry a one-unit quote at t picks (see history.h), or NULL. */
+static const Dealdesk__V1__PriceEntry *effective_at(const versions *vs, const dd_price_scope *s,
+                                                    int64_t t)
+{
+	const Dealdesk__V1__PriceEntry *best = NULL;
+	int best_score = -1;
+	for (size_t i = 0; i < vs->n; i++) {
+		const version *v = &vs->v[i];
+		if (v->at > t)
+			continue;
+		/* the newest state of this list at t */
+		int newer = 0;
+		for (size_t j = 0; j < vs->n && !newer; j++)
+			newer = j != i && vs->v[j].at <= t && vs->v[j].at > v->at &&
+			        strcmp(vs->v[j].list, v->list) == 0;
+		if (newer || v->e == NULL || !entry_applies(v->e, s, t))
+			continue;
+		const Dealdesk__V1__PriceEntry *e = v->e;
+		int score = (!empty(e->channel) << 1) | !empty(e->region);
+		if (best == NULL || score > best_score ||
+		    (score == best_score &&
+		     (e->priority > best->priority ||
+		      (e->priority == best->priority &&
+		       (e->valid_from > best->valid_from ||
+		        (e->valid_from == best->valid_from &&
+		         strcmp(e->price_list_id, best->price_list_id) < 0)))))) {
+			best = e;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int load_versions(dd_rtxn *txn, const dd_price_scope *s, const dd_history_proposal *prop,
+                         dd_arena *a, versions *vs)
+{
+	char prefix[DD_STORE_MAX_KEY + 1];
+	int plen = scope_prefix(prefix, s->sku, s->currency);
+	if (plen < 0)
+		return DD_EINVAL;
+	*vs = (versions){ a, (size_t)plen, NULL, 0, 0, DD_OK };
+	int rc = dd_rtxn_scan(txn, DD_T_PRICE_HISTORY, (dd_val){ prefix, (size_t)plen },
+	                      (dd_val){ NULL, 0 }, read_snapshot, vs);
+	if (rc == DD_OK && vs->rc == DD_OK) {
+		current_scan c = { vs, vs->n };
+		rc = dd_rtxn_scan(txn, DD_T_PRICES, (dd_val){ prefix, (size_t)plen },
+		                  (dd_val){ NULL, 0 }, read_current, &c);
+	}
+	if (vs->rc != DD_OK)
+		return vs->rc;
+	if (rc != DD_OK)
+		return DD_ESTORE;
+	for (size_t i = 0; prop && i < prop->n; i++) {
+		const Dealdesk__V1__PriceEntry *e = prop->entries[i];
+		if (strcmp(e->sku, s->sku) == 0 && strcmp(e->currency, s->currency) == 0 &&
+		    push_version(vs, e->price_list_id, prop->at, e) != DD_OK)
+			return DD_ENOMEM;
+	}
+	return DD_OK;
+}
+
+int dd_history_list(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_t to,
+                    const dd_history_proposal *prop, dd_arena *a, dd_price_point **out,
+                    size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (s->sku == NULL || s->currency == NULL || from >= to)
+		return DD_EINVAL;
+	versions vs;
+	int rc = load_versions(txn, s, prop, a, &vs);
+	if (rc != DD_OK)
+		return rc;
+	/* every moment the answer may change: a write, a validity bound */
+	size_t nb = 0;
+	int64_t *b = dd_arena_alloc(a, (3 * vs.n + 1) * sizeof(*b));
+	if (b == NULL)
+		return DD_ENOMEM;
+	b[nb++] = from;
+	for (size_t i = 0; i < vs.n; i++) {
+		int64_t t[3] = { vs.v[i].at, vs.v[i].e ? vs.v[i].e->valid_from : 0,
+		                 vs.v[i].e ? vs.v[i].e->valid_to : 0 };
+		for (int k = 0; k < 3; k++)
+			if (t[k] > from && t[k] < to)
+				b[nb++] = t[k];
+	}
+	qsort(b, nb, sizeof(*b), cmp_i64);
+	dd_price_point *p = dd_arena_alloc(a, nb * sizeof(*p));
+	if (p == NULL)
+		return DD_ENOMEM;
+	size_t np = 0;
+	for (size_t i = 0; i < nb; i++) {
+		if (i > 0 && b[i] == b[i - 1])
+			continue;
+		int64_t end = to;
+		for (size_t j = i + 1; j < nb; j++)
+			if (b[j] > b[i]) {
+				end = b[j];
+				break;
+			}
+		const Dealdesk__V1__PriceEntry *e = effective_at(&vs, s, b[i]);
+		if (e == NULL)
+			continue;
+		if (np > 0 && p[np - 1].to == b[i] && p[np - 1].price == e->unit_price &&
+		    strcmp(p[np - 1].ref, e->price_list_id) == 0) {
+			p[np - 1].to = end;
+			continue;
+		}
+		p[np++] = (dd_price_point){ b[i], end, e->unit_price, e->price_list_id, 0 };
+	}
+	*out = p;
+	*n = np;
+	return DD_OK;
+}
+
+/* ---- transaction prices ----------------------------------------------------- */
+
+typedef struct sale_scan {
+	const dd_price_scope *s;
+	size_t plen;
+	int64_t to;
+	dd_arena *a;
+	dd_price_point *p;
+	size_t n, cap;
+	int last_only;
+	int rc;
+} sale_scan;
+
+static int read_sale(void *ud, dd_val key, dd_val val)
+{
+	sale_scan *ss = ud;
+	if (key.len < ss->plen + 9)
+		return 0;
+	int64_t at = get_be64((const unsigned char *)key.data + ss->plen);
+	if (at >= ss->to)
+		return 1;
+	Dealdesk__V1__SkuSale *sale = (void *)protobuf_c_message_unpack(
+		&dealdesk__v1__sku_sale__descriptor, &ss->a->pb, val.len, val.data);
+	if (sale == NULL)
+		return ss->rc = DD_ESTORE;
+	const char *ch = ss->s->channel ? ss->s->channel : "";
+	if (strcmp(sale->currency, ss->s->currency) != 0 || strcmp(sale->channel, ch) != 0)
+		return 0;
+	if (ss->last_only)
+		ss->n = 0;
+	if (ss->n == ss->cap) {
+		size_t cap = ss->cap ? ss->cap * 2 : 16;
+		dd_price_point *np = dd_arena_alloc(ss->a, cap * sizeof(*np));
+		if (np == NULL)
+			return ss->rc = DD_ENOMEM;
+		if (ss->n)
+			memcpy(np, ss->p, ss->n * sizeof(*np));
+		ss->p = np;
+		ss->cap = cap;
+	}
+	ss->p[ss->n++] = (dd_price_point){ at, at, sale->unit_price, sale->order_id, 1 };
+	return 0;
+}
+
+static int scan_sales(dd_rtxn *txn, sale_scan *ss, int64_t from)
+{
+	size_t sl = strlen(ss->s->sku);
+	char start[DD_STORE_MAX_KEY + 1];
+	if (sl == 0 || sl + 9 > DD_STORE_MAX_KEY || ss->s->currency == NULL)
+		return DD_EINVAL;
+	memcpy(start, ss->s->sku, sl);
+	start[sl] = '\0';
+	put_be64(start + sl + 1, from < 0 ? 0 : from);
+	ss->plen = sl + 1;
+	int rc = dd_rtxn_scan(txn, DD_T_SKU_HISTORY, (dd_val){ start, sl + 1 },
+	                      (dd_val){ start, sl + 9 }, read_sale, ss);
+	if (ss->rc != DD_OK)
+		return ss->rc;
+	return rc == DD_OK ? DD_OK : DD_ESTORE;
+}
+
+int dd_history_sales(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_t to,
+                     dd_arena *a, dd_price_point **out, size_t *n)
+{
+	sale_scan ss = { s, 0, to, a, NULL, 0, 0, 0, DD_OK };
+	*out = NULL;
+	*n = 0;
+	if (from >= to)
+		return DD_EINVAL;
+	int rc = scan_sales(txn, &ss, from);
+	if (rc == DD_OK) {
+		*out = ss.p;
+		*n = ss.n;
+	}
+	return rc;
+}
+
+int dd_history_last_sale(dd_rtxn *txn, const dd_price_scope *s, int64_t before,
+                         dd_arena *a, dd_price_point *out, int *found)
+{
+	sale_scan ss = { s, 0, before, a, NULL, 0, 0, 1, DD_OK };
+	*found = 0;
+	int rc = scan_sales(txn, &ss, 0);
+	if (rc == DD_OK && ss.n == 1) {
+		*out = ss.p[0];
+		*found = 1;
+	}
+	return rc;
+}
+
+long dd_history_lowest(const dd_price_point *p, size_t n)
+{
+	long best = -1;
+	for (size_t i = 0; i < n; i++)
+		if (best < 0 || p[i].price < p[(size_t)best].price)
+			best = (long)i;
+	return best;
+}
