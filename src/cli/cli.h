@@ -157,4 +157,7 @@ int cli_cmd_token(cli *c, int argc, char **argv);
 int cli_cmd_orders(cli *c, int argc, char **argv); /* orders.c */
 int cli_cmd_verify(cli *c, int argc, char **argv); /* orders.c */
 
+/* price_history.c: dealdesk prices history (argv[0] = "history") */
+int cli_prices_history(cli *c, int argc, char **argv);
+
 #endif

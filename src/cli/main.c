@@ -18,6 +18,7 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  quote        price an order (--file REQ.json, or --customer/--line flags)\n"
 	"  prices       load FILE.csv | list | get SKU CURRENCY LIST | delete SKU CURRENCY LIST\n"
+	"               | history SKU CURRENCY\n"
 	"  promotions   load FILE.json | list | get ID | delete ID\n"
 	"  customers    load FILE.json | list | get ID | delete ID\n"
 	"  checks       load FILE.json | list | get ID | delete ID   (compliance checks)\n"
