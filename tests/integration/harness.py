@@ -35,6 +35,7 @@ def stubs():
         atexit.register(shutil.rmtree, _stub_dir, True)
         protos = ["dealdesk/v1/types.proto", "dealdesk/v1/quote.proto",
                   "dealdesk/v1/admin.proto", "dealdesk/v1/orders.proto",
+                  "dealdesk/v1/compliance.proto",
                   "grpc/health/v1/health.proto"]
         subprocess.run(["protoc", "-I" + os.path.join(SRC, "proto"),
                         "--python_out=" + _stub_dir, "--grpc_out=" + _stub_dir,
@@ -43,7 +44,7 @@ def stubs():
         sys.path.insert(0, _stub_dir)
     mods = {}
     for name in ["types_pb2", "quote_pb2", "quote_pb2_grpc", "admin_pb2", "admin_pb2_grpc",
-                 "orders_pb2", "orders_pb2_grpc"]:
+                 "orders_pb2", "orders_pb2_grpc", "compliance_pb2", "compliance_pb2_grpc"]:
         mods[name] = importlib.import_module("dealdesk.v1." + name)
     # grpc/health would shadow the grpc package: load it by path
     spec = importlib.util.spec_from_file_location(
@@ -166,6 +167,7 @@ class Server:
         self.policies = m["admin_pb2_grpc"].PolicyAdminStub(self.channel)
         self.tokens = m["admin_pb2_grpc"].TokenAdminStub(self.channel)
         self.orders = m["orders_pb2_grpc"].OrderServiceStub(self.channel)
+        self.compliance = m["compliance_pb2_grpc"].ComplianceServiceStub(self.channel)
 
     def open_channel(self, token=None, creds=None, options=None):
         """A channel to the server that sends token (if any) with every call."""

@@ -41,7 +41,8 @@ APPROVER = {"pricing": "compliance", "promotions": "compliance", "credit": "fina
             "compliance": "compliance"}
 SERVICE_ROLE = {"dealdesk.v1.QuoteService": "checkout", "dealdesk.v1.CatalogAdmin": "pricing",
                 "dealdesk.v1.CustomerAdmin": "finance",
-                "dealdesk.v1.ComplianceAdmin": "compliance", "dealdesk.v1.TokenAdmin": "admin"}
+                "dealdesk.v1.ComplianceAdmin": "compliance", "dealdesk.v1.TokenAdmin": "admin",
+                "dealdesk.v1.ComplianceService": "compliance"}
 # orders: the checkout commits, cancels and reads them; finance does the rest
 ORDER_CHECKOUT = {"Commit", "Cancel", "GetOrder", "ListOrders"}
 POLICY_WRITE = {"UploadPolicy", "SubmitPolicy", "ActivatePolicy"}
@@ -53,7 +54,7 @@ def all_methods():
     """(service full name, method name, request class) of every RPC in the
     protos: a new RPC without an expectation below fails the matrix."""
     out = []
-    for mod in (m["quote_pb2"], m["admin_pb2"], m["orders_pb2"]):
+    for mod in (m["quote_pb2"], m["admin_pb2"], m["orders_pb2"], m["compliance_pb2"]):
         for svc in mod.DESCRIPTOR.services_by_name.values():
             for meth in svc.methods:
                 cls = getattr(mod, meth.input_type.name, None) or \
