@@ -184,6 +184,7 @@ typedef struct version {
 	const char *list;
 	int64_t at;
 	const Dealdesk__V1__PriceEntry *e;
+	size_t seq; /* load order: of two states at one time, the later wins */
 } version;
 
 typedef struct versions {
@@ -207,7 +208,8 @@ static int push_version(versions *vs, const char *list, int64_t at,
 		vs->v = nv;
 		vs->cap = cap;
 	}
-	vs->v[vs->n++] = (version){ list, at, e };
+	vs->v[vs->n] = (version){ list, at, e, vs->n };
+	vs->n++;
 	return DD_OK;
 }
 
@@ -280,24 +282,39 @@ static int entry_applies(const Dealdesk__V1__PriceEntry *e, const dd_price_scope
 	       (e->valid_from == 0 || t >= e->valid_from) && (e->valid_to == 0 || t < e->valid_to);
 }
 
-/* The entry a one-unit quote at t picks (see history.h), or NULL. */
-static const Dealdesk__V1__PriceEntry *effective_at(const versions *vs, const dd_price_scope *s,
+/* Versions by price list, then time, then load order. */
+static int cmp_version(const void *a, const void *b)
+{
+	const version *x = a, *y = b;
+	int c = strcmp(x->list, y->list);
+	if (c != 0)
+		return c;
+	if (x->at != y->at)
+		return (x->at > y->at) - (x->at < y->at);
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* One price list's versions, vs[first .. first + n), and the one in force
+ * at the time the sweep has reached (cur, -1 before the first). */
+typedef struct list_cursor {
+	size_t first, n;
+	long cur;
+} list_cursor;
+
+/* The entry a one-unit quote at t picks (see history.h) among the lists'
+ * current versions, or NULL. */
+static const Dealdesk__V1__PriceEntry *effective_at(const versions *vs, const list_cursor *lc,
+                                                    size_t nlists, const dd_price_scope *s,
                                                     int64_t t)
 {
 	const Dealdesk__V1__PriceEntry *best = NULL;
 	int best_score = -1;
-	for (size_t i = 0; i < vs->n; i++) {
-		const version *v = &vs->v[i];
-		if (v->at > t)
+	for (size_t l = 0; l < nlists; l++) {
+		if (lc[l].cur < 0)
 			continue;
-		/* the newest state of this list at t */
-		int newer = 0;
-		for (size_t j = 0; j < vs->n && !newer; j++)
-			newer = j != i && vs->v[j].at <= t && vs->v[j].at > v->at &&
-			        strcmp(vs->v[j].list, v->list) == 0;
-		if (newer || v->e == NULL || !entry_applies(v->e, s, t))
+		const Dealdesk__V1__PriceEntry *e = vs->v[lc[l].first + (size_t)lc[l].cur].e;
+		if (e == NULL || !entry_applies(e, s, t))
 			continue;
-		const Dealdesk__V1__PriceEntry *e = v->e;
 		int score = (!empty(e->channel) << 1) | !empty(e->region);
 		if (best == NULL || score > best_score ||
 		    (score == best_score &&
@@ -373,28 +390,39 @@ int dd_history_list(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_t
 				b[nb++] = t[k];
 	}
 	qsort(b, nb, sizeof(*b), cmp_i64);
-	dd_price_point *p = dd_arena_alloc(a, nb * sizeof(*p));
-	if (p == NULL)
+	size_t nu = 0;
+	for (size_t i = 0; i < nb; i++)
+		if (nu == 0 || b[i] != b[nu - 1])
+			b[nu++] = b[i];
+	/* one cursor per price list, swept forward with the breakpoints */
+	if (vs.n > 1)
+		qsort(vs.v, vs.n, sizeof(*vs.v), cmp_version);
+	list_cursor *lc = dd_arena_alloc(a, (vs.n ? vs.n : 1) * sizeof(*lc));
+	dd_price_point *p = dd_arena_alloc(a, nu * sizeof(*p));
+	if (lc == NULL || p == NULL)
 		return DD_ENOMEM;
+	size_t nlists = 0;
+	for (size_t i = 0; i < vs.n; i++) {
+		if (nlists == 0 || strcmp(vs.v[i].list, vs.v[lc[nlists - 1].first].list) != 0)
+			lc[nlists++] = (list_cursor){ i, 0, -1 };
+		lc[nlists - 1].n++;
+	}
 	size_t np = 0;
-	for (size_t i = 0; i < nb; i++) {
-		if (i > 0 && b[i] == b[i - 1])
-			continue;
-		int64_t end = to;
-		for (size_t j = i + 1; j < nb; j++)
-			if (b[j] > b[i]) {
-				end = b[j];
-				break;
-			}
-		const Dealdesk__V1__PriceEntry *e = effective_at(&vs, s, b[i]);
+	for (size_t i = 0; i < nu; i++) {
+		int64_t t = b[i], end = i + 1 < nu ? b[i + 1] : to;
+		for (size_t l = 0; l < nlists; l++)
+			while ((size_t)(lc[l].cur + 1) < lc[l].n &&
+			       vs.v[lc[l].first + (size_t)(lc[l].cur + 1)].at <= t)
+				lc[l].cur++;
+		const Dealdesk__V1__PriceEntry *e = effective_at(&vs, lc, nlists, s, t);
 		if (e == NULL)
 			continue;
-		if (np > 0 && p[np - 1].to == b[i] && p[np - 1].price == e->unit_price &&
+		if (np > 0 && p[np - 1].to == t && p[np - 1].price == e->unit_price &&
 		    strcmp(p[np - 1].ref, e->price_list_id) == 0) {
 			p[np - 1].to = end;
 			continue;
 		}
-		p[np++] = (dd_price_point){ b[i], end, e->unit_price, e->price_list_id, 0 };
+		p[np++] = (dd_price_point){ t, end, e->unit_price, e->price_list_id, 0 };
 	}
 	*out = p;
 	*n = np;
@@ -478,17 +506,29 @@ int dd_history_sales(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_
 	return rc;
 }
 
+/* The last sale before `before`: windows of 7, 14, 28 ... days back, so
+ * that a SKU sold often is not read from its first sale on. */
 int dd_history_last_sale(dd_rtxn *txn, const dd_price_scope *s, int64_t before,
                          dd_arena *a, dd_price_point *out, int *found)
 {
-	sale_scan ss = { s, 0, before, a, NULL, 0, 0, 1, DD_OK };
 	*found = 0;
-	int rc = scan_sales(txn, &ss, 0);
-	if (rc == DD_OK && ss.n == 1) {
-		*out = ss.p[0];
-		*found = 1;
+	int64_t span = 7 * DAY, to = before;
+	for (;;) {
+		int64_t from = to - span < 0 ? 0 : to - span;
+		sale_scan ss = { s, 0, to, a, NULL, 0, 0, 1, DD_OK };
+		int rc = scan_sales(txn, &ss, from);
+		if (rc != DD_OK)
+			return rc;
+		if (ss.n == 1) {
+			*out = ss.p[0];
+			*found = 1;
+			return DD_OK;
+		}
+		if (from == 0)
+			return DD_OK;
+		to = from;
+		span = span > INT64_MAX / 4 ? INT64_MAX / 2 : span * 2;
 	}
-	return rc;
 }
 
 long dd_history_lowest(const dd_price_point *p, size_t n)

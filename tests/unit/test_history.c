@@ -132,6 +132,25 @@ static void test_scheduled_entry_is_a_change(void **state)
 	assert_point(&p[3], 6000, 10000, 120, "a");
 }
 
+/* 100 writes of one list at 100, 200, ... 10000, price 1000 - (i % 7) x 10:
+ * 100 points (no two neighbours equal), the lowest 940 first at i = 6. */
+static void test_many_writes(void **state)
+{
+	fixture *f = *state;
+	for (int i = 1; i <= 100; i++) {
+		Dealdesk__V1__PriceEntry e = entry("a", 1000 - (i % 7) * 10);
+		record(f, &e, i * 100, 0);
+	}
+	dd_price_point *p;
+	size_t n = list(f, "", 0, 20000, NULL, &p);
+	assert_int_equal(n, 100);
+	assert_point(&p[0], 100, 200, 990, "a");
+	assert_point(&p[99], 10000, 20000, 1000 - (100 % 7) * 10, "a");
+	long lo = dd_history_lowest(p, n);
+	assert_int_equal(p[lo].price, 940);
+	assert_int_equal(p[lo].from, 600);
+}
+
 /* A channel entry (web, 90) beats the any-channel one (100) for web; for
  * no channel it does not apply. */
 static void test_channel_scope(void **state)
@@ -261,6 +280,34 @@ static void test_sales(void **state)
 	dd_rtxn_end(f->rtxn);
 }
 
+/* The last sale long before: sold at 200 days, 50 days and (in EUR) at 290
+ * days; before day 300 the last USD web sale is day 50's (found in the
+ * fourth widening window, 7 + 14 + 28 + 56 days back covers day 195 on). */
+static void test_last_sale_far_back(void **state)
+{
+	fixture *f = *state;
+	sale(f, "old", 50 * DAY, "USD", "web", 80);
+	sale(f, "older", 20 * DAY, "USD", "web", 70);
+	sale(f, "eur", 290 * DAY, "EUR", "web", 60);
+	dd_price_scope s = { "TV", "USD", "web", "" };
+	dd_price_point last;
+	int found;
+	assert_int_equal(dd_rtxn_begin(f->rtxn), DD_OK);
+	assert_int_equal(dd_history_last_sale(f->rtxn, &s, 300 * DAY, &f->arena, &last, &found),
+	                 DD_OK);
+	assert_true(found);
+	assert_int_equal(last.price, 80);
+	assert_int_equal(last.from, 50 * DAY);
+	assert_int_equal(dd_history_last_sale(f->rtxn, &s, 50 * DAY, &f->arena, &last, &found),
+	                 DD_OK);
+	assert_true(found);
+	assert_int_equal(last.price, 70);
+	assert_int_equal(dd_history_last_sale(f->rtxn, &s, 20 * DAY, &f->arena, &last, &found),
+	                 DD_OK);
+	assert_false(found);
+	dd_rtxn_end(f->rtxn);
+}
+
 /* The admin writes keep snapshots, one per entry and second: a put, then
  * a delete within the same second leave the deletion (an empty value); a
  * price that stood for less than a second never applied. */
@@ -297,10 +344,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_scheduled_entry_is_a_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_channel_scope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_entry_and_proposal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sales, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_last_sale_far_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_writes_keep_history, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
