@@ -10,11 +10,42 @@
 #include "dealdesk/compliance.h"
 
 #define SCREEN_MAX_SCOPES 64 /* (currency, channel) pairs per SKU */
+#define SCREEN_MAX_SKUS 500  /* SKUs of one promotion without a list of them */
 
 typedef struct screen {
 	quote_run *r;
 	int64_t now;
+	const char *capped; /* a promotion with more SKUs than were checked */
 } screen;
+
+/* The SKUs a promotion without `skus` reaches: those with a price entry in
+ * one of its categories (every SKU without categories), in key order. */
+typedef struct sku_scan {
+	quote_run *r;
+	const Dealdesk__V1__Promotion *p;
+	const char **skus;
+	size_t n;
+	int more;
+} sku_scan;
+
+static int one_sku(void *ud, dd_val key, dd_val val)
+{
+	sku_scan *ss = ud;
+	const Dealdesk__V1__PriceEntry *e =
+		(const void *)quote_record(ss->r, &dealdesk__v1__price_entry__descriptor, val);
+	(void)key;
+	if (e == NULL || (ss->n > 0 && strcmp(ss->skus[ss->n - 1], e->sku) == 0))
+		return 0;
+	if (ss->p->n_categories > 0 &&
+	    (e->category == NULL || !quote_in_list(ss->p->categories, ss->p->n_categories, e->category)))
+		return 0;
+	if (ss->n == SCREEN_MAX_SKUS) {
+		ss->more = 1;
+		return 1;
+	}
+	ss->skus[ss->n++] = e->sku;
+	return 0;
+}
 
 /* The effective list price of scope at t (with the proposal), and the
  * entry it comes from (for its cost). */
@@ -116,11 +147,25 @@ static int promotion_claims(screen *sc, const Dealdesk__V1__Promotion *p)
 	static const char *const any[1] = { "" };
 	const char *const *regions = p->n_regions ? (const char *const *)p->regions : any;
 	size_t nregions = p->n_regions ? p->n_regions : 1;
-	if (p->n_skus == 0) /* no SKU named: the promotion itself */
+	const char *const *skus = (const char *const *)p->skus;
+	size_t nskus = p->n_skus;
+	if (nskus == 0) { /* its categories' SKUs, or every SKU */
+		sku_scan ss = { r, p, dd_arena_alloc(r->arena, SCREEN_MAX_SKUS * sizeof(char *)), 0, 0 };
+		if (ss.skus == NULL)
+			return DD_ENOMEM;
+		if (dd_rtxn_scan(r->q->txn, DD_T_PRICES, (dd_val){ NULL, 0 }, (dd_val){ NULL, 0 },
+		                 one_sku, &ss) < 0)
+			return dd_error_set(r->err, DD_ESTORE, "store: cannot read prices");
+		if (ss.more)
+			sc->capped = p->id;
+		skus = ss.skus;
+		nskus = ss.n;
+	}
+	if (nskus == 0) /* no SKU it reaches: the promotion itself */
 		return add_claim(sc, p, "", p->currency && *p->currency ? p->currency : "XXX", "", "",
 		                 at);
-	for (size_t k = 0; k < p->n_skus; k++) {
-		const char *sku = p->skus[k];
+	for (size_t k = 0; k < nskus; k++) {
+		const char *sku = skus[k];
 		scopes ss;
 		memset(&ss, 0, sizeof(ss));
 		ss.r = r;
@@ -256,7 +301,7 @@ static int any_check(const dd_quoter *q)
 }
 
 static int screen_run(quote_run *r, dd_entity_kind kind, ProtobufCMessage *const *items,
-                      size_t n, int64_t now)
+                      size_t n, int64_t now, const char **capped)
 {
 	dd_quoter *q = r->q;
 	char key[16];
@@ -272,7 +317,7 @@ static int screen_run(quote_run *r, dd_entity_kind kind, ProtobufCMessage *const
 	if (cs == NULL)
 		return dd_error_set(r->err, DD_ENOMEM, "out of memory");
 	cs->authoring = 1;
-	screen sc = { r, now };
+	screen sc = { r, now, NULL };
 	if (kind == DD_ENTITY_PROMOTION) {
 		for (size_t i = 0; i < n && rc == DD_OK; i++) {
 			const Dealdesk__V1__Promotion *p = (const void *)items[i];
@@ -282,6 +327,7 @@ static int screen_run(quote_run *r, dd_entity_kind kind, ProtobufCMessage *const
 	} else {
 		rc = price_claims(&sc, items, n);
 	}
+	*capped = sc.capped;
 	if (rc != DD_OK)
 		return rc == DD_ENOMEM ? dd_error_set(r->err, rc, "out of memory") : rc;
 	if (cs->n == 0)
@@ -322,12 +368,24 @@ int dd_compliance_screen(dd_quoter *q, dd_entity_kind kind, ProtobufCMessage *co
 	 * quote checks them again */
 	q->current = 0;
 	q->run = &r;
-	int rc = screen_run(&r, kind, items, n, now);
+	const char *capped = NULL;
+	int rc = screen_run(&r, kind, items, n, now, &capped);
 	q->run = NULL;
 	q->generation++;
 	dd_rtxn_end(q->txn);
 	lua_settop(q->L, top);
 	if (rc != DD_OK)
 		return rc;
-	return judge(&r, arena, warnings, nwarnings, err);
+	rc = judge(&r, arena, warnings, nwarnings, err);
+	if (rc == DD_OK && capped != NULL) {
+		/* judge left room for one more */
+		(*warnings)[*nwarnings] = dd_arena_printf(
+			arena, "screen: promotion %s reaches more than %d SKUs; the first %d in key order "
+			       "were checked",
+			capped, SCREEN_MAX_SKUS, SCREEN_MAX_SKUS);
+		if ((*warnings)[*nwarnings] == NULL)
+			return dd_error_set(err, DD_ENOMEM, "out of memory");
+		(*nwarnings)++;
+	}
+	return rc;
 }
