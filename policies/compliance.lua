@@ -28,6 +28,9 @@
 -- promotion or price being written) the offers the write would make. The
 -- checks below read the price history of a claim with
 --   dd.list_prices(claim, from, to)  the effective list price over [from, to)
+--   dd.applied_prices(claim, from, to) the lowest price applied to everyone:
+--                                    list prices lowered by the public
+--                                    promotions then in force (but the claim's)
 --   dd.sales(claim, from, to)        the transaction prices in [from, to)
 --   dd.last_sale(claim, before)      the last transaction price before
 -- and cite what they read as `evidence`: the result then carries that
@@ -94,6 +97,16 @@ local function date(t)
   local m = mp < 10 and mp + 3 or mp - 9
   if m <= 2 then y = y + 1 end
   return string.format("%04d-%02d-%02d", y, m, d)
+end
+
+-- what the lowest point of a series was: a list price or a promotion
+local function low_source(h)
+  for _, p in ipairs(h.points) do
+    if p.price == h.low then
+      return p.promotion and ("promotion " .. p.promotion) or ("list " .. p.ref)
+    end
+  end
+  return "list"
 end
 
 -- the reduction from base to offer in bps, rounded down (never flattering)
@@ -168,7 +181,9 @@ function claim_checks.EU_PRIOR_PRICE(c, claim, out)
     ends, progressive = claim.first_start, true
   end
   local from = ends - days * DAY
-  local h = dd.list_prices(claim, from, ends)
+  -- the lowest price applied to everyone: list prices and earlier public
+  -- promotions (not this one)
+  local h = dd.applied_prices(claim, from, ends)
   if h.low == nil then
     out[#out + 1] = result(c, claim, failing(c), 0, 0, string.format(
       "%s: no list price in the %d days before %s: there is no prior price to announce; " ..
@@ -182,7 +197,7 @@ function claim_checks.EU_PRIOR_PRICE(c, claim, out)
   local prior = h.low
   local span = string.format("the lowest price of the %d days before %s%s%s was %s (%s, %s to %s)",
     days, date(ends), progressive and " (the first of these progressive reductions)" or "",
-    since, money(prior, e), "list", date(h.low_from), date(h.low_to))
+    since, money(prior, e), low_source(h), date(h.low_from), date(h.low_to))
   if claim.reference_price > prior then
     out[#out + 1] = result(c, claim, failing(c), prior, claim.reference_price, string.format(
       "%s: announced prior price %s is above %s; show %s as the prior price",

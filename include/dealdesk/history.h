@@ -40,7 +40,13 @@ typedef struct dd_price_point {
 	int64_t price;
 	const char *ref;
 	int sale;
+	int promo; /* applied prices: a public promotion's price (ref = its id) */
 } dd_price_point;
+
+/* "sale", "promotion" or "list": how a point is named in responses and in
+ * the text its hash is computed over ("<source> <from> <to> <price> <ref>\n"
+ * per point). Static. */
+const char *dd_price_point_source(const dd_price_point *p);
 
 /* What a series is of: sku and currency required; channel and region ""
  * for "any" (entries with an empty channel/region still apply to a named
@@ -80,6 +86,37 @@ int dd_history_sales(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_
 /* The last transaction price strictly before `before`: *found 0 when none. */
 int dd_history_last_sale(dd_rtxn *txn, const dd_price_scope *s, int64_t before,
                          dd_arena *a, dd_price_point *out, int *found);
+
+/* ---- promotions: the prices applied to everyone ------------------------------
+
+ * Every write of a promotion keeps its snapshot too (promotion_history: id
+ * \0 at(8 BE) -> Promotion as written, empty = deleted; pruned as price
+ * snapshots are). A promotion stored before that counts since time 0. */
+int dd_history_record_promotion(dd_wtxn *txn, const Dealdesk__V1__Promotion *p, int64_t at,
+                                int deleted);
+
+/* A public promotion: enabled, for everyone (no coupon, customer
+ * targeting, condition, minimum or experiment), of a kind that sets a unit
+ * price (PERCENTAGE, FIXED_AMOUNT, FIXED_PRICE). */
+int dd_history_promotion_public(const Dealdesk__V1__Promotion *p);
+/* The unit price p gives on list (PERCENTAGE rounded half-even; other
+ * kinds: list). */
+int64_t dd_history_promotion_price(const Dealdesk__V1__Promotion *p, int64_t list);
+
+/* Every stored state of every promotion, loaded once (e.g. per quote) and
+ * passed to dd_history_applied. */
+typedef struct dd_promo_versions dd_promo_versions;
+int dd_history_load_promotions(dd_rtxn *txn, dd_arena *a, dd_promo_versions **out);
+
+/* The lowest price applied to everyone over [from, to): the effective list
+ * price lowered by the public promotions in force then (as stored then) on
+ * scope's SKU (by sku, by the entry's category, or for every SKU), in its
+ * currency, channel and region, except the promotion `exclude` (NULL =
+ * none). Points as dd_history_list's; a promotion's have promo = 1 and
+ * ref = its id. */
+int dd_history_applied(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_t to,
+                       const dd_history_proposal *prop, const dd_promo_versions *pv,
+                       const char *exclude, dd_arena *a, dd_price_point **out, size_t *n);
 
 /* The lowest price of points (the first in time among equals): index, or
  * -1 when n == 0. */

@@ -65,6 +65,7 @@ typedef enum dd_table {
 	DD_T_CREDIT_AUDIT, /* customer \0 time ns (8 bytes BE) -> CreditChange */
 	DD_T_PRICE_HISTORY, /* sku \0 currency \0 at (8 bytes BE) \0 price_list_id -> PriceEntry
 	                     * as written at `at` (empty value: deleted); dealdesk/history.h */
+	DD_T_PROMO_HISTORY, /* promotion id \0 at (8 bytes BE) -> Promotion as written (empty: deleted) */
 	DD_T__COUNT
 } dd_table;
 

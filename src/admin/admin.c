@@ -89,7 +89,7 @@ static int apply_put(dd_wtxn *txn, const dd_admin_write *w, dd_error *err)
 		    (rc = dd_admin__customer_audit(txn, (dd_admin_write *)w, w->items[i], key,
 		                                   (size_t)klen, 0, err)) != DD_OK)
 			break;
-		if (kind == DD_ENTITY_PRICE &&
+		if ((kind == DD_ENTITY_PRICE || kind == DD_ENTITY_PROMOTION) &&
 		    (rc = dd_admin__price_history(txn, (dd_admin_write *)w, w->items[i], key,
 		                                  (size_t)klen, 0, err)) != DD_OK)
 			break;
@@ -199,7 +199,7 @@ static int apply_delete(dd_wtxn *txn, const dd_admin_write *w, dd_error *err)
 	    (rc = dd_admin__customer_audit(txn, (dd_admin_write *)w, NULL, w->key, w->klen, 1,
 	                                   err)) != DD_OK)
 		return rc;
-	if (w->kind == DD_ENTITY_PRICE &&
+	if ((w->kind == DD_ENTITY_PRICE || w->kind == DD_ENTITY_PROMOTION) &&
 	    (rc = dd_admin__price_history(txn, (dd_admin_write *)w, NULL, w->key, w->klen, 1,
 	                                  err)) != DD_OK)
 		return rc;

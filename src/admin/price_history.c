@@ -1,5 +1,6 @@
-/* dealdesk admin: every write of a price entry keeps its snapshot in the
- * price history, in the same transaction (include/dealdesk/history.h). */
+/* dealdesk admin: every write of a price entry or a promotion keeps its
+ * snapshot in the price history, in the same transaction
+ * (include/dealdesk/history.h). */
 #include "admin/write.h"
 
 #include <string.h>
@@ -11,6 +12,21 @@ int dd_admin__price_history(dd_wtxn *txn, dd_admin_write *w, ProtobufCMessage *i
                             const char *key, size_t klen, int deleting, dd_error *err)
 {
 	int64_t at = w->now > 0 ? w->now : (int64_t)time(NULL);
+	if (w->kind == DD_ENTITY_PROMOTION) {
+		Dealdesk__V1__Promotion del;
+		const Dealdesk__V1__Promotion *p = (const void *)item;
+		if (deleting) {
+			dealdesk__v1__promotion__init(&del);
+			del.id = (char *)key; /* key: id */
+			p = &del;
+		}
+		(void)klen;
+		int rc = dd_history_record_promotion(txn, p, at, deleting);
+		if (rc != DD_OK)
+			return dd_error_set(err, rc, "store: cannot keep the promotion history: %s",
+			                    dd_strerror(rc));
+		return DD_OK;
+	}
 	Dealdesk__V1__PriceEntry del;
 	const Dealdesk__V1__PriceEntry *e = (const void *)item;
 	if (deleting) {

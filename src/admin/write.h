@@ -59,8 +59,8 @@ int dd_admin__write_now(dd_store *store, dd_admin_write *w, uint64_t *version,
 int dd_admin__customer_audit(dd_wtxn *txn, dd_admin_write *w, ProtobufCMessage *item,
                              const char *key, size_t klen, int deleting, dd_error *err);
 
-/* price_history.c: before a price entry at key is stored (or deleted):
- * keeps its snapshot in the price history. */
+/* price_history.c: before a price entry or promotion at key is stored (or
+ * deleted): keeps its snapshot in the price history. */
 int dd_admin__price_history(dd_wtxn *txn, dd_admin_write *w, ProtobufCMessage *item,
                             const char *key, size_t klen, int deleting, dd_error *err);
 

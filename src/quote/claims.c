@@ -5,6 +5,11 @@
  *                                   history and price claims")
  *   dd.list_prices(c, from, to)  -> { evidence, from, to, points, low,
  *                                     low_from, low_to }   (low nil: none)
+ *   dd.applied_prices(c, from, to) -> the same of the lowest price applied
+ *                                   to everyone: list prices lowered by the
+ *                                   public promotions then in force (but
+ *                                   the claim's own); a point of one has
+ *                                   promotion = its id
  *   dd.sales(c, from, to)        -> { evidence, from, to, points, low, low_at }
  *   dd.last_sale(c, before)      -> { evidence, found, price, at, ref }
  *
@@ -55,19 +60,7 @@ const dd_history_proposal *quote_claims_proposal(const quote_run *r)
 
 int64_t quote_claim_offer(const Dealdesk__V1__Promotion *p, int64_t list)
 {
-	int64_t off = 0;
-	switch (p->kind) {
-	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_PERCENTAGE:
-		if (dd_money_muldiv(list, p->percent_bps, 10000, DD_ROUND_HALF_EVEN, &off) != DD_OK)
-			return list;
-		return list - off;
-	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FIXED_AMOUNT:
-		return p->amount >= list ? 0 : list - p->amount;
-	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FIXED_PRICE:
-		return p->amount < list ? p->amount : list;
-	default:
-		return list;
-	}
+	return dd_history_promotion_price(p, list);
 }
 
 int32_t quote_claim_announced(const Dealdesk__V1__Promotion *p)
@@ -235,6 +228,7 @@ static int history(lua_State *L, int what)
 	quote_run *r = comply_run(L);
 	const qc_claim *c = arg_claim(L, r);
 	int64_t from = what == QH_LAST ? 0 : arg_time(L, 2);
+	const char *exclude = c->promo ? c->promo->id : NULL;
 	int64_t to = arg_time(L, what == QH_LAST ? 2 : 3);
 	if (what != QH_LAST && from >= to)
 		return luaL_error(L, "the window must have from < to");
@@ -244,7 +238,7 @@ static int history(lua_State *L, int what)
 	dd_price_scope s = { c->sku, c->currency, c->channel, c->region };
 	dd_price_point *p = NULL;
 	size_t n = 0;
-	int rc = quote_load_history(r, what, &s, from, to, &p, &n);
+	int rc = quote_load_history(r, what, &s, exclude, from, to, &p, &n);
 	if (rc != DD_OK)
 		return luaL_error(L, "cannot read the price history of %s: %s", c->sku,
 		                  dd_strerror(rc));
@@ -272,13 +266,15 @@ static int history(lua_State *L, int what)
 		quote_set_int(L, "to", p[i].to);
 		quote_set_int(L, "price", p[i].price);
 		quote_set_str(L, "ref", p[i].ref);
+		if (p[i].promo)
+			quote_set_str(L, "promotion", p[i].ref);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 	lua_setfield(L, -2, "points");
 	long lo = dd_history_lowest(p, n);
 	if (lo >= 0) {
 		quote_set_int(L, "low", p[lo].price);
-		if (what == QH_LIST) {
+		if (what != QH_SALES) {
 			quote_set_int(L, "low_from", p[lo].from);
 			quote_set_int(L, "low_to", p[lo].to);
 		} else {
@@ -291,6 +287,11 @@ static int history(lua_State *L, int what)
 static int lua_list_prices(lua_State *L)
 {
 	return history(L, QH_LIST);
+}
+
+static int lua_applied_prices(lua_State *L)
+{
+	return history(L, QH_APPLIED);
 }
 
 static int lua_sales(lua_State *L)
@@ -307,6 +308,7 @@ void quote_claims_register(dd_quoter *q)
 {
 	dd_sandbox_register(q->sb, "claims", lua_claims, q);
 	dd_sandbox_register(q->sb, "list_prices", lua_list_prices, q);
+	dd_sandbox_register(q->sb, "applied_prices", lua_applied_prices, q);
 	dd_sandbox_register(q->sb, "sales", lua_sales, q);
 	dd_sandbox_register(q->sb, "last_sale", lua_last_sale, q);
 }
@@ -339,7 +341,7 @@ int quote_claims_attach(quote_run *r, const int64_t *ids, size_t n, qo_result *r
 			char line[160];
 			const dd_price_point *q = &ev->p[j];
 			int len = snprintf(line, sizeof(line), "%s %lld %lld %lld %s\n",
-			                   q->sale ? "sale" : "list", (long long)q->from,
+			                   dd_price_point_source(q), (long long)q->from,
 			                   (long long)q->to, (long long)q->price, q->ref ? q->ref : "");
 			EVP_DigestUpdate(md, line, len > 0 && (size_t)len < sizeof(line) ? (size_t)len
 			                                                                  : sizeof(line) - 1);

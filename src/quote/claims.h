@@ -48,6 +48,7 @@ typedef struct qc_claims {
 	int has_proposal;
 	qc_evidence ev[QC_MAX_EVIDENCE];
 	size_t nev;
+	dd_promo_versions *promos; /* loaded by the first dd.applied_prices */
 } qc_claims;
 
 /* The run's claims, allocated on first use; NULL when out of memory. */

@@ -27,7 +27,7 @@ static Dealdesk__V1__PricePoint **points(dd_arena *a, const dd_price_point *p, s
 		e->from = p[i].from;
 		e->to = p[i].to;
 		e->price = p[i].price;
-		e->source = (char *)(p[i].sale ? "sale" : "list");
+		e->source = (char *)dd_price_point_source(&p[i]);
 		e->ref = (char *)(p[i].ref ? p[i].ref : "");
 		v[i] = e;
 	}
@@ -50,7 +50,7 @@ static char *series_hash(dd_arena *a, const dd_price_point *l, size_t nl, const 
 		for (size_t i = 0; i < n; i++) {
 			char line[160];
 			int len = snprintf(line, sizeof(line), "%s %lld %lld %lld %s\n",
-			                   p[i].sale ? "sale" : "list", (long long)p[i].from,
+			                   dd_price_point_source(&p[i]), (long long)p[i].from,
 			                   (long long)p[i].to, (long long)p[i].price,
 			                   p[i].ref ? p[i].ref : "");
 			EVP_DigestUpdate(md, line, len > 0 && (size_t)len < sizeof(line) ? (size_t)len
@@ -102,10 +102,15 @@ static int fill(dd_rtxn *txn, const Dealdesk__V1__PriceHistoryRequest *req, int6
 {
 	dd_price_scope s = { req->sku, req->currency, req->channel ? req->channel : "",
 		             req->region ? req->region : "" };
-	dd_price_point *l = NULL, *sales = NULL, last;
-	size_t nl = 0, ns = 0;
+	dd_price_point *l = NULL, *sales = NULL, *ap = NULL, last;
+	size_t nl = 0, ns = 0, nap = 0;
 	int found = 0;
+	dd_promo_versions *pv = NULL;
 	int rc = dd_history_list(txn, &s, from, to, NULL, a, &l, &nl);
+	if (rc == DD_OK)
+		rc = dd_history_load_promotions(txn, a, &pv);
+	if (rc == DD_OK)
+		rc = dd_history_applied(txn, &s, from, to, NULL, pv, NULL, a, &ap, &nap);
 	if (rc == DD_OK)
 		rc = dd_history_sales(txn, &s, from, to, a, &sales, &ns);
 	if (rc == DD_OK)
@@ -123,11 +128,20 @@ static int fill(dd_rtxn *txn, const Dealdesk__V1__PriceHistoryRequest *req, int6
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
 	r->n_list_prices = nl;
 	r->n_sales = ns;
+	if ((r->applied_prices = points(a, ap, nap)) == NULL ||
+	    (r->applied_sha256 = series_hash(a, ap, nap, NULL, 0)) == NULL)
+		return dd_error_set(err, DD_ENOMEM, "out of memory");
+	r->n_applied_prices = nap;
 	long lo = dd_history_lowest(l, nl);
 	if (lo >= 0) {
 		r->has_lowest_list = 1;
 		r->lowest_list_price = l[lo].price;
 		r->lowest_list_at = l[lo].from;
+	}
+	if ((lo = dd_history_lowest(ap, nap)) >= 0) {
+		r->has_lowest_applied = 1;
+		r->lowest_applied_price = ap[lo].price;
+		r->lowest_applied_at = ap[lo].from;
 	}
 	if ((lo = dd_history_lowest(sales, ns)) >= 0) {
 		r->has_lowest_sale = 1;

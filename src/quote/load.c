@@ -404,10 +404,21 @@ int quote_load(quote_run *r)
 
 /* ---- price history, read when a compliance check asks (claims.c) ------------- */
 
-int quote_load_history(quote_run *r, int what, const dd_price_scope *s, int64_t from,
-                       int64_t to, dd_price_point **out, size_t *n)
+int quote_load_history(quote_run *r, int what, const dd_price_scope *s, const char *exclude,
+                       int64_t from, int64_t to, dd_price_point **out, size_t *n)
 {
 	dd_rtxn *txn = r->q->txn;
+	if (what == QH_APPLIED) {
+		qc_claims *cs = quote_claims_of(r);
+		if (cs == NULL)
+			return DD_ENOMEM;
+		int rc;
+		if (cs->promos == NULL &&
+		    (rc = dd_history_load_promotions(txn, r->arena, &cs->promos)) != DD_OK)
+			return rc;
+		return dd_history_applied(txn, s, from, to, quote_claims_proposal(r), cs->promos,
+		                          exclude, r->arena, out, n);
+	}
 	if (what == QH_LIST)
 		return dd_history_list(txn, s, from, to, quote_claims_proposal(r), r->arena, out, n);
 	if (what == QH_SALES)

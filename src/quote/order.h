@@ -238,10 +238,11 @@ int quote_load_gift(quote_run *r, const char *sku, int64_t quantity, size_t *lin
 /* The price history a compliance check asks for (claims.c): what
  * dd_history_list (QH_LIST), dd_history_sales (QH_SALES) or
  * dd_history_last_sale (QH_LAST, before = to) returns for scope. */
-enum { QH_LIST = 1, QH_SALES, QH_LAST };
+enum { QH_LIST = 1, QH_SALES, QH_LAST, QH_APPLIED /* dd_history_applied, except `exclude` */ };
 struct dd_price_scope;
 struct dd_price_point;
-int quote_load_history(quote_run *r, int what, const struct dd_price_scope *s, int64_t from,
-                       int64_t to, struct dd_price_point **out, size_t *n);
+int quote_load_history(quote_run *r, int what, const struct dd_price_scope *s,
+                       const char *exclude, int64_t from, int64_t to,
+                       struct dd_price_point **out, size_t *n);
 
 #endif

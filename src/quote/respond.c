@@ -102,7 +102,7 @@ static int evidence(quote_run *r, const qo_result *s, Dealdesk__V1__ComplianceRe
 		e->from = p->from;
 		e->to = p->to;
 		e->price = p->price;
-		e->source = (char *)(p->sale ? "sale" : "list");
+		e->source = (char *)dd_price_point_source(p);
 		e->ref = (char *)(p->ref ? p->ref : "");
 		c->evidence[c->n_evidence++] = e;
 	}

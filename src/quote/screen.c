@@ -55,7 +55,7 @@ static int list_at(quote_run *r, const dd_price_scope *s, int64_t t, int64_t *pr
 	dd_price_point *p;
 	size_t n;
 	*price = *cost = 0;
-	int rc = quote_load_history(r, QH_LIST, s, t, t + 1, &p, &n);
+	int rc = quote_load_history(r, QH_LIST, s, NULL, t, t + 1, &p, &n);
 	if (rc != DD_OK || n == 0)
 		return 0;
 	*price = p[0].price;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dealdesk/money.h"
 #include "dealdesk/v1/orders.pb-c.h"
 
 #define DAY 86400
@@ -364,9 +365,267 @@ static int load_versions(dd_rtxn *txn, const dd_price_scope *s, const dd_history
 	return DD_OK;
 }
 
-int dd_history_list(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_t to,
-                    const dd_history_proposal *prop, dd_arena *a, dd_price_point **out,
-                    size_t *n)
+/* ---- promotions ---------------------------------------------------------------- */
+
+struct dd_promo_versions {
+	/* by id, then time, then load order (cmp_pversion) */
+	struct pversion {
+		const char *id;
+		int64_t at;
+		const Dealdesk__V1__Promotion *p; /* NULL: deleted */
+		size_t seq;
+	} *v;
+	size_t n, cap;
+	dd_arena *a;
+	int rc;
+};
+
+int dd_history_promotion_public(const Dealdesk__V1__Promotion *p)
+{
+	if (!p->enabled || p->requires_coupon || !empty(p->coupon_code) ||
+	    p->n_customer_groups || p->n_customer_segments || p->n_customer_tiers ||
+	    p->new_customers_only || p->dormant_days || !empty(p->condition) || p->min_amount ||
+	    p->min_quantity || !empty(p->experiment_id))
+		return 0;
+	return p->kind == DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_PERCENTAGE ||
+	       p->kind == DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FIXED_AMOUNT ||
+	       p->kind == DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FIXED_PRICE;
+}
+
+int64_t dd_history_promotion_price(const Dealdesk__V1__Promotion *p, int64_t list)
+{
+	int64_t off = 0;
+	switch (p->kind) {
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_PERCENTAGE:
+		if (dd_money_muldiv(list, p->percent_bps, 10000, DD_ROUND_HALF_EVEN, &off) != DD_OK)
+			return list;
+		return list - off;
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FIXED_AMOUNT:
+		return p->amount >= list ? 0 : list - p->amount;
+	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FIXED_PRICE:
+		return p->amount < list ? p->amount : list;
+	default:
+		return list;
+	}
+}
+
+typedef struct promo_prune {
+	size_t plen;
+	int64_t cut;
+	int any;
+	old_key *keys;
+	size_t n, cap;
+	int oom;
+} promo_prune;
+
+static int collect_promo(void *ud, dd_val key, dd_val val)
+{
+	promo_prune *p = ud;
+	(void)val;
+	if (key.len != p->plen + 8)
+		return 0;
+	p->any = 1;
+	int64_t at = get_be64((const unsigned char *)key.data + p->plen);
+	if (at >= p->cut)
+		return 0;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16;
+		old_key *nk = realloc(p->keys, cap * sizeof(*nk));
+		if (nk == NULL) {
+			p->oom = 1;
+			return 1;
+		}
+		p->keys = nk;
+		p->cap = cap;
+	}
+	memcpy(p->keys[p->n].key, key.data, key.len);
+	p->keys[p->n].len = key.len;
+	p->n++;
+	return 0;
+}
+
+int dd_history_record_promotion(dd_wtxn *txn, const Dealdesk__V1__Promotion *p, int64_t at,
+                                int deleted)
+{
+	char key[DD_STORE_MAX_KEY + 1];
+	size_t il = p->id ? strlen(p->id) : 0;
+	if (il == 0 || il + 9 > DD_STORE_MAX_KEY || at < 0)
+		return DD_EINVAL;
+	memcpy(key, p->id, il);
+	key[il] = '\0';
+	promo_prune pp = { il + 1, at - dd_wtxn_price_history_days(txn) * DAY, 0, NULL, 0, 0, 0 };
+	int rc = dd_wtxn_scan(txn, DD_T_PROMO_HISTORY, (dd_val){ key, il + 1 }, (dd_val){ NULL, 0 },
+	                      collect_promo, &pp);
+	if (rc == DD_OK && pp.oom)
+		rc = DD_ENOMEM;
+	/* all but the newest before the cut go */
+	for (size_t i = 0; rc == DD_OK && i + 1 < pp.n; i++) {
+		rc = dd_wtxn_del(txn, DD_T_PROMO_HISTORY, (dd_val){ pp.keys[i].key, pp.keys[i].len });
+		if (rc == DD_ENOTFOUND)
+			rc = DD_OK;
+	}
+	free(pp.keys);
+	if (rc != DD_OK)
+		return rc;
+	if (!pp.any) {
+		/* the first snapshot: keep what was stored before, from 0 */
+		dd_val old;
+		if (dd_wtxn_get(txn, DD_T_PROMOTIONS, (dd_val){ p->id, il }, &old) == DD_OK) {
+			void *copy = malloc(old.len ? old.len : 1);
+			if (copy == NULL)
+				return DD_ENOMEM;
+			memcpy(copy, old.data, old.len);
+			put_be64(key + il + 1, 0);
+			rc = dd_wtxn_put(txn, DD_T_PROMO_HISTORY, (dd_val){ key, il + 9 },
+			                 (dd_val){ copy, old.len });
+			free(copy);
+			if (rc != DD_OK)
+				return rc;
+		}
+	}
+	put_be64(key + il + 1, at);
+	if (deleted)
+		return dd_wtxn_put(txn, DD_T_PROMO_HISTORY, (dd_val){ key, il + 9 }, (dd_val){ "", 0 });
+	size_t len = protobuf_c_message_get_packed_size(&p->base);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (buf == NULL)
+		return DD_ENOMEM;
+	protobuf_c_message_pack(&p->base, buf);
+	rc = dd_wtxn_put(txn, DD_T_PROMO_HISTORY, (dd_val){ key, il + 9 }, (dd_val){ buf, len });
+	free(buf);
+	return rc;
+}
+
+static int push_pversion(dd_promo_versions *pv, const char *id, int64_t at,
+                         const Dealdesk__V1__Promotion *p)
+{
+	if (pv->n == pv->cap) {
+		size_t cap = pv->cap ? pv->cap * 2 : 32;
+		struct pversion *nv = dd_arena_alloc(pv->a, cap * sizeof(*nv));
+		if (nv == NULL)
+			return DD_ENOMEM;
+		if (pv->n)
+			memcpy(nv, pv->v, pv->n * sizeof(*nv));
+		pv->v = nv;
+		pv->cap = cap;
+	}
+	pv->v[pv->n] = (struct pversion){ id, at, p, pv->n };
+	pv->n++;
+	return DD_OK;
+}
+
+static int read_promo_snapshot(void *ud, dd_val key, dd_val val)
+{
+	dd_promo_versions *pv = ud;
+	const char *k = key.data;
+	size_t il = strnlen(k, key.len);
+	if (key.len != il + 9)
+		return 0;
+	const Dealdesk__V1__Promotion *p = NULL;
+	if (val.len > 0 &&
+	    (p = (const void *)protobuf_c_message_unpack(&dealdesk__v1__promotion__descriptor,
+	                                                 &pv->a->pb, val.len, val.data)) == NULL)
+		return pv->rc = DD_ESTORE;
+	const char *id = dd_arena_strndup(pv->a, k, il);
+	if (id == NULL || push_pversion(pv, id, get_be64((const unsigned char *)k + il + 1), p))
+		return pv->rc = DD_ENOMEM;
+	return 0;
+}
+
+typedef struct promo_current {
+	dd_promo_versions *pv;
+	size_t snapshots;
+} promo_current;
+
+static int read_promo_current(void *ud, dd_val key, dd_val val)
+{
+	promo_current *c = ud;
+	dd_promo_versions *pv = c->pv;
+	(void)key;
+	const Dealdesk__V1__Promotion *p = (const void *)protobuf_c_message_unpack(
+		&dealdesk__v1__promotion__descriptor, &pv->a->pb, val.len, val.data);
+	if (p == NULL)
+		return pv->rc = DD_ESTORE;
+	for (size_t i = 0; i < c->snapshots; i++)
+		if (strcmp(pv->v[i].id, p->id) == 0)
+			return 0;
+	if (push_pversion(pv, p->id, 0, p) != DD_OK)
+		return pv->rc = DD_ENOMEM;
+	return 0;
+}
+
+static int cmp_pversion(const void *a, const void *b)
+{
+	const struct pversion *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+	if (c != 0)
+		return c;
+	if (x->at != y->at)
+		return (x->at > y->at) - (x->at < y->at);
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+int dd_history_load_promotions(dd_rtxn *txn, dd_arena *a, dd_promo_versions **out)
+{
+	dd_promo_versions *pv = dd_arena_calloc(a, 1, sizeof(*pv));
+	if (pv == NULL)
+		return DD_ENOMEM;
+	pv->a = a;
+	int rc = dd_rtxn_scan(txn, DD_T_PROMO_HISTORY, (dd_val){ NULL, 0 }, (dd_val){ NULL, 0 },
+	                      read_promo_snapshot, pv);
+	if (rc == DD_OK && pv->rc == DD_OK) {
+		promo_current c = { pv, pv->n };
+		rc = dd_rtxn_scan(txn, DD_T_PROMOTIONS, (dd_val){ NULL, 0 }, (dd_val){ NULL, 0 },
+		                  read_promo_current, &c);
+	}
+	if (pv->rc != DD_OK)
+		return pv->rc;
+	if (rc != DD_OK)
+		return DD_ESTORE;
+	if (pv->n > 1)
+		qsort(pv->v, pv->n, sizeof(*pv->v), cmp_pversion);
+	*out = pv;
+	return DD_OK;
+}
+
+static int in_list(char *const *items, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(items[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* Does promotion p, in force at t, set a price for scope's entry e? */
+static int promo_applies(const Dealdesk__V1__Promotion *p, const Dealdesk__V1__PriceEntry *e,
+                         const dd_price_scope *s, int64_t t)
+{
+	if (!dd_history_promotion_public(p) || (p->valid_from && t < p->valid_from) ||
+	    (p->valid_to && t >= p->valid_to))
+		return 0;
+	if (!empty(p->currency) && strcmp(p->currency, s->currency) != 0)
+		return 0;
+	if (p->n_skus > 0 ? !in_list(p->skus, p->n_skus, s->sku)
+	                  : p->n_categories > 0 &&
+	                            (empty(e->category) ||
+	                             !in_list(p->categories, p->n_categories, e->category)))
+		return 0;
+	if (p->n_channels > 0 && (empty(s->channel) || !in_list(p->channels, p->n_channels, s->channel)))
+		return 0;
+	if (p->n_regions > 0 && (empty(s->region) || !in_list(p->regions, p->n_regions, s->region)))
+		return 0;
+	return 1;
+}
+
+/* One promotion's versions pv[first .. first + n) and the one in force. */
+typedef struct promo_cursor {
+	size_t first, n;
+	long cur;
+} promo_cursor;
+
+static int series(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_t to,
+                  const dd_history_proposal *prop, const dd_promo_versions *pv,
+                  const char *exclude, dd_arena *a, dd_price_point **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -376,15 +635,22 @@ int dd_history_list(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_t
 	int rc = load_versions(txn, s, prop, a, &vs);
 	if (rc != DD_OK)
 		return rc;
+	size_t npv = pv ? pv->n : 0;
 	/* every moment the answer may change: a write, a validity bound */
 	size_t nb = 0;
-	int64_t *b = dd_arena_alloc(a, (3 * vs.n + 1) * sizeof(*b));
+	int64_t *b = dd_arena_alloc(a, (3 * (vs.n + npv) + 1) * sizeof(*b));
 	if (b == NULL)
 		return DD_ENOMEM;
 	b[nb++] = from;
-	for (size_t i = 0; i < vs.n; i++) {
-		int64_t t[3] = { vs.v[i].at, vs.v[i].e ? vs.v[i].e->valid_from : 0,
-		                 vs.v[i].e ? vs.v[i].e->valid_to : 0 };
+	for (size_t i = 0; i < vs.n + npv; i++) {
+		int64_t t[3];
+		if (i < vs.n) {
+			const Dealdesk__V1__PriceEntry *e = vs.v[i].e;
+			t[0] = vs.v[i].at, t[1] = e ? e->valid_from : 0, t[2] = e ? e->valid_to : 0;
+		} else {
+			const struct pversion *v = &pv->v[i - vs.n];
+			t[0] = v->at, t[1] = v->p ? v->p->valid_from : 0, t[2] = v->p ? v->p->valid_to : 0;
+		}
 		for (int k = 0; k < 3; k++)
 			if (t[k] > from && t[k] < to)
 				b[nb++] = t[k];
@@ -394,18 +660,26 @@ int dd_history_list(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_t
 	for (size_t i = 0; i < nb; i++)
 		if (nu == 0 || b[i] != b[nu - 1])
 			b[nu++] = b[i];
-	/* one cursor per price list, swept forward with the breakpoints */
+	/* one cursor per price list and per promotion, swept forward */
 	if (vs.n > 1)
 		qsort(vs.v, vs.n, sizeof(*vs.v), cmp_version);
 	list_cursor *lc = dd_arena_alloc(a, (vs.n ? vs.n : 1) * sizeof(*lc));
+	promo_cursor *pc = dd_arena_alloc(a, (npv ? npv : 1) * sizeof(*pc));
 	dd_price_point *p = dd_arena_alloc(a, nu * sizeof(*p));
-	if (lc == NULL || p == NULL)
+	if (lc == NULL || pc == NULL || p == NULL)
 		return DD_ENOMEM;
-	size_t nlists = 0;
+	size_t nlists = 0, npromos = 0;
 	for (size_t i = 0; i < vs.n; i++) {
 		if (nlists == 0 || strcmp(vs.v[i].list, vs.v[lc[nlists - 1].first].list) != 0)
 			lc[nlists++] = (list_cursor){ i, 0, -1 };
 		lc[nlists - 1].n++;
+	}
+	for (size_t i = 0; i < npv; i++) {
+		if (exclude && strcmp(pv->v[i].id, exclude) == 0)
+			continue;
+		if (npromos == 0 || strcmp(pv->v[i].id, pv->v[pc[npromos - 1].first].id) != 0)
+			pc[npromos++] = (promo_cursor){ i, 0, -1 };
+		pc[npromos - 1].n++;
 	}
 	size_t np = 0;
 	for (size_t i = 0; i < nu; i++) {
@@ -417,16 +691,54 @@ int dd_history_list(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_t
 		const Dealdesk__V1__PriceEntry *e = effective_at(&vs, lc, nlists, s, t);
 		if (e == NULL)
 			continue;
-		if (np > 0 && p[np - 1].to == t && p[np - 1].price == e->unit_price &&
-		    strcmp(p[np - 1].ref, e->price_list_id) == 0) {
+		int64_t price = e->unit_price;
+		const char *ref = e->price_list_id;
+		int promo = 0;
+		for (size_t k = 0; k < npromos; k++) {
+			while ((size_t)(pc[k].cur + 1) < pc[k].n &&
+			       pv->v[pc[k].first + (size_t)(pc[k].cur + 1)].at <= t)
+				pc[k].cur++;
+			if (pc[k].cur < 0)
+				continue;
+			const Dealdesk__V1__Promotion *pr = pv->v[pc[k].first + (size_t)pc[k].cur].p;
+			if (pr == NULL || !promo_applies(pr, e, s, t))
+				continue;
+			int64_t o = dd_history_promotion_price(pr, e->unit_price);
+			if (o < price) {
+				price = o;
+				ref = pr->id;
+				promo = 1;
+			}
+		}
+		if (np > 0 && p[np - 1].to == t && p[np - 1].price == price &&
+		    p[np - 1].promo == promo && strcmp(p[np - 1].ref, ref) == 0) {
 			p[np - 1].to = end;
 			continue;
 		}
-		p[np++] = (dd_price_point){ t, end, e->unit_price, e->price_list_id, 0 };
+		p[np++] = (dd_price_point){ t, end, price, ref, 0, promo };
 	}
 	*out = p;
 	*n = np;
 	return DD_OK;
+}
+
+int dd_history_list(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_t to,
+                    const dd_history_proposal *prop, dd_arena *a, dd_price_point **out,
+                    size_t *n)
+{
+	return series(txn, s, from, to, prop, NULL, NULL, a, out, n);
+}
+
+int dd_history_applied(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_t to,
+                       const dd_history_proposal *prop, const dd_promo_versions *pv,
+                       const char *exclude, dd_arena *a, dd_price_point **out, size_t *n)
+{
+	return series(txn, s, from, to, prop, pv, exclude, a, out, n);
+}
+
+const char *dd_price_point_source(const dd_price_point *p)
+{
+	return p->sale ? "sale" : p->promo ? "promotion" : "list";
 }
 
 /* ---- transaction prices ----------------------------------------------------- */
@@ -469,7 +781,7 @@ static int read_sale(void *ud, dd_val key, dd_val val)
 		ss->p = np;
 		ss->cap = cap;
 	}
-	ss->p[ss->n++] = (dd_price_point){ at, at, sale->unit_price, sale->order_id, 1 };
+	ss->p[ss->n++] = (dd_price_point){ at, at, sale->unit_price, sale->order_id, 1, 0 };
 	return 0;
 }
 

@@ -52,6 +52,7 @@ static const char *const table_names[DD_T__COUNT] = {
 	[DD_T_ORDERS] = "orders",
 	[DD_T_SKU_HISTORY] = "sku_history",
 	[DD_T_PRICE_HISTORY] = "price_history",
+	[DD_T_PROMO_HISTORY] = "promotion_history",
 	[DD_T_INVOICES] = "invoices",
 	[DD_T_OPEN_ITEMS] = "open_items",
 	[DD_T_CREDIT_AUDIT] = "credit_audit",

@@ -218,7 +218,8 @@ class PriceClaimsTest(unittest.TestCase):
         self.assertEqual([p.to for p in res.evidence[:2]], [W + 10 * D, W + 20 * D])
         h = self.s.compliance.GetPriceHistory(C.PriceHistoryRequest(
             sku="EU-TV", currency="USD", from_time=W, to_time=W + 30 * D), timeout=30)
-        self.assertEqual(h.sha256, res.evidence_sha256)
+        self.assertEqual(h.applied_sha256, res.evidence_sha256)
+        self.assertEqual([p.price for p in h.applied_prices], [10000, 8000, 10000])
         self.assertEqual(h.lowest_list_price, 8000)
         self.assertEqual(h.lowest_list_at, W + 10 * D)
         self.assertEqual([p.price for p in h.list_prices], [10000, 8000, 10000])

@@ -9,6 +9,7 @@
  *               "usage": [{ "kind": "p"|"c", "id", "customer", "uses", "amount" }],
  *               "policy": { "kind": "promotions", "replace": "...", "with": "..." },
  *               "price_history": [{ "at", "entry": PriceEntry, "deleted" }],
+ *               "promotion_history": [{ "at", "promotion": Promotion, "deleted" }],
  *               "sales": [{ "sku", "at", "order_id", "currency", "channel",
  *                           "unit_price", "quantity" }] },
  *     "write": { "promotions" | "prices": [...] }   (optional: checks at
@@ -298,6 +299,36 @@ static int put_history(run *r, store *s, json_object *list)
 	return 1;
 }
 
+static int put_promotion_history(run *r, store *s, json_object *list)
+{
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *h = json_object_array_get_idx(list, i), *e = NULL, *d = NULL;
+		ProtobufCMessage *m = NULL;
+		dd_error err;
+		if (!json_object_object_get_ex(h, "promotion", &e) ||
+		    dd_pbjson_to_message(e, &dealdesk__v1__promotion__descriptor, &m, &err) != DD_OK) {
+			mismatch(r, "promotion_history[%zu]: needs a promotion", i);
+			return 0;
+		}
+		int deleted = json_object_object_get_ex(h, "deleted", &d) && json_object_get_boolean(d);
+		dd_wtxn *txn;
+		int ok = dd_wtxn_begin(s->st, &txn) == DD_OK;
+		if (ok &&
+		    dd_history_record_promotion(txn, (const void *)m, int_of(h, "at"), deleted) != DD_OK) {
+			dd_wtxn_abort(txn);
+			ok = 0;
+		} else if (ok) {
+			ok = dd_wtxn_commit(txn, NULL) == DD_OK;
+		}
+		protobuf_c_message_free_unpacked(m, NULL);
+		if (!ok) {
+			mismatch(r, "promotion_history[%zu]: write failed", i);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static int put_sales(run *r, store *s, json_object *list)
 {
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
@@ -379,6 +410,8 @@ static int put_data(run *r, store *s, json_object *data)
 			ok = put_history(r, s, val);
 		else if (!strcmp(key, "sales"))
 			ok = put_sales(r, s, val);
+		else if (!strcmp(key, "promotion_history"))
+			ok = put_promotion_history(r, s, val);
 		else if (!strcmp(key, "policy"))
 			ok = edit_policy(r, s, val);
 		else

@@ -308,6 +308,79 @@ static void test_last_sale_far_back(void **state)
 	dd_rtxn_end(f->rtxn);
 }
 
+static void record_promo(fixture *f, const Dealdesk__V1__Promotion *p, int64_t at, int deleted)
+{
+	dd_wtxn *t;
+	assert_int_equal(dd_wtxn_begin(f->store, &t), DD_OK);
+	assert_int_equal(dd_history_record_promotion(t, p, at, deleted), DD_OK);
+	assert_int_equal(dd_wtxn_commit(t, NULL), DD_OK);
+}
+
+/* List 100 from 1000. OFF (20 % off, public) written at 2000 for
+ * [3000, 5000); deleted at 4000. FIX (fixed price 90, for web only) for
+ * [2500, 6000). Applied, no channel, [0, 8000): 100 [1000, 3000), 80
+ * (OFF) [3000, 4000), 100 [4000, 8000). On web: 100 [1000, 2500), 90
+ * (FIX) [2500, 3000), 80 (OFF) [3000, 4000), 90 (FIX) [4000, 6000), 100
+ * [6000, 8000). Excluding OFF on web: 100, then 90 [2500, 6000), 100. */
+static void test_applied_prices(void **state)
+{
+	fixture *f = *state;
+	Dealdesk__V1__PriceEntry a = entry("a", 100);
+	record(f, &a, 1000, 0);
+	char *skus[] = { "TV" }, *web[] = { "web" };
+	Dealdesk__V1__Promotion off = DEALDESK__V1__PROMOTION__INIT, fix = DEALDESK__V1__PROMOTION__INIT;
+	off.id = "OFF";
+	off.enabled = 1;
+	off.kind = DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_PERCENTAGE;
+	off.percent_bps = 2000;
+	off.n_skus = 1;
+	off.skus = skus;
+	off.valid_from = 3000;
+	off.valid_to = 5000;
+	fix = off;
+	fix.id = "FIX";
+	fix.kind = DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FIXED_PRICE;
+	fix.amount = 90;
+	fix.currency = "USD";
+	fix.n_channels = 1;
+	fix.channels = web;
+	fix.valid_from = 2500;
+	fix.valid_to = 6000;
+	record_promo(f, &off, 2000, 0);
+	record_promo(f, &off, 4000, 1);
+	record_promo(f, &fix, 2000, 0);
+	dd_promo_versions *pv;
+	dd_price_point *p;
+	size_t n;
+	dd_price_scope any = { "TV", "USD", "", "" }, onweb = { "TV", "USD", "web", "" };
+	assert_int_equal(dd_rtxn_begin(f->rtxn), DD_OK);
+	assert_int_equal(dd_history_load_promotions(f->rtxn, &f->arena, &pv), DD_OK);
+	assert_int_equal(dd_history_applied(f->rtxn, &any, 0, 8000, NULL, pv, NULL, &f->arena, &p, &n),
+	                 DD_OK);
+	assert_int_equal(n, 3);
+	assert_point(&p[0], 1000, 3000, 100, "a");
+	assert_point(&p[1], 3000, 4000, 80, "OFF");
+	assert_true(p[1].promo);
+	assert_string_equal(dd_price_point_source(&p[1]), "promotion");
+	assert_point(&p[2], 4000, 8000, 100, "a");
+	assert_int_equal(dd_history_applied(f->rtxn, &onweb, 0, 8000, NULL, pv, NULL, &f->arena, &p,
+	                                    &n), DD_OK);
+	assert_int_equal(n, 5);
+	assert_point(&p[0], 1000, 2500, 100, "a");
+	assert_point(&p[1], 2500, 3000, 90, "FIX");
+	assert_point(&p[2], 3000, 4000, 80, "OFF");
+	assert_point(&p[3], 4000, 6000, 90, "FIX");
+	assert_point(&p[4], 6000, 8000, 100, "a");
+	assert_int_equal(dd_history_applied(f->rtxn, &onweb, 0, 8000, NULL, pv, "OFF", &f->arena, &p,
+	                                    &n), DD_OK);
+	assert_int_equal(n, 3);
+	assert_point(&p[1], 2500, 6000, 90, "FIX");
+	/* the list alone knows nothing of them */
+	assert_int_equal(dd_history_list(f->rtxn, &onweb, 0, 8000, NULL, &f->arena, &p, &n), DD_OK);
+	assert_int_equal(n, 1);
+	dd_rtxn_end(f->rtxn);
+}
+
 /* The admin writes keep snapshots, one per entry and second: a put, then
  * a delete within the same second leave the deletion (an empty value); a
  * price that stood for less than a second never applied. */
@@ -348,6 +421,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_channel_scope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_entry_and_proposal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_applied_prices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sales, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_last_sale_far_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_writes_keep_history, setup, teardown),
