@@ -12,6 +12,12 @@ int dd_admin__price_history(dd_wtxn *txn, dd_admin_write *w, ProtobufCMessage *i
                             const char *key, size_t klen, int deleting, dd_error *err)
 {
 	int64_t at = w->now > 0 ? w->now : (int64_t)time(NULL);
+	char copy[DD_STORE_MAX_KEY + 1]; /* the key, NUL-terminated */
+	if (klen > DD_STORE_MAX_KEY)
+		return dd_error_set(err, DD_EINVAL, "key: too long");
+	memcpy(copy, key, klen);
+	copy[klen] = '\0';
+	key = copy;
 	if (w->kind == DD_ENTITY_PROMOTION) {
 		Dealdesk__V1__Promotion del;
 		const Dealdesk__V1__Promotion *p = (const void *)item;
@@ -20,7 +26,6 @@ int dd_admin__price_history(dd_wtxn *txn, dd_admin_write *w, ProtobufCMessage *i
 			del.id = (char *)key; /* key: id */
 			p = &del;
 		}
-		(void)klen;
 		int rc = dd_history_record_promotion(txn, p, at, deleting);
 		if (rc != DD_OK)
 			return dd_error_set(err, rc, "store: cannot keep the promotion history: %s",

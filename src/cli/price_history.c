@@ -15,7 +15,8 @@ static const char usage[] =
 	"The effective list price of SKU in CURRENCY over [--from, --to) (one row\n"
 	"per change, a scheduled entry becoming effective included), every\n"
 	"committed transaction price in that window, the lowest of each, the last\n"
-	"transaction price before --to and the SHA-256 of the series. TIME is Unix\n"
+	"transaction price before --to, the prices applied to everyone (list prices\n"
+	"lowered by public promotions) and the SHA-256 of each series. TIME is Unix\n"
 	"seconds or YYYY-MM-DD[THH:MM:SSZ] (UTC); --to defaults to now, --from to\n"
 	"30 days before --to. Needs the compliance role.\n";
 
@@ -71,7 +72,12 @@ static void print_history(const Dealdesk__V1__PriceHistoryResponse *r)
 		       cli_time(r->last_sale_at, a, sizeof(a)));
 	else
 		puts("last transaction price    none before the end of the window");
+	if (r->has_lowest_applied)
+		printf("lowest price applied      %s from %s (list prices and public promotions)\n",
+		       cli_money(r->lowest_applied_price, exp, m, sizeof(m)),
+		       cli_time(r->lowest_applied_at, a, sizeof(a)));
 	printf("sha256                    %s\n", r->sha256);
+	printf("applied sha256            %s\n", r->applied_sha256);
 	static const char *const lhead[] = { "FROM", "TO", "LIST PRICE", "PRICE LIST" };
 	cli_table *t = cli_table_new("llrl", lhead);
 	for (size_t i = 0; i < r->n_list_prices; i++) {
@@ -82,6 +88,20 @@ static void print_history(const Dealdesk__V1__PriceHistoryResponse *r)
 	}
 	puts("list prices:");
 	if (r->n_list_prices)
+		cli_table_print(t, stdout, "  ");
+	else
+		puts("  none");
+	cli_table_free(t);
+	static const char *const ahead[] = { "FROM", "TO", "PRICE", "SOURCE", "REF" };
+	t = cli_table_new("llrll", ahead);
+	for (size_t i = 0; i < r->n_applied_prices; i++) {
+		const Dealdesk__V1__PricePoint *p = r->applied_prices[i];
+		const char *row[] = { cli_time(p->from, a, sizeof(a)), cli_time(p->to, b, sizeof(b)),
+			              cli_money(p->price, exp, m, sizeof(m)), p->source, p->ref };
+		cli_table_row(t, row);
+	}
+	puts("prices applied to everyone:");
+	if (r->n_applied_prices)
 		cli_table_print(t, stdout, "  ");
 	else
 		puts("  none");
