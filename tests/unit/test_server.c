@@ -156,6 +156,12 @@ static void test_config(void **state)
 	assert_string_equal(err.msg, "unknown setting 'nope'");
 	assert_int_equal(dd_config_set(&c, "demo", NULL, &err), DD_OK);
 	assert_int_equal(c.demo, 1);
+	/* the list-price history kept: at least 90 days */
+	assert_int_equal(c.price_history_days, 90);
+	assert_int_equal(dd_config_set(&c, "price-history-days", "400", &err), DD_OK);
+	assert_int_equal(c.price_history_days, 400);
+	assert_int_equal(dd_config_set(&c, "price-history-days", "30", &err), DD_EINVAL);
+	assert_string_equal(err.msg, "bad value '30' for price-history-days");
 
 	char path[] = "/tmp/dd-test-config-XXXXXX";
 	int fd = mkstemp(path);
