@@ -157,6 +157,11 @@ int cli_cmd_token(cli *c, int argc, char **argv);
 int cli_cmd_orders(cli *c, int argc, char **argv); /* orders.c */
 int cli_cmd_verify(cli *c, int argc, char **argv); /* orders.c */
 
+/* price_history.c: "warning: <text>" on stderr for each warning of a write
+ * (compliance checks set to WARN at authoring) */
+struct Dealdesk__V1__WriteResponse;
+void cli_print_warnings(const struct Dealdesk__V1__WriteResponse *w);
+
 /* price_history.c: dealdesk prices history (argv[0] = "history") */
 int cli_prices_history(cli *c, int argc, char **argv);
 

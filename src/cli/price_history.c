@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "dealdesk/money.h"
+#include "dealdesk/v1/admin.pb-c.h"
 #include "dealdesk/v1/compliance.pb-c.h"
 
 static const char usage[] =
@@ -19,6 +20,12 @@ static const char usage[] =
 	"lowered by public promotions) and the SHA-256 of each series. TIME is Unix\n"
 	"seconds or YYYY-MM-DD[THH:MM:SSZ] (UTC); --to defaults to now, --from to\n"
 	"30 days before --to. Needs the compliance role.\n";
+
+void cli_print_warnings(const Dealdesk__V1__WriteResponse *w)
+{
+	for (size_t i = 0; i < w->n_warnings; i++)
+		fprintf(stderr, "warning: %s\n", w->warnings[i]);
+}
 
 /* Unix seconds, or YYYY-MM-DD[THH:MM:SS[Z]] in UTC. */
 static int parse_time(const char *s, int64_t *out)

@@ -177,6 +177,7 @@ static int send_batches(cli *c, const char *file, const dd_csv *csv,
 			return CLI_ERPC;
 		}
 		version = ((Dealdesk__V1__WriteResponse *)resp)->data_version;
+		cli_print_warnings((const void *)resp);
 		protobuf_c_message_free_unpacked(resp, NULL);
 		sent += req.n_entries;
 		calls++;

@@ -8,8 +8,10 @@ the evidence is kept with a committed order; GetPriceHistory and
 Writes are stamped with the wall clock, so the history is built from
 entries scheduled after now (W) and the quotes run at request times after
 the promotions start."""
+import json
 import os
 import subprocess
+import tempfile
 import sys
 import time
 import unittest
@@ -249,6 +251,22 @@ class PriceClaimsTest(unittest.TestCase):
         self.assertIn("lowest list price         80.00 from", p.stdout)
         self.assertIn("sha256                    " + eu.sha256, p.stdout)
         self.assertIn("transaction prices:\n  none", p.stdout)
+        # `promotions load` shows the warnings of a write
+        self.put_check("eu", T.COMPLIANCE_STATUS_WARN)
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump([{"id": "EUWAS", "name": "EUWAS", "kind": "PERCENTAGE", "skus": ["EU-TV"],
+                        "percent_bps": 2000, "reference_price": 10000, "currency": "USD",
+                        "valid_from": W + 30 * D, "enabled": True}], f)
+        try:
+            p = subprocess.run([cli, "--server", self.s.addr, "promotions", "load", f.name],
+                               capture_output=True, text=True, timeout=60)
+        finally:
+            os.unlink(f.name)
+            self.put_check("eu", T.COMPLIANCE_STATUS_PASS, on_fail=WARN)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("warning: eu: EU-TV (USD) in promotion EUWAS: announced prior price 100.00",
+                      p.stderr)
+        self.assertIn("loaded 1 promotion", p.stdout)
 
 
 if __name__ == "__main__":
