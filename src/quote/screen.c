@@ -11,6 +11,7 @@
 
 #define SCREEN_MAX_SCOPES 64 /* (currency, channel) pairs per SKU */
 #define SCREEN_MAX_SKUS 500  /* SKUs of one promotion without a list of them */
+#define SCREEN_MAX_WARNINGS 100
 
 typedef struct screen {
 	quote_run *r;
@@ -251,8 +252,9 @@ static int judge(quote_run *r, dd_arena *a, char ***warnings, size_t *nwarnings,
 {
 	const qo_order *o = &r->order;
 	char buf[sizeof(err->msg)];
-	size_t used = 0, nblock = 0;
-	char **w = dd_arena_calloc(a, o->compliance.n + 1, sizeof(*w));
+	size_t used = 0, nblock = 0, more = 0;
+	/* room for the results, a line on the rest, and one on capped SKUs */
+	char **w = dd_arena_calloc(a, o->compliance.n + 2, sizeof(*w));
 	if (w == NULL)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
 	*warnings = w;
@@ -279,6 +281,9 @@ static int judge(quote_run *r, dd_arena *a, char ***warnings, size_t *nwarnings,
 			if (used < sizeof(buf))
 				used += (size_t)snprintf(buf + used, sizeof(buf) - used, " %s: %s;",
 				                         res->check_id, res->message);
+		} else if (mode == DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_WARN &&
+		           *nwarnings >= SCREEN_MAX_WARNINGS) {
+			more++;
 		} else if (mode == DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_WARN) {
 			w[*nwarnings] = dd_arena_printf(a, "%s: %s", res->check_id, res->message);
 			if (w[*nwarnings] == NULL)
@@ -288,6 +293,12 @@ static int judge(quote_run *r, dd_arena *a, char ***warnings, size_t *nwarnings,
 	}
 	if (nblock > 0)
 		return dd_error_set(err, DD_EPRECOND, "%s", buf);
+	if (more > 0) {
+		w[*nwarnings] = dd_arena_printf(a, "screen: %zu more warnings not shown", more);
+		if (w[*nwarnings] == NULL)
+			return dd_error_set(err, DD_ENOMEM, "out of memory");
+		(*nwarnings)++;
+	}
 	return DD_OK;
 }
 
@@ -378,7 +389,7 @@ int dd_compliance_screen(dd_quoter *q, dd_entity_kind kind, ProtobufCMessage *co
 		return rc;
 	rc = judge(&r, arena, warnings, nwarnings, err);
 	if (rc == DD_OK && capped != NULL) {
-		/* judge left room for one more */
+		/* judge left room for it */
 		(*warnings)[*nwarnings] = dd_arena_printf(
 			arena, "screen: promotion %s reaches more than %d SKUs; the first %d in key order "
 			       "were checked",
