@@ -3,9 +3,9 @@
  * state; everything lives in the run's arena. */
 #include "quoter.h"
 
-#include "dealdesk/history.h"
-
 #include <string.h>
+
+#include "dealdesk/history.h"
 
 #define NEW(r, T, init)                                                \
 	({                                                             \

@@ -1,182 +1,11 @@
-/* dealdesk price history (include/dealdesk/history.h): snapshots of price
- * entries as written, the effective list price derived from them, and the
- * transaction prices the commits keep. */
-#include "dealdesk/history.h"
+/* dealdesk price history, the effective price (include/dealdesk/history.h):
+ * the list price derived from the price-entry snapshots, and the price
+ * applied to everyone, lowered by the public promotions of their time. */
+#include "history_int.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "dealdesk/money.h"
-#include "dealdesk/v1/orders.pb-c.h"
-
-#define DAY 86400
-
-/* "sku \0 currency \0" into buf: its length, or -1 when too long. */
-static int scope_prefix(char *buf, const char *sku, const char *currency)
-{
-	size_t sl = strlen(sku), cl = strlen(currency);
-	if (sl == 0 || cl == 0 || sl + cl + 2 + 9 + DD_MAX_ID > DD_STORE_MAX_KEY)
-		return -1;
-	memcpy(buf, sku, sl);
-	buf[sl] = '\0';
-	memcpy(buf + sl + 1, currency, cl);
-	buf[sl + 1 + cl] = '\0';
-	return (int)(sl + cl + 2);
-}
-
-static void put_be64(char *p, int64_t v)
-{
-	uint64_t u = (uint64_t)v;
-	for (int b = 0; b < 8; b++)
-		p[b] = (char)(u >> (56 - 8 * b));
-}
-
-static int64_t get_be64(const unsigned char *p)
-{
-	uint64_t u = 0;
-	for (int b = 0; b < 8; b++)
-		u = u << 8 | p[b];
-	return (int64_t)u;
-}
-
-/* ---- writes --------------------------------------------------------------- */
-
-typedef struct old_key {
-	char key[DD_STORE_MAX_KEY + 1];
-	size_t len;
-	int64_t at;
-	const char *list; /* into key */
-} old_key;
-
-typedef struct prune_scan {
-	size_t plen;
-	int64_t cut;
-	const char *list; /* the entry being written */
-	int any_of_list;
-	old_key *keys;
-	size_t n, cap;
-	int oom;
-} prune_scan;
-
-static int collect_old(void *ud, dd_val key, dd_val val)
-{
-	prune_scan *p = ud;
-	(void)val;
-	if (key.len < p->plen + 9)
-		return 0;
-	const unsigned char *k = key.data;
-	int64_t at = get_be64(k + p->plen);
-	const char *list = (const char *)k + p->plen + 9;
-	size_t llen = key.len - p->plen - 9;
-	if (strlen(p->list) == llen && memcmp(list, p->list, llen) == 0)
-		p->any_of_list = 1;
-	if (at >= p->cut)
-		return 0;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 16;
-		old_key *nk = realloc(p->keys, cap * sizeof(*nk));
-		if (nk == NULL) {
-			p->oom = 1;
-			return 1;
-		}
-		p->keys = nk;
-		p->cap = cap;
-	}
-	old_key *o = &p->keys[p->n++];
-	memcpy(o->key, key.data, key.len);
-	o->key[key.len] = '\0';
-	o->len = key.len;
-	o->at = at;
-	o->list = o->key + p->plen + 9;
-	return 0;
-}
-
-/* Snapshots older than the cut go, but the newest of each list before it
- * stays: it is what was in force when the kept window begins. keys are in
- * time order, so a key is superseded when a later one of its list is also
- * before the cut. */
-static int prune(dd_wtxn *txn, prune_scan *p)
-{
-	for (size_t i = 0; i < p->n; i++) {
-		int superseded = 0;
-		for (size_t j = i + 1; j < p->n && !superseded; j++)
-			superseded = strcmp(p->keys[i].list, p->keys[j].list) == 0;
-		if (superseded) {
-			int rc = dd_wtxn_del(txn, DD_T_PRICE_HISTORY,
-			                     (dd_val){ p->keys[i].key, p->keys[i].len });
-			if (rc != DD_OK && rc != DD_ENOTFOUND)
-				return rc;
-		}
-	}
-	return DD_OK;
-}
-
-static int put_snapshot(dd_wtxn *txn, const char *prefix, int plen, int64_t at,
-                        const char *list, dd_val val)
-{
-	char key[DD_STORE_MAX_KEY + 1];
-	size_t ll = strlen(list);
-	if ((size_t)plen + 9 + ll > DD_STORE_MAX_KEY)
-		return DD_EINVAL;
-	memcpy(key, prefix, (size_t)plen);
-	put_be64(key + plen, at);
-	key[plen + 8] = '\0';
-	memcpy(key + plen + 9, list, ll);
-	return dd_wtxn_put(txn, DD_T_PRICE_HISTORY, (dd_val){ key, (size_t)plen + 9 + ll }, val);
-}
-
-int dd_history_record_price(dd_wtxn *txn, const Dealdesk__V1__PriceEntry *e, int64_t at,
-                            int deleted)
-{
-	char prefix[DD_STORE_MAX_KEY + 1];
-	int plen = scope_prefix(prefix, e->sku, e->currency);
-	if (plen < 0 || e->price_list_id == NULL || at < 0)
-		return DD_EINVAL;
-	int64_t days = dd_wtxn_price_history_days(txn);
-	prune_scan p = { (size_t)plen, at - days * DAY, e->price_list_id, 0, NULL, 0, 0, 0 };
-	int rc = dd_wtxn_scan(txn, DD_T_PRICE_HISTORY, (dd_val){ prefix, (size_t)plen },
-	                      (dd_val){ NULL, 0 }, collect_old, &p);
-	if (rc == DD_OK && p.oom)
-		rc = DD_ENOMEM;
-	if (rc == DD_OK)
-		rc = prune(txn, &p);
-	free(p.keys);
-	if (rc != DD_OK)
-		return rc;
-	if (!p.any_of_list) {
-		/* the first snapshot of this entry: keep what was stored before */
-		char key[DD_STORE_MAX_KEY + 1];
-		size_t ll = strlen(e->price_list_id);
-		dd_val old;
-		if ((size_t)plen + ll <= DD_STORE_MAX_KEY) {
-			memcpy(key, prefix, (size_t)plen);
-			memcpy(key + plen, e->price_list_id, ll);
-			if (dd_wtxn_get(txn, DD_T_PRICES, (dd_val){ key, (size_t)plen + ll }, &old) ==
-			    DD_OK) {
-				/* old points into the map until the next write: copy it */
-				void *copy = malloc(old.len ? old.len : 1);
-				if (copy == NULL)
-					return DD_ENOMEM;
-				memcpy(copy, old.data, old.len);
-				rc = put_snapshot(txn, prefix, plen, 0, e->price_list_id,
-				                  (dd_val){ copy, old.len });
-				free(copy);
-				if (rc != DD_OK)
-					return rc;
-			}
-		}
-	}
-	if (deleted)
-		return put_snapshot(txn, prefix, plen, at, e->price_list_id, (dd_val){ "", 0 });
-	size_t len = protobuf_c_message_get_packed_size(&e->base);
-	uint8_t *buf = malloc(len ? len : 1);
-	if (buf == NULL)
-		return DD_ENOMEM;
-	protobuf_c_message_pack(&e->base, buf);
-	rc = put_snapshot(txn, prefix, plen, at, e->price_list_id, (dd_val){ buf, len });
-	free(buf);
-	return rc;
-}
 
 /* ---- the effective list price ---------------------------------------------- */
 
@@ -233,7 +62,7 @@ static int read_snapshot(void *ud, dd_val key, dd_val val)
 		return vs->rc = DD_ENOMEM;
 	if (val.len > 0 && (e = unpack_entry(vs->a, val)) == NULL)
 		return vs->rc = DD_ESTORE;
-	if (push_version(vs, list, get_be64(k + vs->plen), e) != DD_OK)
+	if (push_version(vs, list, history_get_be64(k + vs->plen), e) != DD_OK)
 		return vs->rc = DD_ENOMEM;
 	return 0;
 }
@@ -266,20 +95,15 @@ static int read_current(void *ud, dd_val key, dd_val val)
 	return 0;
 }
 
-static int empty(const char *s)
-{
-	return s == NULL || *s == '\0';
-}
-
 static int scope_ok(const char *entry, const char *want)
 {
-	return empty(entry) || (want != NULL && strcmp(entry, want) == 0);
+	return history_empty(entry) || (want != NULL && strcmp(entry, want) == 0);
 }
 
 static int entry_applies(const Dealdesk__V1__PriceEntry *e, const dd_price_scope *s, int64_t t)
 {
 	return scope_ok(e->channel, s->channel) && scope_ok(e->region, s->region) &&
-	       empty(e->customer_group) && e->min_quantity <= 1 &&
+	       history_empty(e->customer_group) && e->min_quantity <= 1 &&
 	       (e->valid_from == 0 || t >= e->valid_from) && (e->valid_to == 0 || t < e->valid_to);
 }
 
@@ -316,7 +140,7 @@ static const Dealdesk__V1__PriceEntry *effective_at(const versions *vs, const li
 		const Dealdesk__V1__PriceEntry *e = vs->v[lc[l].first + (size_t)lc[l].cur].e;
 		if (e == NULL || !entry_applies(e, s, t))
 			continue;
-		int score = (!empty(e->channel) << 1) | !empty(e->region);
+		int score = (!history_empty(e->channel) << 1) | !history_empty(e->region);
 		if (best == NULL || score > best_score ||
 		    (score == best_score &&
 		     (e->priority > best->priority ||
@@ -341,7 +165,7 @@ static int load_versions(dd_rtxn *txn, const dd_price_scope *s, const dd_history
                          dd_arena *a, versions *vs)
 {
 	char prefix[DD_STORE_MAX_KEY + 1];
-	int plen = scope_prefix(prefix, s->sku, s->currency);
+	int plen = history_scope_prefix(prefix, s->sku, s->currency);
 	if (plen < 0)
 		return DD_EINVAL;
 	*vs = (versions){ a, (size_t)plen, NULL, 0, 0, DD_OK };
@@ -382,10 +206,10 @@ struct dd_promo_versions {
 
 int dd_history_promotion_public(const Dealdesk__V1__Promotion *p)
 {
-	if (!p->enabled || p->requires_coupon || !empty(p->coupon_code) ||
+	if (!p->enabled || p->requires_coupon || !history_empty(p->coupon_code) ||
 	    p->n_customer_groups || p->n_customer_segments || p->n_customer_tiers ||
-	    p->new_customers_only || p->dormant_days || !empty(p->condition) || p->min_amount ||
-	    p->min_quantity || !empty(p->experiment_id))
+	    p->new_customers_only || p->dormant_days || !history_empty(p->condition) || p->min_amount ||
+	    p->min_quantity || !history_empty(p->experiment_id))
 		return 0;
 	return p->kind == DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_PERCENTAGE ||
 	       p->kind == DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_FIXED_AMOUNT ||
@@ -407,93 +231,6 @@ int64_t dd_history_promotion_price(const Dealdesk__V1__Promotion *p, int64_t lis
 	default:
 		return list;
 	}
-}
-
-typedef struct promo_prune {
-	size_t plen;
-	int64_t cut;
-	int any;
-	old_key *keys;
-	size_t n, cap;
-	int oom;
-} promo_prune;
-
-static int collect_promo(void *ud, dd_val key, dd_val val)
-{
-	promo_prune *p = ud;
-	(void)val;
-	if (key.len != p->plen + 8)
-		return 0;
-	p->any = 1;
-	int64_t at = get_be64((const unsigned char *)key.data + p->plen);
-	if (at >= p->cut)
-		return 0;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 16;
-		old_key *nk = realloc(p->keys, cap * sizeof(*nk));
-		if (nk == NULL) {
-			p->oom = 1;
-			return 1;
-		}
-		p->keys = nk;
-		p->cap = cap;
-	}
-	memcpy(p->keys[p->n].key, key.data, key.len);
-	p->keys[p->n].len = key.len;
-	p->n++;
-	return 0;
-}
-
-int dd_history_record_promotion(dd_wtxn *txn, const Dealdesk__V1__Promotion *p, int64_t at,
-                                int deleted)
-{
-	char key[DD_STORE_MAX_KEY + 1];
-	size_t il = p->id ? strlen(p->id) : 0;
-	if (il == 0 || il + 9 > DD_STORE_MAX_KEY || at < 0)
-		return DD_EINVAL;
-	memcpy(key, p->id, il);
-	key[il] = '\0';
-	promo_prune pp = { il + 1, at - dd_wtxn_price_history_days(txn) * DAY, 0, NULL, 0, 0, 0 };
-	int rc = dd_wtxn_scan(txn, DD_T_PROMO_HISTORY, (dd_val){ key, il + 1 }, (dd_val){ NULL, 0 },
-	                      collect_promo, &pp);
-	if (rc == DD_OK && pp.oom)
-		rc = DD_ENOMEM;
-	/* all but the newest before the cut go */
-	for (size_t i = 0; rc == DD_OK && i + 1 < pp.n; i++) {
-		rc = dd_wtxn_del(txn, DD_T_PROMO_HISTORY, (dd_val){ pp.keys[i].key, pp.keys[i].len });
-		if (rc == DD_ENOTFOUND)
-			rc = DD_OK;
-	}
-	free(pp.keys);
-	if (rc != DD_OK)
-		return rc;
-	if (!pp.any) {
-		/* the first snapshot: keep what was stored before, from 0 */
-		dd_val old;
-		if (dd_wtxn_get(txn, DD_T_PROMOTIONS, (dd_val){ p->id, il }, &old) == DD_OK) {
-			void *copy = malloc(old.len ? old.len : 1);
-			if (copy == NULL)
-				return DD_ENOMEM;
-			memcpy(copy, old.data, old.len);
-			put_be64(key + il + 1, 0);
-			rc = dd_wtxn_put(txn, DD_T_PROMO_HISTORY, (dd_val){ key, il + 9 },
-			                 (dd_val){ copy, old.len });
-			free(copy);
-			if (rc != DD_OK)
-				return rc;
-		}
-	}
-	put_be64(key + il + 1, at);
-	if (deleted)
-		return dd_wtxn_put(txn, DD_T_PROMO_HISTORY, (dd_val){ key, il + 9 }, (dd_val){ "", 0 });
-	size_t len = protobuf_c_message_get_packed_size(&p->base);
-	uint8_t *buf = malloc(len ? len : 1);
-	if (buf == NULL)
-		return DD_ENOMEM;
-	protobuf_c_message_pack(&p->base, buf);
-	rc = dd_wtxn_put(txn, DD_T_PROMO_HISTORY, (dd_val){ key, il + 9 }, (dd_val){ buf, len });
-	free(buf);
-	return rc;
 }
 
 static int push_pversion(dd_promo_versions *pv, const char *id, int64_t at,
@@ -527,7 +264,7 @@ static int read_promo_snapshot(void *ud, dd_val key, dd_val val)
 	                                                 &pv->a->pb, val.len, val.data)) == NULL)
 		return pv->rc = DD_ESTORE;
 	const char *id = dd_arena_strndup(pv->a, k, il);
-	if (id == NULL || push_pversion(pv, id, get_be64((const unsigned char *)k + il + 1), p))
+	if (id == NULL || push_pversion(pv, id, history_get_be64((const unsigned char *)k + il + 1), p))
 		return pv->rc = DD_ENOMEM;
 	return 0;
 }
@@ -603,16 +340,16 @@ static int promo_applies(const Dealdesk__V1__Promotion *p, const Dealdesk__V1__P
 	if (!dd_history_promotion_public(p) || (p->valid_from && t < p->valid_from) ||
 	    (p->valid_to && t >= p->valid_to))
 		return 0;
-	if (!empty(p->currency) && strcmp(p->currency, s->currency) != 0)
+	if (!history_empty(p->currency) && strcmp(p->currency, s->currency) != 0)
 		return 0;
 	if (p->n_skus > 0 ? !in_list(p->skus, p->n_skus, s->sku)
 	                  : p->n_categories > 0 &&
-	                            (empty(e->category) ||
+	                            (history_empty(e->category) ||
 	                             !in_list(p->categories, p->n_categories, e->category)))
 		return 0;
-	if (p->n_channels > 0 && (empty(s->channel) || !in_list(p->channels, p->n_channels, s->channel)))
+	if (p->n_channels > 0 && (history_empty(s->channel) || !in_list(p->channels, p->n_channels, s->channel)))
 		return 0;
-	if (p->n_regions > 0 && (empty(s->region) || !in_list(p->regions, p->n_regions, s->region)))
+	if (p->n_regions > 0 && (history_empty(s->region) || !in_list(p->regions, p->n_regions, s->region)))
 		return 0;
 	return 1;
 }
@@ -741,113 +478,3 @@ const char *dd_price_point_source(const dd_price_point *p)
 	return p->sale ? "sale" : p->promo ? "promotion" : "list";
 }
 
-/* ---- transaction prices ----------------------------------------------------- */
-
-typedef struct sale_scan {
-	const dd_price_scope *s;
-	size_t plen;
-	int64_t to;
-	dd_arena *a;
-	dd_price_point *p;
-	size_t n, cap;
-	int last_only;
-	int rc;
-} sale_scan;
-
-static int read_sale(void *ud, dd_val key, dd_val val)
-{
-	sale_scan *ss = ud;
-	if (key.len < ss->plen + 9)
-		return 0;
-	int64_t at = get_be64((const unsigned char *)key.data + ss->plen);
-	if (at >= ss->to)
-		return 1;
-	Dealdesk__V1__SkuSale *sale = (void *)protobuf_c_message_unpack(
-		&dealdesk__v1__sku_sale__descriptor, &ss->a->pb, val.len, val.data);
-	if (sale == NULL)
-		return ss->rc = DD_ESTORE;
-	const char *ch = ss->s->channel ? ss->s->channel : "";
-	if (strcmp(sale->currency, ss->s->currency) != 0 || strcmp(sale->channel, ch) != 0)
-		return 0;
-	if (ss->last_only)
-		ss->n = 0;
-	if (ss->n == ss->cap) {
-		size_t cap = ss->cap ? ss->cap * 2 : 16;
-		dd_price_point *np = dd_arena_alloc(ss->a, cap * sizeof(*np));
-		if (np == NULL)
-			return ss->rc = DD_ENOMEM;
-		if (ss->n)
-			memcpy(np, ss->p, ss->n * sizeof(*np));
-		ss->p = np;
-		ss->cap = cap;
-	}
-	ss->p[ss->n++] = (dd_price_point){ at, at, sale->unit_price, sale->order_id, 1, 0 };
-	return 0;
-}
-
-static int scan_sales(dd_rtxn *txn, sale_scan *ss, int64_t from)
-{
-	size_t sl = strlen(ss->s->sku);
-	char start[DD_STORE_MAX_KEY + 1];
-	if (sl == 0 || sl + 9 > DD_STORE_MAX_KEY || ss->s->currency == NULL)
-		return DD_EINVAL;
-	memcpy(start, ss->s->sku, sl);
-	start[sl] = '\0';
-	put_be64(start + sl + 1, from < 0 ? 0 : from);
-	ss->plen = sl + 1;
-	int rc = dd_rtxn_scan(txn, DD_T_SKU_HISTORY, (dd_val){ start, sl + 1 },
-	                      (dd_val){ start, sl + 9 }, read_sale, ss);
-	if (ss->rc != DD_OK)
-		return ss->rc;
-	return rc == DD_OK ? DD_OK : DD_ESTORE;
-}
-
-int dd_history_sales(dd_rtxn *txn, const dd_price_scope *s, int64_t from, int64_t to,
-                     dd_arena *a, dd_price_point **out, size_t *n)
-{
-	sale_scan ss = { s, 0, to, a, NULL, 0, 0, 0, DD_OK };
-	*out = NULL;
-	*n = 0;
-	if (from >= to)
-		return DD_EINVAL;
-	int rc = scan_sales(txn, &ss, from);
-	if (rc == DD_OK) {
-		*out = ss.p;
-		*n = ss.n;
-	}
-	return rc;
-}
-
-/* The last sale before `before`: windows of 7, 14, 28 ... days back, so
- * that a SKU sold often is not read from its first sale on. */
-int dd_history_last_sale(dd_rtxn *txn, const dd_price_scope *s, int64_t before,
-                         dd_arena *a, dd_price_point *out, int *found)
-{
-	*found = 0;
-	int64_t span = 7 * DAY, to = before;
-	for (;;) {
-		int64_t from = to - span < 0 ? 0 : to - span;
-		sale_scan ss = { s, 0, to, a, NULL, 0, 0, 1, DD_OK };
-		int rc = scan_sales(txn, &ss, from);
-		if (rc != DD_OK)
-			return rc;
-		if (ss.n == 1) {
-			*out = ss.p[0];
-			*found = 1;
-			return DD_OK;
-		}
-		if (from == 0)
-			return DD_OK;
-		to = from;
-		span = span > INT64_MAX / 4 ? INT64_MAX / 2 : span * 2;
-	}
-}
-
-long dd_history_lowest(const dd_price_point *p, size_t n)
-{
-	long best = -1;
-	for (size_t i = 0; i < n; i++)
-		if (best < 0 || p[i].price < p[(size_t)best].price)
-			best = (long)i;
-	return best;
-}
