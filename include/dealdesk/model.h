@@ -74,6 +74,9 @@ typedef enum dd_table {
 	DD_T_DECISION_INDEX, /* "d" decision_id -> seq; "o" \0 order_id \0 seq -> "" */
 	DD_T_AUDIT,          /* seq (8 bytes BE) -> SHA-256 (32 bytes) + AuditEntry */
 	DD_T_JOURNAL,        /* "decision_seq" -> seq (8 BE); "audit_head" -> seq (8 BE) + hash */
+	DD_T_PRICE_HISTORY, /* sku \0 currency \0 at (8 bytes BE) \0 price_list_id -> PriceEntry
+	                     * as written at `at` (empty value: deleted); dealdesk/history.h */
+	DD_T_PROMO_HISTORY, /* promotion id \0 at (8 bytes BE) -> Promotion as written (empty: deleted) */
 	DD_T__COUNT
 } dd_table;
 

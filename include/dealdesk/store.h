@@ -54,7 +54,10 @@ typedef struct dd_store_opts {
 	size_t map_size;         /* bytes; 0 = 1 GiB */
 	unsigned max_readers;    /* 0 = 126 */
 	int no_sync;             /* tests only: MDB_NOSYNC */
+	int64_t price_history_days; /* list-price history kept (days); 0 = 90 */
 } dd_store_opts;
+
+#define DD_PRICE_HISTORY_DEFAULT_DAYS 90
 
 #define DD_STORE_MAX_KEY 511
 
@@ -127,6 +130,9 @@ void dd_wtxn_abort(dd_wtxn *txn);
  * abort) on the parent's thread before the parent. Fails with the parent's
  * sticky error, DD_EINVAL when the parent already has an open child. */
 int dd_wtxn_begin_child(dd_wtxn *parent, dd_wtxn **out);
+
+/* The store's dd_store_opts.price_history_days (the default when 0). */
+int64_t dd_wtxn_price_history_days(const dd_wtxn *txn);
 
 /* Online consistent copy to an empty directory (mdb_env_copy2, compacting). */
 int dd_store_backup(dd_store *store, const char *dir, dd_error *err);

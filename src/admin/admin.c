@@ -93,6 +93,10 @@ static int apply_put(dd_wtxn *txn, const dd_admin_write *w, dd_error *err)
 		    (rc = dd_admin__tier_audit(txn, (dd_admin_write *)w, w->items[i], key,
 		                               (size_t)klen, err)) != DD_OK)
 			break;
+		if ((kind == DD_ENTITY_PRICE || kind == DD_ENTITY_PROMOTION) &&
+		    (rc = dd_admin__price_history(txn, (dd_admin_write *)w, w->items[i], key,
+		                                  (size_t)klen, 0, err)) != DD_OK)
+			break;
 		size_t len = protobuf_c_message_get_packed_size(w->items[i]);
 		uint8_t *buf = len <= sizeof(stackbuf) ? stackbuf : malloc(len);
 		if (buf == NULL) {
@@ -201,6 +205,10 @@ static int apply_delete(dd_wtxn *txn, const dd_admin_write *w, dd_error *err)
 		return rc;
 	if (w->kind == DD_ENTITY_CREDIT_TIER &&
 	    (rc = dd_admin__tier_audit(txn, (dd_admin_write *)w, NULL, w->key, w->klen, err)) != DD_OK)
+		return rc;
+	if ((w->kind == DD_ENTITY_PRICE || w->kind == DD_ENTITY_PROMOTION) &&
+	    (rc = dd_admin__price_history(txn, (dd_admin_write *)w, NULL, w->key, w->klen, 1,
+	                                  err)) != DD_OK)
 		return rc;
 	rc = dd_wtxn_del(txn, e->table, (dd_val){ w->key, w->klen });
 	if (rc == DD_OK)

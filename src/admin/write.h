@@ -82,4 +82,9 @@ int dd_admin__customer_audit(dd_wtxn *txn, dd_admin_write *w, ProtobufCMessage *
 int dd_admin__tier_audit(dd_wtxn *txn, dd_admin_write *w, ProtobufCMessage *item,
                          const char *key, size_t klen, dd_error *err);
 
+/* price_history.c: before a price entry or promotion at key is stored (or
+ * deleted): keeps its snapshot in the price history. */
+int dd_admin__price_history(dd_wtxn *txn, dd_admin_write *w, ProtobufCMessage *item,
+                            const char *key, size_t klen, int deleting, dd_error *err);
+
 #endif

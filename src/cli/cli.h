@@ -193,4 +193,12 @@ int cli_cmd_decisions(cli *c, int argc, char **argv); /* decisions.c */
 int cli_cmd_impact(cli *c, int argc, char **argv);    /* decisions.c */
 int cli_cmd_audit(cli *c, int argc, char **argv);     /* audit.c */
 
+/* price_history.c: "warning: <text>" on stderr for each warning of a write
+ * (compliance checks set to WARN at authoring) */
+struct Dealdesk__V1__WriteResponse;
+void cli_print_warnings(const struct Dealdesk__V1__WriteResponse *w);
+
+/* price_history.c: dealdesk prices history (argv[0] = "history") */
+int cli_prices_history(cli *c, int argc, char **argv);
+
 #endif

@@ -20,7 +20,7 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  quote        price an order (--file REQ.json, or --customer/--line flags)\n"
 	"  prices       load [--dry-run] FILE.csv | export [FILE.csv] | list | get SKU CURRENCY LIST\n"
-	"               | delete SKU CURRENCY LIST\n"
+	"               | delete SKU CURRENCY LIST | history SKU CURRENCY\n"
 	"  promotions   load [--dry-run] FILE.json|FILE.csv | export [FILE.csv] | list | get ID | delete ID\n"
 	"  customers    load [--dry-run] FILE.json|FILE.csv | export [FILE.csv] | list | get ID | delete ID\n"
 	"  checks       load FILE.json | list | get ID | delete ID   (compliance checks)\n"

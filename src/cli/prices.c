@@ -18,6 +18,7 @@ static const char usage[] =
 	"       dealdesk prices list [--sku SKU] [--currency CUR]\n"
 	"       dealdesk prices get SKU CURRENCY PRICE_LIST_ID\n"
 	"       dealdesk prices delete SKU CURRENCY PRICE_LIST_ID\n"
+	"       dealdesk prices history SKU CURRENCY [--channel CH] [--from T] [--to T]\n"
 	"\n"
 	"load: FILE.csv (\"-\" = stdin) has a header row naming its columns, in any\n"
 	"order: price_list_id, sku, currency, unit_price (required); channel,\n"
@@ -56,6 +57,7 @@ static int send_batches(cli *c, const char *file, Dealdesk__V1__PriceEntry **ptr
 			return CLI_ERPC;
 		}
 		version = ((Dealdesk__V1__WriteResponse *)resp)->data_version;
+		cli_print_warnings((const void *)resp);
 		protobuf_c_message_free_unpacked(resp, NULL);
 		sent += req.n_entries;
 		calls++;
@@ -289,5 +291,7 @@ int cli_cmd_prices(cli *c, int argc, char **argv)
 		return prices_key_call(c, false, argc, argv);
 	if (strcmp(sub, "delete") == 0)
 		return prices_key_call(c, true, argc, argv);
+	if (strcmp(sub, "history") == 0)
+		return cli_prices_history(c, argc, argv);
 	return cli_usage_error("prices", "unknown subcommand '%s'", sub);
 }

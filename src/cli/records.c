@@ -397,6 +397,7 @@ static int records_send(cli *c, const cli_record_kind *k, const char *file,
 			break;
 		}
 		version = ((Dealdesk__V1__WriteResponse *)resp)->data_version;
+		cli_print_warnings((const void *)resp);
 		protobuf_c_message_free_unpacked(resp, NULL);
 		sent += n;
 		calls++;

@@ -112,6 +112,23 @@ static int validate_promotion(const Dealdesk__V1__Promotion *p, const char *f,
 	CHECK(check_range(p->bundle_price, 0, INT64_MAX, sub(b, sizeof(b), f, "bundle_price"), err));
 	CHECK(check_range(p->percent_bps, 0, DD_BPS_ONE, sub(b, sizeof(b), f, "percent_bps"), err));
 	CHECK(check_window(p->valid_from, p->valid_to, f, err));
+	/* price claims */
+	CHECK(check_range(p->reference_price, 0, INT64_MAX, sub(b, sizeof(b), f, "reference_price"), err));
+	CHECK(check_range(p->announced_percent_bps, 0, DD_BPS_ONE,
+	                  sub(b, sizeof(b), f, "announced_percent_bps"), err));
+	CHECK(check_range(p->reduction_started_at, 0, INT64_MAX,
+	                  sub(b, sizeof(b), f, "reduction_started_at"), err));
+	CHECK(dd_check_string(p->terms, 2048, 1, sub(b, sizeof(b), f, "terms"), err));
+	if (p->reference_price > 0 && (p->currency == NULL || *p->currency == '\0'))
+		return dd_error_set(err, DD_EINVAL,
+		                    "%s%scurrency: required with reference_price (its currency)", f,
+		                    *f ? "." : "");
+	if (p->reduction_started_at > 0 && p->valid_from > 0 &&
+	    p->reduction_started_at > p->valid_from)
+		return dd_error_set(err, DD_EINVAL,
+		                    "%s%sreduction_started_at: after valid_from (the first reduction "
+		                    "of a progressive sequence starts before this one)", f,
+		                    *f ? "." : "");
 	int needs_currency = 1;
 	switch (p->kind) {
 	case DEALDESK__V1__PROMOTION_KIND__PROMOTION_KIND_PERCENTAGE:
@@ -265,8 +282,8 @@ static int validate_check(const Dealdesk__V1__ComplianceCheck *c, const char *f,
 	CHECK(dd_check_string(c->id, DD_MAX_ID, 0, sub(b, sizeof(b), f, "id"), err));
 	CHECK(dd_check_string(c->description, 512, 1, sub(b, sizeof(b), f, "description"), err));
 	CHECK(check_id_list(c->skus, c->n_skus, f, "skus", err));
-	if (c->kind != DEALDESK__V1__CHECK_KIND__CHECK_KIND_MIN_MARGIN &&
-	    c->kind != DEALDESK__V1__CHECK_KIND__CHECK_KIND_MAX_DISCOUNT)
+	if (c->kind < DEALDESK__V1__CHECK_KIND__CHECK_KIND_MIN_MARGIN ||
+	    c->kind > DEALDESK__V1__CHECK_KIND__CHECK_KIND_DISCLOSURE)
 		return dd_error_set(err, DD_EINVAL, "%s%skind: unknown check kind %d",
 		                    f, *f ? "." : "", (int)c->kind);
 	CHECK(check_range(c->bps, 0, 1000000, sub(b, sizeof(b), f, "bps"), err));
@@ -274,6 +291,21 @@ static int validate_check(const Dealdesk__V1__ComplianceCheck *c, const char *f,
 	    c->on_fail != DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_BLOCK)
 		return dd_error_set(err, DD_EINVAL,
 		                    "%s%son_fail: must be WARN or BLOCK", f, *f ? "." : "");
+	CHECK(check_range(c->window_days, 0, 3650, sub(b, sizeof(b), f, "window_days"), err));
+	CHECK(check_range(c->share_bps, 0, DD_BPS_ONE, sub(b, sizeof(b), f, "share_bps"), err));
+	CHECK(check_range(c->amount, 0, INT64_MAX, sub(b, sizeof(b), f, "amount"), err));
+	CHECK(check_id_list(c->regions, c->n_regions, f, "regions", err));
+	CHECK(check_id_list(c->channels, c->n_channels, f, "channels", err));
+	CHECK(check_id_list(c->customer_tiers, c->n_customer_tiers, f, "customer_tiers", err));
+	if (c->on_write != DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_UNSPECIFIED &&
+	    c->on_write != DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_PASS &&
+	    c->on_write != DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_WARN &&
+	    c->on_write != DEALDESK__V1__COMPLIANCE_STATUS__COMPLIANCE_STATUS_BLOCK)
+		return dd_error_set(err, DD_EINVAL,
+		                    "%s%son_write: must be PASS, WARN or BLOCK", f, *f ? "." : "");
+	if (c->kind == DEALDESK__V1__CHECK_KIND__CHECK_KIND_RESTRICTED_SKU && c->n_skus == 0)
+		return dd_error_set(err, DD_EINVAL, "%s%sskus: a RESTRICTED_SKU check names its SKUs",
+		                    f, *f ? "." : "");
 	return DD_OK;
 }
 

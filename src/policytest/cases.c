@@ -15,9 +15,12 @@
 #include <unistd.h>
 
 #include "dealdesk/admin.h"
+#include "dealdesk/compliance.h"
+#include "dealdesk/history.h"
 #include "dealdesk/pbjson.h"
 #include "dealdesk/quote.h"
 #include "dealdesk/store.h"
+#include "dealdesk/v1/orders.pb-c.h"
 
 #define T0 1790000000
 
@@ -256,6 +259,100 @@ static int put_usage(run *r, store *s, json_object *list)
 	return 1;
 }
 
+static int put_history(run *r, store *s, json_object *list)
+{
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *h = json_object_array_get_idx(list, i), *e = NULL, *d = NULL;
+		ProtobufCMessage *m = NULL;
+		dd_error err;
+		if (!json_object_object_get_ex(h, "entry", &e) ||
+		    dd_pbjson_to_message(e, &dealdesk__v1__price_entry__descriptor, &m, &err) != DD_OK) {
+			mismatch(r, "price_history[%zu]: needs an entry", i);
+			return 0;
+		}
+		int deleted = json_object_object_get_ex(h, "deleted", &d) && json_object_get_boolean(d);
+		dd_wtxn *txn;
+		int ok = dd_wtxn_begin(s->st, &txn) == DD_OK;
+		if (ok && dd_history_record_price(txn, (const void *)m, int_of(h, "at"), deleted) != DD_OK) {
+			dd_wtxn_abort(txn);
+			ok = 0;
+		} else if (ok) {
+			ok = dd_wtxn_commit(txn, NULL) == DD_OK;
+		}
+		protobuf_c_message_free_unpacked(m, NULL);
+		if (!ok) {
+			mismatch(r, "price_history[%zu]: write failed", i);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int put_promotion_history(run *r, store *s, json_object *list)
+{
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *h = json_object_array_get_idx(list, i), *e = NULL, *d = NULL;
+		ProtobufCMessage *m = NULL;
+		dd_error err;
+		if (!json_object_object_get_ex(h, "promotion", &e) ||
+		    dd_pbjson_to_message(e, &dealdesk__v1__promotion__descriptor, &m, &err) != DD_OK) {
+			mismatch(r, "promotion_history[%zu]: needs a promotion", i);
+			return 0;
+		}
+		int deleted = json_object_object_get_ex(h, "deleted", &d) && json_object_get_boolean(d);
+		dd_wtxn *txn;
+		int ok = dd_wtxn_begin(s->st, &txn) == DD_OK;
+		if (ok &&
+		    dd_history_record_promotion(txn, (const void *)m, int_of(h, "at"), deleted) != DD_OK) {
+			dd_wtxn_abort(txn);
+			ok = 0;
+		} else if (ok) {
+			ok = dd_wtxn_commit(txn, NULL) == DD_OK;
+		}
+		protobuf_c_message_free_unpacked(m, NULL);
+		if (!ok) {
+			mismatch(r, "promotion_history[%zu]: write failed", i);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int put_sales(run *r, store *s, json_object *list)
+{
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *o = json_object_array_get_idx(list, i);
+		Dealdesk__V1__SkuSale m = DEALDESK__V1__SKU_SALE__INIT;
+		m.order_id = (char *)str_of(o, "order_id", "o");
+		m.currency = (char *)str_of(o, "currency", "USD");
+		m.channel = (char *)str_of(o, "channel", "");
+		m.quantity = int_of(o, "quantity") ? int_of(o, "quantity") : 1;
+		m.unit_price = int_of(o, "unit_price");
+		m.line_total = m.unit_price * m.quantity;
+		m.at = int_of(o, "at");
+		uint8_t buf[256];
+		size_t len = protobuf_c_message_pack(&m.base, buf);
+		const char *sku = str_of(o, "sku", "");
+		char key[256];
+		size_t sl = strlen(sku), ol = strlen(m.order_id);
+		memcpy(key, sku, sl);
+		key[sl] = '\0';
+		for (int b = 0; b < 8; b++)
+			key[sl + 1 + b] = (char)((uint64_t)m.at >> (56 - 8 * b));
+		key[sl + 9] = '\0';
+		memcpy(key + sl + 10, m.order_id, ol);
+		dd_wtxn *txn;
+		if (dd_wtxn_begin(s->st, &txn) != DD_OK ||
+		    dd_wtxn_put(txn, DD_T_SKU_HISTORY, (dd_val){ key, sl + 10 + ol },
+		                (dd_val){ buf, len }) != DD_OK ||
+		    dd_wtxn_commit(txn, NULL) != DD_OK) {
+			mismatch(r, "sales[%zu]: write failed", i);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /* data.policy: the shipped source of a kind with one text replaced. */
 static int edit_policy(run *r, store *s, json_object *p)
 {
@@ -293,6 +390,12 @@ static int put_data(run *r, store *s, json_object *data)
 		int ok;
 		if (!strcmp(key, "usage"))
 			ok = put_usage(r, s, val);
+		else if (!strcmp(key, "price_history"))
+			ok = put_history(r, s, val);
+		else if (!strcmp(key, "sales"))
+			ok = put_sales(r, s, val);
+		else if (!strcmp(key, "promotion_history"))
+			ok = put_promotion_history(r, s, val);
 		else if (!strcmp(key, "policy"))
 			ok = edit_policy(r, s, val);
 		else
@@ -453,6 +556,57 @@ static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteRes
 			}
 			match(r, "credit", rest, field(got, "credit"));
 			json_object_put(rest);
+		} else if (!strcmp(key, "write")) {
+			/* checked in run_case */
+		} else if (!strcmp(key, "claims")) {
+			json_object_object_foreach(val, check, spec)
+			{
+				const Dealdesk__V1__ComplianceResult *c = NULL;
+				for (size_t i = 0; i < resp->n_compliance; i++)
+					if (!strcmp(resp->compliance[i]->check_id, check) &&
+					    (c == NULL || resp->compliance[i]->status > c->status))
+						c = resp->compliance[i];
+				if (c == NULL) {
+					mismatch(r, "claims[%s]: no result", check);
+					continue;
+				}
+				json_object_object_foreach(spec, k, v)
+				{
+					int64_t got_i = 0, want_i = json_object_get_int64(v);
+					if (!strcmp(k, "status")) {
+						if (strcmp(status_name(c->status), json_object_get_string(v)))
+							mismatch(r, "claims[%s].status: %s, want %s (%s)", check,
+							         status_name(c->status), json_object_get_string(v),
+							         c->message);
+						continue;
+					}
+					if (!strcmp(k, "message")) {
+						if (strstr(c->message, json_object_get_string(v)) == NULL)
+							mismatch(r, "claims[%s].message: '%s', want it to hold '%s'",
+							         check, c->message, json_object_get_string(v));
+						continue;
+					}
+					if (!strcmp(k, "value"))
+						got_i = c->computed_value;
+					else if (!strcmp(k, "limit"))
+						got_i = c->limit_value;
+					else if (!strcmp(k, "window_from"))
+						got_i = c->window_from;
+					else if (!strcmp(k, "window_to"))
+						got_i = c->window_to;
+					else if (!strcmp(k, "points"))
+						got_i = (int64_t)c->n_evidence;
+					else {
+						mismatch(r, "claims[%s]: unknown key %s", check, k);
+						continue;
+					}
+					if (got_i != want_i)
+						mismatch(r, "claims[%s].%s: %" PRId64 ", want %" PRId64 " (%s)", check,
+						         k, got_i, want_i, c->message);
+				}
+				if (c->n_evidence > 0 && strlen(c->evidence_sha256) != 64)
+					mismatch(r, "claims[%s]: evidence without its hash", check);
+			}
 		} else if (!strcmp(key, "compliance")) {
 			json_object_object_foreach(val, check, status)
 			{
@@ -512,6 +666,63 @@ static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteRes
 	json_object_put(got);
 }
 
+/* The checks at authoring of case.write's records, against expect.write. */
+static void check_write(run *r, dd_quoter *q, json_object *write, json_object *want)
+{
+	if (want == NULL) {
+		mismatch(r, "write needs expect.write");
+		return;
+	}
+	json_object_object_foreach(write, key, list)
+	{
+		dd_entity_kind kind = !strcmp(key, "prices") ? DD_ENTITY_PRICE : DD_ENTITY_PROMOTION;
+		const ProtobufCMessageDescriptor *d = kind == DD_ENTITY_PRICE
+		                                              ? &dealdesk__v1__price_entry__descriptor
+		                                              : &dealdesk__v1__promotion__descriptor;
+		size_t n = json_object_array_length(list);
+		ProtobufCMessage **items = calloc(n ? n : 1, sizeof(*items));
+		dd_error err;
+		dd_arena a;
+		dd_arena_init(&a, 0, 0);
+		int ok = 1;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = dd_pbjson_to_message(json_object_array_get_idx(list, i), d, &items[i], &err) ==
+			     DD_OK;
+		char **warnings = NULL;
+		size_t nw = 0;
+		int rc = ok ? dd_compliance_screen(q, kind, items, n, T0, &a, &warnings, &nw, &err)
+		            : DD_EINVAL;
+		const char *want_error = str_of(want, "error", NULL);
+		if (!ok) {
+			mismatch(r, "write.%s: %s", key, err.msg);
+		} else if (want_error) {
+			if (rc == DD_OK)
+				mismatch(r, "write: accepted (%zu warnings), want an error with '%s'", nw,
+				         want_error);
+			else if (rc != DD_EPRECOND || strstr(err.msg, want_error) == NULL)
+				mismatch(r, "write: error '%s', want FAILED_PRECONDITION with '%s'", err.msg,
+				         want_error);
+		} else if (rc != DD_OK) {
+			mismatch(r, "write: refused: %s", err.msg);
+		} else {
+			if ((int64_t)nw != int_of(want, "warnings"))
+				mismatch(r, "write: %zu warnings, want %" PRId64 " (%s)", nw,
+				         int_of(want, "warnings"), nw ? warnings[0] : "");
+			const char *w = str_of(want, "warning", NULL);
+			int found = w == NULL;
+			for (size_t i = 0; w && i < nw; i++)
+				found |= strstr(warnings[i], w) != NULL;
+			if (!found)
+				mismatch(r, "write: no warning holds '%s'", w);
+		}
+		for (size_t i = 0; i < n; i++)
+			if (items[i])
+				protobuf_c_message_free_unpacked(items[i], NULL);
+		free(items);
+		dd_arena_free(&a);
+	}
+}
+
 static void run_case(run *r, json_object *c)
 {
 	json_object *data = field(c, "data"), *request = field(c, "request"),
@@ -523,6 +734,9 @@ static void run_case(run *r, json_object *c)
 	if (data)
 		resolve_times(data);
 	resolve_times(request);
+	if (field(c, "write"))
+		resolve_times(field(c, "write"));
+	resolve_times(want);
 	store s = { "", NULL };
 	dd_quoter *q = NULL;
 	ProtobufCMessage *req = NULL;
@@ -543,6 +757,9 @@ static void run_case(run *r, json_object *c)
 		mismatch(r, "quoter: %s", err.msg);
 		goto out;
 	}
+	json_object *write = field(c, "write");
+	if (write != NULL)
+		check_write(r, q, write, field(want, "write"));
 	Dealdesk__V1__QuoteResponse *resp = NULL;
 	int rc = dd_quote(q, qr, T0, &arena, &resp, &err);
 	const char *want_error = str_of(want, "error", NULL);

@@ -145,7 +145,7 @@ static void push_promotion(lua_State *L, const Dealdesk__V1__Promotion *p, size_
 
 static void push_check(lua_State *L, const Dealdesk__V1__ComplianceCheck *c, size_t slot)
 {
-	lua_createtable(L, 0, 9);
+	lua_createtable(L, 0, 17);
 	quote_set_int(L, "slot", (int64_t)slot);
 	quote_set_str(L, "id", c->id);
 	quote_set_str(L, "kind", enum_short(&dealdesk__v1__check_kind__descriptor, c->kind,
@@ -157,6 +157,18 @@ static void push_check(lua_State *L, const Dealdesk__V1__ComplianceCheck *c, siz
 	quote_set_str(L, "description", c->description);
 	quote_push_set(L, c->skus, c->n_skus);
 	lua_setfield(L, -2, "skus");
+	/* price claims (README "Price history and price claims") */
+	quote_set_int(L, "window_days", c->window_days);
+	quote_set_int(L, "share_bps", c->share_bps);
+	quote_set_int(L, "amount", c->amount);
+	quote_set_str(L, "on_write", enum_short(&dealdesk__v1__compliance_status__descriptor,
+	                                     c->on_write, "COMPLIANCE_STATUS_"));
+	quote_push_set(L, c->regions, c->n_regions);
+	lua_setfield(L, -2, "regions");
+	quote_push_set(L, c->channels, c->n_channels);
+	lua_setfield(L, -2, "channels");
+	quote_push_set(L, c->customer_tiers, c->n_customer_tiers);
+	lua_setfield(L, -2, "customer_tiers");
 }
 
 /* Replaces the table on top of the stack, and every table inside it, by a

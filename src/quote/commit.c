@@ -324,6 +324,8 @@ static int build_commit(quote_run *r, const Dealdesk__V1__CommitRequest *req,
 		dealdesk__v1__sku_sale__init(&sale);
 		sale.order_id = (char *)w->order_id;
 		sale.currency = (char *)o->req->currency;
+		sale.channel = (char *)o->channel;
+		sale.region = (char *)o->region;
 		sale.quantity = l->quantity;
 		sale.line_total = qo_line_total(l);
 		sale.unit_price = sale.line_total / l->quantity;

@@ -19,6 +19,7 @@
 
 #include <lauxlib.h>
 
+#include "claims.h"
 #include "readers.h"
 
 static const char *const status_names[] = { "UNSPECIFIED", "PASS", "WARN", "BLOCK", NULL };
@@ -31,6 +32,7 @@ static int add_result(quote_run *r, const char *check, int status, int32_t line,
 	qo_result *c = QO_PUSH(r->arena, &r->order.compliance);
 	if (c == NULL || message == NULL)
 		return DD_ENOMEM;
+	memset(c, 0, sizeof(*c));
 	c->check_id = check;
 	c->status = status;
 	c->line_no = line;
@@ -74,6 +76,12 @@ static int applies(const chk *k, const qo_line *l)
 {
 	if (l->gift) /* free by design: not checked */
 		return 0;
+	if (k->c->n_customer_tiers > 0) { /* a limit for some customer tiers only */
+		const Dealdesk__V1__Customer *cu = k->r->order.customer;
+		if (cu == NULL || cu->loyalty_tier == NULL ||
+		    !quote_in_list(k->c->customer_tiers, k->c->n_customer_tiers, cu->loyalty_tier))
+			return 0;
+	}
 	if (k->c->n_skus == 0)
 		return 1;
 	for (size_t i = 0; i < k->c->n_skus; i++)
@@ -210,6 +218,7 @@ void quote_checks_register(dd_quoter *q)
 	dd_sandbox_register(q->sb, "check_min_margin", lua_min_margin, q);
 	dd_sandbox_register(q->sb, "check_max_discount", lua_max_discount, q);
 	dd_sandbox_register(q->sb, "check_pass", lua_pass, q);
+	quote_claims_register(q);
 }
 
 /* ---- the stage ------------------------------------------------------------------ */
@@ -224,10 +233,46 @@ static void failsafe(quote_run *r, const char *why)
 }
 
 typedef struct result_answer {
-	const char *check, *message;
+	const char *check, *message, *promotion;
 	int status;
 	int64_t line, value, limit;
 } result_answer;
+
+#define MAX_EVIDENCE_IDS 8
+
+/* evidence = id or { id, ... }: the history reads (claims.c) the result
+ * cites; NULL/absent = none. 0 when malformed. */
+static int read_evidence(lua_State *L, int idx, int64_t ids[MAX_EVIDENCE_IDS], size_t *n)
+{
+	*n = 0;
+	int t = quote_raw(L, idx, "evidence");
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 1;
+	}
+	if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
+		ids[(*n)++] = lua_tointeger(L, -1);
+		lua_pop(L, 1);
+		return 1;
+	}
+	if (t != LUA_TTABLE || lua_rawlen(L, -1) > MAX_EVIDENCE_IDS) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	size_t len = lua_rawlen(L, -1);
+	for (size_t i = 0; i < len; i++) {
+		lua_rawgeti(L, -1, (lua_Integer)i + 1);
+		int ok = lua_isinteger(L, -1);
+		ids[(*n)++] = ok ? lua_tointeger(L, -1) : 0;
+		lua_pop(L, 1);
+		if (!ok) {
+			lua_pop(L, 1);
+			return 0;
+		}
+	}
+	lua_pop(L, 1);
+	return 1;
+}
 
 static int read_results(lua_State *L, void *ud)
 {
@@ -250,24 +295,78 @@ static int read_results(lua_State *L, void *ud)
 		  NULL },
 		{ "limit", QF_INT, offsetof(result_answer, limit), 0, INT64_MIN, INT64_MAX, 0, NULL,
 		  NULL },
+		{ "promotion", QF_STRING, offsetof(result_answer, promotion), 0, 0, DD_MAX_ID, 0, "",
+		  NULL },
 	};
 	for (size_t i = 0; i < n; i++) {
 		result_answer a;
 		char why[160];
 		lua_rawgeti(L, 1, (lua_Integer)i + 1);
-		if (!quote_read_record(L, -1, fields, 6, &a, r->arena, why, sizeof(why)))
+		int64_t ids[MAX_EVIDENCE_IDS];
+		size_t nids = 0;
+		if (!quote_read_record(L, -1, fields, 7, &a, r->arena, why, sizeof(why)) ||
+		    !read_evidence(L, -1, ids, &nids))
 			return DD_EPOLICY;
 		lua_pop(L, 1);
+		size_t before = r->order.compliance.n;
 		if (add_result(r, a.check, a.status, (int32_t)a.line, a.value, a.limit, a.message))
 			return DD_ENOMEM;
+		if (r->order.compliance.n == before)
+			continue; /* the results are full */
+		qo_result *res = &r->order.compliance.v[r->order.compliance.n - 1];
+		res->promotion_id = *a.promotion ? a.promotion : NULL;
+		if (nids > 0 && quote_claims_attach(r, ids, nids, res) != DD_OK)
+			return DD_EPOLICY;
 	}
 	return DD_OK;
 }
 
+/* At authoring the policy gets, instead of the order's view, a plain
+ * ctx { authoring = true, now, currency, channel = "", region = "",
+ * lines = {}, attributes = {} }: there is no order yet, only the claims
+ * (dd.claims()) the records being written would make. */
+static int push_authoring_ctx(lua_State *L)
+{
+	const quote_run *r = lua_touserdata(L, 1);
+	lua_createtable(L, 0, 8);
+	quote_set_bool(L, "authoring", 1);
+	quote_set_int(L, "now", r->order.time);
+	quote_set_str(L, "currency", r->order.req->currency);
+	quote_set_str(L, "channel", "");
+	quote_set_str(L, "region", "");
+	quote_set_int(L, "exponent", r->order.exponent);
+	lua_newtable(L);
+	lua_setfield(L, -2, "lines");
+	lua_newtable(L);
+	lua_setfield(L, -2, "attributes");
+	return 1;
+}
+
+static int comply_with(quote_run *r, int authoring);
+
 int quote_comply(quote_run *r)
 {
+	return comply_with(r, 0);
+}
+
+int quote_comply_authoring(quote_run *r)
+{
+	return comply_with(r, 1);
+}
+
+static int comply_with(quote_run *r, int authoring)
+{
 	dd_quoter *q = r->q;
-	lua_rawgeti(q->L, LUA_REGISTRYINDEX, q->ctx_view);
+	if (authoring) {
+		lua_pushcfunction(q->L, push_authoring_ctx);
+		lua_pushlightuserdata(q->L, r);
+		if (lua_pcall(q->L, 1, 1, 0) != LUA_OK) {
+			lua_pop(q->L, 1);
+			return dd_error_set(r->err, DD_ENOMEM, "out of memory");
+		}
+	} else {
+		lua_rawgeti(q->L, LUA_REGISTRYINDEX, q->ctx_view);
+	}
 	lua_rawgeti(q->L, LUA_REGISTRYINDEX, q->checks_view);
 	int rc = quote_call_policy(r, DD_POLICY_COMPLIANCE, 2);
 	if (rc == DD_OK) {
@@ -282,7 +381,7 @@ int quote_comply(quote_run *r)
 		}
 		dd_error_set(r->err, DD_EPOLICY,
 		             "check() must return an array of {check=, status=PASS|WARN|BLOCK, "
-		             "message=, line=, value=, limit=}");
+		             "message=, line=, value=, limit=, promotion=, evidence=}");
 		quote_policy_fail(r, DD_POLICY_COMPLIANCE, "bad result; result is BLOCK");
 	} else {
 		quote_policy_fail(r, DD_POLICY_COMPLIANCE, "failed; result is BLOCK");

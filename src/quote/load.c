@@ -7,6 +7,9 @@
 
 #include <string.h>
 
+#include "claims.h"
+#include "dealdesk/history.h"
+
 static void read_usage(quote_run *r, const char *kind, const char *id,
                        const char *customer, int64_t *uses, int64_t *amount);
 
@@ -459,4 +462,35 @@ int quote_load(quote_run *r)
 	if ((rc = load_tier(r)) != DD_OK)
 		return rc;
 	return load_candidates(r);
+}
+
+/* ---- price history, read when a compliance check asks (claims.c) ------------- */
+
+int quote_load_history(quote_run *r, int what, const dd_price_scope *s, const char *exclude,
+                       int64_t from, int64_t to, dd_price_point **out, size_t *n)
+{
+	dd_rtxn *txn = r->q->txn;
+	if (what == QH_APPLIED) {
+		qc_claims *cs = quote_claims_of(r);
+		if (cs == NULL)
+			return DD_ENOMEM;
+		int rc;
+		if (cs->promos == NULL &&
+		    (rc = dd_history_load_promotions(txn, r->arena, &cs->promos)) != DD_OK)
+			return rc;
+		return dd_history_applied(txn, s, from, to, quote_claims_proposal(r), cs->promos,
+		                          exclude, r->arena, out, n);
+	}
+	if (what == QH_LIST)
+		return dd_history_list(txn, s, from, to, quote_claims_proposal(r), r->arena, out, n);
+	if (what == QH_SALES)
+		return dd_history_sales(txn, s, from, to, r->arena, out, n);
+	int found = 0;
+	dd_price_point *p = dd_arena_alloc(r->arena, sizeof(*p));
+	if (p == NULL)
+		return DD_ENOMEM;
+	int rc = dd_history_last_sale(txn, s, to, r->arena, p, &found);
+	*out = found ? p : NULL;
+	*n = found ? 1 : 0;
+	return rc;
 }

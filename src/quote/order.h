@@ -101,6 +101,13 @@ typedef struct qo_result {
 	const char *message;
 	int32_t line_no;
 	int64_t value, limit;
+	/* price claims (claims.c): the promotion, the history window and the
+	 * series read there (the evidence) with its hex SHA-256 */
+	const char *promotion_id;
+	int64_t window_from, window_to;
+	const struct dd_price_point *evidence;
+	size_t nevidence;
+	const char *evidence_sha256;
 } qo_result;
 
 typedef struct qo_trace {
@@ -198,6 +205,9 @@ typedef struct quote_run {
 	QO_VEC(struct qm_effect *) effects;
 	/* gifts committed, added as lines when the promotions policy is done */
 	QO_VEC(struct qo_gift) gifts;
+	/* price claims (claims.c): what the compliance checks judge, the
+	 * history series they read, and at authoring the entries proposed */
+	struct qc_claims *claims;
 } quote_run;
 
 /* Appends an element to a QO_VEC in the arena; NULL when out of memory. */
@@ -238,5 +248,14 @@ int quote_respond(quote_run *r, Dealdesk__V1__QuoteResponse **out); /* respond.c
 /* load.c: the other store reads, for stages that find late what they need
  * (a gift line's price). */
 int quote_load_gift(quote_run *r, const char *sku, int64_t quantity, size_t *line);
+/* The price history a compliance check asks for (claims.c): what
+ * dd_history_list (QH_LIST), dd_history_sales (QH_SALES) or
+ * dd_history_last_sale (QH_LAST, before = to) returns for scope. */
+enum { QH_LIST = 1, QH_SALES, QH_LAST, QH_APPLIED /* dd_history_applied, except `exclude` */ };
+struct dd_price_scope;
+struct dd_price_point;
+int quote_load_history(quote_run *r, int what, const struct dd_price_scope *s,
+                       const char *exclude, int64_t from, int64_t to,
+                       struct dd_price_point **out, size_t *n);
 
 #endif

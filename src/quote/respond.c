@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "dealdesk/history.h"
+
 #define NEW(r, T, init)                                                \
 	({                                                             \
 		T *x_ = dd_arena_alloc((r)->arena, sizeof(T));        \
@@ -83,6 +85,32 @@ static int credit(quote_run *r, Dealdesk__V1__QuoteResponse *resp)
 	return DD_OK;
 }
 
+/* A price claim's evidence: the history series and its hash (claims.c). */
+static int evidence(quote_run *r, const qo_result *s, Dealdesk__V1__ComplianceResult *c)
+{
+	c->promotion_id = (char *)(s->promotion_id ? s->promotion_id : "");
+	c->window_from = s->window_from;
+	c->window_to = s->window_to;
+	c->evidence_sha256 = (char *)s->evidence_sha256;
+	c->evidence = array(r, s->nevidence, sizeof(*c->evidence));
+	if (c->evidence == NULL && s->nevidence > 0)
+		return DD_ENOMEM;
+	for (size_t i = 0; i < s->nevidence; i++) {
+		const dd_price_point *p = &s->evidence[i];
+		Dealdesk__V1__PricePoint *e =
+			NEW(r, Dealdesk__V1__PricePoint, dealdesk__v1__price_point__init);
+		if (e == NULL)
+			return DD_ENOMEM;
+		e->from = p->from;
+		e->to = p->to;
+		e->price = p->price;
+		e->source = (char *)dd_price_point_source(p);
+		e->ref = (char *)(p->ref ? p->ref : "");
+		c->evidence[c->n_evidence++] = e;
+	}
+	return DD_OK;
+}
+
 static int compliance(quote_run *r, Dealdesk__V1__QuoteResponse *resp)
 {
 	size_t n = r->order.compliance.n;
@@ -101,6 +129,10 @@ static int compliance(quote_run *r, Dealdesk__V1__QuoteResponse *resp)
 		c->line_no = s->line_no;
 		c->computed_value = s->value;
 		c->limit_value = s->limit;
+		if (s->promotion_id != NULL)
+			c->promotion_id = (char *)s->promotion_id;
+		if (s->evidence_sha256 != NULL && evidence(r, s, c) != DD_OK)
+			return DD_ENOMEM;
 		resp->compliance[resp->n_compliance++] = c;
 	}
 	resp->compliance_status = r->order.compliance_status;

@@ -16,6 +16,7 @@ void dd_config_defaults(dd_config *c)
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:50051");
 	snprintf(c->db, sizeof(c->db), "dealdesk-db");
 	c->map_size = (size_t)1 << 30;
+	c->price_history_days = DD_PRICE_HISTORY_DEFAULT_DAYS;
 	c->threads = 2;
 	c->calls_per_thread = 64;
 	c->max_message_bytes = 4u << 20;
@@ -141,6 +142,8 @@ int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *er
 		COPY(db);
 	if (!strcmp(key, "map-size"))
 		NUM(map_size, 1u << 20, (uint64_t)1 << 40);
+	if (!strcmp(key, "price-history-days"))
+		NUM(price_history_days, 90, 3660);
 	if (!strcmp(key, "threads"))
 		NUM(threads, 1, 256);
 	if (!strcmp(key, "calls-per-thread"))
@@ -271,6 +274,7 @@ const dd_config_key dd_config_keys[] = {
 	{ "max-call-ms", 0 }, { "max-pending-replies", 0 }, { "max-metadata-bytes", 0 },
 	{ "max-repeated", 0 }, { "min-policy-tests", 0 }, { "promotion-review-bps", 0 },
 	{ "decision-retention-days", 0 }, { "decision-queue", 0 }, { "decision-redact", 0 },
+	{ "price-history-days", 0 },
 	{ NULL, 0 },
 };
 
@@ -329,6 +333,7 @@ void dd_config_entries(const dd_config *c, dd_config_entry_fn fn, void *ud)
 	NUMV("decision-retention-days", c->decision_retention_days);
 	NUMV("decision-queue", c->decision_queue);
 	fn(ud, "decision-redact", c->decision_redact);
+	NUMV("price-history-days", c->price_history_days);
 #undef NUMV
 }
 

@@ -18,6 +18,7 @@
 #include "dealdesk/admin.h"
 #include "dealdesk/analytics.h"
 #include "dealdesk/order.h"
+#include "dealdesk/v1/compliance.pb-c.h"
 #include "dealdesk/v1/admin.pb-c.h"
 #include "dealdesk/v1/backup.pb-c.h"
 #include "dealdesk/v1/server.pb-c.h"
@@ -79,6 +80,8 @@ typedef struct write_call {
 	dd_call *call;
 	dd_admin_write *w;
 	int policy; /* answered with the policy version rather than a WriteResponse */
+	char **warnings; /* compliance checks set to WARN at authoring */
+	size_t nwarnings;
 } write_call;
 
 static int write_apply(dd_wtxn *txn, void *ud, dd_error *err)
@@ -100,8 +103,11 @@ static void write_done(void *ud, int rc, uint64_t version, const dd_error *err)
 	} else if (rc == DD_OK) {
 		Dealdesk__V1__WriteResponse *r = write_response(
 			dd_call_arena(call), version, (uint32_t)dd_admin_write_count(wc->w));
-		if (r != NULL)
+		if (r != NULL) {
+			r->warnings = wc->warnings;
+			r->n_warnings = wc->nwarnings;
 			resp = &r->base;
+		}
 		else
 			err = &oom, rc = dd_error_set(&oom, DD_ENOMEM, "out of memory");
 	}
@@ -110,8 +116,17 @@ static void write_done(void *ud, int rc, uint64_t version, const dd_error *err)
 
 /* Finishes call at once when prepare failed (rc, err); else queues w to the
  * writer and leaves the call pending. */
+static int submit_write_warned(dd_call *call, int rc, dd_admin_write *w, int policy,
+                               char **warnings, size_t nwarnings, dd_error *err);
+
 static int submit_write(dd_call *call, int rc, dd_admin_write *w, int policy,
                         dd_error *err)
+{
+	return submit_write_warned(call, rc, w, policy, NULL, 0, err);
+}
+
+static int submit_write_warned(dd_call *call, int rc, dd_admin_write *w, int policy,
+                               char **warnings, size_t nwarnings, dd_error *err)
 {
 	write_call *wc = NULL;
 	if (rc == DD_OK && (wc = dd_arena_alloc(dd_call_arena(call), sizeof(*wc))) == NULL)
@@ -128,6 +143,8 @@ static int submit_write(dd_call *call, int rc, dd_admin_write *w, int policy,
 	wc->w = w;
 	wc->policy = policy;
 	dd_journal_audit(call, &wc->job);
+	wc->warnings = warnings;
+	wc->nwarnings = nwarnings;
 	dd_writer *writer = dd_call_writer(call);
 	rc = writer ? dd_writer_submit(writer, &wc->job) : DD_EINVAL;
 	if (rc != DD_OK) {
@@ -149,7 +166,11 @@ static int h_put(dd_entity_kind kind, dd_call *call)
 	int rc = dd_admin_put_prepare(kind, items, n, f->name, dd_call_arena(call), &w, &err);
 	if (rc == DD_OK && kind == DD_ENTITY_PROMOTION)
 		dd_policy_mark_promotions(call, items, n);
-	return submit_write(call, rc, w, 0, &err);
+	char **warnings = NULL;
+	size_t nwarnings = 0;
+	if (rc == DD_OK) /* the compliance checks at authoring */
+		rc = dd_compliance_screen_write(call, kind, items, n, &warnings, &nwarnings, &err);
+	return submit_write_warned(call, rc, w, 0, warnings, nwarnings, &err);
 }
 
 /* The key parts of a key message: its string fields, in order. */
@@ -630,5 +651,6 @@ const dd_method dd_methods[] = {
 	M("/dealdesk.v1.DecisionLog/Impact", dealdesk__v1__impact_request, dd_journal_impact, 0, COMPLIANCE),
 	M("/dealdesk.v1.AuditLog/ListAudit", dealdesk__v1__list_audit_request, dd_journal_list_audit, 0, COMPLIANCE),
 	M("/dealdesk.v1.AuditLog/VerifyAudit", dealdesk__v1__verify_audit_request, dd_journal_verify_audit, 0, COMPLIANCE),
+	M("/dealdesk.v1.ComplianceService/GetPriceHistory", dealdesk__v1__price_history_request, dd_compliance_get_price_history, 0, COMPLIANCE),
 	{ NULL, NULL, NULL, 0, DD_ROLE_NONE, NULL, 0 },
 };

@@ -70,4 +70,10 @@ int dd_analytics_h_kpis(dd_call *call);
 /* experiment reports: pricing, finance or admin */
 int dd_analytics_authorize_report(dd_call *call, dd_error *err);
 
+/* handlers_compliance.c: dealdesk.v1.ComplianceService, and the checks
+ * of a promotion or price write (other kinds: DD_OK, no warnings) */
+int dd_compliance_get_price_history(dd_call *call);
+int dd_compliance_screen_write(dd_call *call, dd_entity_kind kind, ProtobufCMessage *const *items,
+                               size_t n, char ***warnings, size_t *nwarnings, dd_error *err);
+
 #endif

@@ -26,6 +26,7 @@ static void usage(FILE *f)
 	        "  --listen ADDR                 host:port to serve gRPC on (127.0.0.1:50051)\n"
 	        "  --db DIR                      LMDB directory, created if missing (dealdesk-db)\n"
 	        "  --map-size BYTES              LMDB map size, K/M/G suffixes (1G)\n"
+	        "  --price-history-days N        list-price history kept, >= 90 (90)\n"
 	        "  --threads N                   worker threads, one completion queue each (2)\n"
 	        "  --calls-per-thread N          Quote calls requested ahead per thread (64)\n"
 	        "  --max-message-bytes N         largest request or response (4M)\n"
@@ -342,6 +343,7 @@ int main(int argc, char **argv)
 
 	dd_store *store;
 	dd_store_opts opts = { .path = cfg.db, .map_size = cfg.map_size,
+	                       .price_history_days = (int64_t)cfg.price_history_days,
 	                       .max_readers = cfg.threads * 2 + 64 };
 	if (dd_store_open(&store, &opts, &err) != DD_OK) {
 		dd_log(DD_LOG_ERROR, "cannot open the store: %s", err.msg);

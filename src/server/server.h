@@ -19,6 +19,7 @@ typedef struct dd_config {
 	char listen[256];
 	char db[1024];
 	size_t map_size;
+	uint64_t price_history_days; /* list-price history kept (store.h) */
 	unsigned threads;
 	unsigned calls_per_thread;  /* Quote calls requested ahead per thread */
 	size_t max_message_bytes;

@@ -55,6 +55,8 @@ static const char *const table_names[DD_T__COUNT] = {
 	[DD_T_TOKENS] = "tokens",
 	[DD_T_ORDERS] = "orders",
 	[DD_T_SKU_HISTORY] = "sku_history",
+	[DD_T_PRICE_HISTORY] = "price_history",
+	[DD_T_PROMO_HISTORY] = "promotion_history",
 	[DD_T_INVOICES] = "invoices",
 	[DD_T_OPEN_ITEMS] = "open_items",
 	[DD_T_CREDIT_AUDIT] = "credit_audit",
@@ -74,6 +76,7 @@ struct dd_store {
 	_Atomic int full_cause;    /* the last MDB_MAP_FULL / ENOSPC / EDQUOT / EFBIG, or 0 */
 	MDB_dbi dbi[DD_T__COUNT];  /* opened once in dd_store_open, read-only after */
 	_Atomic(struct dd_writer *) writer; /* the writer thread, when one runs */
+	int64_t price_history_days; /* dd_store_opts; read-only after open */
 };
 
 struct dd_rtxn {
@@ -346,6 +349,8 @@ int dd_store_open(dd_store **out, const dd_store_opts *opts, dd_error *err)
 	 * space, not disk: a large default spares us mdb_env_set_mapsize on a
 	 * live environment, which is only safe with no transaction open. */
 	size_t map_size = opts->map_size ? opts->map_size : STORE_DEFAULT_MAP_SIZE;
+	store->price_history_days =
+		opts->price_history_days > 0 ? opts->price_history_days : DD_PRICE_HISTORY_DEFAULT_DAYS;
 	unsigned readers = opts->max_readers ? opts->max_readers
 	                                     : STORE_DEFAULT_MAX_READERS;
 	const char *step = "mdb_env_set_maxdbs";
@@ -931,4 +936,9 @@ void dd_wtxn_abort(dd_wtxn *txn)
 	if (txn == NULL)
 		return;
 	wtxn_abort_tree(txn);
+}
+
+int64_t dd_wtxn_price_history_days(const dd_wtxn *txn)
+{
+	return txn && txn->store ? txn->store->price_history_days : DD_PRICE_HISTORY_DEFAULT_DAYS;
 }

@@ -39,6 +39,7 @@ def stubs():
                   "dealdesk/v1/server.proto"]
         protos.append("dealdesk/v1/backup.proto")
         protos.append("dealdesk/v1/journal.proto")
+        protos.append("dealdesk/v1/compliance.proto")
         subprocess.run(["protoc", "-I" + os.path.join(SRC, "proto"),
                         "--python_out=" + _stub_dir, "--grpc_out=" + _stub_dir,
                         "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin"] + protos,
@@ -49,7 +50,8 @@ def stubs():
                  "orders_pb2", "orders_pb2_grpc", "analytics_pb2", "analytics_pb2_grpc",
                  "backup_pb2", "backup_pb2_grpc",
                  "server_pb2", "server_pb2_grpc",
-                 "journal_pb2", "journal_pb2_grpc"]:
+                 "journal_pb2", "journal_pb2_grpc",
+                 "compliance_pb2", "compliance_pb2_grpc"]:
         mods[name] = importlib.import_module("dealdesk.v1." + name)
     # grpc/health would shadow the grpc package: load it by path
     spec = importlib.util.spec_from_file_location(
@@ -176,6 +178,7 @@ class Server:
         self.backup = m["backup_pb2_grpc"].BackupAdminStub(self.channel)
         self.decisions = m["journal_pb2_grpc"].DecisionLogStub(self.channel)
         self.audit = m["journal_pb2_grpc"].AuditLogStub(self.channel)
+        self.compliance = m["compliance_pb2_grpc"].ComplianceServiceStub(self.channel)
 
     def open_channel(self, token=None, creds=None, options=None):
         """A channel to the server that sends token (if any) with every call."""

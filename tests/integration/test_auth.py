@@ -46,6 +46,7 @@ SERVICE_ROLE["dealdesk.v1.BackupAdmin"] = "admin"
 SERVICE_ROLE["dealdesk.v1.ServerAdmin"] = "admin"
 # the decision log (replay, impact) and the audit log: compliance reads them
 SERVICE_ROLE.update({"dealdesk.v1.DecisionLog": "compliance", "dealdesk.v1.AuditLog": "compliance"})
+SERVICE_ROLE["dealdesk.v1.ComplianceService"] = "compliance"
 # orders: the checkout commits, cancels and reads them; finance does the rest
 ORDER_CHECKOUT = {"Commit", "Cancel", "GetOrder", "ListOrders"}
 POLICY_WRITE = {"UploadPolicy", "SubmitPolicy", "ActivatePolicy"}
@@ -67,7 +68,7 @@ def all_methods():
     out = []
     for mod in (m["quote_pb2"], m["admin_pb2"], m["orders_pb2"], m["analytics_pb2"],
                 m["backup_pb2"], m["server_pb2"],
-                m["journal_pb2"]):
+                m["journal_pb2"], m["compliance_pb2"]):
         for svc in mod.DESCRIPTOR.services_by_name.values():
             for meth in svc.methods:
                 cls = getattr(mod, meth.input_type.name, None) or \

@@ -103,7 +103,7 @@ def _has(pool, name):
 def proto_services():
     out = set()
     for mod in (m["quote_pb2"], m["admin_pb2"], m["orders_pb2"], m["server_pb2"],
-                m["analytics_pb2"], m["backup_pb2"], m["journal_pb2"]):
+                m["analytics_pb2"], m["backup_pb2"], m["journal_pb2"], m["compliance_pb2"]):
         out |= {s.full_name for s in mod.DESCRIPTOR.services_by_name.values()}
     return out
 

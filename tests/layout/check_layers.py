@@ -66,6 +66,8 @@ PUBLIC_HEADERS = {
     "admin.h": "admin",
     "quote.h": "quote",
     "order.h": "quote",
+    "history.h": "store",
+    "compliance.h": "quote",
     "client.h": "client",
     "pbjson.h": "client",
     "csv.h": "client",

@@ -213,7 +213,7 @@ static void test_emit_defaults(void **state)
 	(void)state;
 	Dealdesk__V1__WriteResponse w = DEALDESK__V1__WRITE_RESPONSE__INIT;
 	assert_format(&w.base, 0, "{}");
-	assert_format(&w.base, DD_PBJSON_EMIT_DEFAULTS, "{\"data_version\":0,\"count\":0}");
+	assert_format(&w.base, DD_PBJSON_EMIT_DEFAULTS, "{\"data_version\":0,\"count\":0,\"warnings\":[]}");
 
 	Dealdesk__V1__ListPriceEntriesRequest l = DEALDESK__V1__LIST_PRICE_ENTRIES_REQUEST__INIT;
 	/* an unset sub-message stays omitted */
@@ -231,7 +231,9 @@ static void test_emit_defaults(void **state)
 	assert_format(&c.base, DD_PBJSON_EMIT_DEFAULTS,
 	              "{\"id\":\"\",\"kind\":\"CHECK_KIND_UNSPECIFIED\",\"bps\":0,"
 	              "\"on_fail\":\"COMPLIANCE_STATUS_UNSPECIFIED\",\"skus\":[],"
-	              "\"enabled\":false,\"description\":\"\"}");
+	              "\"enabled\":false,\"description\":\"\",\"window_days\":0,"
+	              "\"share_bps\":0,\"amount\":0,\"regions\":[],\"channels\":[],"
+	              "\"customer_tiers\":[],\"on_write\":\"COMPLIANCE_STATUS_UNSPECIFIED\"}");
 
 	Dealdesk__V1__QuoteRequest q = DEALDESK__V1__QUOTE_REQUEST__INIT;
 	char *s = format(&q.base, DD_PBJSON_EMIT_DEFAULTS);

@@ -162,6 +162,12 @@ static void test_config(void **state)
 	assert_string_equal(err.msg, "unknown setting 'nope'");
 	assert_int_equal(dd_config_set(&c, "demo", NULL, &err), DD_OK);
 	assert_int_equal(c.demo, 1);
+	/* the list-price history kept: at least 90 days */
+	assert_int_equal(c.price_history_days, 90);
+	assert_int_equal(dd_config_set(&c, "price-history-days", "400", &err), DD_OK);
+	assert_int_equal(c.price_history_days, 400);
+	assert_int_equal(dd_config_set(&c, "price-history-days", "30", &err), DD_EINVAL);
+	assert_string_equal(err.msg, "bad value '30' for price-history-days");
 
 	char path[] = "/tmp/dd-test-config-XXXXXX";
 	int fd = mkstemp(path);
@@ -244,7 +250,7 @@ static void test_method_roles(void **state)
 		assert_non_null(m->request);
 		assert_string_not_equal(dd_role_name(m->role), "?");
 	}
-	assert_int_equal(n, 75); /* 49 + credit tiers 4 + reviewed rules 4 + analytics 5 + ListInvoices, Backup + Watch, reflection 2, GetStatus + DecisionLog, AuditLog 7 */
+	assert_int_equal(n, 76); /* 49 + credit tiers 4 + reviewed rules 4 + analytics 5 + ListInvoices, Backup + Watch, reflection 2, GetStatus + DecisionLog, AuditLog 7 + GetPriceHistory */
 	struct { const char *path; dd_role role; } want[] = {
 		{ "/dealdesk.v1.QuoteService/Quote", DD_ROLE_CHECKOUT },
 		{ "/grpc.health.v1.Health/Check", DD_ROLE_PUBLIC },
@@ -269,6 +275,7 @@ static void test_method_roles(void **state)
 		{ "/dealdesk.v1.DecisionLog/ReplayDecision", DD_ROLE_COMPLIANCE },
 		{ "/dealdesk.v1.DecisionLog/Impact", DD_ROLE_COMPLIANCE },
 		{ "/dealdesk.v1.AuditLog/VerifyAudit", DD_ROLE_COMPLIANCE },
+		{ "/dealdesk.v1.ComplianceService/GetPriceHistory", DD_ROLE_COMPLIANCE },
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const dd_method *m = dd_methods;

@@ -317,7 +317,7 @@ static void test_custom_results(void **state)
 		char want[256];
 		snprintf(want, sizeof(want), "the compliance policy failed: compliance policy v%llu: "
 		         "check() must return an array of {check=, status=PASS|WARN|BLOCK, message=, "
-		         "line=, value=, limit=}", (unsigned long long)v);
+		         "line=, value=, limit=, promotion=, evidence=}", (unsigned long long)v);
 		assert_result(r, "policy-error", -1, STATUS(BLOCK), 0, 0, want);
 	}
 }
