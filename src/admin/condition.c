@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <lauxlib.h>
+
+#include "policy/host.h"
+
 /* Compiles a promotion condition (the body of function(ctx, promotion));
  * DD_EINVAL with the Lua message when it does not compile. */
 static int condition_check(const char *body, const char *field, dd_error *err)
@@ -19,6 +23,22 @@ static int condition_check(const char *body, const char *field, dd_error *err)
 	dd_error e;
 	if (dd_sandbox_new(&sb, NULL, &e) != DD_OK)
 		return dd_error_set(err, e.code, "%s", e.msg);
+	/* The body must be a block of its own: compiled (not run) as a chunk
+	 * with ctx and promotion as its locals. A body that closes the wrapping
+	 * function early ("end ... function x()") to run code at load time
+	 * does not compile so, and is refused here. */
+	char solo[DD_MAX_CONDITION + 64];
+	int n = snprintf(solo, sizeof(solo), "local ctx, promotion = ...\n%s\n", body);
+	lua_State *L = dd_sandbox_lua(sb);
+	if (n < 0 || (size_t)n >= sizeof(solo) ||
+	    luaL_loadbufferx(L, solo, (size_t)n, "=condition", "t") != LUA_OK) {
+		const char *why = n > 0 && (size_t)n < sizeof(solo) ? lua_tostring(L, -1) : "too long";
+		dd_error_set(err, DD_EINVAL, "%s: not a function body of its own: %s", field,
+		             why ? why : "?");
+		dd_sandbox_free(sb);
+		return DD_EINVAL;
+	}
+	lua_pop(L, 1);
 	int ref;
 	int rc = dd_sandbox_load(sb, "condition", src, strlen(src), &ref, &e);
 	dd_sandbox_free(sb);

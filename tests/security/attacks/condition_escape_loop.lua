@@ -1,0 +1,3 @@
+return true end
+while true do end
+local function _rest()
