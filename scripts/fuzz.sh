@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh TARGET SECONDS [--merge]
 #
-# TARGET is request, json, csv, readers or ddlib (tests/fuzz/fuzz_TARGET.c).
+# TARGET is request, json, csv, readers, ddlib or policy (tests/fuzz/fuzz_TARGET.c).
 # Builds it with clang, -fsanitize=fuzzer,address,undefined, in build-fuzz/
 # (cmake -DDD_FUZZ=ON), then fuzzes for SECONDS with one job, starting from
 # the committed seeds in tests/fuzz/corpus/TARGET/. New inputs go to
@@ -33,6 +33,8 @@ SEEDS="tests/fuzz/corpus/${TARGET}"
 WORK="$BUILD/corpus/${TARGET}"
 ART="$BUILD/artifacts/${TARGET}"
 mkdir -p "$WORK" "$ART"
+MAXLEN=8192
+[ "$TARGET" = policy ] && MAXLEN=16384 # the shipped policies are seeds
 DICT=()
 [ -f "tests/fuzz/dict/${TARGET}.dict" ] && DICT=(-dict="tests/fuzz/dict/${TARGET}.dict")
 
@@ -42,19 +44,21 @@ export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 
 LOG="$BUILD/fuzz-${TARGET}.log"
 set +e
+start=$(date +%s)
 "$BUILD/fuzz_${TARGET}" -max_total_time="$SECONDS_" -timeout=10 -rss_limit_mb=2048 \
-	-max_len=8192 -print_final_stats=1 -artifact_prefix="$ART/" "${DICT[@]}" \
+	-max_len="$MAXLEN" -print_final_stats=1 -artifact_prefix="$ART/" "${DICT[@]}" \
 	"$WORK" "$SEEDS" 2>&1 | tee "$LOG" | grep -E "^(#[0-9]+[[:space:]]+(INITED|DONE)|==[0-9]+==|SUMMARY|Done )" 
 rc=${PIPESTATUS[0]}
+elapsed=$(( $(date +%s) - start ))
 set -e
 runs=$(grep -Eo "stat::number_of_executed_units: *[0-9]+" "$LOG" | grep -Eo "[0-9]+$" | tail -1)
-echo "fuzz.sh: ${TARGET}: ${runs:-?} executions in ${SECONDS_} s, exit ${rc} (log: ${LOG})"
+echo "fuzz.sh: ${TARGET}: ${runs:-?} executions in ${elapsed} s, exit ${rc} (log: ${LOG})"
 if [ "$rc" -ne 0 ]; then
 	echo "fuzz.sh: finding saved in ${ART}/; reproduce with ${BUILD}/fuzz_${TARGET} FILE" >&2
 	exit "$rc"
 fi
 if [ "$MERGE" = 1 ]; then
 	before=$(ls "$SEEDS" | wc -l)
-	"$BUILD/fuzz_${TARGET}" -merge=1 -timeout=10 -max_len=8192 "$SEEDS" "$WORK" >/dev/null 2>&1
+	"$BUILD/fuzz_${TARGET}" -merge=1 -timeout=10 -max_len="$MAXLEN" "$SEEDS" "$WORK" >/dev/null 2>&1
 	echo "fuzz.sh: merged into ${SEEDS}: $(( $(ls "$SEEDS" | wc -l) - before )) new inputs"
 fi

@@ -8,6 +8,7 @@ set(DD_FUZZ_LIBS_json ddclient)
 set(DD_FUZZ_LIBS_csv ddclient)
 set(DD_FUZZ_LIBS_readers ddquote)
 set(DD_FUZZ_LIBS_ddlib ddquote ddpolicy)
+set(DD_FUZZ_LIBS_policy ddserver PkgConfig::CMOCKA) # tests/unit/quote/fixture.h
 file(GLOB DD_FUZZ_TARGETS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.c)
 foreach(src ${DD_FUZZ_TARGETS})
   get_filename_component(name ${src} NAME_WE)

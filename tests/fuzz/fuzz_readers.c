@@ -173,8 +173,9 @@ static void build(lua_State *L, reader *r, int depth)
 		break;
 	}
 	case 11: {
-		/* long: past every length limit, a pattern of the next 3 bytes */
-		size_t n = ((size_t)next(r) << 8 | next(r)) * 2;
+		/* long: past every length limit (up to 2295 bytes), a pattern of
+		 * the next 3 bytes */
+		size_t n = (size_t)next(r) * 8 + next(r);
 		unsigned char pat[3] = { (unsigned char)next(r), (unsigned char)next(r),
 			                 (unsigned char)next(r) };
 		luaL_Buffer b;

@@ -168,7 +168,7 @@ READERS_SEEDS = {
     "float": bytes([200, 5]) + struct.pack("<d", 2.0),
     "string": bytes([200, 6, 5]) + b"hello",
     "bad-utf8": bytes([200, 6, 4]) + b"a\xc3\x00b",
-    "long-string": bytes([200, 11, 2, 0, 0xe2, 0x82, 0xac]),
+    "long-string": bytes([200, 11, 200, 7, 0xe2, 0x82, 0xac]),
     "price-entry": bytes([200, 8, 1, 9, 2, 7, 0, 4, 50, 7, 1, 6, 3]) + b"why",
     "credit": bytes([200, 9, 3, 7, 2, 6, 7]) + b"DEPOSIT" + bytes([7, 3, 4, 30, 7, 4, 3]) + struct.pack("<q", 1 << 62),
     "discount": bytes([200, 9, 4, 7, 6, 6, 2]) + b"P1" + bytes([7, 7, 6, 10]) + b"PERCENTAGE" + bytes([7, 8, 4, 10, 7, 9, 11, 1, 0, 0xc3, 0xa9, 0x41]),
@@ -220,6 +220,33 @@ DDLIB_SEEDS = {
     "many-results": "function f() local t = {} for i = 1, 50000 do t[i] = { unit_price = i } end return t end",
 }
 
+# policy: byte 0 = kind - 1 (pricing, promotions, credit, compliance), then the source
+ENTRY = {0: "price(ctx)", 1: "apply(ctx, promotions)", 2: "decide(ctx, credit)", 3: "check(ctx, checks)"}
+POLICY_SEEDS = {
+    "meta-newindex": (0, "function price(ctx) setmetatable(ctx, {__newindex = function() error('x') end}) return nil end"),
+    "lines-zero": (0, "function price(ctx) ctx.lines = 0 return nil end"),
+    "lines-index": (3, "function check(ctx, checks) ctx.lines[1] = 0 return {} end"),
+    "upvalue-state": (0, "local n = 0\nfunction price(ctx) n = n + 1 return { [1] = { unit_price = 1000 + n, reason = 'n' .. n } } end"),
+    "upvalue-table": (2, "local seen = {}\nfunction decide(ctx, credit) seen[#seen + 1] = 1 return { outcome = #seen > 1 and 'REVIEW' or 'APPROVE' } end"),
+    "bad-utf8-reason": (0, "function price(ctx) return { { unit_price = 5, reason = '\\xff\\xfe' .. string.rep('\\xe2\\x82\\xac', 200) } } end"),
+    "bad-utf8-error": (2, "function decide(ctx, credit) error(string.rep('\\xe2\\x82\\xac', 170) .. '\\xe2') end"),
+    "bad-utf8-trace": (1, "function apply(ctx, promotions) dd.trace('\\xc3', '\\xff', 'x') return nil end"),
+    "huge-result": (3, "function check(ctx, checks) local t = {} for i = 1, 100000 do t[i] = { check = 'margin', status = 'PASS' } end return t end"),
+    "result-meta": (2, "function decide(ctx, credit) return setmetatable({}, {__index = function() while true do end end}) end"),
+    "result-types": (1, "function apply(ctx, promotions) return { discounts = { { promotion = 'P1', amount = 1.5 } }, gifts = 'x', notes = { 1, 2 } } end"),
+    "negative-price": (0, "function price(ctx) return { { unit_price = -1 } } end"),
+    "max-price": (0, "function price(ctx) return { { unit_price = math.maxinteger }, { unit_price = math.maxinteger } } end"),
+    "deposit-over": (2, "function decide(ctx, credit) return { outcome = 'DEPOSIT', deposit = math.maxinteger, terms_days = 366, reasons = { 'a', 1, {} } } end"),
+    "hoard": (1, "local keep = {}\nfunction apply(ctx, promotions) for i = 1, 100 do pcall(function() keep[#keep + 1] = string.rep('x', 1 << 20) end) end return nil end"),
+    "concat-cfunc": (3, "function check(ctx, checks) local t = setmetatable({}, {__index = string.len}) return { { check = table.concat(t, '', 1, 1 << 40), status = 'PASS' } } end"),
+    "sort-long": (0, "function price(ctx) local t = {} for i = 1, 2000 do t[i] = string.rep('z', 1000) .. i end table.sort(t) return nil end"),
+    "pcall-kill": (2, "function decide(ctx, credit) while true do pcall(error) end end"),
+    "shared-meta": (0, "function price(ctx) local mt = getmetatable('') if mt then mt.__index = nil end return nil end"),
+    "view-kept": (1, "local old\nfunction apply(ctx, promotions) local o = old old = ctx.lines[1] if o then return { notes = { { promotion = 'P1', message = tostring(o.sku) } } } end end"),
+    "no-entry": (3, "x = 1"),
+    "compliance-results": (3, "function check(ctx, checks) return { { check = 'margin', status = 'BLOCK', message = 'm', line = 0, value = 1, limit = 2 }, { check = 'margin', status = 'BOGUS' } } end"),
+}
+
 
 def main():
     for name, (msg, text) in request_seeds.items():
@@ -247,6 +274,11 @@ def main():
         write("readers", name, data)
     for name, text in DDLIB_SEEDS.items():
         write("ddlib", name, text)
+    for i, name in enumerate(["pricing", "promotions", "credit", "compliance"]):
+        with open(os.path.join(ROOT, "policies", name + ".lua"), "rb") as f:
+            write("policy", "shipped-" + name, bytes([i]) + f.read())
+    for name, (kind, text) in POLICY_SEEDS.items():
+        write("policy", name, bytes([kind]) + text.encode())
     print("seeds written")
 
 
