@@ -188,6 +188,15 @@ static void check_decoded(const ProtobufCMessage *m, int depth)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
 	FUZZ_CHECK(depth <= 17, "%s: nested %d deep", d->name, depth);
+	if (d == &dealdesk__v1__quote_request__descriptor) {
+		/* the quote's own limits, checked on the wire already */
+		const Dealdesk__V1__QuoteRequest *q = (const void *)m;
+		FUZZ_CHECK(q->n_lines <= config.limits.max_lines, "%zu lines", q->n_lines);
+		FUZZ_CHECK(q->n_coupon_codes <= config.limits.max_coupons, "%zu coupons",
+		           q->n_coupon_codes);
+		FUZZ_CHECK(q->n_attributes <= config.limits.max_attributes, "%zu attributes",
+		           q->n_attributes);
+	}
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		size_t n = 1;
