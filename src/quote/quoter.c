@@ -272,15 +272,8 @@ int quote_call_policy(quote_run *r, dd_policy_kind kind, int nargs)
 int quote_policy_fail(quote_run *r, dd_policy_kind kind, const char *what)
 {
 	char msg[sizeof(r->err->msg)];
+	snprintf(msg, sizeof(msg), "%s", r->err->msg);
 	unsigned long long v = (unsigned long long)r->q->policy[kind].version;
-	/* The script's error text goes into the status and the credit
-	 * fail-safe's reason: valid UTF-8 (quote_text), cut on a character
-	 * boundary so that it fits after the prefix (fuzz_policy found an
-	 * overlong sequence of error() in a response). */
-	int plen = snprintf(msg, sizeof(msg), "%s policy v%llu: ", dd_policy_kind_name(kind), v);
-	size_t room = plen > 0 && (size_t)plen < sizeof(msg) ? sizeof(msg) - 1 - (size_t)plen : 0;
-	const char *text = quote_text(r->arena, r->err->msg, strlen(r->err->msg), room);
-	snprintf(msg, sizeof(msg), "%s", text ? text : "");
 	dd_log(DD_LOG_ERROR, "%s policy v%llu: %s: %s", dd_policy_kind_name(kind), v, what, msg);
 	return dd_error_set(r->err, r->err->code == DD_OK ? DD_EPOLICY : r->err->code,
 	                    "%s policy v%llu: %s", dd_policy_kind_name(kind), v, msg);

@@ -153,7 +153,7 @@ static int read_result(lua_State *L, void *ud)
 {
 	static const quote_field fields[] = {
 		{ "unit_price", QF_INT, 0, 0, INT64_MIN, INT64_MAX, 0, NULL, NULL },
-		{ "reason", QF_STRING, sizeof(int64_t), 0, 0, 512, 0, "", NULL },
+		{ "reason", QF_TEXT, sizeof(int64_t), 0, 0, 512, 0, "", NULL },
 	};
 	struct {
 		int64_t unit_price;

@@ -53,7 +53,7 @@ typedef struct answer {
 /* The field tables of the stages (bounds as there, or representative). */
 static const quote_field price_fields[] = {
 	{ "unit_price", QF_INT, AI(0), 0, INT64_MIN, INT64_MAX, 100, NULL, NULL },
-	{ "reason", QF_STRING, AS(0), 0, 0, 512, 0, "", NULL },
+	{ "reason", QF_TEXT, AS(0), 0, 0, 512, 0, "", NULL },
 };
 static const quote_field credit_fields[] = {
 	{ "outcome", QF_ENUM, AE(0), 1, 0, 0, 0, NULL, outcome_names },
@@ -64,18 +64,18 @@ static const quote_field discount_fields[] = {
 	{ "promotion", QF_STRING, AS(0), 1, 0, DD_MAX_ID, 0, NULL, NULL },
 	{ "kind", QF_ENUM, AE(0), 0, 0, 0, 0, NULL, kind_names },
 	{ "amount", QF_INT, AI(0), 1, 0, INT64_MAX, 0, NULL, NULL },
-	{ "description", QF_STRING, AS(1), 0, 0, 512, 0, "", NULL },
+	{ "description", QF_TEXT, AS(1), 0, 0, 512, 0, "", NULL },
 };
 static const quote_field coupon_fields[] = {
 	{ "code", QF_STRING, AS(0), 1, 0, DD_MAX_ID, 0, NULL, NULL },
-	{ "reason", QF_STRING, AS(1), 0, 0, 512, 0, "", NULL },
+	{ "reason", QF_TEXT, AS(1), 0, 0, 512, 0, "", NULL },
 	{ "promotion", QF_STRING, AS(2), 0, 0, DD_MAX_ID, 0, "", NULL },
 	{ "accepted", QF_BOOL, AE(0), 0, 0, 0, 0, NULL, NULL },
 };
 static const quote_field result_fields[] = {
 	{ "check", QF_STRING, AS(0), 1, 0, DD_MAX_ID, 0, NULL, NULL },
 	{ "status", QF_ENUM, AE(0), 1, 0, 0, 0, NULL, status_names },
-	{ "message", QF_STRING, AS(1), 0, 0, 512, 0, "", NULL },
+	{ "message", QF_TEXT, AS(1), 0, 0, 512, 0, "", NULL },
 	{ "line", QF_INT, AI(0), 0, -1, 3, -1, NULL, NULL },
 	{ "value", QF_INT, AI(1), 0, INT64_MIN, INT64_MAX, 0, NULL, NULL },
 	{ "limit", QF_INT, AI(2), 0, INT64_MIN, INT64_MAX, 0, NULL, NULL },
@@ -246,7 +246,8 @@ static void check_record(lua_State *L, int idx, dd_arena *arena)
 				           "%s: %lld out of bounds", f->name, (long long)v);
 				break;
 			}
-			case QF_STRING: {
+			case QF_STRING:
+			case QF_TEXT: {
 				const char *s = *(const char *const *)at;
 				FUZZ_CHECK(s != NULL, "%s: NULL", f->name);
 				FUZZ_CHECK(strlen(s) <= (size_t)f->max && dd_utf8_valid(s, strlen(s)),

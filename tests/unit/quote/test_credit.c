@@ -430,9 +430,9 @@ static void test_fail_safe_review(void **state)
 }
 
 /* A policy's error text reaches the fail-safe reason as valid UTF-8 cut
- * on a character boundary: an overlong sequence becomes '?' per byte and a
- * long message ends on a whole character (found by tests/fuzz/fuzz_policy;
- * its seed regress-overlong-error-reason). */
+ * on a character boundary: each byte of an overlong sequence becomes
+ * U+FFFD and a long message ends on a whole character (found by
+ * tests/fuzz/fuzz_policy; its seed regress-overlong-error-reason). */
 static void test_fail_safe_reason_utf8(void **state)
 {
 	fixture *f = *state;
@@ -446,7 +446,8 @@ static void test_fail_safe_reason_utf8(void **state)
 	const Dealdesk__V1__CreditDecision *d = quote_ok(f, &b)->credit;
 	assert_int_equal(d->outcome, OUTCOME(REVIEW));
 	char want[96];
-	snprintf(want, sizeof(want), "POLICY_ERROR: credit policy v%llu: credit.v%llu:2: ???\xe2\x82\xac",
+	snprintf(want, sizeof(want), "POLICY_ERROR: credit policy v%llu: credit.v%llu:2: "
+	         "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xe2\x82\xac",
 	         (unsigned long long)v, (unsigned long long)v);
 	assert_prefix(d->reasons[0], want);
 	size_t len = strlen(d->reasons[0]);
