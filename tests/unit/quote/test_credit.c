@@ -429,6 +429,33 @@ static void test_fail_safe_review(void **state)
 	assert_prefix(d->reasons[0], "POLICY_ERROR: ");
 }
 
+/* A policy's error text reaches the fail-safe reason as valid UTF-8 cut
+ * on a character boundary: each byte of an overlong sequence becomes
+ * U+FFFD and a long message ends on a whole character (found by
+ * tests/fuzz/fuzz_policy; its seed regress-overlong-error-reason). */
+static void test_fail_safe_reason_utf8(void **state)
+{
+	fixture *f = *state;
+	uint64_t v = fx_activate(f, DD_POLICY_CREDIT,
+	                         "function decide(ctx, credit)\n"
+	                         "  error('\\xe0\\x82\\xac' .. string.rep('\\xe2\\x82\\xac', 300))\n"
+	                         "end\n");
+	req_buf b;
+	req_c1(&b);
+	req_line(&b, "D", 1);
+	const Dealdesk__V1__CreditDecision *d = quote_ok(f, &b)->credit;
+	assert_int_equal(d->outcome, OUTCOME(REVIEW));
+	char want[96];
+	snprintf(want, sizeof(want), "POLICY_ERROR: credit policy v%llu: credit.v%llu:2: "
+	         "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xe2\x82\xac",
+	         (unsigned long long)v, (unsigned long long)v);
+	assert_prefix(d->reasons[0], want);
+	size_t len = strlen(d->reasons[0]);
+	assert_true(dd_utf8_valid(d->reasons[0], len));
+	assert_true(len <= strlen("POLICY_ERROR: ") + 511);
+	assert_string_equal(d->reasons[0] + len - 3, "\xe2\x82\xac");
+}
+
 /* A well-formed answer is taken as it is. */
 static void test_policy_answer_read_back(void **state)
 {
@@ -621,6 +648,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_policy_answer_read_back, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stored_tier_table, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tier_validation, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_fail_safe_reason_utf8, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
