@@ -30,6 +30,14 @@ static int condition_check(const char *body, const char *field, dd_error *err)
 	char solo[DD_MAX_CONDITION + 64];
 	int n = snprintf(solo, sizeof(solo), "local ctx, promotion = ...\n%s\n", body);
 	lua_State *L = dd_sandbox_lua(sb);
+	/* a plain syntax error first, as Lua reports it in the wrapper */
+	if (luaL_loadbufferx(L, src, strlen(src), "=condition", "t") != LUA_OK) {
+		const char *why = lua_tostring(L, -1);
+		dd_error_set(err, DD_EINVAL, "%s: %s", field, why ? why : "?");
+		dd_sandbox_free(sb);
+		return DD_EINVAL;
+	}
+	lua_pop(L, 1);
 	if (n < 0 || (size_t)n >= sizeof(solo) ||
 	    luaL_loadbufferx(L, solo, (size_t)n, "=condition", "t") != LUA_OK) {
 		const char *why = n > 0 && (size_t)n < sizeof(solo) ? lua_tostring(L, -1) : "too long";
