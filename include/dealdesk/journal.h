@@ -68,6 +68,8 @@ typedef struct dd_decisions_opts {
 	size_t queue;            /* records waiting at most; 0 = 4096 */
 	uint32_t retention_days; /* 0 = keep forever */
 	const char *redact;      /* "customer_id,attributes": request fields blanked */
+	uint64_t max_bytes;      /* the log's pages (records and index) at most; past
+	                          * it the oldest records are pruned; 0 = no cap */
 } dd_decisions_opts;
 
 /* Creates the log over the writer (NULL: nothing is ever written, every

@@ -107,6 +107,8 @@ int dd_wtxn_get(dd_wtxn *txn, dd_table t, dd_val key, dd_val *val);
 int dd_wtxn_scan(dd_wtxn *txn, dd_table t, dd_val prefix, dd_val start,
                  dd_scan_fn fn, void *ud);
 uint64_t dd_wtxn_meta_u64(dd_wtxn *txn, const char *key);
+/* The pages table t holds (as bytes) and its records, as txn sees them. */
+int dd_wtxn_table_stat(dd_wtxn *txn, dd_table t, uint64_t *bytes, uint64_t *entries);
 int dd_wtxn_set_meta_u64(dd_wtxn *txn, const char *key, uint64_t v);
 /* Commits durably; advances data_version when anything was written and
  * stores the new version in *version (if not NULL). Frees txn either way.

@@ -78,6 +78,7 @@ struct dd_decisions {
 	dd_writer *writer;
 	unsigned redact;
 	uint32_t retention_days;
+	uint64_t max_bytes;
 	size_t cap;
 	pthread_mutex_t lock;
 	pending *head, *tail;
@@ -182,6 +183,7 @@ int dd_decisions_new(dd_decisions **out, dd_writer *writer, const dd_decisions_o
 	d->writer = writer;
 	d->redact = redact;
 	d->retention_days = opts ? opts->retention_days : 0;
+	d->max_bytes = opts ? opts->max_bytes : 0;
 	d->cap = opts && opts->queue ? opts->queue : DECISIONS_QUEUE_DEFAULT;
 	for (size_t i = 0; i < N_REDACT; i++)
 		if (redact & redact_fields[i].bit)
@@ -583,6 +585,33 @@ static int flush_apply(dd_wtxn *txn, void *ud, dd_error *err)
 			pthread_mutex_unlock(&d->lock);
 			dd_log(DD_LOG_INFO, "decision log: %llu record(s) past retention pruned",
 			       (unsigned long long)pruned);
+		}
+	}
+	/* the size cap: the log never takes the store's space from orders and
+	 * admin data; past it the oldest records go (counted as pruned) */
+	uint64_t rb = 0, re = 0, ib = 0, ie = 0;
+	if (rc == DD_OK && d->max_bytes > 0 &&
+	    dd_wtxn_table_stat(txn, DD_T_DECISIONS, &rb, &re) == DD_OK &&
+	    dd_wtxn_table_stat(txn, DD_T_DECISION_INDEX, &ib, &ie) == DD_OK &&
+	    rb + ib > d->max_bytes && re > 0) {
+		/* down to 90 % of the cap, at most 20,000 records per flush */
+		uint64_t per = (rb + ib) / re + 1;
+		uint64_t over = rb + ib - d->max_bytes / 10 * 9;
+		uint64_t n = over / per + 1;
+		if (n > 20000)
+			n = 20000;
+		uint64_t pruned = 0;
+		rc = journal_decisions_prune(txn, INT64_MAX, (size_t)n, &pruned);
+		if (rc == DD_OK && pruned > 0) {
+			pthread_mutex_lock(&d->lock);
+			uint64_t before = d->pruned;
+			d->pruned += pruned;
+			pthread_mutex_unlock(&d->lock);
+			if (before == 0)
+				dd_log(DD_LOG_WARN,
+				       "decision log: at its cap of %llu MiB (--decision-max-mb): the oldest "
+				       "records are pruned from now on (GetDecisionLogStats counts them)",
+				       (unsigned long long)(d->max_bytes >> 20));
 		}
 	}
 	if (rc != DD_OK)

@@ -162,6 +162,8 @@ int dd_config_set(dd_config *c, const char *key, const char *value, dd_error *er
 		NUM(decision_retention_days, 0, 36500);
 	if (!strcmp(key, "decision-queue"))
 		NUM(decision_queue, 1, 1u << 20);
+	if (!strcmp(key, "decision-max-mb"))
+		NUM(decision_max_mb, 0, 1u << 24);
 	if (!strcmp(key, "decision-redact")) {
 		snprintf(c->decision_redact, sizeof(c->decision_redact), "%s", val);
 		return strlen(val) < sizeof(c->decision_redact) ? DD_OK
@@ -274,6 +276,7 @@ const dd_config_key dd_config_keys[] = {
 	{ "max-call-ms", 0 }, { "max-pending-replies", 0 }, { "max-metadata-bytes", 0 },
 	{ "max-repeated", 0 }, { "min-policy-tests", 0 }, { "promotion-review-bps", 0 },
 	{ "decision-retention-days", 0 }, { "decision-queue", 0 }, { "decision-redact", 0 },
+	{ "decision-max-mb", 0 },
 	{ "price-history-days", 0 },
 	{ NULL, 0 },
 };
@@ -332,6 +335,7 @@ void dd_config_entries(const dd_config *c, dd_config_entry_fn fn, void *ud)
 	NUMV("promotion-review-bps", c->promotion_review_bps);
 	NUMV("decision-retention-days", c->decision_retention_days);
 	NUMV("decision-queue", c->decision_queue);
+	NUMV("decision-max-mb", c->decision_max_mb);
 	fn(ud, "decision-redact", c->decision_redact);
 	NUMV("price-history-days", c->price_history_days);
 #undef NUMV

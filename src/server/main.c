@@ -40,6 +40,8 @@ static void usage(FILE *f)
 	        "  --writer-batch N              most writes per write transaction, 1..256 (256; 1 = no group commit)\n"
 	        "  --decision-retention-days N   prune decision log records older than N days (0 = keep)\n"
 	        "  --decision-queue N            decision records waiting to be written at most (4096)\n"
+	        "  --decision-max-mb N           the decision log's size cap; past it the oldest\n"
+	        "                                records are pruned (0 = a quarter of --map-size)\n"
 	        "  --decision-redact F,...       blank these request fields in the decision log\n"
 	        "                                (customer_id, attributes, coupon_codes, region, channel)\n"
 	        "  --require-approval            only APPROVED policy versions may be activated\n"
@@ -364,7 +366,10 @@ int main(int argc, char **argv)
 	int rc = 1;
 	dd_decisions_opts dopts = { .queue = cfg.decision_queue,
 	                            .retention_days = cfg.decision_retention_days,
-	                            .redact = cfg.decision_redact };
+	                            .redact = cfg.decision_redact,
+	                            .max_bytes = cfg.decision_max_mb
+	                                                 ? (uint64_t)cfg.decision_max_mb << 20
+	                                                 : (uint64_t)cfg.map_size / 4 };
 	if (dd_decisions_new(&cfg.decisions, writer, &dopts, &err) != DD_OK) {
 		dd_log(DD_LOG_ERROR, "%s", err.msg);
 		goto out;

@@ -63,6 +63,7 @@ typedef struct dd_config {
 	/* the decision log (README "Decision log"); decisions is made by main.c */
 	unsigned decision_retention_days; /* 0 = kept forever */
 	unsigned decision_queue;          /* records waiting at most; then dropped and counted */
+	unsigned decision_max_mb;         /* the log's size cap; 0 = a quarter of map_size */
 	char decision_redact[256];        /* request fields blanked before storing */
 	struct dd_decisions *decisions;
 } dd_config;

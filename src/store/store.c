@@ -822,6 +822,21 @@ int dd_wtxn_del(dd_wtxn *txn, dd_table t, dd_val key)
 }
 
 /* *val is valid until the next write in txn or its end. */
+int dd_wtxn_table_stat(dd_wtxn *txn, dd_table t, uint64_t *bytes, uint64_t *entries)
+{
+	if (txn == NULL || txn->child != NULL || !table_ok(t))
+		return DD_EINVAL;
+	if (txn->err != DD_OK)
+		return txn->err;
+	MDB_stat st;
+	if (mdb_stat(txn->txn, txn->store->dbi[t], &st) != 0)
+		return DD_ESTORE;
+	*bytes = ((uint64_t)st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) *
+	         st.ms_psize;
+	*entries = st.ms_entries;
+	return DD_OK;
+}
+
 int dd_wtxn_get(dd_wtxn *txn, dd_table t, dd_val key, dd_val *val)
 {
 	if (txn == NULL || txn->child != NULL)

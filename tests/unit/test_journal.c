@@ -419,6 +419,38 @@ static void test_decisions_queue_drops_and_counts(void **state)
 	pthread_mutex_destroy(&g.lock);
 }
 
+/* The size cap: past max_bytes the oldest records are pruned (counted), so
+ * the log cannot fill the store; the newest stay fetchable. */
+static void test_decisions_size_cap(void **state)
+{
+	fixture *f = *state;
+	dd_decisions *d;
+	dd_error err;
+	dd_decisions_opts opts = { .queue = 100000, .max_bytes = 256 * 1024 };
+	assert_int_equal(dd_decisions_new(&d, f->writer, &opts, &err), DD_OK);
+	char id[32];
+	for (int round = 0; round < 20; round++) {
+		for (int i = 0; i < 500; i++) {
+			snprintf(id, sizeof(id), "c%05d", round * 500 + i);
+			record(d, id, "");
+		}
+		dd_decisions_flush(d);
+	}
+	Dealdesk__V1__DecisionLogStats st;
+	dd_decisions_stats(d, &st);
+	assert_int_equal(st.recorded, 10000);
+	assert_int_equal(st.written, 10000);
+	assert_int_equal(st.dropped, 0);
+	assert_true(st.pruned > 0);
+	/* what is left fits the cap (checked after each flush) */
+	Dealdesk__V1__DecisionRecord *rec;
+	assert_int_equal(dd_decision_get(f->store, "c09999", NULL, &f->arena, &rec, &err), DD_OK);
+	assert_int_equal(dd_decision_get(f->store, "c00000", NULL, &f->arena, &rec, &err),
+	                 DD_ENOTFOUND);
+	assert_true(st.written - st.pruned < 10000);
+	dd_decisions_free(d);
+}
+
 static void test_redact_names(void **state)
 {
 	(void)state;
@@ -448,6 +480,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decisions_queue_drops_and_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decisions_size_cap, setup, teardown),
 		cmocka_unit_test(test_redact_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
