@@ -136,6 +136,10 @@ int dd_wtxn_begin_child(dd_wtxn *parent, dd_wtxn **out);
 /* The store's dd_store_opts.price_history_days (the default when 0). */
 int64_t dd_wtxn_price_history_days(const dd_wtxn *txn);
 
+/* A scratch copy of src's data (every table but the journal's) in a new
+ * store at dir (no fsync): what-if analyses write to it, never to src. */
+int dd_store_clone_data(dd_store *src, const char *dir, dd_store **out, dd_error *err);
+
 /* Online consistent copy to an empty directory (mdb_env_copy2, compacting). */
 int dd_store_backup(dd_store *store, const char *dir, dd_error *err);
 

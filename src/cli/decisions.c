@@ -7,6 +7,8 @@
 #include "cli/cli.h"
 #include "dealdesk/model.h"
 #include "dealdesk/money.h"
+#include "dealdesk/pbjson.h"
+#include "dealdesk/v1/admin.pb-c.h"
 #include "dealdesk/v1/journal.pb-c.h"
 
 static const char usage[] =
@@ -28,6 +30,7 @@ static const char usage[] =
 static const char impact_usage[] =
 	"usage: dealdesk impact --kind KIND (--version N | --sha256 HEX)\n"
 	"                       [--last N | --from UNIX --to UNIX] [--examples N]\n"
+	"       dealdesk impact (--promotions FILE.json | --checks FILE.json) ...\n"
 	"\n"
 	"Replays recorded quote decisions with policy version N of KIND (pricing,\n"
 	"promotions, credit, compliance; stored, not necessarily active) in place of\n"
@@ -35,10 +38,14 @@ static const char impact_usage[] =
 	"outcome transitions, the change in discount cost and approved exposure per\n"
 	"currency, the change in compliance flags, and a few examples.\n"
 	"--last N (default 1000) takes the last N recorded decisions; --from/--to a\n"
-	"window of recording times instead.\n";
+	"window of recording times instead.\n"
+	"--promotions / --checks: a data candidate instead (a PutPromotions or\n"
+	"PutComplianceChecks JSON file: the records as they would be written); each\n"
+	"decision is replayed on its recorded policy versions, on the current data\n"
+	"with and without them (on a scratch copy: nothing is written).\n";
 
 enum { OPT_ORDER = 1, OPT_FROM, OPT_TO, OPT_KIND, OPT_VERSION, OPT_LAST, OPT_EXAMPLES,
-       OPT_SHA256 };
+       OPT_SHA256, OPT_PROMOTIONS, OPT_CHECKS };
 
 static const char *short_enum(const ProtobufCEnumDescriptor *d, int v, const char *prefix,
                               char *buf, size_t size)
@@ -257,9 +264,15 @@ int cli_cmd_decisions(cli *c, int argc, char **argv)
 
 static void print_impact(const Dealdesk__V1__ImpactRequest *q, const Dealdesk__V1__ImpactReport *r)
 {
-	printf("replayed %u decision(s) with %s policy v%" PRIu64 ": %u change%s",
-	       r->replayed, dd_policy_kind_name((dd_policy_kind)q->kind), r->candidate_version,
-	       r->changed, r->changed == 1 ? "" : "s");
+	if (q->n_promotions || q->n_checks)
+		printf("replayed %u decision(s) with %zu promotion(s) and %zu check(s) as written: "
+		       "%u change%s",
+		       r->replayed, q->n_promotions, q->n_checks, r->changed,
+		       r->changed == 1 ? "" : "s");
+	else
+		printf("replayed %u decision(s) with %s policy v%" PRIu64 ": %u change%s",
+		       r->replayed, dd_policy_kind_name((dd_policy_kind)q->kind),
+		       r->candidate_version, r->changed, r->changed == 1 ? "" : "s");
 	if (r->current_data)
 		printf(" (%u replayed on current data: their data version moved on)", r->current_data);
 	printf("\n");
@@ -319,8 +332,11 @@ int cli_cmd_impact(cli *c, int argc, char **argv)
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "examples", required_argument, NULL, OPT_EXAMPLES },
 		{ "sha256", required_argument, NULL, OPT_SHA256 },
+		{ "promotions", required_argument, NULL, OPT_PROMOTIONS },
+		{ "checks", required_argument, NULL, OPT_CHECKS },
 		CLI_GLOBAL_OPTIONS
 	};
+	ProtobufCMessage *files[2] = { NULL, NULL };
 	Dealdesk__V1__ImpactRequest req = DEALDESK__V1__IMPACT_REQUEST__INIT;
 	int opt;
 	uint64_t u;
@@ -341,6 +357,34 @@ int cli_cmd_impact(cli *c, int argc, char **argv)
 		case OPT_SHA256:
 			req.sha256 = optarg;
 			continue;
+		case OPT_PROMOTIONS:
+		case OPT_CHECKS: {
+			int k = opt == OPT_CHECKS;
+			const ProtobufCMessageDescriptor *d =
+				k ? &dealdesk__v1__put_compliance_checks_request__descriptor
+				  : &dealdesk__v1__put_promotions_request__descriptor;
+			char *text;
+			size_t len;
+			if (files[k] != NULL || cli_read_file(optarg, &text, &len) != CLI_OK)
+				return files[k] ? cli_usage_error("impact", "--%s given twice",
+				                                  k ? "checks" : "promotions")
+				                : CLI_EUSAGE;
+			dd_error e;
+			int prc = dd_pbjson_parse_message(text, len, d, &files[k], &e);
+			free(text);
+			if (prc != DD_OK)
+				return cli_usage_error("impact", "%s: %s", optarg, e.msg);
+			if (k) {
+				const Dealdesk__V1__PutComplianceChecksRequest *f = (const void *)files[k];
+				req.checks = f->checks;
+				req.n_checks = f->n_checks;
+			} else {
+				const Dealdesk__V1__PutPromotionsRequest *f = (const void *)files[k];
+				req.promotions = f->promotions;
+				req.n_promotions = f->n_promotions;
+			}
+			continue;
+		}
 		case OPT_LAST:
 		case OPT_EXAMPLES:
 			if (!cli_parse_uint64(optarg, &u) || u == 0 || u > 100000)
@@ -366,17 +410,26 @@ int cli_cmd_impact(cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("impact", "unexpected argument '%s'", argv[optind]);
-	if (req.kind == 0 || (req.version == 0) == (*req.sha256 == '\0'))
-		return cli_usage_error("impact", "needs --kind KIND and --version N or --sha256 HEX");
+	int data = req.n_promotions > 0 || req.n_checks > 0;
+	if (!data && (req.kind == 0 || (req.version == 0) == (*req.sha256 == '\0')))
+		return cli_usage_error("impact", "needs --kind KIND and --version N or --sha256 HEX, "
+		                                 "or --promotions/--checks FILE.json");
 	ProtobufCMessage *resp = NULL;
 	int rc = cli_call(c, "/dealdesk.v1.DecisionLog/Impact", &req.base,
 	                  &dealdesk__v1__impact_report__descriptor, &resp);
-	if (rc != CLI_OK)
+	if (rc != CLI_OK) {
+		for (int k = 0; k < 2; k++)
+			if (files[k])
+				protobuf_c_message_free_unpacked(files[k], NULL);
 		return rc;
+	}
 	if (c->json)
 		rc = cli_print_json(resp, false);
 	else
 		print_impact(&req, (const void *)resp);
 	protobuf_c_message_free_unpacked(resp, NULL);
+	for (int k = 0; k < 2; k++)
+		if (files[k])
+			protobuf_c_message_free_unpacked(files[k], NULL);
 	return rc;
 }

@@ -22,10 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "dealdesk/admin.h"
 #include "dealdesk/money.h"
 #include "dealdesk/v1/orders.pb-c.h"
 
 #define IMPACT_LAST_DEFAULT 1000
+
+static int impact_run(dd_quoter *q, dd_store *store, const Dealdesk__V1__ImpactRequest *req,
+                      int data, dd_arena *arena, Dealdesk__V1__ImpactReport **out, dd_error *err);
 #define IMPACT_LAST_MAX 100000
 #define IMPACT_EXAMPLES_DEFAULT 5
 #define IMPACT_EXAMPLES_MAX 100
@@ -379,9 +385,9 @@ static int account(impact_acc *acc, const char *id, const Dealdesk__V1__QuoteRes
 /* One recorded decision: replayed with the candidate, compared with the
  * answer on the recorded versions (the recorded answer itself when the data
  * has not moved, else a replay on the current data). */
-static int impact_one(dd_quoter *q, impact_acc *acc, const Dealdesk__V1__ImpactRequest *req,
-                      uint64_t data_version, const Dealdesk__V1__DecisionRecord *rec,
-                      dd_arena *scratch)
+static int impact_one(dd_quoter *q, dd_quoter *cq, impact_acc *acc,
+                      const Dealdesk__V1__ImpactRequest *req, uint64_t data_version,
+                      const Dealdesk__V1__DecisionRecord *rec, dd_arena *scratch)
 {
 	replay_input in;
 	dd_error e;
@@ -399,8 +405,11 @@ static int impact_one(dd_quoter *q, impact_acc *acc, const Dealdesk__V1__ImpactR
 			return DD_OK;
 		}
 	}
-	in.pin[req->kind] = req->version;
-	int rc = rerun(q, &in, scratch, &after, &e);
+	/* a policy candidate: its version in place of the recorded one; a data
+	 * candidate: the recorded versions on the scratch copy holding it */
+	if (cq == NULL)
+		in.pin[req->kind] = req->version;
+	int rc = rerun(cq ? cq : q, &in, scratch, &after, &e);
 	if (rc != DD_OK) {
 		skip(acc, "%s: %s", rec->decision_id, e.msg);
 		return DD_OK;
@@ -414,7 +423,7 @@ static int impact_one(dd_quoter *q, impact_acc *acc, const Dealdesk__V1__ImpactR
 }
 
 typedef struct impact_scan {
-	dd_quoter *q;
+	dd_quoter *q, *cq;
 	impact_acc *acc;
 	const Dealdesk__V1__ImpactRequest *req;
 	uint64_t data_version;
@@ -436,7 +445,7 @@ static int impact_record(void *ud, dd_val key, dd_val val)
 	int64_t at = rec->recorded_at / 1000000000;
 	if ((s->req->from_time && at < s->req->from_time) || (s->req->to_time && at >= s->req->to_time))
 		return 0;
-	s->rc = impact_one(s->q, s->acc, s->req, s->data_version, rec, &s->scratch);
+	s->rc = impact_one(s->q, s->cq, s->acc, s->req, s->data_version, rec, &s->scratch);
 	return s->rc == DD_OK ? 0 : 1;
 }
 
@@ -484,9 +493,65 @@ static int version_by_hash(dd_store *store, int kind, const char *sha256, uint64
 	return DD_OK;
 }
 
+/* A data candidate's scratch world: a copy of the data (not the journal)
+ * in a temporary directory, the candidate records written to it, and a
+ * quoter over it. */
+typedef struct scratch_world {
+	char dir[64];
+	dd_store *store;
+	dd_quoter *q;
+} scratch_world;
+
+static void world_free(scratch_world *w)
+{
+	dd_quoter_free(w->q);
+	dd_store_close(w->store);
+	if (w->dir[0]) {
+		char f[96];
+		snprintf(f, sizeof(f), "%s/data.mdb", w->dir);
+		unlink(f);
+		snprintf(f, sizeof(f), "%s/lock.mdb", w->dir);
+		unlink(f);
+		rmdir(w->dir);
+	}
+}
+
+static int world_new(scratch_world *w, dd_store *store, const Dealdesk__V1__ImpactRequest *req,
+                     dd_error *err)
+{
+	memset(w, 0, sizeof(*w));
+	snprintf(w->dir, sizeof(w->dir), "/tmp/dealdesk-impact-XXXXXX");
+	if (mkdtemp(w->dir) == NULL) {
+		w->dir[0] = '\0';
+		return dd_error_set(err, DD_ESTORE, "impact: cannot make a scratch directory");
+	}
+	int rc = dd_store_clone_data(store, w->dir, &w->store, err);
+	if (rc == DD_OK && req->n_promotions > 0)
+		rc = dd_admin_put(w->store, DD_ENTITY_PROMOTION, (ProtobufCMessage *const *)req->promotions,
+		                  req->n_promotions, "promotions", NULL, err);
+	if (rc == DD_OK && req->n_checks > 0)
+		rc = dd_admin_put(w->store, DD_ENTITY_CHECK, (ProtobufCMessage *const *)req->checks,
+		                  req->n_checks, "checks", NULL, err);
+	if (rc == DD_OK)
+		rc = dd_quoter_new(&w->q, w->store, NULL, err);
+	if (rc != DD_OK)
+		world_free(w);
+	return rc;
+}
+
 int dd_decision_impact(dd_quoter *q, dd_store *store, const Dealdesk__V1__ImpactRequest *in_req,
                        dd_arena *arena, Dealdesk__V1__ImpactReport **out, dd_error *err)
 {
+	int data = in_req->n_promotions > 0 || in_req->n_checks > 0;
+	if (data) {
+		if (in_req->kind != 0 || in_req->version != 0 || (in_req->sha256 && *in_req->sha256))
+			return dd_error_set(err, DD_EINVAL,
+			                    "promotions: a data candidate takes no kind, version or sha256");
+		if (in_req->n_promotions + in_req->n_checks > DD_MAX_BATCH)
+			return dd_error_set(err, DD_EINVAL, "promotions: at most %d records with checks",
+			                    DD_MAX_BATCH);
+		return impact_run(q, store, in_req, 1, arena, out, err);
+	}
 	if (dd_policy_kind_name((dd_policy_kind)in_req->kind) == NULL)
 		return dd_error_set(err, DD_EINVAL, "kind: unknown policy kind %d", (int)in_req->kind);
 	Dealdesk__V1__ImpactRequest copy = *in_req;
@@ -501,6 +566,12 @@ int dd_decision_impact(dd_quoter *q, dd_store *store, const Dealdesk__V1__Impact
 	if (req->version == 0)
 		return dd_error_set(err, DD_EINVAL,
 		                    "version: required (the candidate policy version, or sha256)");
+	return impact_run(q, store, req, 0, arena, out, err);
+}
+
+static int impact_run(dd_quoter *q, dd_store *store, const Dealdesk__V1__ImpactRequest *req,
+                      int data, dd_arena *arena, Dealdesk__V1__ImpactReport **out, dd_error *err)
+{
 	if (req->last_n > IMPACT_LAST_MAX)
 		return dd_error_set(err, DD_EINVAL, "last_n: at most %d", IMPACT_LAST_MAX);
 	if (req->max_examples > IMPACT_EXAMPLES_MAX)
@@ -521,18 +592,27 @@ int dd_decision_impact(dd_quoter *q, dd_store *store, const Dealdesk__V1__Impact
 	if (!r->outcomes || !r->money || !r->skip_reasons || !r->examples)
 		return dd_error_set(err, DD_ENOMEM, "out of memory");
 	impact_scan s = { .q = q, .acc = &acc, .req = req };
+	scratch_world world;
+	if (data) {
+		int wrc = world_new(&world, store, req, err);
+		if (wrc != DD_OK)
+			return wrc;
+		s.cq = world.q;
+	}
 	dd_arena_init(&s.scratch, 65536, 0);
 	dd_rtxn *t = NULL;
 	if (dd_rtxn_new(store, &t) != DD_OK || dd_rtxn_begin(t) != DD_OK) {
 		dd_rtxn_free(t);
 		dd_arena_free(&s.scratch);
+		if (data)
+			world_free(&world);
 		return dd_error_set(err, DD_ESTORE, "store: cannot begin a read");
 	}
 	s.data_version = dd_rtxn_data_version(t);
 	unsigned char pk[9];
 	dd_val pv;
 	dd_key_policy(pk, (int)req->kind, req->version);
-	if (dd_rtxn_get(t, DD_T_POLICIES, (dd_val){ pk, 9 }, &pv) != DD_OK) {
+	if (!data && dd_rtxn_get(t, DD_T_POLICIES, (dd_val){ pk, 9 }, &pv) != DD_OK) {
 		dd_rtxn_end(t);
 		dd_rtxn_free(t);
 		dd_arena_free(&s.scratch);
@@ -559,6 +639,8 @@ int dd_decision_impact(dd_quoter *q, dd_store *store, const Dealdesk__V1__Impact
 	dd_rtxn_end(t);
 	dd_rtxn_free(t);
 	dd_arena_free(&s.scratch);
+	if (data)
+		world_free(&world);
 	if (rc == DD_OK)
 		rc = s.rc;
 	if (rc != DD_OK)

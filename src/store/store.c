@@ -435,6 +435,56 @@ int dd_store_map_use(dd_store *store, uint64_t *used, uint64_t *size)
 	return DD_OK;
 }
 
+int dd_store_clone_data(dd_store *src, const char *dir, dd_store **out, dd_error *err)
+{
+	*out = NULL;
+	dd_store_opts o = { .path = dir, .no_sync = 1,
+		            .price_history_days = src->price_history_days };
+	MDB_envinfo info;
+	if (mdb_env_info(src->env, &info) == 0)
+		o.map_size = info.me_mapsize;
+	dd_store *dst;
+	int rc = dd_store_open(&dst, &o, err);
+	if (rc != DD_OK)
+		return rc;
+	MDB_txn *rt = NULL, *wt = NULL;
+	int mrc = mdb_txn_begin(src->env, NULL, MDB_RDONLY, &rt);
+	if (mrc == 0)
+		mrc = mdb_txn_begin(dst->env, NULL, 0, &wt);
+	for (int t = 0; mrc == 0 && t < DD_T__COUNT; t++) {
+		/* the journal records what happened here, not data to decide on */
+		if (table_is_journal((dd_table)t))
+			continue;
+		MDB_cursor *c;
+		if ((mrc = mdb_cursor_open(rt, src->dbi[t], &c)) != 0)
+			break;
+		MDB_val k, v;
+		int op = MDB_FIRST;
+		while ((mrc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+			op = MDB_NEXT;
+			/* the meta table already holds the schema the open wrote */
+			if ((mrc = mdb_put(wt, dst->dbi[t], &k, &v, 0)) != 0)
+				break;
+		}
+		mdb_cursor_close(c);
+		if (mrc == MDB_NOTFOUND)
+			mrc = 0;
+	}
+	if (rt)
+		mdb_txn_abort(rt);
+	if (mrc == 0)
+		mrc = mdb_txn_commit(wt);
+	else if (wt)
+		mdb_txn_abort(wt);
+	if (mrc != 0) {
+		dd_store_close(dst);
+		return dd_error_set(err, DD_ESTORE, "store: cannot copy the data: %s",
+		                    mdb_strerror(mrc));
+	}
+	*out = dst;
+	return DD_OK;
+}
+
 void dd_store_close(dd_store *store)
 {
 	if (store == NULL)

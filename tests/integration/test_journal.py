@@ -220,6 +220,75 @@ class DecisionLogTest(unittest.TestCase):
         self.assertIn("version: credit policy v999 is not stored", cm.exception.details())
 
 
+    def test_4_impact_of_a_check_and_a_promotion(self):
+        """A data candidate: a compliance check and a promotion as they would
+        be written, replayed on a scratch copy of the data. The figures are
+        checked against the same records written for real afterwards."""
+        s = self.s
+        before = wait_written(s, 0).written
+        reqs = [quote_req("acme", q) for q in (3, 12, 25)]
+        rs = [s.quote.Quote(r, timeout=30) for r in reqs]
+        wait_written(s, before + 3)
+        # a MAX_DISCOUNT of 0 %: every discounted line is flagged
+        check = T.ComplianceCheck(id="no-discount", kind=T.CHECK_KIND_MAX_DISCOUNT, bps=0,
+                                  on_fail=T.COMPLIANCE_STATUS_WARN, enabled=True,
+                                  description="no discount at all")
+        promo = T.Promotion(id="IMPACT-10", name="10 % off cables", enabled=True,
+                            kind=T.PROMOTION_KIND_PERCENTAGE, percent_bps=1000,
+                            skus=["CABLE-3"])
+        rc = s.decisions.Impact(J.ImpactRequest(checks=[check], last_n=3), timeout=120)
+        rp = s.decisions.Impact(J.ImpactRequest(promotions=[promo], last_n=3), timeout=120)
+        self.assertEqual((rc.replayed, rc.skipped), (3, 0))
+        self.assertEqual((rp.replayed, rp.skipped), (3, 0))
+        self.assertEqual(rc.candidate_version, 0)
+        # nothing was written to the store itself
+        with self.assertRaises(grpc.RpcError) as cm:
+            s.catalog.GetPromotion(A.PromotionKey(id="IMPACT-10"), timeout=30)
+        self.assertEqual(cm.exception.code(), SC.NOT_FOUND)
+        self.assertEqual([r.total for r in rs],
+                         [s.quote.Quote(q, timeout=30).total for q in reqs])
+        # the same records written for real: the impact said what they do
+        s.checks.PutComplianceChecks(A.PutComplianceChecksRequest(checks=[check]), timeout=30)
+        flagged = [s.quote.Quote(q, timeout=30) for q in reqs]
+        s.checks.DeleteComplianceCheck(A.ComplianceCheckKey(id="no-discount"), timeout=30)
+
+        def nflags(r):
+            return sum(1 for c in r.compliance
+                       if c.status in (T.COMPLIANCE_STATUS_WARN, T.COMPLIANCE_STATUS_BLOCK))
+        self.assertEqual(rc.compliance_flags_before, sum(nflags(r) for r in rs))
+        self.assertEqual(rc.compliance_flags_after, sum(nflags(r) for r in flagged))
+        self.assertGreater(rc.compliance_flags_delta, 0)
+        self.assertEqual(rc.changed, sum(1 for a, b in zip(rs, flagged) if nflags(a) != nflags(b)))
+        s.catalog.PutPromotions(A.PutPromotionsRequest(promotions=[promo]), timeout=30)
+        promoted = [s.quote.Quote(q, timeout=30) for q in reqs]
+        s.catalog.DeletePromotion(A.PromotionKey(id="IMPACT-10"), timeout=30)
+        usd = rp.money[0]
+        self.assertEqual((usd.currency, usd.discount_cost_before, usd.discount_cost_after),
+                         ("USD", sum(r.discount_total for r in rs),
+                          sum(r.discount_total for r in promoted)))
+        self.assertGreater(usd.discount_cost_delta, 0)
+        self.assertEqual(rp.changed, 3)
+        # CLI, and a data candidate takes no policy version
+        path = os.path.join(s.dir if hasattr(s, "dir") else "/tmp", "impact-checks.json")
+        with open(path, "w") as f:
+            f.write('{"checks": [{"id": "no-discount", "kind": "MAX_DISCOUNT", "bps": 0, '
+                    '"on_fail": "WARN", "enabled": true}]}')
+        p = cli(s, "impact", "--checks", path, "--last", "3")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("replayed 3 decision(s) with 0 promotion(s) and 1 check(s) as written: "
+                      "%d change" % rc.changed, p.stdout)
+        os.unlink(path)
+        with self.assertRaises(grpc.RpcError) as cm:
+            s.decisions.Impact(J.ImpactRequest(kind=T.POLICY_KIND_CREDIT, version=1,
+                                               checks=[check]), timeout=30)
+        self.assertEqual(cm.exception.code(), SC.INVALID_ARGUMENT)
+        bad = T.ComplianceCheck(id="", kind=T.CHECK_KIND_MAX_DISCOUNT)
+        with self.assertRaises(grpc.RpcError) as cm:
+            s.decisions.Impact(J.ImpactRequest(checks=[bad], last_n=3), timeout=30)
+        self.assertEqual(cm.exception.code(), SC.INVALID_ARGUMENT)
+        self.assertIn("checks[0].id", cm.exception.details())
+
+
 class RedactionTest(unittest.TestCase):
     def test_redacted_record_is_not_replayed(self):
         s = harness.Server("--decision-redact", "customer_id,attributes")

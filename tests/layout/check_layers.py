@@ -100,7 +100,7 @@ MAY_INCLUDE = {
     "admin": {"store", "policy", "model", "common", "proto"},
     "quote": {"store", "policy", "model", "common", "proto", "analytics"},
     "server": {"admin", "quote", "store", "policy", "model", "common", "proto", "analytics"},
-    "journal": {"quote", "store", "policy", "model", "common", "proto", "analytics"},
+    "journal": {"quote", "admin", "store", "policy", "model", "common", "proto", "analytics"},
     "client": {"model", "common", "proto"},
     "cli": {"client", "model", "common", "proto"},
     # policy tests: the engine plus the client's JSON reader (dd_pbjson)
