@@ -49,7 +49,7 @@ done
 needed="$(echo $needed | tr ' ' '\n' | sort -u)"
 missing=""
 for p in $needed; do
-  echo "$closure" | grep -qx "$p" || missing="$missing $p"
+  grep -qx "$p" <<<"$closure" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
   echo "dockerfile: the runtime stage lacks:$missing" >&2

@@ -19,7 +19,7 @@ for f in usr/sbin/dealdeskd usr/bin/dealdesk \
   [ -f "$DEST/$f" ] || fail "missing /$f"
 done
 [ -x "$DEST/usr/sbin/dealdeskd" ] || fail "dealdeskd is not executable"
-"$DEST/usr/bin/dealdesk" --help | grep -q "backup" || fail "the installed dealdesk does not run"
+[[ "$("$DEST/usr/bin/dealdesk" --help)" == *backup* ]] || fail "the installed dealdesk does not run"
 "$DEST/usr/sbin/dealdeskd" --help >/dev/null 2>&1 || fail "the installed dealdeskd does not run"
 # the unit (configured from packaging/dealdeskd.service.in) starts the
 # installed server, with the installed example configuration
