@@ -84,9 +84,12 @@ void dd_decisions_free(dd_decisions *d);
  * already packed (the caller packs once for the log and the wire). Copies
  * what it needs; never blocks on the store. A record that cannot be queued
  * is counted as dropped. */
+/* req_bytes / resp_bytes: the messages as received / as sent, when the
+ * caller has them (NULL: packed here). */
 void dd_decisions_record(dd_decisions *d, Dealdesk__V1__DecisionKind kind,
-                         const ProtobufCMessage *req, const ProtobufCMessage *resp,
-                         const uint8_t *resp_bytes, size_t resp_len, const char *principal);
+                         const ProtobufCMessage *req, const uint8_t *req_bytes, size_t req_len,
+                         const ProtobufCMessage *resp, const uint8_t *resp_bytes,
+                         size_t resp_len, const char *principal);
 
 void dd_decisions_stats(dd_decisions *d, Dealdesk__V1__DecisionLogStats *out);
 /* Writes everything queued now and waits (tests, shutdown). */

@@ -257,8 +257,9 @@ static void submit_flush(dd_decisions *d)
 }
 
 void dd_decisions_record(dd_decisions *d, Dealdesk__V1__DecisionKind kind,
-                         const ProtobufCMessage *req, const ProtobufCMessage *resp,
-                         const uint8_t *resp_bytes, size_t resp_len, const char *principal)
+                         const ProtobufCMessage *req, const uint8_t *req_bytes, size_t req_len,
+                         const ProtobufCMessage *resp, const uint8_t *resp_bytes,
+                         size_t resp_len, const char *principal)
 {
 	if (d == NULL || req == NULL || resp == NULL)
 		return;
@@ -272,7 +273,7 @@ void dd_decisions_record(dd_decisions *d, Dealdesk__V1__DecisionKind kind,
 		q = o->quote;
 		order_id = o->order_id;
 	}
-	size_t rl = protobuf_c_message_get_packed_size(req);
+	size_t rl = req_bytes ? req_len : protobuf_c_message_get_packed_size(req);
 	size_t sl = resp_bytes ? resp_len : protobuf_c_message_get_packed_size(resp);
 	pending *p = malloc(sizeof(*p) + rl + sl);
 	if (p == NULL) {
@@ -300,7 +301,10 @@ void dd_decisions_record(dd_decisions *d, Dealdesk__V1__DecisionKind kind,
 	p->total = q ? q->total : 0;
 	p->outcome = q && q->credit ? (int)q->credit->outcome : 0;
 	p->compliance = q ? (int)q->compliance_status : 0;
-	p->req_len = protobuf_c_message_pack(req, p->bytes);
+	if (req_bytes)
+		memcpy(p->bytes, req_bytes, rl), p->req_len = rl;
+	else
+		p->req_len = protobuf_c_message_pack(req, p->bytes);
 	if (resp_bytes)
 		memcpy(p->bytes + rl, resp_bytes, sl), p->resp_len = sl;
 	else

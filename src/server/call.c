@@ -329,6 +329,12 @@ static void note_decision(dd_call *call, const ProtobufCMessage *resp)
 		                    (int)q->compliance_status);
 }
 
+const uint8_t *dd_call_request_bytes(const dd_call *call, size_t *len)
+{
+	*len = call->request_len;
+	return call->request_bytes;
+}
+
 void dd_call_note_decision(dd_call *call, const ProtobufCMessage *resp)
 {
 	if (resp != NULL)

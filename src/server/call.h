@@ -106,6 +106,8 @@ const struct dd_config *dd_call_config(const dd_call *call);
  * for the metrics) before a handler turns resp into something else (the
  * journal's packed shell); dd_call_finish then looks no further. */
 void dd_call_note_decision(dd_call *call, const ProtobufCMessage *resp);
+/* The request as received (unary calls; NULL otherwise), valid for the call. */
+const uint8_t *dd_call_request_bytes(const dd_call *call, size_t *len);
 int dd_call_finish(dd_call *call, int rc, const ProtobufCMessage *resp,
                    const dd_error *err);
 

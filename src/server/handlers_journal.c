@@ -55,15 +55,18 @@ static const ProtobufCMessage *record(dd_call *call, Dealdesk__V1__DecisionKind 
 	if (d == NULL)
 		return resp;
 	dd_arena *a = dd_call_arena(call);
+	/* the request as it came (kept by the transport), not packed again */
+	size_t ql = 0;
+	const uint8_t *qb = dd_call_request_bytes(call, &ql);
 	size_t len = protobuf_c_message_get_packed_size(resp);
 	uint8_t *bytes = dd_arena_alloc(a, len ? len : 1);
 	if (bytes == NULL) { /* the log packs it itself */
-		dd_decisions_record(d, kind, dd_call_request(call), resp, NULL, 0,
+		dd_decisions_record(d, kind, dd_call_request(call), qb, ql, resp, NULL, 0,
 		                    dd_call_identity(call));
 		return resp;
 	}
 	protobuf_c_message_pack(resp, bytes);
-	dd_decisions_record(d, kind, dd_call_request(call), resp, bytes, len,
+	dd_decisions_record(d, kind, dd_call_request(call), qb, ql, resp, bytes, len,
 	                    dd_call_identity(call));
 	return packed_shell(a, resp, bytes, len);
 }

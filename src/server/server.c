@@ -135,6 +135,8 @@ static grpc_status_code decode_request(dd_call *c, dd_error *err)
 		return GRPC_STATUS_INVALID_ARGUMENT;
 	}
 	c->request = req;
+	c->request_bytes = buf;
+	c->request_len = len;
 	return GRPC_STATUS_OK;
 }
 

@@ -66,6 +66,8 @@ struct dd_call {
 	dd_arena arena;     /* request, response, metadata copies */
 	bool arena_live;    /* not yet released */
 	const ProtobufCMessage *request;
+	const uint8_t *request_bytes; /* as received (in the arena), for the decision log */
+	size_t request_len;
 	char *peer;         /* gpr_malloc'd on first dd_call_peer */
 	const char *identity;
 	dd_role role;

@@ -323,7 +323,7 @@ static void record(dd_decisions *d, const char *id, const char *order)
 	resp.order_id = (char *)order;
 	resp.currency = (char *)"USD";
 	resp.total = 1234;
-	dd_decisions_record(d, DEALDESK__V1__DECISION_KIND__DECISION_KIND_QUOTE, &req.base,
+	dd_decisions_record(d, DEALDESK__V1__DECISION_KIND__DECISION_KIND_QUOTE, &req.base, NULL, 0,
 	                    &resp.base, NULL, 0, "token:shop");
 }
 
