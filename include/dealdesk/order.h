@@ -68,6 +68,11 @@ int dd_order_payment_prepare(const char *invoice_id, int64_t amount, int64_t tim
 int dd_order_receivables_prepare(Dealdesk__V1__Invoice *const *items, size_t n, int64_t now,
                                  dd_arena *arena, dd_order_write **out, dd_error *err);
 
+/* After a commit prepare refused with DD_EPRECOND by its decision (a
+ * compliance BLOCK or a credit DECLINE; *out is then set to the write):
+ * the quote that decided it (in the prepare's arena); NULL otherwise. */
+const Dealdesk__V1__QuoteResponse *dd_order_refused_quote(const dd_order_write *w);
+
 /* 0 when the write already has its answer (nothing to apply). */
 int dd_order_write_needed(const dd_order_write *w);
 

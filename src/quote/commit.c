@@ -155,8 +155,10 @@ static int build_commit(quote_run *r, const Dealdesk__V1__CommitRequest *req,
 	const qo_order *o = &r->order;
 	dd_arena *a = w->arena;
 	int rc = refusal(r, err);
-	if (rc != DD_OK)
+	if (rc != DD_OK) {
+		w->refused = resp;
 		return rc;
+	}
 	if (req->has_expected_total && req->expected_total != o->total)
 		return dd_error_set(err, DD_EPRECOND,
 		                    "expected_total: the order's total is %lld, not %lld; nothing was committed",
@@ -397,9 +399,14 @@ int dd_order_commit_prepare(dd_quoter *q, const Dealdesk__V1__CommitRequest *req
 	lua_settop(q->L, top);
 	if (rc != DD_OK && err->code == DD_OK)
 		dd_error_set(err, rc, "%s", dd_strerror(rc));
-	if (rc == DD_OK)
+	if (rc == DD_OK || w->refused != NULL)
 		*out = w;
 	return rc;
+}
+
+const Dealdesk__V1__QuoteResponse *dd_order_refused_quote(const dd_order_write *w)
+{
+	return w ? w->refused : NULL;
 }
 
 int dd_order_change_prepare(dd_order_change change, const char *order_id, const char *actor,

@@ -62,6 +62,9 @@ struct dd_order_write {
 	/* receivables */
 	Dealdesk__V1__Invoice *const *items;
 	size_t nitems;
+	/* a commit refused by its decision (compliance BLOCK, credit DECLINE):
+	 * the quote that decided it, for the decision log */
+	const Dealdesk__V1__QuoteResponse *refused;
 	/* the answer: the order as stored */
 	const uint8_t *result;
 	size_t result_len;

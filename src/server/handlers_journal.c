@@ -76,6 +76,16 @@ const ProtobufCMessage *dd_journal_record_quote(dd_call *call, const ProtobufCMe
 	return record(call, DEALDESK__V1__DECISION_KIND__DECISION_KIND_QUOTE, resp);
 }
 
+void dd_journal_record_refused_commit(dd_call *call, const ProtobufCMessage *quote_req,
+                                      const ProtobufCMessage *quote_resp)
+{
+	dd_decisions *d = dd_call_config(call)->decisions;
+	dd_call_note_decision(call, quote_resp);
+	if (d != NULL)
+		dd_decisions_record(d, DEALDESK__V1__DECISION_KIND__DECISION_KIND_QUOTE, quote_req,
+		                    NULL, 0, quote_resp, NULL, 0, dd_call_identity(call));
+}
+
 const ProtobufCMessage *dd_journal_record_order(dd_call *call, const ProtobufCMessage *resp)
 {
 	const char *m = strrchr(dd_call_method(call), '/');

@@ -18,6 +18,11 @@ const ProtobufCMessage *dd_journal_record_order(dd_call *call, const ProtobufCMe
  * the audit log in the job's own transaction. Commit is not audited (the
  * decision log holds it). Call before dd_writer_submit. */
 void dd_journal_audit(dd_call *call, dd_writer_job *job);
+/* A Commit refused by its decision (compliance BLOCK, credit DECLINE): the
+ * quote that decided it, logged as a quote decision (the commit's
+ * QuoteRequest and the QuoteResponse; found by its order id, replayable). */
+void dd_journal_record_refused_commit(dd_call *call, const ProtobufCMessage *quote_req,
+                                      const ProtobufCMessage *quote_resp);
 
 /* dealdesk.v1.DecisionLog and dealdesk.v1.AuditLog */
 int dd_journal_get_decision(dd_call *call);

@@ -73,8 +73,17 @@ int dd_orders_commit(dd_call *call)
 	dd_error err;
 	dd_error_clear(&err);
 	dd_order_write *w = NULL;
-	int rc = dd_order_commit_prepare(dd_call_quoter(call), (const void *)dd_call_request(call),
-	                                 dd_handler_now(), dd_call_arena(call), &w, &err);
+	const Dealdesk__V1__CommitRequest *req = (const void *)dd_call_request(call);
+	int rc = dd_order_commit_prepare(dd_call_quoter(call), req, dd_handler_now(),
+	                                 dd_call_arena(call), &w, &err);
+	/* a refusal is a decision too: logged as the quote that made it */
+	const Dealdesk__V1__QuoteResponse *refused = rc == DD_EPRECOND ? dd_order_refused_quote(w) : NULL;
+	if (refused != NULL) {
+		/* the quote as the commit ran it: with the order's id */
+		Dealdesk__V1__QuoteRequest qr = *req->request;
+		qr.order_id = req->order_id;
+		dd_journal_record_refused_commit(call, &qr.base, &refused->base);
+	}
 	return submit_order(call, rc, w, &err);
 }
 

@@ -115,6 +115,25 @@ class DecisionLogTest(unittest.TestCase):
         rp = s.decisions.ReplayDecision(J.DecisionKey(order_id="jr-1"), timeout=30)
         self.assertEqual(rp.mode, J.REPLAY_MODE_CURRENT_DATA)
         self.assertIn("the commit's own write moved the data version", rp.reason)
+        # a commit refused by its decision is logged as the quote that made it
+        before = wait_written(s, 0).written
+        with self.assertRaises(grpc.RpcError) as cm:
+            s.orders.Commit(O.CommitRequest(order_id="jr-refused",
+                                            request=quote_req("defaulter", 1)), timeout=30)
+        self.assertEqual(cm.exception.code(), SC.FAILED_PRECONDITION)
+        self.assertIn("credit DECLINE", cm.exception.details())
+        wait_written(s, before + 1)
+        rec = s.decisions.GetDecision(J.DecisionKey(order_id="jr-refused"), timeout=30)
+        self.assertEqual(rec.kind, J.DECISION_KIND_QUOTE)
+        self.assertEqual(rec.credit_outcome, Q.CREDIT_OUTCOME_DECLINE)
+        refused = Q.QuoteResponse.FromString(rec.response)
+        self.assertEqual(refused.order_id, "jr-refused")
+        self.assertEqual(refused.credit.outcome, Q.CREDIT_OUTCOME_DECLINE)
+        rp = s.decisions.ReplayDecision(J.DecisionKey(order_id="jr-refused"), timeout=30)
+        self.assertTrue(rp.identical, rp.reason)
+        with self.assertRaises(grpc.RpcError) as cm:
+            s.orders.GetOrder(O.OrderKey(order_id="jr-refused"), timeout=30)
+        self.assertEqual(cm.exception.code(), SC.NOT_FOUND)
         with self.assertRaises(grpc.RpcError) as cm:
             s.decisions.GetDecision(J.DecisionKey(decision_id="nope"), timeout=30)
         self.assertEqual(cm.exception.code(), SC.NOT_FOUND)
