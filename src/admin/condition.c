@@ -26,23 +26,24 @@ static int condition_check(const char *body, const char *field, dd_error *err)
 	/* The body must be a block of its own: compiled (not run) as a chunk
 	 * with ctx and promotion as its locals. A body that closes the wrapping
 	 * function early ("end ... function x()") to run code at load time
-	 * does not compile so, and is refused here. */
+	 * does not compile so, and is refused here. Only when it fails is the
+	 * wrapper compiled too, to tell a plain syntax error (reported as Lua
+	 * words it in the wrapper) from such a body. */
 	char solo[DD_MAX_CONDITION + 64];
 	int n = snprintf(solo, sizeof(solo), "local ctx, promotion = ...\n%s\n", body);
 	lua_State *L = dd_sandbox_lua(sb);
-	/* a plain syntax error first, as Lua reports it in the wrapper */
-	if (luaL_loadbufferx(L, src, strlen(src), "=condition", "t") != LUA_OK) {
-		const char *why = lua_tostring(L, -1);
-		dd_error_set(err, DD_EINVAL, "%s: %s", field, why ? why : "?");
-		dd_sandbox_free(sb);
-		return DD_EINVAL;
-	}
-	lua_pop(L, 1);
 	if (n < 0 || (size_t)n >= sizeof(solo) ||
 	    luaL_loadbufferx(L, solo, (size_t)n, "=condition", "t") != LUA_OK) {
-		const char *why = n > 0 && (size_t)n < sizeof(solo) ? lua_tostring(L, -1) : "too long";
-		dd_error_set(err, DD_EINVAL, "%s: not a function body of its own: %s", field,
-		             why ? why : "?");
+		if (n >= 0 && (size_t)n < sizeof(solo))
+			lua_pop(L, 1);
+		if (luaL_loadbufferx(L, src, strlen(src), "=condition", "t") != LUA_OK) {
+			const char *why = lua_tostring(L, -1);
+			dd_error_set(err, DD_EINVAL, "%s: %s", field, why ? why : "?");
+		} else {
+			dd_error_set(err, DD_EINVAL,
+			             "%s: not a function body of its own: an 'end' closes the "
+			             "condition before its text ends", field);
+		}
 		dd_sandbox_free(sb);
 		return DD_EINVAL;
 	}
