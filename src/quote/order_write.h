@@ -75,6 +75,9 @@ struct dd_order_write {
 int quote_order_key2(char *buf, const char *kind, const char *id, const char *customer);
 /* Drops order o from the open orders by delivery date (when it holds exposure). */
 void quote_order_unlist_open(dd_wtxn *txn, const Dealdesk__V1__Order *o);
+/* Lists the order w commits in customer_orders (building the index first
+ * when the store predates it). */
+int quote_order_index_customer(dd_wtxn *txn, dd_order_write *w, dd_error *err);
 /* m packed into the arena; NULL when out of memory */
 uint8_t *quote_order_pack(dd_arena *a, const ProtobufCMessage *m, size_t *len);
 /* Adds (sign 1) or removes (-1) uses and amount on the counter at key. */
