@@ -36,7 +36,6 @@
 #define STORE_DEFAULT_MAX_READERS 126
 /* The store holds prices and credit data: owner and group only. */
 #define STORE_DIR_MODE 0750
-#define STORE_FILE_MODE 0640
 
 #define META_DATA_VERSION DD_META_DATA_VERSION
 #define META_SCHEMA DD_META_SCHEMA
@@ -70,14 +69,6 @@ static const char *const table_names[DD_T__COUNT] = {
 	[DD_T_JOURNAL] = "journal",
 };
 
-struct dd_store {
-	MDB_env *env;
-	char path[512];            /* the --db directory, for messages */
-	_Atomic int full_cause;    /* the last MDB_MAP_FULL / ENOSPC / EDQUOT / EFBIG, or 0 */
-	MDB_dbi dbi[DD_T__COUNT];  /* opened once in dd_store_open, read-only after */
-	_Atomic(struct dd_writer *) writer; /* the writer thread, when one runs */
-	int64_t price_history_days; /* dd_store_opts; read-only after open */
-};
 
 struct dd_rtxn {
 	dd_store *store;
@@ -98,7 +89,7 @@ struct dd_wtxn {
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static int store_err(int rc)
+int store__err(int rc)
 {
 	switch (rc) {
 	case MDB_SUCCESS: return DD_OK;
@@ -115,7 +106,7 @@ static int store_err(int rc)
 /* LMDB reports a short write as EIO (mdb_page_flush), and a disk that fills
  * up mid-write gives a short write: with (almost) no space left on the
  * store's filesystem an EIO counts as ENOSPC. */
-static bool disk_nearly_full_at(const char *path)
+bool store__disk_nearly_full(const char *path)
 {
 	struct statvfs vfs;
 	if (path[0] == '\0' || statvfs(path, &vfs) != 0)
@@ -125,15 +116,15 @@ static bool disk_nearly_full_at(const char *path)
 
 static bool disk_nearly_full(const dd_store *store)
 {
-	return disk_nearly_full_at(store->path);
+	return store__disk_nearly_full(store->path);
 }
 
-/* store_err for a write: remembers why the store was full. */
+/* store__err for a write: remembers why the store was full. */
 static int store_write_err(dd_store *store, int rc)
 {
 	if (rc == EIO && store != NULL && disk_nearly_full(store))
 		rc = ENOSPC;
-	int code = store_err(rc);
+	int code = store__err(rc);
 	if (code == DD_EFULL && store != NULL)
 		atomic_store(&store->full_cause, rc);
 	return code;
@@ -148,7 +139,7 @@ static bool table_ok(dd_table t)
  * are not data a quote reads, so writing them does not advance
  * data_version (a decision logged must not invalidate every quoter's cache,
  * nor make the data it was decided on look changed). */
-static bool table_is_journal(dd_table t)
+bool store__is_journal(dd_table t)
 {
 	return t == DD_T_DECISIONS || t == DD_T_DECISION_INDEX || t == DD_T_AUDIT
 	       || t == DD_T_JOURNAL;
@@ -156,7 +147,7 @@ static bool table_is_journal(dd_table t)
 
 static void wtxn_mark(dd_wtxn *txn, dd_table t)
 {
-	if (table_is_journal(t))
+	if (store__is_journal(t))
 		txn->logged = true;
 	else
 		txn->dirty = true;
@@ -180,7 +171,7 @@ static dd_val from_mdb(MDB_val m)
 	return v;
 }
 
-static uint64_t u64_load_le(const unsigned char b[8])
+uint64_t store__u64_le(const unsigned char b[8])
 {
 	uint64_t v = 0;
 	for (int i = 7; i >= 0; i--)
@@ -206,7 +197,7 @@ static uint64_t meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key)
 	if (k.mv_size == 0 || k.mv_size > DD_STORE_MAX_KEY
 	    || mdb_get(txn, dbi, &k, &v) != MDB_SUCCESS || v.mv_size != 8)
 		return 0;
-	return u64_load_le(v.mv_data);
+	return store__u64_le(v.mv_data);
 }
 
 static int meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t value)
@@ -219,7 +210,7 @@ static int meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t val
 }
 
 /* mkdir -p: creates every missing component of path. 0 or an errno. */
-static int mkdir_p(const char *path)
+int store__mkdir_p(const char *path)
 {
 	char *copy = strdup(path);
 	if (copy == NULL)
@@ -255,7 +246,7 @@ static int mkdir_p(const char *path)
 }
 
 /* 1 when dir holds nothing but . and .., 0 when it holds something, or -errno. */
-static int dir_is_empty(const char *path)
+int store__dir_is_empty(const char *path)
 {
 	DIR *d = opendir(path);
 	if (d == NULL)
@@ -280,13 +271,13 @@ static int store_init_dbs(dd_store *store, const char *path, dd_error *err)
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
 	if (rc != MDB_SUCCESS)
-		return dd_error_set(err, store_err(rc), "store %s: begin: %s",
+		return dd_error_set(err, store__err(rc), "store %s: begin: %s",
 		                    path, mdb_strerror(rc));
 	for (int t = 0; t < DD_T__COUNT; t++) {
 		rc = mdb_dbi_open(txn, table_names[t], MDB_CREATE, &store->dbi[t]);
 		if (rc != MDB_SUCCESS) {
 			mdb_txn_abort(txn);
-			return dd_error_set(err, store_err(rc),
+			return dd_error_set(err, store__err(rc),
 			                    "store %s: open database %s: %s", path,
 			                    table_names[t], mdb_strerror(rc));
 		}
@@ -309,12 +300,12 @@ static int store_init_dbs(dd_store *store, const char *path, dd_error *err)
 	}
 	if (rc != MDB_SUCCESS) {
 		mdb_txn_abort(txn);
-		return dd_error_set(err, store_err(rc), "store %s: schema: %s",
+		return dd_error_set(err, store__err(rc), "store %s: schema: %s",
 		                    path, mdb_strerror(rc));
 	}
 	rc = mdb_txn_commit(txn);
 	if (rc != MDB_SUCCESS)
-		return dd_error_set(err, store_err(rc), "store %s: commit: %s",
+		return dd_error_set(err, store__err(rc), "store %s: commit: %s",
 		                    path, mdb_strerror(rc));
 	return DD_OK;
 }
@@ -329,7 +320,7 @@ int dd_store_open(dd_store **out, const dd_store_opts *opts, dd_error *err)
 	*out = NULL;
 	const char *path = opts->path;
 
-	int rc = mkdir_p(path);
+	int rc = store__mkdir_p(path);
 	if (rc != 0)
 		return dd_error_set(err, rc == ENOMEM ? DD_ENOMEM : DD_ESTORE,
 		                    "store %s: create directory: %s", path,
@@ -341,7 +332,7 @@ int dd_store_open(dd_store **out, const dd_store_opts *opts, dd_error *err)
 	rc = mdb_env_create(&store->env);
 	if (rc != MDB_SUCCESS) {
 		free(store);
-		return dd_error_set(err, store_err(rc), "store %s: mdb_env_create: %s",
+		return dd_error_set(err, store__err(rc), "store %s: mdb_env_create: %s",
 		                    path, mdb_strerror(rc));
 	}
 
@@ -387,7 +378,7 @@ int dd_store_open(dd_store **out, const dd_store_opts *opts, dd_error *err)
 	if (rc != MDB_SUCCESS) {
 		mdb_env_close(store->env);
 		free(store);
-		return dd_error_set(err, store_err(rc), "store %s: %s: %s", path,
+		return dd_error_set(err, store__err(rc), "store %s: %s: %s", path,
 		                    step, mdb_strerror(rc));
 	}
 
@@ -435,152 +426,12 @@ int dd_store_map_use(dd_store *store, uint64_t *used, uint64_t *size)
 	return DD_OK;
 }
 
-int dd_store_clone_data(dd_store *src, const char *dir, dd_store **out, dd_error *err)
-{
-	*out = NULL;
-	dd_store_opts o = { .path = dir, .no_sync = 1,
-		            .price_history_days = src->price_history_days };
-	MDB_envinfo info;
-	if (mdb_env_info(src->env, &info) == 0)
-		o.map_size = info.me_mapsize;
-	dd_store *dst;
-	int rc = dd_store_open(&dst, &o, err);
-	if (rc != DD_OK)
-		return rc;
-	MDB_txn *rt = NULL, *wt = NULL;
-	int mrc = mdb_txn_begin(src->env, NULL, MDB_RDONLY, &rt);
-	if (mrc == 0)
-		mrc = mdb_txn_begin(dst->env, NULL, 0, &wt);
-	for (int t = 0; mrc == 0 && t < DD_T__COUNT; t++) {
-		/* the journal records what happened here, not data to decide on */
-		if (table_is_journal((dd_table)t))
-			continue;
-		MDB_cursor *c;
-		if ((mrc = mdb_cursor_open(rt, src->dbi[t], &c)) != 0)
-			break;
-		MDB_val k, v;
-		int op = MDB_FIRST;
-		while ((mrc = mdb_cursor_get(c, &k, &v, op)) == 0) {
-			op = MDB_NEXT;
-			/* the meta table already holds the schema the open wrote */
-			if ((mrc = mdb_put(wt, dst->dbi[t], &k, &v, 0)) != 0)
-				break;
-		}
-		mdb_cursor_close(c);
-		if (mrc == MDB_NOTFOUND)
-			mrc = 0;
-	}
-	if (rt)
-		mdb_txn_abort(rt);
-	if (mrc == 0)
-		mrc = mdb_txn_commit(wt);
-	else if (wt)
-		mdb_txn_abort(wt);
-	if (mrc != 0) {
-		dd_store_close(dst);
-		return dd_error_set(err, DD_ESTORE, "store: cannot copy the data: %s",
-		                    mdb_strerror(mrc));
-	}
-	*out = dst;
-	return DD_OK;
-}
-
 void dd_store_close(dd_store *store)
 {
 	if (store == NULL)
 		return;
 	mdb_env_close(store->env);
 	free(store);
-}
-
-/* Reads what the copy in dir holds: opened read-only without a lock file
- * (MDB_NOLOCK), so the copy stays the one file mdb_env_copy2 wrote. */
-static int backup_describe(const char *dir, dd_backup_info *info, dd_error *err)
-{
-	MDB_env *env;
-	MDB_txn *txn = NULL;
-	int rc = mdb_env_create(&env);
-	if (rc == MDB_SUCCESS)
-		rc = mdb_env_set_maxdbs(env, DD_T__COUNT);
-	if (rc == MDB_SUCCESS)
-		rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, STORE_FILE_MODE);
-	if (rc == MDB_SUCCESS)
-		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
-	for (int t = 0; rc == MDB_SUCCESS && t < DD_T__COUNT; t++) {
-		MDB_dbi dbi;
-		MDB_stat st;
-		info->records[t] = 0;
-		int r = mdb_dbi_open(txn, table_names[t], 0, &dbi);
-		if (r == MDB_NOTFOUND)
-			continue;
-		if (r == MDB_SUCCESS)
-			r = mdb_stat(txn, dbi, &st);
-		if (r != MDB_SUCCESS)
-			rc = r;
-		else
-			info->records[t] = st.ms_entries;
-		if (r == MDB_SUCCESS && t == DD_T_META) {
-			MDB_val k = { .mv_size = strlen(META_DATA_VERSION),
-				      .mv_data = (void *)META_DATA_VERSION }, v;
-			if (mdb_get(txn, dbi, &k, &v) == MDB_SUCCESS && v.mv_size == 8)
-				info->data_version = u64_load_le(v.mv_data);
-		}
-	}
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	mdb_env_close(env);
-	if (rc != MDB_SUCCESS)
-		return dd_error_set(err, store_err(rc), "backup %s: reading the copy: %s", dir,
-		                    mdb_strerror(rc));
-	snprintf(info->file, sizeof(info->file), "%s/data.mdb", dir);
-	struct stat st;
-	if (stat(info->file, &st) != 0)
-		return dd_error_set(err, DD_ESTORE, "backup %s: %s", info->file, strerror(errno));
-	info->bytes = (uint64_t)st.st_size;
-	/* prices and credit data, like the store itself: owner and group only */
-	chmod(info->file, STORE_FILE_MODE);
-	return DD_OK;
-}
-
-int dd_store_backup_info(dd_store *store, const char *dir, dd_backup_info *info,
-                         dd_error *err)
-{
-	if (store == NULL || dir == NULL || dir[0] == '\0')
-		return dd_error_set(err, DD_EINVAL, "backup: no directory given");
-	int rc = mkdir_p(dir);
-	if (rc != 0) {
-		int code = rc == ENOMEM || store_err(rc) == DD_EFULL ? store_err(rc) : DD_ESTORE;
-		return dd_error_set(err, code, "backup %s: create directory: %s", dir,
-		                    strerror(rc));
-	}
-	/* A backup never lands on top of another store's files. */
-	int empty = dir_is_empty(dir);
-	if (empty < 0)
-		return dd_error_set(err, DD_ESTORE, "backup %s: %s", dir,
-		                    strerror(-empty));
-	if (empty == 0)
-		return dd_error_set(err, DD_EEXIST, "backup %s: directory is not empty",
-		                    dir);
-	/* The copy runs in its own read transaction: a consistent snapshot
-	 * while writers go on. Compacting drops free pages. */
-	rc = mdb_env_copy2(store->env, dir, MDB_CP_COMPACT);
-	if (rc != MDB_SUCCESS) {
-		if (rc == EIO && disk_nearly_full_at(dir))
-			rc = ENOSPC; /* a short write: the disk filled up */
-		return dd_error_set(err, store_err(rc), "backup %s: mdb_env_copy2: %s%s",
-		                    dir, mdb_strerror(rc),
-		                    store_err(rc) == DD_EFULL
-		                            ? "; free space there or back up elsewhere" : "");
-	}
-	if (info == NULL)
-		return DD_OK;
-	memset(info, 0, sizeof(*info));
-	return backup_describe(dir, info, err);
-}
-
-int dd_store_backup(dd_store *store, const char *dir, dd_error *err)
-{
-	return dd_store_backup_info(store, dir, NULL, err);
 }
 
 const char *dd_store_table_name(dd_table t)
@@ -653,7 +504,7 @@ static int scan(MDB_txn *txn, MDB_dbi dbi, dd_val prefix, dd_val start,
 	int rc = mdb_cursor_open(txn, dbi, &cur);
 	if (rc != MDB_SUCCESS) {
 		*lmdb_failed = true;
-		return store_err(rc);
+		return store__err(rc);
 	}
 	MDB_val k = to_mdb(seek), v;
 	rc = mdb_cursor_get(cur, &k, &v, seek.len > 0 ? MDB_SET_RANGE : MDB_FIRST);
@@ -668,7 +519,7 @@ static int scan(MDB_txn *txn, MDB_dbi dbi, dd_val prefix, dd_val start,
 	}
 	if (ret == DD_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
 		*lmdb_failed = true;
-		ret = store_err(rc);
+		ret = store__err(rc);
 	}
 	mdb_cursor_close(cur);
 	return ret;
@@ -718,7 +569,7 @@ int dd_rtxn_begin(dd_rtxn *txn)
 		}
 	}
 	if (rc != MDB_SUCCESS)
-		return store_err(rc);
+		return store__err(rc);
 	txn->active = true;
 	return DD_OK;
 }
@@ -739,7 +590,7 @@ int dd_rtxn_get(dd_rtxn *txn, dd_table t, dd_val key, dd_val *val)
 	MDB_val k = to_mdb(key), v;
 	int rc = mdb_get(txn->txn, txn->store->dbi[t], &k, &v);
 	if (rc != MDB_SUCCESS)
-		return store_err(rc);
+		return store__err(rc);
 	*val = from_mdb(v);
 	return DD_OK;
 }
@@ -787,7 +638,7 @@ int dd_wtxn_begin(dd_store *store, dd_wtxn **out)
 	int rc = mdb_txn_begin(store->env, NULL, 0, &txn->txn);
 	if (rc != MDB_SUCCESS) {
 		free(txn);
-		return store_err(rc);
+		return store__err(rc);
 	}
 	txn->store = store;
 	*out = txn;
@@ -807,7 +658,7 @@ int dd_wtxn_begin_child(dd_wtxn *parent, dd_wtxn **out)
 	int rc = mdb_txn_begin(parent->store->env, parent->txn, 0, &txn->txn);
 	if (rc != MDB_SUCCESS) {
 		free(txn);
-		return store_err(rc);
+		return store__err(rc);
 	}
 	txn->store = parent->store;
 	txn->parent = parent;
@@ -901,7 +752,7 @@ int dd_wtxn_get(dd_wtxn *txn, dd_table t, dd_val key, dd_val *val)
 	if (rc == MDB_NOTFOUND)
 		return DD_ENOTFOUND;
 	if (rc != MDB_SUCCESS)
-		return wtxn_fail(txn, store_err(rc));
+		return wtxn_fail(txn, store__err(rc));
 	*val = from_mdb(v);
 	return DD_OK;
 }
