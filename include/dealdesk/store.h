@@ -104,6 +104,14 @@ int dd_wtxn_put(dd_wtxn *txn, dd_table t, dd_val key, dd_val val);
 /* DD_ENOTFOUND (not sticky) when the key is absent. */
 int dd_wtxn_del(dd_wtxn *txn, dd_table t, dd_val key);
 int dd_wtxn_get(dd_wtxn *txn, dd_table t, dd_val key, dd_val *val);
+/* Takes the oldest records of t off its front: calls fn on the first
+ * record, deletes it, and again, up to max records, while fn returns 0. fn
+ * returning 1 stops (that record stays); a negative dd_err stops and is
+ * returned (not sticky). key and val are valid inside fn only. *taken counts
+ * the records deleted. A cursor walk, no key search per record (the decision
+ * log's retention and size cap). */
+int dd_wtxn_take_first(dd_wtxn *txn, dd_table t, size_t max, dd_scan_fn fn, void *ud,
+                       size_t *taken);
 int dd_wtxn_scan(dd_wtxn *txn, dd_table t, dd_val prefix, dd_val start,
                  dd_scan_fn fn, void *ud);
 uint64_t dd_wtxn_meta_u64(dd_wtxn *txn, const char *key);

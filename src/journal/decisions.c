@@ -478,72 +478,111 @@ static int store_one(dd_wtxn *txn, dd_decisions *d, const pending *p, uint64_t s
 
 /* ---- retention ------------------------------------------------------------------- */
 
-typedef struct prune_item {
-	unsigned char key[8];
-	char id[40];
-	char order_id[DD_MAX_ID + 1];
-} prune_item;
+/* What pruning needs of a stored record, read off its bytes, no unpacking:
+ * decision_id (1), order_id (3) and recorded_at (4) lead the record, as
+ * protobuf-c writes fields in number order. */
+typedef struct record_head {
+	dd_val id, order_id;
+	int64_t at;
+} record_head;
+
+static int read_varint(const uint8_t *b, size_t len, size_t *pos, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; shift < 64 && *pos < len; shift += 7) {
+		uint8_t c = b[(*pos)++];
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 and *h when the bytes parse as far as field 4, else 0 */
+static int read_head(dd_val v, record_head *h)
+{
+	const uint8_t *b = v.data;
+	size_t pos = 0;
+	*h = (record_head){ { "", 0 }, { "", 0 }, 0 };
+	while (pos < v.len) {
+		uint64_t tag, x;
+		if (!read_varint(b, v.len, &pos, &tag))
+			return 0;
+		uint64_t field = tag >> 3;
+		if (field > 4)
+			return 1;
+		switch (tag & 7) {
+		case PROTOBUF_C_WIRE_TYPE_VARINT:
+			if (!read_varint(b, v.len, &pos, &x))
+				return 0;
+			if (field == 4)
+				h->at = (int64_t)x;
+			break;
+		case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+			if (!read_varint(b, v.len, &pos, &x) || x > v.len - pos)
+				return 0;
+			if (field == 1)
+				h->id = (dd_val){ b + pos, (size_t)x };
+			else if (field == 3)
+				h->order_id = (dd_val){ b + pos, (size_t)x };
+			pos += (size_t)x;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 1;
+}
 
 typedef struct prune_ctx {
+	dd_wtxn *txn;
 	int64_t cutoff;
-	prune_item *items;
-	size_t n, max;
+	size_t unreadable;
 } prune_ctx;
 
-static int prune_scan(void *ud, dd_val key, dd_val val)
+/* Drops the index entries of the record about to go (seq key, bytes val);
+ * 1 (it stays) when it is not older than the cutoff. A record that does not
+ * read goes too, counted: left at the front, it would stop pruning. */
+static int prune_one(void *ud, dd_val key, dd_val val)
 {
 	prune_ctx *c = ud;
-	if (c->n == c->max || key.len != 8)
-		return 1;
-	Dealdesk__V1__DecisionRecord *r = (void *)protobuf_c_message_unpack(
-		&dealdesk__v1__decision_record__descriptor, NULL, val.len, val.data);
-	if (r == NULL)
-		return 0; /* not ours to judge: left alone */
-	int stop = r->recorded_at >= c->cutoff;
-	if (!stop) {
-		prune_item *it = &c->items[c->n++];
-		memcpy(it->key, key.data, 8);
-		copy_str(it->id, sizeof(it->id), r->decision_id);
-		copy_str(it->order_id, sizeof(it->order_id), r->order_id);
+	record_head h;
+	if (key.len != 8 || !read_head(val, &h)) {
+		c->unreadable++;
+		return 0;
 	}
-	protobuf_c_message_free_unpacked(&r->base, NULL);
-	return stop;
+	if (h.at >= c->cutoff)
+		return 1;
+	int rc = DD_OK;
+	if (h.id.len > 0 && h.id.len < 64) {
+		char ik[65];
+		ik[0] = 'd';
+		memcpy(ik + 1, h.id.data, h.id.len);
+		rc = dd_wtxn_del(c->txn, DD_T_DECISION_INDEX, (dd_val){ ik, h.id.len + 1 });
+	}
+	if ((rc == DD_OK || rc == DD_ENOTFOUND) && h.order_id.len > 0 &&
+	    h.order_id.len <= DD_MAX_ID) {
+		char ok[3 + DD_MAX_ID + 8];
+		ok[0] = 'o';
+		ok[1] = '\0';
+		memcpy(ok + 2, h.order_id.data, h.order_id.len);
+		ok[2 + h.order_id.len] = '\0';
+		memcpy(ok + 3 + h.order_id.len, key.data, 8);
+		rc = dd_wtxn_del(c->txn, DD_T_DECISION_INDEX,
+		                 (dd_val){ ok, 3 + h.order_id.len + 8 });
+	}
+	return rc == DD_OK || rc == DD_ENOTFOUND ? 0 : rc;
 }
 
 int journal_decisions_prune(dd_wtxn *txn, int64_t cutoff_ns, size_t max, uint64_t *pruned)
 {
-	*pruned = 0;
-	prune_ctx c = { .cutoff = cutoff_ns, .max = max };
-	c.items = calloc(max ? max : 1, sizeof(*c.items));
-	if (c.items == NULL)
-		return DD_ENOMEM;
-	int rc = dd_wtxn_scan(txn, DD_T_DECISIONS, (dd_val){ NULL, 0 }, (dd_val){ NULL, 0 },
-	                      prune_scan, &c);
-	for (size_t i = 0; rc == DD_OK && i < c.n; i++) {
-		prune_item *it = &c.items[i];
-		rc = dd_wtxn_del(txn, DD_T_DECISIONS, (dd_val){ it->key, 8 });
-		char ik[1 + sizeof(it->id)];
-		ik[0] = 'd';
-		size_t il = strlen(it->id);
-		memcpy(ik + 1, it->id, il);
-		if (rc == DD_OK && il > 0)
-			rc = dd_wtxn_del(txn, DD_T_DECISION_INDEX, (dd_val){ ik, il + 1 });
-		size_t ol = strlen(it->order_id);
-		if ((rc == DD_OK || rc == DD_ENOTFOUND) && ol > 0) {
-			char ok[3 + DD_MAX_ID + 8];
-			ok[0] = 'o';
-			ok[1] = '\0';
-			memcpy(ok + 2, it->order_id, ol);
-			ok[2 + ol] = '\0';
-			memcpy(ok + 3 + ol, it->key, 8);
-			rc = dd_wtxn_del(txn, DD_T_DECISION_INDEX, (dd_val){ ok, 3 + ol + 8 });
-		}
-		if (rc == DD_ENOTFOUND)
-			rc = DD_OK;
-		if (rc == DD_OK)
-			(*pruned)++;
-	}
-	free(c.items);
+	prune_ctx c = { txn, cutoff_ns, 0 };
+	size_t taken = 0;
+	int rc = dd_wtxn_take_first(txn, DD_T_DECISIONS, max, prune_one, &c, &taken);
+	*pruned = taken;
+	if (c.unreadable > 0)
+		dd_log(DD_LOG_WARN, "decision log: %zu record(s) that do not read pruned",
+		       c.unreadable);
 	return rc;
 }
 

@@ -722,6 +722,41 @@ int dd_wtxn_del(dd_wtxn *txn, dd_table t, dd_val key)
 	return DD_OK;
 }
 
+int dd_wtxn_take_first(dd_wtxn *txn, dd_table t, size_t max, dd_scan_fn fn, void *ud,
+                       size_t *taken)
+{
+	*taken = 0;
+	if (txn == NULL || txn->child != NULL || fn == NULL)
+		return DD_EINVAL;
+	if (txn->err != DD_OK)
+		return txn->err;
+	if (!table_ok(t))
+		return wtxn_fail(txn, DD_EINVAL);
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn->txn, txn->store->dbi[t], &cur);
+	if (rc != MDB_SUCCESS)
+		return wtxn_fail(txn, store__err(rc));
+	int ret = DD_OK;
+	MDB_val k, v;
+	/* the first record each time: where a delete leaves the cursor is
+	 * LMDB's business, the leftmost path is cheap to walk again */
+	while (*taken < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == MDB_SUCCESS) {
+		int r = fn(ud, from_mdb(k), from_mdb(v));
+		if (r != 0) {
+			ret = r < 0 ? r : DD_OK;
+			break;
+		}
+		if ((rc = mdb_cursor_del(cur, 0)) != MDB_SUCCESS)
+			break;
+		(*taken)++;
+		wtxn_mark(txn, t);
+	}
+	mdb_cursor_close(cur);
+	if (ret == DD_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+		return wtxn_fail(txn, store_write_err(txn->store, rc));
+	return ret;
+}
+
 /* *val is valid until the next write in txn or its end. */
 int dd_wtxn_table_stat(dd_wtxn *txn, dd_table t, uint64_t *bytes, uint64_t *entries)
 {

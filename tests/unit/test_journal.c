@@ -339,6 +339,15 @@ static int prune_apply(dd_wtxn *txn, void *ud, dd_error *e)
 	return journal_decisions_prune(txn, pj->cutoff, 100, &pj->pruned);
 }
 
+/* a record that does not read, in front of the others (sequence 0) */
+static int put_garbage(dd_wtxn *txn, void *ud, dd_error *e)
+{
+	(void)ud;
+	(void)e;
+	static const unsigned char seq0[8] = { 0 };
+	return dd_wtxn_put(txn, DD_T_DECISIONS, (dd_val){ seq0, 8 }, (dd_val){ "\x0a\xff", 2 });
+}
+
 static void test_decisions_queue_drops_and_counts(void **state)
 {
 	fixture *f = *state;
@@ -406,14 +415,26 @@ static void test_decisions_queue_drops_and_counts(void **state)
 	assert_string_equal(lr->decisions[0]->decision_id, "d2");
 	assert_string_equal(lr->next_page_token, "");
 
-	/* retention: everything recorded before the cutoff goes, index too */
+	/* retention: everything recorded before the cutoff goes, index too;
+	 * a record that does not read goes as well (left in front, it would
+	 * stop pruning for good); what came after the cutoff stays */
 	record(d, "d6", "o6");
 	dd_decisions_flush(d);
+	assert_int_equal(dd_writer_run(f->writer, put_garbage, NULL, NULL, &err), DD_OK);
 	prune_job pj = { journal_now_ns() + 1, 0 };
+	record(d, "d7", "o7");
+	dd_decisions_flush(d);
 	assert_int_equal(dd_writer_run(f->writer, prune_apply, &pj, NULL, &err), DD_OK);
-	assert_int_equal(pj.pruned, 3);
+	assert_int_equal(pj.pruned, 4);
 	assert_int_equal(dd_decision_get(f->store, "d6", NULL, &f->arena, &rec, &err), DD_ENOTFOUND);
 	assert_int_equal(dd_decision_get(f->store, NULL, "o1", &f->arena, &rec, &err), DD_ENOTFOUND);
+	assert_int_equal(dd_decision_get(f->store, NULL, "o6", &f->arena, &rec, &err), DD_ENOTFOUND);
+	assert_int_equal(dd_decision_get(f->store, "d7", NULL, &f->arena, &rec, &err), DD_OK);
+	assert_int_equal(dd_decision_get(f->store, NULL, "o7", &f->arena, &rec, &err), DD_OK);
+	assert_string_equal(rec->decision_id, "d7");
+	/* nothing more is old enough: the front record stays */
+	assert_int_equal(dd_writer_run(f->writer, prune_apply, &pj, NULL, &err), DD_OK);
+	assert_int_equal(pj.pruned, 0);
 	dd_decisions_free(d);
 	pthread_cond_destroy(&g.cond);
 	pthread_mutex_destroy(&g.lock);

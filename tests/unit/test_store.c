@@ -492,6 +492,56 @@ static void test_scan(void **state)
 	assert_int_equal(version, 2);
 }
 
+/* dd_wtxn_take_first: the front of a table, record by record, as the
+ * callback allows; its error comes back and does not stick. */
+static void test_take_first(void **state)
+{
+	fixture *f = *state;
+	static const char *keys[] = { "k1", "k2", "k3", "k4", "k5" };
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(put_one(f->store, DD_T_PROMOTIONS, (dd_val){ keys[i], 2 }, LIT("x")),
+		                 i + 1);
+	dd_wtxn *w;
+	dd_val v;
+	size_t taken = 99;
+	assert_int_equal(dd_wtxn_begin(f->store, &w), DD_OK);
+	collect c = { 0 };
+	assert_int_equal(dd_wtxn_take_first(w, DD_T_PROMOTIONS, 2, collect_fn, &c, &taken), DD_OK);
+	assert_int_equal(taken, 2);
+	assert_int_equal(c.n, 2);
+	ASSERT_KEY(&c, 0, "k1");
+	ASSERT_KEY(&c, 1, "k2");
+	assert_int_equal(dd_wtxn_get(w, DD_T_PROMOTIONS, LIT("k2"), &v), DD_ENOTFOUND);
+	/* 1 from the callback: that record stays */
+	c = (collect){ .stop_after = 2 };
+	assert_int_equal(dd_wtxn_take_first(w, DD_T_PROMOTIONS, 10, collect_fn, &c, &taken), DD_OK);
+	assert_int_equal(taken, 1);
+	ASSERT_KEY(&c, 1, "k4");
+	assert_int_equal(dd_wtxn_get(w, DD_T_PROMOTIONS, LIT("k3"), &v), DD_ENOTFOUND);
+	assert_int_equal(dd_wtxn_get(w, DD_T_PROMOTIONS, LIT("k4"), &v), DD_OK);
+	/* the callback's error: returned, nothing taken, not sticky */
+	c = (collect){ .fail_after = 1, .fail_code = DD_EINTERNAL };
+	assert_int_equal(dd_wtxn_take_first(w, DD_T_PROMOTIONS, 10, collect_fn, &c, &taken),
+	                 DD_EINTERNAL);
+	assert_int_equal(taken, 0);
+	assert_int_equal(dd_wtxn_get(w, DD_T_PROMOTIONS, LIT("k4"), &v), DD_OK);
+	c = (collect){ 0 };
+	assert_int_equal(dd_wtxn_take_first(w, DD_T_PROMOTIONS, 10, collect_fn, &c, &taken), DD_OK);
+	assert_int_equal(taken, 2);
+	assert_int_equal(dd_wtxn_take_first(w, DD_T_PROMOTIONS, 10, collect_fn, &c, &taken), DD_OK);
+	assert_int_equal(taken, 0); /* empty */
+	assert_int_equal(dd_wtxn_take_first(w, DD_T__COUNT, 10, collect_fn, &c, &taken), DD_EINVAL);
+	uint64_t version = 0;
+	assert_int_equal(dd_wtxn_commit(w, &version), DD_EINVAL); /* a bad table sticks */
+	assert_int_equal(dd_wtxn_begin(f->store, &w), DD_OK);
+	assert_int_equal(dd_wtxn_get(w, DD_T_PROMOTIONS, LIT("k5"), &v), DD_OK); /* rolled back */
+	c = (collect){ 0 };
+	assert_int_equal(dd_wtxn_take_first(w, DD_T_PROMOTIONS, 10, collect_fn, &c, &taken), DD_OK);
+	assert_int_equal(taken, 5);
+	assert_int_equal(dd_wtxn_commit(w, &version), DD_OK);
+	assert_int_equal(version, 6); /* deletes are a change */
+}
+
 static void test_scan_policies(void **state)
 {
 	fixture *f = *state;
@@ -1122,6 +1172,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_policies, setup, teardown),
