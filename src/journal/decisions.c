@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "dealdesk/log.h"
+#include "dealdesk/pbpack.h"
 #include "dealdesk/v1/orders.pb-c.h"
 
 #define DECISIONS_QUEUE_DEFAULT 4096
@@ -439,14 +440,12 @@ static int store_one(dd_wtxn *txn, dd_decisions *d, const pending *p, uint64_t s
 	r.request.len = req ? req_len : p->req_len;
 	r.response.data = resp ? resp : (uint8_t *)p->bytes + p->req_len;
 	r.response.len = resp ? resp_len : p->resp_len;
-	uint8_t *buf = NULL;
+	const uint8_t *buf = NULL;
 	if (rc == DD_OK) {
-		size_t len = protobuf_c_message_get_packed_size(&r.base);
-		buf = malloc(len);
-		if (buf == NULL)
+		size_t len = dd_pb_pack_thread(&r.base, &buf);
+		if (len == SIZE_MAX)
 			rc = DD_ENOMEM;
 		else {
-			protobuf_c_message_pack(&r.base, buf);
 			unsigned char key[8];
 			journal_be64(key, seq);
 			rc = dd_wtxn_put(txn, DD_T_DECISIONS, (dd_val){ key, 8 }, (dd_val){ buf, len });
@@ -470,7 +469,6 @@ static int store_one(dd_wtxn *txn, dd_decisions *d, const pending *p, uint64_t s
 			}
 		}
 	}
-	free(buf);
 	free(req);
 	free(resp);
 	return rc;

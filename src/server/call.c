@@ -15,6 +15,7 @@
 #include <grpc/support/alloc.h>
 
 #include "dealdesk/log.h"
+#include "dealdesk/pbpack.h"
 #include "dealdesk/v1/orders.pb-c.h"
 #include "dealdesk/v1/quote.pb-c.h"
 #include "accesslog.h"
@@ -373,8 +374,14 @@ int dd_call_finish(dd_call *call, int rc, const ProtobufCMessage *resp,
 		dd_stream__finish(call, GRPC_STATUS_OK, NULL, DD_OK, resp);
 		return DD_CALL_DONE;
 	}
-	size_t len = protobuf_c_message_get_packed_size(resp);
+	const uint8_t *packed;
+	size_t len = dd_pb_pack_thread(resp, &packed);
 	size_t max = call->w->server->config->max_message_bytes;
+	if (len == SIZE_MAX) {
+		dd_call__reply(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "server: out of memory",
+		               DD_ENOMEM);
+		return DD_CALL_DONE;
+	}
 	if (len > max) {
 		char msg[256];
 		snprintf(msg, sizeof(msg),
@@ -403,7 +410,8 @@ int dd_call_finish(dd_call *call, int rc, const ProtobufCMessage *resp,
 		return DD_CALL_DONE;
 	}
 	grpc_slice slice = grpc_slice_malloc(len);
-	protobuf_c_message_pack(resp, GRPC_SLICE_START_PTR(slice));
+	if (len)
+		memcpy(GRPC_SLICE_START_PTR(slice), packed, len);
 	call->reply = grpc_raw_byte_buffer_create(&slice, 1);
 	grpc_slice_unref(slice);
 	dd_call__reply(call, GRPC_STATUS_OK, NULL, DD_OK);

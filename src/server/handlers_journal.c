@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "dealdesk/journal.h"
+#include "dealdesk/pbpack.h"
 #include "dealdesk/v1/orders.pb-c.h"
 
 #define FIELD_PTR(m, f) ((const char *)(m) + (f)->offset)
@@ -58,14 +59,15 @@ static const ProtobufCMessage *record(dd_call *call, Dealdesk__V1__DecisionKind 
 	/* the request as it came (kept by the transport), not packed again */
 	size_t ql = 0;
 	const uint8_t *qb = dd_call_request_bytes(call, &ql);
-	size_t len = protobuf_c_message_get_packed_size(resp);
-	uint8_t *bytes = dd_arena_alloc(a, len ? len : 1);
+	const uint8_t *packed;
+	size_t len = dd_pb_pack_thread(resp, &packed);
+	uint8_t *bytes = len == SIZE_MAX ? NULL : dd_arena_alloc(a, len ? len : 1);
 	if (bytes == NULL) { /* the log packs it itself */
 		dd_decisions_record(d, kind, dd_call_request(call), qb, ql, resp, NULL, 0,
 		                    dd_call_identity(call));
 		return resp;
 	}
-	protobuf_c_message_pack(resp, bytes);
+	memcpy(bytes, packed, len);
 	dd_decisions_record(d, kind, dd_call_request(call), qb, ql, resp, bytes, len,
 	                    dd_call_identity(call));
 	return packed_shell(a, resp, bytes, len);

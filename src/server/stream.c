@@ -25,6 +25,7 @@
 #include <grpc/support/alloc.h>
 
 #include "dealdesk/log.h"
+#include "dealdesk/pbpack.h"
 
 struct dd_stream_msg {
 	struct dd_stream_msg *next;
@@ -133,14 +134,18 @@ int dd_call_send(dd_call *call, const ProtobufCMessage *msg)
 	dd_stream *s = call->stream;
 	if (s == NULL || msg == NULL)
 		return DD_EINVAL;
-	size_t len = protobuf_c_message_get_packed_size(msg);
+	const uint8_t *packed;
+	size_t len = dd_pb_pack_thread(msg, &packed);
+	if (len == SIZE_MAX)
+		return DD_ENOMEM;
 	if (len > call->w->server->config->max_message_bytes)
 		return DD_EFULL;
 	struct dd_stream_msg *m = malloc(sizeof(*m));
 	if (m == NULL)
 		return DD_ENOMEM;
 	grpc_slice slice = grpc_slice_malloc(len);
-	protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(slice));
+	if (len)
+		memcpy(GRPC_SLICE_START_PTR(slice), packed, len);
 	m->buf = grpc_raw_byte_buffer_create(&slice, 1);
 	grpc_slice_unref(slice);
 	m->len = len;

@@ -75,6 +75,7 @@ PUBLIC_HEADERS = {
     "governance.h": "admin",
     "analytics.h": "analytics",
     "version.h": "common",
+    "pbpack.h": "common",
     "journal.h": "journal",
 }
 PUBLIC_HEADERS["csvrec.h"] = "client"  # CSV <-> protobuf records (spreadsheet round trips)
