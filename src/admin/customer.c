@@ -40,7 +40,7 @@ static int append_change(dd_wtxn *txn, dd_admin_write *w, Dealdesk__V1__CreditCh
 	c->actor = (char *)(w->actor ? w->actor : "");
 	size_t len = protobuf_c_message_get_packed_size(&c->base);
 	uint8_t *buf = dd_arena_alloc(w->arena, len + 1);
-	if (buf == NULL || plen + 9 > DD_STORE_MAX_KEY)
+	if (buf == NULL || plen > DD_STORE_MAX_KEY - 9)
 		return dd_error_set(err, buf ? DD_EINVAL : DD_ENOMEM, "credit audit: cannot record");
 	protobuf_c_message_pack(&c->base, buf);
 	char akey[DD_STORE_MAX_KEY + 1];
