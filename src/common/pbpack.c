@@ -505,9 +505,9 @@ int dd_pb_pack_malloc(const ProtobufCMessage *m, uint8_t **out, size_t *len)
 		dd_pb_buf_free(&b);
 		return -1;
 	}
-	if (bytes != b.base) /* move the bytes to the front of the buffer */
+	if (n > 0 && bytes != b.base) /* the bytes to the front of the buffer */
 		memmove(b.base, bytes, n);
-	if (b.base == NULL && (b.base = malloc(1)) == NULL)
+	if (b.base == NULL && (b.base = malloc(1)) == NULL) /* an empty message */
 		return -1;
 	*out = b.base;
 	*len = n;
