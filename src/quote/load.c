@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "claims.h"
+#include "prices.h"
 #include "dealdesk/history.h"
 #include "dealdesk/log.h"
 
@@ -151,6 +152,8 @@ typedef struct price_pick {
 	const Dealdesk__V1__PriceEntry *best;
 	int best_score;
 	size_t candidates;
+	int cached; /* the entries came from the quoter's cache ... */
+	const Dealdesk__V1__SkuSignals *signals; /* ... with the SKU's signals */
 } price_pick;
 
 static int str_empty(const char *s)
@@ -166,23 +169,17 @@ static int scope_matches(const char *entry, const char *want)
 /* Precedence: most specific scope (customer group 4, channel 2, region 1),
  * then the highest quantity tier the line reaches, then priority, then the
  * newest valid_from, then the first price list id in key order. */
-static int pick_one(void *ud, dd_val key, dd_val val)
+static void pick_entry(price_pick *p, const Dealdesk__V1__PriceEntry *e)
 {
-	price_pick *p = ud;
 	const qo_order *o = &p->r->order;
-	(void)key;
 	p->candidates++;
-	const Dealdesk__V1__PriceEntry *e =
-		(const void *)quote_record(p->r, &dealdesk__v1__price_entry__descriptor, val);
-	if (e == NULL)
-		return DD_ESTORE;
 	if (!scope_matches(e->channel, o->channel) || !scope_matches(e->region, o->region) ||
 	    !scope_matches(e->customer_group, o->customer->customer_group))
-		return 0;
+		return;
 	if ((e->valid_from && o->time < e->valid_from) || (e->valid_to && o->time >= e->valid_to))
-		return 0;
+		return;
 	if (e->min_quantity > p->quantity)
-		return 0; /* a quantity tier the line does not reach */
+		return; /* a quantity tier the line does not reach */
 	int score = (!str_empty(e->customer_group) << 2) |
 	            (!str_empty(e->channel) << 1) | !str_empty(e->region);
 	const Dealdesk__V1__PriceEntry *b = p->best;
@@ -195,6 +192,17 @@ static int pick_one(void *ud, dd_val key, dd_val val)
 		p->best = e;
 		p->best_score = score;
 	}
+}
+
+static int pick_one(void *ud, dd_val key, dd_val val)
+{
+	price_pick *p = ud;
+	(void)key;
+	const Dealdesk__V1__PriceEntry *e =
+		(const void *)quote_record(p->r, &dealdesk__v1__price_entry__descriptor, val);
+	if (e == NULL)
+		return DD_ESTORE;
+	pick_entry(p, e);
 	return 0;
 }
 
@@ -214,7 +222,15 @@ static int find_price(quote_run *r, const char *sku, int64_t quantity, price_pic
 	if (plen < 0)
 		return DD_EINVAL;
 	prefix[plen++] = '\0';
-	*p = (price_pick){ r, quantity, NULL, -1, 0 };
+	*p = (price_pick){ r, quantity, NULL, -1, 0, 0, NULL };
+	qp_prices pp;
+	if (quote_prices(r, prefix, (size_t)plen, sku, &pp) == DD_OK) {
+		for (size_t k = 0; k < pp.n; k++)
+			pick_entry(p, pp.v[k]);
+		p->cached = 1;
+		p->signals = pp.signals;
+		return DD_OK;
+	}
 	int rc = dd_rtxn_scan(r->q->txn, DD_T_PRICES, (dd_val){ prefix, (size_t)plen },
 	                      (dd_val){ NULL, 0 }, pick_one, p);
 	return rc < 0 ? DD_ESTORE : DD_OK;
@@ -222,8 +238,9 @@ static int find_price(quote_run *r, const char *sku, int64_t quantity, price_pic
 
 /* Fills line i from its chosen price entry: list price, tier, signals. */
 static int fill_line(quote_run *r, size_t i, const char *sku, int64_t quantity,
-                     const Dealdesk__V1__PriceEntry *e)
+                     const price_pick *p)
 {
+	const Dealdesk__V1__PriceEntry *e = p->best;
 	qo_line *l = &r->order.lines[i];
 	memset(l, 0, sizeof(*l));
 	l->sku = sku;
@@ -235,7 +252,9 @@ static int fill_line(quote_run *r, size_t i, const char *sku, int64_t quantity,
 	l->price_reason = "";
 	l->price_tier = e->min_quantity > 1 ? e->min_quantity : 1;
 	dd_val sv;
-	if (dd_rtxn_get(r->q->txn, DD_T_SIGNALS, (dd_val){ sku, strlen(sku) }, &sv) == DD_OK)
+	if (p->cached)
+		l->signals = p->signals;
+	else if (dd_rtxn_get(r->q->txn, DD_T_SIGNALS, (dd_val){ sku, strlen(sku) }, &sv) == DD_OK)
 		l->signals = (const void *)quote_record(r, &dealdesk__v1__sku_signals__descriptor, sv);
 	if (dd_money_mul(e->unit_price, quantity, &l->list_subtotal) != DD_OK)
 		return dd_error_set(r->err, DD_EOVERFLOW,
@@ -271,7 +290,7 @@ static int load_line(quote_run *r, size_t i)
 		return dd_error_set(r->err, DD_ENOTFOUND, "lines[%zu].sku: unknown SKU '%s'",
 		                    i, l->sku);
 	}
-	if ((rc = fill_line(r, i, l->sku, l->quantity, p.best)) != DD_OK)
+	if ((rc = fill_line(r, i, l->sku, l->quantity, &p)) != DD_OK)
 		return rc;
 	quote_trace(r, "pricing", p.best->price_list_id, 1,
 	            "line %zu %s: list price %lld from %s, tier %lld (%zu entries in %s)", i,
@@ -296,7 +315,7 @@ int quote_load_gift(quote_run *r, const char *sku, int64_t quantity, size_t *lin
 		o->lines = n;
 		o->caplines = cap;
 	}
-	int rc = fill_line(r, o->nlines, sku, quantity, p.best);
+	int rc = fill_line(r, o->nlines, sku, quantity, &p);
 	if (rc != DD_OK)
 		return rc;
 	*line = o->nlines++;
@@ -433,6 +452,9 @@ static int load_candidates(quote_run *r)
 
 int quote_load(quote_run *r)
 {
+	dd_quoter *q = r->q;
+	/* the version everything below is read at (the price cache's key) */
+	r->order.data_version = dd_rtxn_data_version(q->txn);
 	int rc = load_customer(r);
 	if (rc != DD_OK)
 		return rc;
@@ -449,8 +471,6 @@ int quote_load(quote_run *r)
 	/* the active policies and the promotions and checks they judge, each
 	 * converted once per version; every write advances the data version,
 	 * so an unchanged one means nothing to look at */
-	dd_quoter *q = r->q;
-	r->order.data_version = dd_rtxn_data_version(q->txn);
 	if (!q->current || r->order.data_version != q->current_version) {
 		q->current = 0;
 		for (dd_policy_kind k = DD_POLICY_PRICING; k <= DD_POLICY_COMPLIANCE; k++)

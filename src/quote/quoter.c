@@ -150,6 +150,7 @@ void dd_quoter_free(dd_quoter *q)
 	free(q->checks);
 	quote_tiers_free(q);
 	quote_records_free(q);
+	quote_prices_free(q);
 	dd_rtxn_free(q->txn);
 	free(q);
 }

@@ -72,6 +72,7 @@ struct dd_quoter {
 	int current;               /* policies and data are those of ... */
 	uint64_t current_version;  /* ... this data version */
 	struct qr_cache *records; /* unpacked records by their bytes (records.c) */
+	struct qp_cache *prices;  /* a SKU's price entries and signals (prices.c) */
 	quote_run *run;       /* the evaluation running now, or NULL */
 	uint64_t generation;  /* bumped after every evaluation */
 	uint64_t rng[2];
@@ -104,6 +105,8 @@ int quote_policy_fail(quote_run *r, dd_policy_kind kind, const char *what);
 const ProtobufCMessage *quote_record(quote_run *r, const ProtobufCMessageDescriptor *d,
                                      dd_val v);
 void quote_records_free(dd_quoter *q);
+/* prices.c: the price entries and signals kept per SKU (prices.h) */
+void quote_prices_free(dd_quoter *q);
 
 /* view.c: the Lua view of the order state */
 int quote_views_create(dd_quoter *q);
