@@ -199,7 +199,7 @@ static size_t written(const wr *w)
 static int grow(wr *w, size_t n)
 {
 	size_t used = written(w);
-	size_t cap = w->b->cap ? w->b->cap * 2 : 1024;
+	size_t cap = w->b->cap * 2;
 	while (cap < used + n)
 		cap *= 2;
 	uint8_t *nb = malloc(cap);
@@ -432,6 +432,11 @@ static void put_msg(wr *w, const pb_prog *prog, const ProtobufCMessage *m)
 size_t dd_pb_pack(dd_pb_buf *b, const ProtobufCMessage *m, const uint8_t **out)
 {
 	const pb_prog *prog = prog_of(m->descriptor);
+	if (b->base == NULL) { /* no pointer arithmetic on NULL, even by 0 */
+		if ((b->base = malloc(1024)) == NULL)
+			return SIZE_MAX;
+		b->cap = 1024;
+	}
 	wr w = { b, b->base + b->cap, 0, 0 };
 	if (prog != NULL)
 		put_msg(&w, prog, m);

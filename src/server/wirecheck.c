@@ -9,7 +9,9 @@
  * So the elements of every repeated field (packed ones included) are
  * counted here and the request is refused, naming the limit, as soon as a
  * field passes it: the quote's own limits for QuoteRequest.lines,
- * coupon_codes and attributes, max-repeated for every other field. */
+ * coupon_codes and attributes, max-repeated for every other field. A
+ * singular message field may appear once: protobuf would merge the parts
+ * (and join their repeated fields past every limit counted per part). */
 #include "server.h"
 
 #include <stdio.h>
@@ -212,6 +214,15 @@ static int check_msg(const ProtobufCMessageDescriptor *d, const uint8_t *p,
 				return dd_error_set(err, DD_EINVAL, "%s: invalid UTF-8",
 				                    path_text(wp, depth, buf, sizeof(buf)));
 		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+			/* a singular message given twice is merged by the decoder,
+			 * its repeated fields joined: each part within a limit, the
+			 * whole past it. Protobuf encoders write it once. */
+			if (wl->cfg != NULL && f->label != PROTOBUF_C_LABEL_REPEATED && idx < 64 &&
+			    counts[idx] > 1)
+				return dd_error_set(err, DD_EINVAL,
+				                    "%s: given more than once (one message, not parts "
+				                    "to merge)",
+				                    path_text(wp, depth, buf, sizeof(buf)));
 			int rc = check_msg(f->descriptor, body, body + len, wp, depth + 1, wl, err);
 			if (rc != DD_OK)
 				return rc;

@@ -11,11 +11,14 @@
  * orders, receivables).
  * Checked besides the sanitizers: what passed the wire check and decoded
  * holds only valid UTF-8 without NUL and no repeated field longer than its
- * limit; an error names a field (its message is "field...: reason"). */
+ * limit; it packs (dd_pb_pack) to protobuf-c's very bytes; an error names a
+ * field (its message is "field...: reason"). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "dealdesk/admin.h"
 #include "dealdesk/model.h"
+#include "dealdesk/pbpack.h"
 #include "dealdesk/order.h"
 #include "dealdesk/v1/admin.pb-c.h"
 #include "dealdesk/v1/orders.pb-c.h"
@@ -257,6 +260,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ProtobufCMessage *m = protobuf_c_message_unpack(TYPES[t].desc, &arena.pb, len, buf);
 	if (m != NULL) {
 		check_decoded(m, 0);
+		/* dealdeskd packs what it sends with dd_pb_pack: protobuf-c's
+		 * bytes for whatever decodes, unknown fields included */
+		size_t want = protobuf_c_message_get_packed_size(m);
+		uint8_t *pc = malloc(want ? want : 1);
+		FUZZ_CHECK(pc != NULL, "out of memory");
+		FUZZ_CHECK(protobuf_c_message_pack(m, pc) == want, "protobuf-c: size");
+		const uint8_t *ours;
+		size_t got = dd_pb_pack_thread(m, &ours);
+		FUZZ_CHECK(got == want && memcmp(pc, ours, want) == 0,
+		           "%s: dd_pb_pack gives %zu bytes unlike protobuf-c's %zu",
+		           TYPES[t].desc->name, got, want);
+		free(pc);
 		if (TYPES[t].check != NULL) {
 			dd_error_clear(&err);
 			rc = TYPES[t].check(m, &arena, &err);

@@ -126,6 +126,34 @@ static void test_wirecheck_counts(void **state)
 	assert_int_equal(dd_wire_check(put, recs, 6, &cfg, &err), DD_OK);
 	assert_int_equal(dd_wire_check(put, recs, 8, &cfg, &err), DD_EINVAL);
 	assert_string_equal(err.msg, "customers: more than 3 elements (max-repeated)");
+
+	/* a Commit whose request comes in two parts of 12 and 11 coupons: the
+	 * decoder would merge them into 23, past max-coupons (20), which each
+	 * part is within (found by fuzz_request) */
+	dd_config_defaults(&cfg);
+	const ProtobufCMessageDescriptor *commit = &dealdesk__v1__commit_request__descriptor;
+	uint8_t part[2 + 12 * 4], msg[2 * sizeof(part) + 8];
+	size_t pl = 0;
+	for (int i = 0; i < 12; i++) { /* coupon_codes (field 6): "C<i>" */
+		part[2 + pl++] = (6 << 3) | 2;
+		part[2 + pl++] = 2;
+		part[2 + pl++] = 'C';
+		part[2 + pl++] = (uint8_t)('a' + i);
+	}
+	part[0] = (2 << 3) | 2; /* CommitRequest.request */
+	part[1] = (uint8_t)pl;
+	size_t ml = 0;
+	memcpy(msg + ml, part, 2 + pl);
+	ml += 2 + pl;
+	assert_int_equal(dd_wire_check(commit, msg, ml, &cfg, &err), DD_OK);
+	memcpy(msg + ml, part, 2 + pl - 4); /* the second part: 11 coupons */
+	msg[ml + 1] = (uint8_t)(pl - 4);
+	ml += 2 + pl - 4;
+	assert_int_equal(dd_wire_check(commit, msg, ml, &cfg, &err), DD_EINVAL);
+	assert_string_equal(err.msg,
+	                    "request: given more than once (one message, not parts to merge)");
+	/* the strings-only check (responses) does not judge that */
+	assert_int_equal(dd_wire_check_strings(commit, msg, ml, &err), DD_OK);
 }
 
 static void test_status_mapping(void **state)
