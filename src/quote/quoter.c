@@ -276,6 +276,20 @@ int quote_policy_fail(quote_run *r, dd_policy_kind kind, const char *what)
 	snprintf(msg, sizeof(msg), "%s", r->err->msg);
 	unsigned long long v = (unsigned long long)r->q->policy[kind].version;
 	dd_log(DD_LOG_ERROR, "%s policy v%llu: %s: %s", dd_policy_kind_name(kind), v, what, msg);
+	if (r->err->code == DD_EBUDGET) {
+		/* Which budget a runaway script meets first is not the same from
+		 * one run to the next (the instruction count starts when the
+		 * watchdog arms the hook, the memory a call may add depends on
+		 * what the collector has freed, time is time): the answer says
+		 * only that a budget stopped it, the same every time, and the
+		 * log line above says which. */
+		const char *colon = strstr(msg, ": ");
+		int name_len = colon ? (int)(colon - msg) : 0;
+		return dd_error_set(r->err, DD_EBUDGET,
+		                    "%s policy v%llu: %.*s%sover its budget (instructions, memory or "
+		                    "time; the server log says which)",
+		                    dd_policy_kind_name(kind), v, name_len, msg, colon ? ": " : "");
+	}
 	return dd_error_set(r->err, r->err->code == DD_OK ? DD_EPOLICY : r->err->code,
 	                    "%s policy v%llu: %s", dd_policy_kind_name(kind), v, msg);
 }
