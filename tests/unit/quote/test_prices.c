@@ -65,11 +65,31 @@ static void test_changes_are_seen(void **state)
 	l = quote_sku(f, "S");
 	assert_int_equal(l->unit_price, 1100);
 	assert_string_equal(l->price_reason, "");
-	/* a write elsewhere changes the version: still the same answer */
+	/* a write elsewhere changes the version: the entries are checked
+	 * against the store again, and still the same answer */
 	fx_customer other;
 	fx_customer_init(&other, "other", "USD", "A", 1000);
 	fx_put_customer(f, &other);
 	assert_int_equal(quote_sku(f, "S")->unit_price, 1100);
+	/* an entry gone: the other one prices the line; the signals gone: no
+	 * clearance even with the stock that would give one */
+	stock(f, "S", 260, 10);
+	assert_int_equal(quote_sku(f, "S")->unit_price, 770);
+	dd_error err;
+	const char *web[] = { "S", "USD", "web" };
+	assert_int_equal(dd_admin_delete(f->store, DD_ENTITY_PRICE, web, NULL, &err), DD_OK);
+	l = quote_sku(f, "S");
+	assert_string_equal(l->price_list_id, "usd");
+	assert_int_equal(l->unit_list_price, 1200);
+	assert_int_equal(l->unit_price, 840); /* 30 % off 12.00 */
+	const char *sig[] = { "S" };
+	assert_int_equal(dd_admin_delete(f->store, DD_ENTITY_SIGNALS, sig, NULL, &err), DD_OK);
+	l = quote_sku(f, "S");
+	assert_int_equal(l->unit_price, 1200);
+	assert_string_equal(l->price_reason, "");
+	/* and back */
+	entry(f, "web", "S", 1050, "web");
+	assert_int_equal(quote_sku(f, "S")->unit_list_price, 1050);
 }
 
 /* More entries than a slot keeps (16): read from the store, every time. */
