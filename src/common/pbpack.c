@@ -397,9 +397,41 @@ static void put_msg(wr *w, const pb_prog *prog, const ProtobufCMessage *m)
 		const pb_op *op = &prog->ops[i];
 		const void *v = base + op->offset;
 		switch (op->label) {
-		case L_NONE:
-			if (zeroish(op, v))
+		case L_NONE: /* proto3: most fields; the common kinds written here */
+			switch (op->kind) {
+			case K_VARINT64: {
+				uint64_t x = *(const uint64_t *)v;
+				if (x == 0 || !room(w, 15))
+					continue;
+				u_varint(w, x);
+				u_tag(w, op->tag, op->tag_len);
 				continue;
+			}
+			case K_INT32: {
+				int32_t x = *(const int32_t *)v;
+				if (x == 0 || !room(w, 15))
+					continue;
+				u_varint(w, (uint64_t)(int64_t)x);
+				u_tag(w, op->tag, op->tag_len);
+				continue;
+			}
+			case K_BOOL:
+				if (*(const protobuf_c_boolean *)v == 0 || !room(w, 6))
+					continue;
+				*--w->p = 1;
+				u_tag(w, op->tag, op->tag_len);
+				continue;
+			case K_STRING: {
+				const char *str = *(const char *const *)v;
+				if (str != NULL && *str != '\0')
+					put_len_field(w, op, str, strlen(str));
+				continue;
+			}
+			default:
+				if (zeroish(op, v))
+					continue;
+				break;
+			}
 			break;
 		case L_ONEOF:
 			if (*(const uint32_t *)(base + op->qoffset) != op->id)
