@@ -33,6 +33,7 @@ typedef struct qpc_slot {
 	size_t klen;
 	uint64_t version;   /* the data version it was last read or checked at */
 	uint64_t used;      /* quoter generation of its last use */
+	int overflow;       /* the SKU has more entries than a slot holds */
 	size_t n;
 	qpc_rec v[PRICE_MAX_ENTRIES];
 	qpc_rec signals;    /* msg NULL: the SKU has none */
@@ -120,8 +121,28 @@ static int fill_one(void *ud, dd_val key, dd_val val)
 	return 0;
 }
 
-/* Reads (or checks) the slot's records at the run's version: DD_OK, or
- * else the slot is released. */
+static int count_one(void *ud, dd_val key, dd_val val)
+{
+	(void)key;
+	(void)val;
+	return ++*(size_t *)ud > PRICE_MAX_ENTRIES;
+}
+
+/* 1 when the slot's SKU still has more entries than a slot holds (at the
+ * run's version, which the slot then remembers) */
+static int count_over(quote_run *r, qpc_slot *s)
+{
+	size_t n = 0;
+	if (dd_rtxn_scan(r->q->txn, DD_T_PRICES, (dd_val){ s->key, s->klen }, (dd_val){ NULL, 0 },
+	                 count_one, &n) != DD_OK)
+		return 1;
+	s->version = r->order.data_version;
+	return n > PRICE_MAX_ENTRIES;
+}
+
+/* Reads (or checks) the slot's records at the run's version: DD_OK; or
+ * DD_EFULL, the slot kept empty with its overflow marked; or else the slot
+ * is released. */
 static int fill(quote_run *r, qpc_slot *s, const char *sku)
 {
 	dd_quoter *q = r->q;
@@ -146,6 +167,17 @@ static int fill(quote_run *r, qpc_slot *s, const char *sku)
 			rc = DD_ESTORE;
 		}
 	}
+	if (rc == DD_EFULL) {
+		/* too many: remembered (no records kept), so that the next quotes
+		 * of this SKU go to the store without unpacking 16 entries first */
+		for (size_t i = 0; i < s->n; i++)
+			rec_free(&s->v[i]);
+		rec_free(&s->signals);
+		s->n = 0;
+		s->overflow = 1;
+		s->version = r->order.data_version;
+		return rc;
+	}
 	if (rc != DD_OK) {
 		release(s);
 		return rc;
@@ -164,9 +196,16 @@ int quote_prices(quote_run *r, const char *key, size_t klen, const char *sku, qp
 	uint64_t h = quote_fnv1a64(key, klen);
 	qpc_slot *s = &q->prices->slots[h & (PRICE_SLOTS - 1)];
 	int mine = s->key != NULL && s->klen == klen && memcmp(s->key, key, klen) == 0;
-	if (s->key != NULL && s->used == q->generation &&
-	    (!mine || s->version != r->order.data_version))
+	uint64_t version = r->order.data_version;
+	if (s->key != NULL && s->used == q->generation && (!mine || s->version != version))
 		return 1; /* this quote holds it: the caller reads the store */
+	int need_fill = !mine || s->version != version;
+	if (mine && s->overflow) {
+		if (s->version == version || count_over(r, s))
+			return 1;
+		s->overflow = 0; /* entries went: kept from now on */
+		need_fill = 1;
+	}
 	if (!mine) {
 		release(s);
 		if ((s->key = malloc(klen)) == NULL)
@@ -174,7 +213,7 @@ int quote_prices(quote_run *r, const char *key, size_t klen, const char *sku, qp
 		memcpy(s->key, key, klen);
 		s->klen = klen;
 	}
-	if ((!mine || s->version != r->order.data_version) && fill(r, s, sku) != DD_OK)
+	if (need_fill && fill(r, s, sku) != DD_OK)
 		return 1; /* too many entries, or unreadable: the store each time */
 	s->used = q->generation;
 	*out = (qp_prices){ s->n, s->entries, (const Dealdesk__V1__SkuSignals *)s->signals.msg };

@@ -108,6 +108,22 @@ static void test_many_entries(void **state)
 	}
 	entry(f, "l17", "MANY", 999, "web");
 	assert_int_equal(quote_sku(f, "MANY")->unit_list_price, 999);
+	/* down to 15 entries: kept from now on, and still the right one */
+	dd_error err;
+	for (int i = 0; i < 5; i++) {
+		const char *key[] = { "MANY", "USD", lists[i] };
+		assert_int_equal(dd_admin_delete(f->store, DD_ENTITY_PRICE, key, NULL, &err), DD_OK);
+	}
+	for (int round = 0; round < 3; round++) {
+		const Dealdesk__V1__QuoteLine *l = quote_sku(f, "MANY");
+		assert_string_equal(l->price_list_id, "l17");
+		assert_int_equal(l->unit_list_price, 999);
+	}
+	const char *key17[] = { "MANY", "USD", "l17" };
+	assert_int_equal(dd_admin_delete(f->store, DD_ENTITY_PRICE, key17, NULL, &err), DD_OK);
+	const Dealdesk__V1__QuoteLine *l = quote_sku(f, "MANY");
+	assert_string_equal(l->price_list_id, "l05"); /* the first list id in key order */
+	assert_int_equal(l->unit_list_price, 1005);
 }
 
 /* 500 SKUs in one cart, more than half the slots: some share a slot within
