@@ -70,12 +70,6 @@ static const char *const table_names[DD_T__COUNT] = {
 };
 
 
-struct dd_rtxn {
-	dd_store *store;
-	MDB_txn *txn;   /* NULL until the first begin, or after a failed renew */
-	bool active;    /* between dd_rtxn_begin and dd_rtxn_end */
-};
-
 struct dd_wtxn {
 	dd_store *store;
 	MDB_txn *txn;
@@ -130,11 +124,6 @@ static int store_write_err(dd_store *store, int rc)
 	return code;
 }
 
-static bool table_ok(dd_table t)
-{
-	return (unsigned)t < DD_T__COUNT;
-}
-
 /* The journal tables (decision log, audit log) record what happened; they
  * are not data a quote reads, so writing them does not advance
  * data_version (a decision logged must not invalidate every quoter's cache,
@@ -151,24 +140,6 @@ static void wtxn_mark(dd_wtxn *txn, dd_table t)
 		txn->logged = true;
 	else
 		txn->dirty = true;
-}
-
-/* LMDB rejects empty keys and keys over its compiled maximum (511). */
-static bool key_ok(dd_val key)
-{
-	return key.data != NULL && key.len > 0 && key.len <= DD_STORE_MAX_KEY;
-}
-
-static MDB_val to_mdb(dd_val v)
-{
-	MDB_val m = { .mv_size = v.len, .mv_data = (void *)v.data };
-	return m;
-}
-
-static dd_val from_mdb(MDB_val m)
-{
-	dd_val v = { .data = m.mv_data, .len = m.mv_size };
-	return v;
 }
 
 uint64_t store__u64_le(const unsigned char b[8])
@@ -188,7 +159,7 @@ static void u64_store_le(unsigned char b[8], uint64_t v)
 }
 
 /* meta values are 8 bytes little-endian; absent or malformed reads as 0. */
-static uint64_t meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key)
+uint64_t store__meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key)
 {
 	if (key == NULL)
 		return 0;
@@ -289,7 +260,7 @@ static int store_init_dbs(dd_store *store, const char *path, dd_error *err)
 	if (rc == MDB_NOTFOUND) {
 		rc = meta_put_u64(txn, meta, META_SCHEMA, STORE_SCHEMA);
 	} else if (rc == MDB_SUCCESS) {
-		uint64_t schema = meta_get_u64(txn, meta, META_SCHEMA);
+		uint64_t schema = store__meta_get_u64(txn, meta, META_SCHEMA);
 		if (schema != STORE_SCHEMA) {
 			mdb_txn_abort(txn);
 			return dd_error_set(err, DD_EPRECOND,
@@ -436,7 +407,7 @@ void dd_store_close(dd_store *store)
 
 const char *dd_store_table_name(dd_table t)
 {
-	return table_ok(t) ? table_names[t] : "?";
+	return store__table_ok(t) ? table_names[t] : "?";
 }
 
 const char *dd_store_full_message(dd_store *store, char *buf, size_t size)
@@ -461,160 +432,6 @@ const char *dd_store_full_message(dd_store *store, char *buf, size_t size)
 		         "store map full (map size %zu MiB, %zu KiB in use): raise --map-size "
 		         "and restart dealdeskd", mib, used >> 10);
 	return buf;
-}
-
-/* ---- scans (shared by read and write transactions) ----------------------- */
-
-static bool has_prefix(MDB_val key, dd_val prefix)
-{
-	return prefix.len == 0
-	       || (key.mv_size >= prefix.len
-	           && memcmp(key.mv_data, prefix.data, prefix.len) == 0);
-}
-
-/* The larger of two keys in LMDB's default order (memcmp, then length). */
-static dd_val key_max(dd_val a, dd_val b)
-{
-	size_t n = a.len < b.len ? a.len : b.len;
-	int c = memcmp(a.data, b.data, n);
-	if (c == 0)
-		c = a.len < b.len ? -1 : a.len > b.len;
-	return c >= 0 ? a : b;
-}
-
-/* Returns DD_OK (done or stopped by fn), fn's negative code, DD_EINVAL, or a
- * translated LMDB error; *lmdb_failed tells the caller which of the last. */
-static int scan(MDB_txn *txn, MDB_dbi dbi, dd_val prefix, dd_val start,
-                dd_scan_fn fn, void *ud, bool *lmdb_failed)
-{
-	*lmdb_failed = false;
-	if (fn == NULL || prefix.len > DD_STORE_MAX_KEY || start.len > DD_STORE_MAX_KEY
-	    || (prefix.len > 0 && prefix.data == NULL)
-	    || (start.len > 0 && start.data == NULL))
-		return DD_EINVAL;
-
-	/* Keys are sorted, so the records with the prefix are one run that
-	 * begins at the first key >= prefix; a start inside or past that run
-	 * moves the beginning, one before it does not. */
-	dd_val seek = prefix;
-	if (start.len > 0)
-		seek = prefix.len > 0 ? key_max(prefix, start) : start;
-
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, dbi, &cur);
-	if (rc != MDB_SUCCESS) {
-		*lmdb_failed = true;
-		return store__err(rc);
-	}
-	MDB_val k = to_mdb(seek), v;
-	rc = mdb_cursor_get(cur, &k, &v, seek.len > 0 ? MDB_SET_RANGE : MDB_FIRST);
-	int ret = DD_OK;
-	while (rc == MDB_SUCCESS && has_prefix(k, prefix)) {
-		int r = fn(ud, from_mdb(k), from_mdb(v));
-		if (r != 0) {
-			ret = r < 0 ? r : DD_OK;
-			break;
-		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	if (ret == DD_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-		*lmdb_failed = true;
-		ret = store__err(rc);
-	}
-	mdb_cursor_close(cur);
-	return ret;
-}
-
-/* ---- read transactions --------------------------------------------------- */
-
-int dd_rtxn_new(dd_store *store, dd_rtxn **out)
-{
-	if (store == NULL || out == NULL)
-		return DD_EINVAL;
-	dd_rtxn *txn = calloc(1, sizeof(*txn));
-	if (txn == NULL)
-		return DD_ENOMEM;
-	/* The MDB_txn comes with the first begin, so an idle handle holds no
-	 * reader slot and pins no snapshot. */
-	txn->store = store;
-	*out = txn;
-	return DD_OK;
-}
-
-void dd_rtxn_free(dd_rtxn *txn)
-{
-	if (txn == NULL)
-		return;
-	if (txn->txn != NULL)
-		mdb_txn_abort(txn->txn); /* also releases the reader slot */
-	free(txn);
-}
-
-int dd_rtxn_begin(dd_rtxn *txn)
-{
-	if (txn == NULL || txn->active)
-		return DD_EINVAL;
-	int rc;
-	if (txn->txn == NULL) {
-		rc = mdb_txn_begin(txn->store->env, NULL, MDB_RDONLY, &txn->txn);
-		if (rc != MDB_SUCCESS)
-			txn->txn = NULL;
-	} else {
-		/* Reuses the reader slot and the handle: no malloc, no lock. */
-		rc = mdb_txn_renew(txn->txn);
-		if (rc != MDB_SUCCESS) {
-			/* Start from scratch next time. */
-			mdb_txn_abort(txn->txn);
-			txn->txn = NULL;
-		}
-	}
-	if (rc != MDB_SUCCESS)
-		return store__err(rc);
-	txn->active = true;
-	return DD_OK;
-}
-
-/* Releases the snapshot (old pages can be reused again) but keeps the slot. */
-void dd_rtxn_end(dd_rtxn *txn)
-{
-	if (txn == NULL || !txn->active)
-		return;
-	mdb_txn_reset(txn->txn);
-	txn->active = false;
-}
-
-int dd_rtxn_get(dd_rtxn *txn, dd_table t, dd_val key, dd_val *val)
-{
-	if (txn == NULL || !txn->active || !table_ok(t) || !key_ok(key) || val == NULL)
-		return DD_EINVAL;
-	MDB_val k = to_mdb(key), v;
-	int rc = mdb_get(txn->txn, txn->store->dbi[t], &k, &v);
-	if (rc != MDB_SUCCESS)
-		return store__err(rc);
-	*val = from_mdb(v);
-	return DD_OK;
-}
-
-int dd_rtxn_scan(dd_rtxn *txn, dd_table t, dd_val prefix, dd_val start,
-                 dd_scan_fn fn, void *ud)
-{
-	if (txn == NULL || !txn->active || !table_ok(t))
-		return DD_EINVAL;
-	bool lmdb_failed;
-	return scan(txn->txn, txn->store->dbi[t], prefix, start, fn, ud,
-	            &lmdb_failed);
-}
-
-uint64_t dd_rtxn_meta_u64(dd_rtxn *txn, const char *key)
-{
-	if (txn == NULL || !txn->active)
-		return 0;
-	return meta_get_u64(txn->txn, txn->store->dbi[DD_T_META], key);
-}
-
-uint64_t dd_rtxn_data_version(dd_rtxn *txn)
-{
-	return dd_rtxn_meta_u64(txn, META_DATA_VERSION);
 }
 
 /* ---- write transactions -------------------------------------------------- */
@@ -692,9 +509,9 @@ int dd_wtxn_put(dd_wtxn *txn, dd_table t, dd_val key, dd_val val)
 		return txn->err;
 	/* A put that cannot happen sticks: committing the rest of the
 	 * transaction would store a change the caller did not make whole. */
-	if (!table_ok(t) || !key_ok(key) || (val.len > 0 && val.data == NULL))
+	if (!store__table_ok(t) || !store__key_ok(key) || (val.len > 0 && val.data == NULL))
 		return wtxn_fail(txn, DD_EINVAL);
-	MDB_val k = to_mdb(key), v = to_mdb(val);
+	MDB_val k = store__to_mdb(key), v = store__to_mdb(val);
 	if (v.mv_size == 0)
 		v.mv_data = ""; /* LMDB copies 0 bytes, but not from NULL */
 	int rc = mdb_put(txn->txn, txn->store->dbi[t], &k, &v, 0);
@@ -710,9 +527,9 @@ int dd_wtxn_del(dd_wtxn *txn, dd_table t, dd_val key)
 		return DD_EINVAL;
 	if (txn->err != DD_OK)
 		return txn->err;
-	if (!table_ok(t) || !key_ok(key))
+	if (!store__table_ok(t) || !store__key_ok(key))
 		return wtxn_fail(txn, DD_EINVAL);
-	MDB_val k = to_mdb(key);
+	MDB_val k = store__to_mdb(key);
 	int rc = mdb_del(txn->txn, txn->store->dbi[t], &k, NULL);
 	if (rc == MDB_NOTFOUND)
 		return DD_ENOTFOUND; /* nothing changed: not a failure */
@@ -730,7 +547,7 @@ int dd_wtxn_take_first(dd_wtxn *txn, dd_table t, size_t max, dd_scan_fn fn, void
 		return DD_EINVAL;
 	if (txn->err != DD_OK)
 		return txn->err;
-	if (!table_ok(t))
+	if (!store__table_ok(t))
 		return wtxn_fail(txn, DD_EINVAL);
 	MDB_cursor *cur;
 	int rc = mdb_cursor_open(txn->txn, txn->store->dbi[t], &cur);
@@ -741,7 +558,7 @@ int dd_wtxn_take_first(dd_wtxn *txn, dd_table t, size_t max, dd_scan_fn fn, void
 	/* the first record each time: where a delete leaves the cursor is
 	 * LMDB's business, the leftmost path is cheap to walk again */
 	while (*taken < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == MDB_SUCCESS) {
-		int r = fn(ud, from_mdb(k), from_mdb(v));
+		int r = fn(ud, store__from_mdb(k), store__from_mdb(v));
 		if (r != 0) {
 			ret = r < 0 ? r : DD_OK;
 			break;
@@ -760,7 +577,7 @@ int dd_wtxn_take_first(dd_wtxn *txn, dd_table t, size_t max, dd_scan_fn fn, void
 /* *val is valid until the next write in txn or its end. */
 int dd_wtxn_table_stat(dd_wtxn *txn, dd_table t, uint64_t *bytes, uint64_t *entries)
 {
-	if (txn == NULL || txn->child != NULL || !table_ok(t))
+	if (txn == NULL || txn->child != NULL || !store__table_ok(t))
 		return DD_EINVAL;
 	if (txn->err != DD_OK)
 		return txn->err;
@@ -780,15 +597,15 @@ int dd_wtxn_get(dd_wtxn *txn, dd_table t, dd_val key, dd_val *val)
 	if (txn->err != DD_OK)
 		return txn->err;
 	/* A bad lookup changes nothing, so it does not stick. */
-	if (!table_ok(t) || !key_ok(key) || val == NULL)
+	if (!store__table_ok(t) || !store__key_ok(key) || val == NULL)
 		return DD_EINVAL;
-	MDB_val k = to_mdb(key), v;
+	MDB_val k = store__to_mdb(key), v;
 	int rc = mdb_get(txn->txn, txn->store->dbi[t], &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return DD_ENOTFOUND;
 	if (rc != MDB_SUCCESS)
 		return wtxn_fail(txn, store__err(rc));
-	*val = from_mdb(v);
+	*val = store__from_mdb(v);
 	return DD_OK;
 }
 
@@ -801,10 +618,10 @@ int dd_wtxn_scan(dd_wtxn *txn, dd_table t, dd_val prefix, dd_val start,
 		return DD_EINVAL;
 	if (txn->err != DD_OK)
 		return txn->err;
-	if (!table_ok(t))
+	if (!store__table_ok(t))
 		return DD_EINVAL;
 	bool lmdb_failed;
-	int ret = scan(txn->txn, txn->store->dbi[t], prefix, start, fn, ud,
+	int ret = store__scan(txn->txn, txn->store->dbi[t], prefix, start, fn, ud,
 	               &lmdb_failed);
 	/* fn's own code is the caller's business; only LMDB failures stick. */
 	if (lmdb_failed)
@@ -816,7 +633,7 @@ uint64_t dd_wtxn_meta_u64(dd_wtxn *txn, const char *key)
 {
 	if (txn == NULL || txn->child != NULL || txn->err != DD_OK)
 		return 0;
-	return meta_get_u64(txn->txn, txn->store->dbi[DD_T_META], key);
+	return store__meta_get_u64(txn->txn, txn->store->dbi[DD_T_META], key);
 }
 
 int dd_wtxn_set_meta_u64(dd_wtxn *txn, const char *key, uint64_t v)
@@ -846,7 +663,7 @@ int dd_wtxn_commit(dd_wtxn *txn, uint64_t *version)
 		return ret;
 	}
 	MDB_dbi meta = txn->store->dbi[DD_T_META];
-	uint64_t v = meta_get_u64(txn->txn, meta, META_DATA_VERSION);
+	uint64_t v = store__meta_get_u64(txn->txn, meta, META_DATA_VERSION);
 	if (!txn->dirty && !txn->merged && !txn->logged) {
 		/* Nothing to make durable: abort spares the two fsyncs. */
 		mdb_txn_abort(txn->txn);

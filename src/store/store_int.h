@@ -1,5 +1,5 @@
-/* dealdesk store: what the writer (writer.c) and the copies (copy.c) need
- * from store.c and nobody else does. */
+/* dealdesk store: what the files of the store (store.c, read.c, writer.c,
+ * copy.c) share and nobody else needs. */
 #ifndef DD_STORE_STORE_INT_H
 #define DD_STORE_STORE_INT_H
 
@@ -21,6 +21,38 @@ struct dd_store {
 	_Atomic(struct dd_writer *) writer; /* the writer thread, when one runs */
 	int64_t price_history_days; /* dd_store_opts; read-only after open */
 };
+
+static inline bool store__table_ok(dd_table t)
+{
+	return (unsigned)t < DD_T__COUNT;
+}
+
+/* LMDB rejects empty keys and keys over its compiled maximum (511). */
+static inline bool store__key_ok(dd_val key)
+{
+	return key.data != NULL && key.len > 0 && key.len <= DD_STORE_MAX_KEY;
+}
+
+static inline MDB_val store__to_mdb(dd_val v)
+{
+	MDB_val m = { .mv_size = v.len, .mv_data = (void *)v.data };
+	return m;
+}
+
+static inline dd_val store__from_mdb(MDB_val m)
+{
+	dd_val v = { .data = m.mv_data, .len = m.mv_size };
+	return v;
+}
+
+/* meta values are 8 bytes little-endian; absent or malformed reads as 0. */
+uint64_t store__meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key);
+
+/* Calls fn for the records with prefix from start (dd_rtxn_scan). DD_OK
+ * (done, or stopped by fn), fn's negative code, DD_EINVAL, or a translated
+ * LMDB error; *lmdb_failed tells the caller which of the last. */
+int store__scan(MDB_txn *txn, MDB_dbi dbi, dd_val prefix, dd_val start, dd_scan_fn fn,
+                void *ud, bool *lmdb_failed);
 
 /* An LMDB or errno code as a dd_err (DD_EFULL for a full map or disk). */
 int store__err(int rc);
