@@ -64,7 +64,7 @@ typedef struct pending {
 	struct pending *next;
 	Dealdesk__V1__DecisionKind kind;
 	int64_t at;
-	char id[40];
+	char id[JOURNAL_ID_MAX + 1];
 	char order_id[DD_MAX_ID + 1];
 	char currency[8];
 	char principal[256];
@@ -449,24 +449,16 @@ static int store_one(dd_wtxn *txn, dd_decisions *d, const pending *p, uint64_t s
 			unsigned char key[8];
 			journal_be64(key, seq);
 			rc = dd_wtxn_put(txn, DD_T_DECISIONS, (dd_val){ key, 8 }, (dd_val){ buf, len });
-			char ik[1 + sizeof(p->id)];
-			ik[0] = 'd';
-			size_t il = strlen(p->id);
-			memcpy(ik + 1, p->id, il);
+			char ik[JOURNAL_ID_KEY_SIZE], ok[JOURNAL_ORDER_KEY_SIZE];
+			size_t il = strlen(p->id), ol = strlen(p->order_id);
 			if (rc == DD_OK && il > 0)
-				rc = dd_wtxn_put(txn, DD_T_DECISION_INDEX, (dd_val){ ik, il + 1 },
+				rc = dd_wtxn_put(txn, DD_T_DECISION_INDEX,
+				                 (dd_val){ ik, journal_id_key(ik, p->id, il) },
 				                 (dd_val){ key, 8 });
-			size_t ol = strlen(p->order_id);
-			if (rc == DD_OK && ol > 0) {
-				char ok[3 + DD_MAX_ID + 8];
-				ok[0] = 'o';
-				ok[1] = '\0';
-				memcpy(ok + 2, p->order_id, ol);
-				ok[2 + ol] = '\0';
-				memcpy(ok + 3 + ol, key, 8);
-				rc = dd_wtxn_put(txn, DD_T_DECISION_INDEX, (dd_val){ ok, 3 + ol + 8 },
+			if (rc == DD_OK && ol > 0)
+				rc = dd_wtxn_put(txn, DD_T_DECISION_INDEX,
+				                 (dd_val){ ok, journal_order_key(ok, p->order_id, ol, key) },
 				                 (dd_val){ "", 0 });
-			}
 		}
 	}
 	free(req);
@@ -475,6 +467,26 @@ static int store_one(dd_wtxn *txn, dd_decisions *d, const pending *p, uint64_t s
 }
 
 /* ---- retention ------------------------------------------------------------------- */
+
+size_t journal_id_key(char out[JOURNAL_ID_KEY_SIZE], const char *id, size_t len)
+{
+	out[0] = 'd';
+	memcpy(out + 1, id, len);
+	return 1 + len;
+}
+
+size_t journal_order_key(char out[JOURNAL_ORDER_KEY_SIZE], const char *order_id, size_t len,
+                         const unsigned char *seq)
+{
+	out[0] = 'o';
+	out[1] = '\0';
+	memcpy(out + 2, order_id, len);
+	out[2 + len] = '\0';
+	if (seq == NULL)
+		return 3 + len;
+	memcpy(out + 3 + len, seq, 8);
+	return 3 + len + 8;
+}
 
 /* What pruning needs of a stored record, read off its bytes, no unpacking:
  * decision_id (1), order_id (3) and recorded_at (4) lead the record, as
@@ -552,23 +564,15 @@ static int prune_one(void *ud, dd_val key, dd_val val)
 	if (h.at >= c->cutoff)
 		return 1;
 	int rc = DD_OK;
-	if (h.id.len > 0 && h.id.len < 64) {
-		char ik[65];
-		ik[0] = 'd';
-		memcpy(ik + 1, h.id.data, h.id.len);
-		rc = dd_wtxn_del(c->txn, DD_T_DECISION_INDEX, (dd_val){ ik, h.id.len + 1 });
-	}
-	if ((rc == DD_OK || rc == DD_ENOTFOUND) && h.order_id.len > 0 &&
-	    h.order_id.len <= DD_MAX_ID) {
-		char ok[3 + DD_MAX_ID + 8];
-		ok[0] = 'o';
-		ok[1] = '\0';
-		memcpy(ok + 2, h.order_id.data, h.order_id.len);
-		ok[2 + h.order_id.len] = '\0';
-		memcpy(ok + 3 + h.order_id.len, key.data, 8);
+	char ik[JOURNAL_ID_KEY_SIZE], ok[JOURNAL_ORDER_KEY_SIZE];
+	if (h.id.len > 0 && h.id.len <= JOURNAL_ID_MAX)
 		rc = dd_wtxn_del(c->txn, DD_T_DECISION_INDEX,
-		                 (dd_val){ ok, 3 + h.order_id.len + 8 });
-	}
+		                 (dd_val){ ik, journal_id_key(ik, h.id.data, h.id.len) });
+	if ((rc == DD_OK || rc == DD_ENOTFOUND) && h.order_id.len > 0 &&
+	    h.order_id.len <= DD_MAX_ID)
+		rc = dd_wtxn_del(c->txn, DD_T_DECISION_INDEX,
+		                 (dd_val){ ok, journal_order_key(ok, h.order_id.data, h.order_id.len,
+		                                                 key.data) });
 	return rc == DD_OK || rc == DD_ENOTFOUND ? 0 : rc;
 }
 

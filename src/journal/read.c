@@ -82,12 +82,9 @@ static int order_seqs(dd_rtxn *t, const char *order_id, order_scan *s, dd_error 
 	size_t ol = strlen(order_id);
 	if (ol == 0 || ol > DD_MAX_ID)
 		return dd_error_set(err, DD_EINVAL, "order_id: must be 1..%d bytes", DD_MAX_ID);
-	char prefix[3 + DD_MAX_ID];
-	prefix[0] = 'o';
-	prefix[1] = '\0';
-	memcpy(prefix + 2, order_id, ol);
-	prefix[2 + ol] = '\0';
-	int rc = dd_rtxn_scan(t, DD_T_DECISION_INDEX, (dd_val){ prefix, 3 + ol },
+	char prefix[JOURNAL_ORDER_KEY_SIZE];
+	size_t pl = journal_order_key(prefix, order_id, ol, NULL);
+	int rc = dd_rtxn_scan(t, DD_T_DECISION_INDEX, (dd_val){ prefix, pl },
 	                      (dd_val){ NULL, 0 }, order_one, s);
 	if (rc != DD_OK || s->rc != DD_OK) {
 		free(s->seqs);
@@ -104,20 +101,19 @@ int dd_decision_get(dd_store *store, const char *decision_id, const char *order_
 	int by_id = decision_id && *decision_id;
 	if (!by_id && !(order_id && *order_id))
 		return dd_error_set(err, DD_EINVAL, "decision_id: required (or order_id)");
-	if (by_id && strlen(decision_id) > 39)
-		return dd_error_set(err, DD_EINVAL, "decision_id: longer than 39 bytes");
+	if (by_id && strlen(decision_id) > JOURNAL_ID_MAX)
+		return dd_error_set(err, DD_EINVAL, "decision_id: longer than %d bytes",
+		                    JOURNAL_ID_MAX);
 	reader r;
 	int rc = reader_begin(store, &r, err);
 	if (rc != DD_OK)
 		return rc;
 	uint64_t seq = 0;
 	if (by_id) {
-		char ik[40];
-		ik[0] = 'd';
-		size_t il = strlen(decision_id);
-		memcpy(ik + 1, decision_id, il);
+		char ik[JOURNAL_ID_KEY_SIZE];
+		size_t il = journal_id_key(ik, decision_id, strlen(decision_id));
 		dd_val v;
-		rc = dd_rtxn_get(r.t, DD_T_DECISION_INDEX, (dd_val){ ik, il + 1 }, &v);
+		rc = dd_rtxn_get(r.t, DD_T_DECISION_INDEX, (dd_val){ ik, il }, &v);
 		if (rc == DD_OK && v.len == 8)
 			seq = journal_load_be64(v.data);
 		else if (rc == DD_OK || rc == DD_ENOTFOUND)
