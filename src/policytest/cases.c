@@ -6,13 +6,11 @@
 #include "dealdesk/policytest.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dealdesk/admin.h"
 #include "dealdesk/compliance.h"
@@ -22,19 +20,9 @@
 #include "dealdesk/store.h"
 #include "dealdesk/v1/orders.pb-c.h"
 
-#define T0 1790000000
+#include "policytest_int.h"
 
-typedef struct run {
-	const char *name; /* the case */
-	int failures;     /* mismatches of the case */
-	FILE *report;     /* NULL: nothing printed */
-	char first[300];  /* the case's first mismatch */
-	dd_policy_kind kind;
-	const char *source; /* the candidate, or NULL */
-} run;
-
-static void mismatch(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void mismatch(run *r, const char *fmt, ...)
+void policytest_mismatch(run *r, const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
@@ -106,306 +94,6 @@ static void resolve_times(json_object *j)
 	}
 }
 
-/* ---- the store of one case --------------------------------------------------------- */
-
-typedef struct store {
-	char dir[64];
-	dd_store *st;
-} store;
-
-/* Uploads source as the active version of kind. */
-static int install(run *r, dd_store *st, dd_policy_kind kind, const char *source)
-{
-	dd_arena a;
-	dd_arena_init(&a, 0, 0);
-	Dealdesk__V1__PolicyScript *ps;
-	dd_error err;
-	int ok = dd_policy_upload(st, kind, source, "cases", "", T0, NULL, &a, &ps, &err) == DD_OK &&
-	         dd_policy_activate(st, kind, ps->version, "cases", 0, T0, &a, &ps, &err) == DD_OK;
-	if (!ok)
-		mismatch(r, "the %s policy under test: %s", dd_policy_kind_name(kind), err.msg);
-	dd_arena_free(&a);
-	return ok;
-}
-
-static int open_store(run *r, store *s)
-{
-	snprintf(s->dir, sizeof(s->dir), "/tmp/dd-policy-case-XXXXXX");
-	if (mkdtemp(s->dir) == NULL) {
-		mismatch(r, "mkdtemp failed");
-		return 0;
-	}
-	dd_store_opts o = { .path = s->dir, .map_size = 32u << 20, .no_sync = 1 };
-	dd_error err;
-	if (dd_store_open(&s->st, &o, &err) != DD_OK ||
-	    dd_policy_install_shipped(s->st, NULL, T0, &err) != DD_OK) {
-		mismatch(r, "store: %s", err.msg);
-		return 0;
-	}
-	return r->source == NULL || install(r, s->st, r->kind, r->source);
-}
-
-/* The scratch store's files and folder removed without a shell: the
- * server runs cases on its worker threads, where fork is best avoided. */
-static void close_store(store *s)
-{
-	if (s->st)
-		dd_store_close(s->st);
-	if (s->dir[0] == '\0')
-		return;
-	DIR *d = opendir(s->dir);
-	struct dirent *e;
-	char path[sizeof(s->dir) + 256];
-	while (d && (e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", s->dir, e->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(s->dir);
-}
-
-static const struct {
-	const char *key;
-	dd_entity_kind kind;
-	const ProtobufCMessageDescriptor *desc;
-} record_kinds[] = {
-	{ "prices", DD_ENTITY_PRICE, &dealdesk__v1__price_entry__descriptor },
-	{ "customers", DD_ENTITY_CUSTOMER, &dealdesk__v1__customer__descriptor },
-	{ "promotions", DD_ENTITY_PROMOTION, &dealdesk__v1__promotion__descriptor },
-	{ "checks", DD_ENTITY_CHECK, &dealdesk__v1__compliance_check__descriptor },
-	{ "signals", DD_ENTITY_SIGNALS, &dealdesk__v1__sku_signals__descriptor },
-	{ "coupons", DD_ENTITY_COUPON, &dealdesk__v1__coupon__descriptor },
-};
-
-static int put_records(run *r, store *s, const char *key, json_object *list)
-{
-	size_t k = 0;
-	while (k < sizeof(record_kinds) / sizeof(record_kinds[0]) && strcmp(record_kinds[k].key, key))
-		k++;
-	if (k == sizeof(record_kinds) / sizeof(record_kinds[0])) {
-		mismatch(r, "data: unknown kind '%s'", key);
-		return 0;
-	}
-	if (!json_object_is_type(list, json_type_array)) {
-		mismatch(r, "data.%s: not an array", key);
-		return 0;
-	}
-	size_t n = json_object_array_length(list);
-	ProtobufCMessage **items = calloc(n ? n : 1, sizeof(*items));
-	int ok = items != NULL;
-	dd_error err;
-	for (size_t i = 0; ok && i < n; i++)
-		if (dd_pbjson_to_message(json_object_array_get_idx(list, i), record_kinds[k].desc,
-		                         &items[i], &err) != DD_OK) {
-			mismatch(r, "data.%s[%zu]: %s", key, i, err.msg);
-			ok = 0;
-		}
-	if (ok && n > 0 &&
-	    dd_admin_put(s->st, record_kinds[k].kind, items, n, key, NULL, &err) != DD_OK) {
-		mismatch(r, "put %s: %s", key, err.msg);
-		ok = 0;
-	}
-	for (size_t i = 0; items && i < n; i++)
-		if (items[i])
-			protobuf_c_message_free_unpacked(items[i], NULL);
-	free(items);
-	return ok;
-}
-
-static const char *str_of(json_object *o, const char *key, const char *dflt)
-{
-	json_object *v;
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-	               ? json_object_get_string(v)
-	               : dflt;
-}
-
-static int64_t int_of(json_object *o, const char *key)
-{
-	json_object *v;
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
-}
-
-static int put_usage(run *r, store *s, json_object *list)
-{
-	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		json_object *u = json_object_array_get_idx(list, i);
-		Dealdesk__V1__Usage m = DEALDESK__V1__USAGE__INIT;
-		m.uses = int_of(u, "uses");
-		m.amount = int_of(u, "amount");
-		uint8_t buf[64];
-		size_t len = protobuf_c_message_pack(&m.base, buf);
-		const char *customer = str_of(u, "customer", NULL);
-		char key[256];
-		int klen = customer ? dd_key_join(key, sizeof(key), 3, str_of(u, "kind", "p"),
-		                                  str_of(u, "id", ""), customer)
-		                    : dd_key_join(key, sizeof(key), 2, str_of(u, "kind", "p"),
-		                                  str_of(u, "id", ""));
-		dd_wtxn *txn;
-		if (klen < 0 || dd_wtxn_begin(s->st, &txn) != DD_OK) {
-			mismatch(r, "usage[%zu]: bad key", i);
-			return 0;
-		}
-		if (dd_wtxn_put(txn, DD_T_USAGE, (dd_val){ key, (size_t)klen }, (dd_val){ buf, len }) !=
-		            DD_OK ||
-		    dd_wtxn_commit(txn, NULL) != DD_OK) {
-			mismatch(r, "usage[%zu]: write failed", i);
-			return 0;
-		}
-	}
-	return 1;
-}
-
-static int put_history(run *r, store *s, json_object *list)
-{
-	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		json_object *h = json_object_array_get_idx(list, i), *e = NULL, *d = NULL;
-		ProtobufCMessage *m = NULL;
-		dd_error err;
-		if (!json_object_object_get_ex(h, "entry", &e) ||
-		    dd_pbjson_to_message(e, &dealdesk__v1__price_entry__descriptor, &m, &err) != DD_OK) {
-			mismatch(r, "price_history[%zu]: needs an entry", i);
-			return 0;
-		}
-		int deleted = json_object_object_get_ex(h, "deleted", &d) && json_object_get_boolean(d);
-		dd_wtxn *txn;
-		int ok = dd_wtxn_begin(s->st, &txn) == DD_OK;
-		if (ok && dd_history_record_price(txn, (const void *)m, int_of(h, "at"), deleted) != DD_OK) {
-			dd_wtxn_abort(txn);
-			ok = 0;
-		} else if (ok) {
-			ok = dd_wtxn_commit(txn, NULL) == DD_OK;
-		}
-		protobuf_c_message_free_unpacked(m, NULL);
-		if (!ok) {
-			mismatch(r, "price_history[%zu]: write failed", i);
-			return 0;
-		}
-	}
-	return 1;
-}
-
-static int put_promotion_history(run *r, store *s, json_object *list)
-{
-	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		json_object *h = json_object_array_get_idx(list, i), *e = NULL, *d = NULL;
-		ProtobufCMessage *m = NULL;
-		dd_error err;
-		if (!json_object_object_get_ex(h, "promotion", &e) ||
-		    dd_pbjson_to_message(e, &dealdesk__v1__promotion__descriptor, &m, &err) != DD_OK) {
-			mismatch(r, "promotion_history[%zu]: needs a promotion", i);
-			return 0;
-		}
-		int deleted = json_object_object_get_ex(h, "deleted", &d) && json_object_get_boolean(d);
-		dd_wtxn *txn;
-		int ok = dd_wtxn_begin(s->st, &txn) == DD_OK;
-		if (ok &&
-		    dd_history_record_promotion(txn, (const void *)m, int_of(h, "at"), deleted) != DD_OK) {
-			dd_wtxn_abort(txn);
-			ok = 0;
-		} else if (ok) {
-			ok = dd_wtxn_commit(txn, NULL) == DD_OK;
-		}
-		protobuf_c_message_free_unpacked(m, NULL);
-		if (!ok) {
-			mismatch(r, "promotion_history[%zu]: write failed", i);
-			return 0;
-		}
-	}
-	return 1;
-}
-
-static int put_sales(run *r, store *s, json_object *list)
-{
-	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		json_object *o = json_object_array_get_idx(list, i);
-		Dealdesk__V1__SkuSale m = DEALDESK__V1__SKU_SALE__INIT;
-		m.order_id = (char *)str_of(o, "order_id", "o");
-		m.currency = (char *)str_of(o, "currency", "USD");
-		m.channel = (char *)str_of(o, "channel", "");
-		m.quantity = int_of(o, "quantity") ? int_of(o, "quantity") : 1;
-		m.unit_price = int_of(o, "unit_price");
-		m.line_total = m.unit_price * m.quantity;
-		m.at = int_of(o, "at");
-		uint8_t buf[256];
-		size_t len = protobuf_c_message_pack(&m.base, buf);
-		const char *sku = str_of(o, "sku", "");
-		char key[256];
-		size_t sl = strlen(sku), ol = strlen(m.order_id);
-		memcpy(key, sku, sl);
-		key[sl] = '\0';
-		for (int b = 0; b < 8; b++)
-			key[sl + 1 + b] = (char)((uint64_t)m.at >> (56 - 8 * b));
-		key[sl + 9] = '\0';
-		memcpy(key + sl + 10, m.order_id, ol);
-		dd_wtxn *txn;
-		if (dd_wtxn_begin(s->st, &txn) != DD_OK ||
-		    dd_wtxn_put(txn, DD_T_SKU_HISTORY, (dd_val){ key, sl + 10 + ol },
-		                (dd_val){ buf, len }) != DD_OK ||
-		    dd_wtxn_commit(txn, NULL) != DD_OK) {
-			mismatch(r, "sales[%zu]: write failed", i);
-			return 0;
-		}
-	}
-	return 1;
-}
-
-/* data.policy: the shipped source of a kind with one text replaced. */
-static int edit_policy(run *r, store *s, json_object *p)
-{
-	const char *kind_name = str_of(p, "kind", "");
-	int kind = 0;
-	for (int k = DD_POLICY_PRICING; k <= DD_POLICY_COMPLIANCE; k++)
-		if (!strcmp(dd_policy_kind_name(k), kind_name))
-			kind = k;
-	const char *from = str_of(p, "replace", NULL), *to = str_of(p, "with", "");
-	size_t len;
-	const char *src = kind ? dd_policy_shipped_source(kind, &len) : NULL;
-	const char *at = src && from ? strstr(src, from) : NULL;
-	if (at == NULL) {
-		mismatch(r, "data.policy: no '%s' in the shipped %s policy", from ? from : "",
-		         kind_name);
-		return 0;
-	}
-	size_t n = strlen(src) - strlen(from) + strlen(to) + 1;
-	char *edited = malloc(n);
-	int ok = edited != NULL;
-	if (ok) {
-		snprintf(edited, n, "%.*s%s%s", (int)(at - src), src, to, at + strlen(from));
-		ok = install(r, s->st, kind, edited);
-	}
-	free(edited);
-	return ok;
-}
-
-static int put_data(run *r, store *s, json_object *data)
-{
-	if (data == NULL)
-		return 1;
-	json_object_object_foreach(data, key, val)
-	{
-		int ok;
-		if (!strcmp(key, "usage"))
-			ok = put_usage(r, s, val);
-		else if (!strcmp(key, "price_history"))
-			ok = put_history(r, s, val);
-		else if (!strcmp(key, "sales"))
-			ok = put_sales(r, s, val);
-		else if (!strcmp(key, "promotion_history"))
-			ok = put_promotion_history(r, s, val);
-		else if (!strcmp(key, "policy"))
-			ok = edit_policy(r, s, val);
-		else
-			ok = put_records(r, s, key, val);
-		if (!ok)
-			return 0;
-	}
-	return 1;
-}
-
 /* ---- comparing ------------------------------------------------------------------------ */
 
 /* An enum name given with or without its prefix. */
@@ -428,8 +116,8 @@ static int64_t sum_by_promotion(json_object *list, const char *promo)
 	int64_t sum = 0;
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		json_object *d = json_object_array_get_idx(list, i);
-		if (!strcmp(str_of(d, "promotion_id", ""), promo))
-			sum += int_of(d, "amount");
+		if (!strcmp(policytest_str_of(d, "promotion_id", ""), promo))
+			sum += policytest_int_of(d, "amount");
 	}
 	return sum;
 }
@@ -442,14 +130,14 @@ static void match(run *r, const char *path, json_object *want, json_object *got)
 		{
 			int64_t sum = sum_by_promotion(got, promo);
 			if (sum != json_object_get_int64(amount))
-				mismatch(r, "%s[%s]: %" PRId64 ", want %" PRId64, path, promo, sum,
+				policytest_mismatch(r, "%s[%s]: %" PRId64 ", want %" PRId64, path, promo, sum,
 				         json_object_get_int64(amount));
 		}
 		return;
 	}
 	if (json_object_is_type(want, json_type_object)) {
 		if (!json_object_is_type(got, json_type_object)) {
-			mismatch(r, "%s: %s, want an object", path, json_text(got));
+			policytest_mismatch(r, "%s: %s, want an object", path, json_text(got));
 			return;
 		}
 		json_object_object_foreach(want, key, val)
@@ -457,7 +145,7 @@ static void match(run *r, const char *path, json_object *want, json_object *got)
 			json_object *g = NULL;
 			snprintf(sub, sizeof(sub), "%s.%s", path, key);
 			if (!json_object_object_get_ex(got, key, &g)) {
-				mismatch(r, "%s: absent, want %s", sub, json_text(val));
+				policytest_mismatch(r, "%s: absent, want %s", sub, json_text(val));
 				continue;
 			}
 			match(r, sub, val, g);
@@ -467,7 +155,7 @@ static void match(run *r, const char *path, json_object *want, json_object *got)
 	if (json_object_is_type(want, json_type_array)) {
 		if (!json_object_is_type(got, json_type_array) ||
 		    json_object_array_length(got) < json_object_array_length(want)) {
-			mismatch(r, "%s: %s, want %s", path, json_text(got), json_text(want));
+			policytest_mismatch(r, "%s: %s, want %s", path, json_text(got), json_text(want));
 			return;
 		}
 		for (size_t i = 0; i < json_object_array_length(want); i++) {
@@ -479,21 +167,21 @@ static void match(run *r, const char *path, json_object *want, json_object *got)
 	if (json_object_is_type(want, json_type_string)) {
 		if (!json_object_is_type(got, json_type_string) ||
 		    !enum_matches(json_object_get_string(want), json_object_get_string(got)))
-			mismatch(r, "%s: %s, want %s", path, json_text(got), json_text(want));
+			policytest_mismatch(r, "%s: %s, want %s", path, json_text(got), json_text(want));
 		return;
 	}
 	if (json_object_is_type(want, json_type_boolean)) {
 		if (json_object_get_boolean(want) != json_object_get_boolean(got))
-			mismatch(r, "%s: %s, want %s", path, json_text(got), json_text(want));
+			policytest_mismatch(r, "%s: %s, want %s", path, json_text(got), json_text(want));
 		return;
 	}
 	if (json_object_is_type(want, json_type_int)) {
 		if (!json_object_is_type(got, json_type_int) ||
 		    json_object_get_int64(want) != json_object_get_int64(got))
-			mismatch(r, "%s: %s, want %s", path, json_text(got), json_text(want));
+			policytest_mismatch(r, "%s: %s, want %s", path, json_text(got), json_text(want));
 		return;
 	}
-	mismatch(r, "%s: cannot compare %s", path, json_text(want));
+	policytest_mismatch(r, "%s: cannot compare %s", path, json_text(want));
 }
 
 static json_object *field(json_object *o, const char *key)
@@ -512,17 +200,17 @@ static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteRes
 {
 	json_object *got = NULL;
 	if (dd_pbjson_from_message_flags(&resp->base, DD_PBJSON_EMIT_DEFAULTS, &got) != DD_OK) {
-		mismatch(r, "the response does not convert to JSON");
+		policytest_mismatch(r, "the response does not convert to JSON");
 		return;
 	}
 	json_object_object_foreach(want, key, val)
 	{
 		if (!strcmp(key, "error")) {
-			mismatch(r, "the quote succeeded, want an error with '%s'",
+			policytest_mismatch(r, "the quote succeeded, want an error with '%s'",
 			         json_object_get_string(val));
 		} else if (!strcmp(key, "lines_count")) {
 			if ((int64_t)resp->n_lines != json_object_get_int64(val))
-				mismatch(r, "lines_count: %zu, want %" PRId64, resp->n_lines,
+				policytest_mismatch(r, "lines_count: %zu, want %" PRId64, resp->n_lines,
 				         json_object_get_int64(val));
 		} else if (!strcmp(key, "discounts")) {
 			json_object_object_foreach(val, promo, amount)
@@ -533,7 +221,7 @@ static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteRes
 						if (!strcmp(resp->lines[i]->discounts[k]->promotion_id, promo))
 							sum += resp->lines[i]->discounts[k]->amount;
 				if (sum != json_object_get_int64(amount))
-					mismatch(r, "discounts[%s]: %" PRId64 ", want %" PRId64, promo, sum,
+					policytest_mismatch(r, "discounts[%s]: %" PRId64 ", want %" PRId64, promo, sum,
 					         json_object_get_int64(amount));
 			}
 		} else if (!strcmp(key, "credit")) {
@@ -544,12 +232,12 @@ static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteRes
 			{
 				if (!strcmp(k, "reason")) {
 					if (strcmp(first, json_object_get_string(v)) != 0)
-						mismatch(r, "credit.reason: '%s', want '%s'", first,
+						policytest_mismatch(r, "credit.reason: '%s', want '%s'", first,
 						         json_object_get_string(v));
 				} else if (!strcmp(k, "reason_prefix")) {
 					const char *p = json_object_get_string(v);
 					if (strncmp(first, p, strlen(p)) != 0)
-						mismatch(r, "credit.reason: '%s', want it to start with '%s'", first, p);
+						policytest_mismatch(r, "credit.reason: '%s', want it to start with '%s'", first, p);
 				} else {
 					json_object_object_add(rest, k, json_object_get(v));
 				}
@@ -567,7 +255,7 @@ static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteRes
 					    (c == NULL || resp->compliance[i]->status > c->status))
 						c = resp->compliance[i];
 				if (c == NULL) {
-					mismatch(r, "claims[%s]: no result", check);
+					policytest_mismatch(r, "claims[%s]: no result", check);
 					continue;
 				}
 				json_object_object_foreach(spec, k, v)
@@ -575,14 +263,14 @@ static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteRes
 					int64_t got_i = 0, want_i = json_object_get_int64(v);
 					if (!strcmp(k, "status")) {
 						if (strcmp(status_name(c->status), json_object_get_string(v)))
-							mismatch(r, "claims[%s].status: %s, want %s (%s)", check,
+							policytest_mismatch(r, "claims[%s].status: %s, want %s (%s)", check,
 							         status_name(c->status), json_object_get_string(v),
 							         c->message);
 						continue;
 					}
 					if (!strcmp(k, "message")) {
 						if (strstr(c->message, json_object_get_string(v)) == NULL)
-							mismatch(r, "claims[%s].message: '%s', want it to hold '%s'",
+							policytest_mismatch(r, "claims[%s].message: '%s', want it to hold '%s'",
 							         check, c->message, json_object_get_string(v));
 						continue;
 					}
@@ -597,15 +285,15 @@ static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteRes
 					else if (!strcmp(k, "points"))
 						got_i = (int64_t)c->n_evidence;
 					else {
-						mismatch(r, "claims[%s]: unknown key %s", check, k);
+						policytest_mismatch(r, "claims[%s]: unknown key %s", check, k);
 						continue;
 					}
 					if (got_i != want_i)
-						mismatch(r, "claims[%s].%s: %" PRId64 ", want %" PRId64 " (%s)", check,
+						policytest_mismatch(r, "claims[%s].%s: %" PRId64 ", want %" PRId64 " (%s)", check,
 						         k, got_i, want_i, c->message);
 				}
 				if (c->n_evidence > 0 && strlen(c->evidence_sha256) != 64)
-					mismatch(r, "claims[%s]: evidence without its hash", check);
+					policytest_mismatch(r, "claims[%s]: evidence without its hash", check);
 			}
 		} else if (!strcmp(key, "compliance")) {
 			json_object_object_foreach(val, check, status)
@@ -616,7 +304,7 @@ static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteRes
 					    (int)resp->compliance[i]->status > worst)
 						worst = resp->compliance[i]->status;
 				if (strcmp(status_name(worst), json_object_get_string(status)) != 0)
-					mismatch(r, "compliance[%s]: %s, want %s", check, status_name(worst),
+					policytest_mismatch(r, "compliance[%s]: %s, want %s", check, status_name(worst),
 					         json_object_get_string(status));
 			}
 		} else if (!strcmp(key, "notes")) {
@@ -627,7 +315,7 @@ static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteRes
 					found = !strcmp(resp->promotion_notes[i]->promotion_id, promo) &&
 					        !strcmp(resp->promotion_notes[i]->code, json_object_get_string(code));
 				if (!found)
-					mismatch(r, "notes: no %s note for %s", json_object_get_string(code), promo);
+					policytest_mismatch(r, "notes: no %s note for %s", json_object_get_string(code), promo);
 			}
 		} else if (!strcmp(key, "coupons")) {
 			json_object_object_foreach(val, code, what)
@@ -638,10 +326,10 @@ static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteRes
 						c = resp->coupons[i];
 				const char *w = json_object_get_string(what);
 				if (c == NULL)
-					mismatch(r, "coupons[%s]: no result", code);
+					policytest_mismatch(r, "coupons[%s]: no result", code);
 				else if (!strcmp(w, "ACCEPTED") ? !c->accepted
 				                                : c->accepted || strncmp(c->reason, w, strlen(w)))
-					mismatch(r, "coupons[%s]: %s '%s', want %s", code,
+					policytest_mismatch(r, "coupons[%s]: %s '%s', want %s", code,
 					         c->accepted ? "accepted" : "refused", c->reason, w);
 			}
 		} else if (!strcmp(key, "experiments")) {
@@ -652,13 +340,13 @@ static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteRes
 					if (!strcmp(resp->experiments[i]->experiment_id, exp))
 						a = resp->experiments[i]->arm;
 				if (a == NULL || strcmp(a, json_object_get_string(arm)) != 0)
-					mismatch(r, "experiments[%s]: %s, want %s", exp, a ? a : "(none)",
+					policytest_mismatch(r, "experiments[%s]: %s, want %s", exp, a ? a : "(none)",
 					         json_object_get_string(arm));
 			}
 		} else {
 			json_object *g = field(got, key);
 			if (g == NULL)
-				mismatch(r, "%s: not in the response", key);
+				policytest_mismatch(r, "%s: not in the response", key);
 			else
 				match(r, key, val, g);
 		}
@@ -670,7 +358,7 @@ static void check_expect(run *r, json_object *want, const Dealdesk__V1__QuoteRes
 static void check_write(run *r, dd_quoter *q, json_object *write, json_object *want)
 {
 	if (want == NULL) {
-		mismatch(r, "write needs expect.write");
+		policytest_mismatch(r, "write needs expect.write");
 		return;
 	}
 	json_object_object_foreach(write, key, list)
@@ -692,28 +380,28 @@ static void check_write(run *r, dd_quoter *q, json_object *write, json_object *w
 		size_t nw = 0;
 		int rc = ok ? dd_compliance_screen(q, kind, items, n, T0, &a, &warnings, &nw, &err)
 		            : DD_EINVAL;
-		const char *want_error = str_of(want, "error", NULL);
+		const char *want_error = policytest_str_of(want, "error", NULL);
 		if (!ok) {
-			mismatch(r, "write.%s: %s", key, err.msg);
+			policytest_mismatch(r, "write.%s: %s", key, err.msg);
 		} else if (want_error) {
 			if (rc == DD_OK)
-				mismatch(r, "write: accepted (%zu warnings), want an error with '%s'", nw,
+				policytest_mismatch(r, "write: accepted (%zu warnings), want an error with '%s'", nw,
 				         want_error);
 			else if (rc != DD_EPRECOND || strstr(err.msg, want_error) == NULL)
-				mismatch(r, "write: error '%s', want FAILED_PRECONDITION with '%s'", err.msg,
+				policytest_mismatch(r, "write: error '%s', want FAILED_PRECONDITION with '%s'", err.msg,
 				         want_error);
 		} else if (rc != DD_OK) {
-			mismatch(r, "write: refused: %s", err.msg);
+			policytest_mismatch(r, "write: refused: %s", err.msg);
 		} else {
-			if ((int64_t)nw != int_of(want, "warnings"))
-				mismatch(r, "write: %zu warnings, want %" PRId64 " (%s)", nw,
-				         int_of(want, "warnings"), nw ? warnings[0] : "");
-			const char *w = str_of(want, "warning", NULL);
+			if ((int64_t)nw != policytest_int_of(want, "warnings"))
+				policytest_mismatch(r, "write: %zu warnings, want %" PRId64 " (%s)", nw,
+				         policytest_int_of(want, "warnings"), nw ? warnings[0] : "");
+			const char *w = policytest_str_of(want, "warning", NULL);
 			int found = w == NULL;
 			for (size_t i = 0; w && i < nw; i++)
 				found |= strstr(warnings[i], w) != NULL;
 			if (!found)
-				mismatch(r, "write: no warning holds '%s'", w);
+				policytest_mismatch(r, "write: no warning holds '%s'", w);
 		}
 		for (size_t i = 0; i < n; i++)
 			if (items[i])
@@ -728,7 +416,7 @@ static void run_case(run *r, json_object *c)
 	json_object *data = field(c, "data"), *request = field(c, "request"),
 		    *want = field(c, "expect");
 	if (request == NULL || want == NULL) {
-		mismatch(r, "needs a request and an expect");
+		policytest_mismatch(r, "needs a request and an expect");
 		return;
 	}
 	if (data)
@@ -743,18 +431,18 @@ static void run_case(run *r, json_object *c)
 	dd_arena arena;
 	dd_arena_init(&arena, 0, 0);
 	dd_error err;
-	if (!open_store(r, &s) || !put_data(r, &s, data))
+	if (!policytest_open_store(r, &s) || !policytest_put_data(r, &s, data))
 		goto out;
 	if (dd_pbjson_to_message(request, &dealdesk__v1__quote_request__descriptor, &req, &err) !=
 	    DD_OK) {
-		mismatch(r, "request: %s", err.msg);
+		policytest_mismatch(r, "request: %s", err.msg);
 		goto out;
 	}
 	Dealdesk__V1__QuoteRequest *qr = (void *)req;
 	if (qr->request_time == 0)
 		qr->request_time = T0;
 	if (dd_quoter_new(&q, s.st, NULL, &err) != DD_OK) {
-		mismatch(r, "quoter: %s", err.msg);
+		policytest_mismatch(r, "quoter: %s", err.msg);
 		goto out;
 	}
 	json_object *write = field(c, "write");
@@ -762,14 +450,14 @@ static void run_case(run *r, json_object *c)
 		check_write(r, q, write, field(want, "write"));
 	Dealdesk__V1__QuoteResponse *resp = NULL;
 	int rc = dd_quote(q, qr, T0, &arena, &resp, &err);
-	const char *want_error = str_of(want, "error", NULL);
+	const char *want_error = policytest_str_of(want, "error", NULL);
 	if (want_error) {
 		if (rc == DD_OK)
-			mismatch(r, "the quote succeeded, want an error with '%s'", want_error);
+			policytest_mismatch(r, "the quote succeeded, want an error with '%s'", want_error);
 		else if (strstr(err.msg, want_error) == NULL)
-			mismatch(r, "error '%s', want one with '%s'", err.msg, want_error);
+			policytest_mismatch(r, "error '%s', want one with '%s'", err.msg, want_error);
 	} else if (rc != DD_OK) {
-		mismatch(r, "the quote failed: %s", err.msg);
+		policytest_mismatch(r, "the quote failed: %s", err.msg);
 	} else {
 		check_expect(r, want, resp);
 	}
@@ -778,7 +466,7 @@ out:
 	if (req)
 		protobuf_c_message_free_unpacked(req, NULL);
 	dd_arena_free(&arena);
-	close_store(&s);
+	policytest_close_store(&s);
 }
 
 
@@ -820,13 +508,13 @@ int dd_policytest_run(const char *json, size_t len, dd_policy_kind kind, const c
 		json_object *c = json_object_array_get_idx(cases, i);
 		char name[96];
 		snprintf(name, sizeof(name), "%s", json_object_is_type(c, json_type_object)
-		                                           ? str_of(c, "name", "(unnamed)")
+		                                           ? policytest_str_of(c, "name", "(unnamed)")
 		                                           : "(not an object)");
 		run r = { .name = name, .report = report, .kind = kind, .source = source };
 		if (json_object_is_type(c, json_type_object))
 			run_case(&r, c);
 		else
-			mismatch(&r, "a case must be an object");
+			policytest_mismatch(&r, "a case must be an object");
 		res->run++;
 		if (r.failures == 0) {
 			res->passed++;
