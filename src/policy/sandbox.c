@@ -19,13 +19,11 @@
  * error (the budget, the hard cap, or dd_sandbox_fail_alloc_after) comes
  * back as a status and never reaches the panic handler.
  */
-#define _GNU_SOURCE /* mremap */
 #include "dealdesk/sandbox.h"
 
 #include <ctype.h>
 #include <malloc.h>
 #include <stdio.h>
-#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +33,7 @@
 
 #include "policy/host.h"
 #include "policy/policy_int.h"
+#include "policy/sandbox_int.h"
 
 #define DEFAULT_MAX_INSTRUCTIONS UINT64_C(10000000)
 #define DEFAULT_MAX_MEMORY ((size_t)32 * 1024 * 1024)
@@ -48,10 +47,6 @@
  * long strings, next() over a large emptied table) run past the deadline
  * before the next check. */
 #define HOOK_STEP 100
-
-/* During a call the clock is also read after this many bytes allocated:
- * building big strings and tables is C work the hook cannot see. */
-#define ALLOC_CLOCK_BYTES ((size_t)1024 * 1024)
 
 /* policy_charge reads the clock after this much reported work (about
  * a millisecond of C). */
@@ -69,52 +64,12 @@
 _Static_assert(sizeof(lua_Integer) == sizeof(int64_t),
                "money crosses as lua_Integer: it must be 64 bits");
 
-enum kill_reason { KILL_NONE, KILL_INSTRUCTIONS, KILL_TIME };
-
-struct dd_sandbox {
-	lua_State *L;
-	dd_sandbox_limits lim;
-
-	/* allocator */
-	size_t in_use;      /* bytes held by the state now */
-	size_t hard_cap;    /* never more than this */
-	size_t call_limit;  /* during a call: in_use at its start + max_memory */
-	size_t call_start;  /* in_use when the outermost call began */
-	long fail_after;    /* growing allocations left before injected
-	                       failures; -1 off */
-	int limit_on;       /* a budgeted call is running: call_limit applies */
-	int in_msgh;        /* the message handler may pass call_limit */
-	int mem_refused;    /* this call had an allocation refused for good */
-	/* the last refusal, which Lua retries once after an emergency
-	 * collection: it counts only if the retry fails too */
-	int refusal_pending;
-	const void *refused_ptr;
-	size_t refused_osize, refused_nsize;
-	int string_refused; /* ... because a string was too long */
-	int fail_hit;       /* an injected failure happened */
-	size_t alloc_since_clock; /* bytes allocated since the clock was read */
-	uint64_t work_since_clock; /* policy_charge work since then */
-
-	/* per-call budget */
-	uint64_t evaluation; /* outermost calls made so far */
-	int depth;          /* dd_sandbox_call nesting (host -> script) */
-	int hook_step;
-	uint64_t instructions;
-	uint64_t deadline_ns;  /* thread CPU time; 0 = not read yet */
-	unsigned hook_calls;
-	enum kill_reason killed;
-
-	/* the hook is armed late, by the watchdog (watchdog.c) */
-	policy_watch watch;
-	int watched;        /* registered with a running watchdog */
-};
-
 /* Registry keys: addresses, so no string is interned to look them up. */
 static const char safe_key = 's';
 static const char ddlib_key = 'd';
 static const char budget_msg_key = 'b';
 
-static dd_sandbox *sandbox_of(lua_State *L)
+dd_sandbox *policy_sandbox_of(lua_State *L)
 {
 	void *ud = NULL;
 	lua_getallocf(L, &ud);
@@ -137,7 +92,7 @@ static uint64_t cpu_ns(void)
 	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
 }
 
-static int time_up(dd_sandbox *sb)
+int policy_time_up(dd_sandbox *sb)
 {
 	uint64_t now = cpu_ns();
 	if (sb->deadline_ns == 0) {
@@ -168,153 +123,10 @@ static void arm_budget_hook(void *ud)
  * instruction, so a pcall in the script that catches the error gains one
  * instruction, and the allocator refuses to grow. lua_sethook may be
  * called at any point, even from inside the allocator. */
-static void kill_call(dd_sandbox *sb, enum kill_reason why)
+void policy_kill_call(dd_sandbox *sb, enum kill_reason why)
 {
 	sb->killed = why;
 	lua_sethook(sb->L, budget_hook, LUA_MASKCOUNT, 1);
-}
-
-/* ---- allocator, panic --------------------------------------------------- */
-
-/* A refused growth during a call. Lua answers it with one emergency
- * collection and the same request again: if that succeeds the call goes
- * on as if nothing happened; otherwise (a different request comes next, or
- * the call ends) the call had memory refused, and fails with the memory
- * budget however the script handled the error. */
-static void *refuse(dd_sandbox *sb, const void *ptr, size_t osize, size_t nsize)
-{
-	if (!sb->limit_on)
-		return NULL;
-	if (sb->refusal_pending)
-		sb->mem_refused = 1; /* the retry failed as well */
-	sb->refusal_pending = 1;
-	sb->refused_ptr = ptr;
-	sb->refused_osize = osize;
-	sb->refused_nsize = nsize;
-	return NULL;
-}
-
-/* Blocks of at least BIG_BLOCK bytes (a hostile script's string buffers
- * and huge tables) are mapped pages of their own, so freeing one gives it
- * back to the system at once: with malloc they stayed in the C library's
- * heaps, and a server that had run a memory bomb kept its high mark. */
-#define BIG_BLOCK ((size_t)256 * 1024)
-
-static size_t page_round(size_t n)
-{
-	return (n + 4095) & ~(size_t)4095;
-}
-
-static void block_free(void *p, size_t size)
-{
-	if (size >= BIG_BLOCK)
-		munmap(p, page_round(size));
-	else
-		free(p);
-}
-
-/* realloc for the two kinds of blocks; osize 0 when p is NULL */
-static void *block_realloc(void *p, size_t osize, size_t nsize)
-{
-	if (osize < BIG_BLOCK && nsize < BIG_BLOCK)
-		return realloc(p, nsize);
-	if (osize >= BIG_BLOCK && nsize >= BIG_BLOCK) {
-		if (page_round(osize) == page_round(nsize))
-			return p;
-		void *q = mremap(p, page_round(osize), page_round(nsize), MREMAP_MAYMOVE);
-		return q == MAP_FAILED ? NULL : q;
-	}
-	void *q;
-	if (nsize >= BIG_BLOCK) {
-		q = mmap(NULL, page_round(nsize), PROT_READ | PROT_WRITE,
-		         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (q == MAP_FAILED)
-			return NULL;
-	} else if ((q = malloc(nsize)) == NULL) {
-		return NULL;
-	}
-	if (p != NULL) {
-		memcpy(q, p, osize < nsize ? osize : nsize);
-		block_free(p, osize);
-	}
-	return q;
-}
-
-/* Counts every byte the state holds. Growth is refused (NULL, which Lua
- * turns into LUA_ERRMEM after one emergency collection) past the hard cap,
- * or when a test asked for failures; and during a call past its memory
- * budget, for a string longer than POLICY_MAX_STRING, once the call is
- * killed, or when the deadline has passed (checked every
- * ALLOC_CLOCK_BYTES). Shrinking and freeing never fail. */
-static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-	dd_sandbox *sb = ud;
-	size_t old = ptr != NULL ? osize : 0; /* osize is a type tag if !ptr */
-
-	if (nsize == 0) {
-		if (ptr != NULL)
-			block_free(ptr, old);
-		sb->in_use -= old;
-		return NULL;
-	}
-	if (nsize > old) {
-		size_t grow = nsize - old;
-		if (sb->refusal_pending) {
-			/* the retry of the refused request, or something else: then
-			 * the refusal raised its error (which the script may have
-			 * caught) */
-			if (ptr != sb->refused_ptr || osize != sb->refused_osize ||
-			    nsize != sb->refused_nsize)
-				sb->mem_refused = 1;
-			sb->refusal_pending = 0;
-		}
-		if (sb->fail_after == 0) {
-			sb->fail_hit = 1;
-			return NULL;
-		}
-		if (sb->fail_after > 0)
-			sb->fail_after--;
-		if (sb->in_use > sb->hard_cap ||
-		    grow > sb->hard_cap - sb->in_use)
-			return refuse(sb, ptr, osize, nsize);
-		if (sb->limit_on && !sb->in_msgh) {
-			if (sb->killed != KILL_NONE)
-				return NULL;
-			if (sb->in_use > sb->call_limit ||
-			    grow > sb->call_limit - sb->in_use)
-				return refuse(sb, ptr, osize, nsize);
-			/* new string object: osize is its type tag */
-			if (ptr == NULL && osize == LUA_TSTRING &&
-			    nsize > POLICY_MAX_STRING + 64) {
-				sb->mem_refused = sb->string_refused = 1;
-				return NULL;
-			}
-			sb->alloc_since_clock += grow;
-			if (sb->alloc_since_clock >= ALLOC_CLOCK_BYTES) {
-				sb->alloc_since_clock = 0;
-				if (time_up(sb)) {
-					kill_call(sb, KILL_TIME);
-					return NULL;
-				}
-			}
-		}
-	}
-	void *p = block_realloc(ptr, old, nsize);
-	if (p == NULL)
-		return NULL;
-	sb->in_use = sb->in_use - old + nsize;
-	return p;
-}
-
-/* Everything runs in protected mode, so this means a bug: say so loudly
- * before Lua aborts. */
-static int sandbox_panic(lua_State *L)
-{
-	const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
-	                                                   : "(not a string)";
-	fprintf(stderr, "dealdesk: unprotected Lua error, aborting: %s\n", msg);
-	fflush(stderr);
-	return 0; /* Lua calls abort() */
 }
 
 /* ---- state setup -------------------------------------------------------- */
@@ -468,12 +280,12 @@ int dd_sandbox_new(dd_sandbox **out, const dd_sandbox_limits *limits,
 	                        ? (int)sb->lim.max_instructions
 	                        : HOOK_STEP;
 
-	sb->L = lua_newstate(sandbox_alloc, sb);
+	sb->L = lua_newstate(policy_alloc, sb);
 	if (sb->L == NULL) {
 		free(sb);
 		return dd_error_set(err, DD_ENOMEM, "sandbox: out of memory");
 	}
-	lua_atpanic(sb->L, sandbox_panic);
+	lua_atpanic(sb->L, policy_panic);
 	sb->watch.arm = arm_budget_hook;
 	sb->watch.ud = sb;
 	sb->watched = policy_watch_add(&sb->watch);
@@ -538,13 +350,13 @@ static int raise_budget_error(lua_State *L)
 static void budget_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
-	dd_sandbox *sb = sandbox_of(L);
+	dd_sandbox *sb = policy_sandbox_of(L);
 	if (sb->killed == KILL_NONE) {
 		sb->instructions += (uint64_t)sb->hook_step;
 		if (sb->instructions > sb->lim.max_instructions)
-			kill_call(sb, KILL_INSTRUCTIONS);
-		else if ((++sb->hook_calls & 15) == 0 && time_up(sb)) /* the clock is a syscall */
-			kill_call(sb, KILL_TIME);
+			policy_kill_call(sb, KILL_INSTRUCTIONS);
+		else if ((++sb->hook_calls & 15) == 0 && policy_time_up(sb)) /* the clock is a syscall */
+			policy_kill_call(sb, KILL_TIME);
 		else
 			return;
 	}
@@ -553,7 +365,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 
 void policy_charge(lua_State *L, uint64_t work)
 {
-	dd_sandbox *sb = sandbox_of(L);
+	dd_sandbox *sb = policy_sandbox_of(L);
 	if (!sb->limit_on)
 		return;
 	if (sb->killed == KILL_NONE) {
@@ -561,23 +373,23 @@ void policy_charge(lua_State *L, uint64_t work)
 		if (sb->work_since_clock < CHARGE_CLOCK_WORK)
 			return;
 		sb->work_since_clock = 0;
-		if (!time_up(sb))
+		if (!policy_time_up(sb))
 			return;
-		kill_call(sb, KILL_TIME);
+		policy_kill_call(sb, KILL_TIME);
 	}
 	raise_budget_error(L);
 }
 
 void dd_sandbox_charge(lua_State *L, uint64_t work)
 {
-	dd_sandbox *sb = sandbox_of(L);
+	dd_sandbox *sb = policy_sandbox_of(L);
 	if (!sb->limit_on)
 		return;
 	if (sb->killed == KILL_NONE) {
 		sb->instructions += work;
 		if (sb->instructions <= sb->lim.max_instructions)
 			return;
-		kill_call(sb, KILL_INSTRUCTIONS);
+		policy_kill_call(sb, KILL_INSTRUCTIONS);
 	}
 	raise_budget_error(L);
 }
@@ -587,7 +399,7 @@ void dd_sandbox_charge(lua_State *L, uint64_t work)
  * they are script code that would run outside the budget's reach. */
 static int sandbox_msgh(lua_State *L)
 {
-	dd_sandbox *sb = sandbox_of(L);
+	dd_sandbox *sb = policy_sandbox_of(L);
 	sb->in_msgh = 1;
 	int type = lua_type(L, 1);
 	if (type == LUA_TNUMBER) {
@@ -758,7 +570,7 @@ int dd_sandbox_call(dd_sandbox *sb, int nargs, int nresults, dd_error *err)
 
 uint64_t policy_evaluation(lua_State *L)
 {
-	return sandbox_of(L)->evaluation;
+	return policy_sandbox_of(L)->evaluation;
 }
 
 const void *policy_safe_key(void)
