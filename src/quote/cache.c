@@ -246,10 +246,45 @@ static int push_condition(build *b, const Dealdesk__V1__Promotion *p)
 	return DD_OK;
 }
 
-/* Runs protected: builds the frozen Lua array of b's records. */
+static int table_slot_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const qp_table_slot *)a)->table;
+	uintptr_t y = (uintptr_t)((const qp_table_slot *)b)->table;
+	return x < y ? -1 : x > y;
+}
+
+ptrdiff_t quote_table_slot(const dd_quoter *q, int promotions, lua_State *L, int idx)
+{
+	const qp_table_slot *v = promotions ? q->promo_tables : q->check_tables;
+	size_t lo = 0, hi = promotions ? q->npromos : q->nchecks;
+	uintptr_t t = (uintptr_t)lua_topointer(L, idx);
+	if (v == NULL || lua_type(L, idx) != LUA_TTABLE)
+		return -1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uintptr_t m = (uintptr_t)v[mid].table;
+		if (m == t)
+			return (ptrdiff_t)v[mid].slot;
+		if (m < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Runs protected: builds the frozen Lua array of b's records, and the
+ * index of its tables by address (the quoter's array holds them, so no
+ * address is reused while the index stands). */
 static int build_lua(lua_State *L)
 {
 	build *b = lua_touserdata(L, 1);
+	qp_table_slot *index = calloc(b->n ? b->n : 1, sizeof(*index));
+	if (index == NULL)
+		return luaL_error(L, "out of memory");
+	qp_table_slot **slot = b->promotions ? &b->q->promo_tables : &b->q->check_tables;
+	free(*slot);
+	*slot = index;
 	lua_createtable(L, (int)b->n, 0);
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->promotions) {
@@ -261,8 +296,12 @@ static int build_lua(lua_State *L)
 			push_check(L, (void *)b->items[i], i);
 		}
 		freeze(L, 1);
+		index[i].table = lua_topointer(L, -1);
+		index[i].slot = i;
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
+	if (b->n > 1)
+		qsort(index, b->n, sizeof(*index), table_slot_cmp);
 	/* the array itself is never handed to a script: the views give out
 	 * its (frozen) elements */
 	lua_pushinteger(L, luaL_ref(L, LUA_REGISTRYINDEX));
@@ -309,6 +348,8 @@ static int refresh(dd_quoter *q, int promotions, dd_error *err)
 		free(q->checks);
 		q->checks = NULL;
 		q->nchecks = 0;
+		free(q->check_tables);
+		q->check_tables = NULL;
 		dd_arena_free(arena);
 	}
 	dd_arena_init(arena, 65536, 0);

@@ -57,11 +57,10 @@ static void begin(chk *k, lua_State *L)
 	if (q->run == NULL || q->run->stage != QS_COMPLY)
 		luaL_error(L, "check primitives work only in the compliance policy");
 	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_getfield(L, 1, "slot");
-	lua_Integer slot = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
-	lua_pop(L, 1);
-	if (slot < 0 || (size_t)slot >= q->nchecks)
-		luaL_error(L, "argument #1 must be a compliance check");
+	ptrdiff_t slot = quote_table_slot(q, 0, L, 1);
+	if (slot < 0)
+		luaL_error(L, "argument #1 must be a compliance check (one of the checks "
+		              "the policy was given)");
 	k->L = L;
 	k->r = q->run;
 	k->c = q->checks[slot];

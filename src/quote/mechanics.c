@@ -32,7 +32,7 @@
 
 #include "readers.h"
 
-/* Finds the promotion of the table at arg (its `slot`) among the run's
+/* Finds the promotion of the table at arg (by its identity) among the run's
  * candidates. */
 static void begin(mech *m, lua_State *L, int arg)
 {
@@ -47,21 +47,20 @@ static void begin(mech *m, lua_State *L, int arg)
 	m->o = &q->run->order;
 	m->n = m->o->nrequested;
 	luaL_checktype(L, arg, LUA_TTABLE);
-	lua_getfield(L, arg, "slot");
-	if (!lua_isinteger(L, -1))
-		luaL_error(L, "argument #%d must be a promotion", arg);
-	lua_Integer slot = lua_tointeger(L, -1);
-	lua_pop(L, 1);
+	ptrdiff_t slot = quote_table_slot(q, 1, L, arg);
+	if (slot < 0)
+		luaL_error(L, "argument #%d is not a promotion of this quote (one of the "
+		              "promotions the policy was given)", arg);
 	/* candidates are in slot order: binary search */
 	size_t lo = 0, hi = m->o->candidates.n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if ((lua_Integer)m->o->candidates.v[mid].slot < slot)
+		if ((ptrdiff_t)m->o->candidates.v[mid].slot < slot)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == m->o->candidates.n || (lua_Integer)m->o->candidates.v[lo].slot != slot)
+	if (lo == m->o->candidates.n || (ptrdiff_t)m->o->candidates.v[lo].slot != slot)
 		luaL_error(L, "argument #%d is not a promotion of this quote", arg);
 	m->cand = &m->o->candidates.v[lo];
 	m->p = q->promos[slot].p;

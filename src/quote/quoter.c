@@ -80,6 +80,8 @@ void quote_free_promotions(dd_quoter *q)
 	free(q->promos);
 	q->promos = NULL;
 	q->npromos = 0;
+	free(q->promo_tables);
+	q->promo_tables = NULL;
 	quote_index_free(q->pindex);
 	q->pindex = NULL;
 	dd_arena_free(&q->promo_arena);
@@ -148,6 +150,7 @@ void dd_quoter_free(dd_quoter *q)
 	dd_arena_free(&q->promo_arena);
 	dd_arena_free(&q->check_arena);
 	free(q->checks);
+	free(q->check_tables);
 	quote_tiers_free(q);
 	quote_records_free(q);
 	quote_prices_free(q);

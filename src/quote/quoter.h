@@ -14,6 +14,12 @@
 
 /* A promotion as the engine keeps it between quotes: the record (in the
  * quoter's data arena) and what the quote path needs of it at once. */
+/* A frozen promotion or check table's address and its slot. */
+typedef struct qp_table_slot {
+	const void *table;
+	size_t slot;
+} qp_table_slot;
+
 typedef struct qp_promo {
 	const Dealdesk__V1__Promotion *p;
 	int has_budget;
@@ -49,6 +55,9 @@ struct dd_quoter {
 	const Dealdesk__V1__ComplianceCheck **checks;
 	size_t nchecks;
 	int checks_ref;
+	/* the frozen tables by address, sorted: how a primitive finds the
+	 * record of the table it was given (quote_table_slot) */
+	struct qp_table_slot *promo_tables, *check_tables;
 	/* the credit tier table (tiers.c), sorted for matching */
 	uint64_t tiers_version;
 	int tiers_loaded;
@@ -92,6 +101,10 @@ uint64_t quote_fnv1a64(const void *data, size_t len);
 int quote_policy(dd_quoter *q, dd_policy_kind kind, dd_error *err);
 /* Drops the promotions (their conditions, index and records). */
 void quote_free_promotions(dd_quoter *q);
+/* The slot of the frozen promotion (promotions != 0) or check table at
+ * stack index idx, found by the table's identity: a table a script made
+ * is none, whatever it holds. -1 when it is none. */
+ptrdiff_t quote_table_slot(const dd_quoter *q, int promotions, lua_State *L, int idx);
 /* Makes sure promotions and checks are current. */
 int quote_refresh_data(dd_quoter *q, dd_error *err);
 /* Calls the entry function of the policy of kind with the views on the

@@ -1277,6 +1277,7 @@ static void test_primitives_refuse_misuse(void **state)
 	            "    dd.promotion_commit(ps[1], e, 100000)\n"
 	            "  elseif mode == 'other' then dd.promotion_commit(ps[2], e, 100000)\n"
 	            "  elseif mode == 'fake' then dd.promotion_effect({ slot = 12345 })\n"
+	            "  elseif mode == 'forged' then dd.promotion_effect({ slot = ps[1].slot, id = ps[1].id })\n"
 	            "  elseif mode == 'notpromo' then dd.promotion_in_force({})\n"
 	            "  elseif mode == 'effect' then dd.effect_total(99)\n"
 	            "  elseif mode == 'total' then return { notes = { { promotion = 'T',\n"
@@ -1296,8 +1297,11 @@ static void test_primitives_refuse_misuse(void **state)
 	assert_int_equal(quote_err(f, &b, "effect 1 belongs to another promotion"), DD_EPOLICY);
 	b.a[0].value = "fake";
 	assert_int_equal(quote_err(f, &b, "argument #1 is not a promotion of this quote"), DD_EPOLICY);
+	/* a table holding a real promotion's slot and id is still not one */
+	b.a[0].value = "forged";
+	assert_int_equal(quote_err(f, &b, "argument #1 is not a promotion of this quote"), DD_EPOLICY);
 	b.a[0].value = "notpromo";
-	assert_int_equal(quote_err(f, &b, "argument #1 must be a promotion"), DD_EPOLICY);
+	assert_int_equal(quote_err(f, &b, "argument #1 is not a promotion of this quote"), DD_EPOLICY);
 	b.a[0].value = "effect";
 	assert_int_equal(quote_err(f, &b, "argument #1 is not an effect of this quote"), DD_EPOLICY);
 }
