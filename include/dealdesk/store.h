@@ -101,6 +101,11 @@ uint64_t dd_rtxn_meta_u64(dd_rtxn *txn, const char *key);
  * call returns that error and dd_wtxn_commit aborts (Knot's knot_lmdb_txn). */
 int dd_wtxn_begin(dd_store *store, dd_wtxn **out);
 int dd_wtxn_put(dd_wtxn *txn, dd_table t, dd_val key, dd_val val);
+/* dd_wtxn_put of a key after every key of t (a sequence number): LMDB
+ * appends it without searching the tree, and a full last page splits
+ * without moving half of it. A key that is not after the last one is put
+ * the ordinary way. */
+int dd_wtxn_append(dd_wtxn *txn, dd_table t, dd_val key, dd_val val);
 /* DD_ENOTFOUND (not sticky) when the key is absent. */
 int dd_wtxn_del(dd_wtxn *txn, dd_table t, dd_val key);
 int dd_wtxn_get(dd_wtxn *txn, dd_table t, dd_val key, dd_val *val);

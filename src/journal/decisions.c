@@ -223,7 +223,11 @@ static void free_list(pending *p)
 
 static void copy_str(char *dst, size_t size, const char *s)
 {
-	snprintf(dst, size, "%s", s ? s : "");
+	/* what snprintf("%s") does, at a fraction of its cost on this path */
+	size_t n = s ? strnlen(s, size - 1) : 0;
+	if (n)
+		memcpy(dst, s, n);
+	dst[n] = '\0';
 }
 
 /* Called with d->lock held; logs at 1, 2, 4, 8 ... drops. */
@@ -448,7 +452,7 @@ static int store_one(dd_wtxn *txn, dd_decisions *d, const pending *p, uint64_t s
 		else {
 			unsigned char key[8];
 			journal_be64(key, seq);
-			rc = dd_wtxn_put(txn, DD_T_DECISIONS, (dd_val){ key, 8 }, (dd_val){ buf, len });
+			rc = dd_wtxn_append(txn, DD_T_DECISIONS, (dd_val){ key, 8 }, (dd_val){ buf, len });
 			char ik[JOURNAL_ID_KEY_SIZE], ok[JOURNAL_ORDER_KEY_SIZE];
 			size_t il = strlen(p->id), ol = strlen(p->order_id);
 			if (rc == DD_OK && il > 0)

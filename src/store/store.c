@@ -501,7 +501,7 @@ static void wtxn_abort_tree(dd_wtxn *txn)
 	wtxn_release(txn);
 }
 
-int dd_wtxn_put(dd_wtxn *txn, dd_table t, dd_val key, dd_val val)
+static int wtxn_put(dd_wtxn *txn, dd_table t, dd_val key, dd_val val, unsigned flags)
 {
 	if (txn == NULL || txn->child != NULL)
 		return DD_EINVAL;
@@ -514,11 +514,23 @@ int dd_wtxn_put(dd_wtxn *txn, dd_table t, dd_val key, dd_val val)
 	MDB_val k = store__to_mdb(key), v = store__to_mdb(val);
 	if (v.mv_size == 0)
 		v.mv_data = ""; /* LMDB copies 0 bytes, but not from NULL */
-	int rc = mdb_put(txn->txn, txn->store->dbi[t], &k, &v, 0);
+	int rc = mdb_put(txn->txn, txn->store->dbi[t], &k, &v, flags);
+	if (rc == MDB_KEYEXIST && (flags & MDB_APPEND)) /* not after the last key */
+		rc = mdb_put(txn->txn, txn->store->dbi[t], &k, &v, 0);
 	if (rc != MDB_SUCCESS)
 		return wtxn_fail(txn, store_write_err(txn->store, rc));
 	wtxn_mark(txn, t);
 	return DD_OK;
+}
+
+int dd_wtxn_put(dd_wtxn *txn, dd_table t, dd_val key, dd_val val)
+{
+	return wtxn_put(txn, t, key, val, 0);
+}
+
+int dd_wtxn_append(dd_wtxn *txn, dd_table t, dd_val key, dd_val val)
+{
+	return wtxn_put(txn, t, key, val, MDB_APPEND);
 }
 
 int dd_wtxn_del(dd_wtxn *txn, dd_table t, dd_val key)

@@ -542,6 +542,57 @@ static void test_take_first(void **state)
 	assert_int_equal(version, 6); /* deletes are a change */
 }
 
+/* dd_wtxn_append: keys in order go on the end, many pages of them (the
+ * append split); a key not after the last is put the ordinary way (it
+ * replaces its value); what was appended reads back in order. */
+static void test_append(void **state)
+{
+	fixture *f = *state;
+	dd_wtxn *w;
+	char val[1500];
+	assert_int_equal(dd_wtxn_begin(f->store, &w), DD_OK);
+	for (int i = 0; i < 300; i++) {
+		unsigned char k[8] = { 0, 0, 0, 0, 0, 0, (unsigned char)(i >> 8), (unsigned char)i };
+		memset(val, 'a' + i % 26, sizeof(val));
+		assert_int_equal(dd_wtxn_append(w, DD_T_DECISIONS, (dd_val){ k, 8 },
+		                                 (dd_val){ val, 100 + (size_t)i * 4 }), DD_OK);
+	}
+	/* before the last key: an ordinary put, replacing key 7's value */
+	unsigned char k7[8] = { 0, 0, 0, 0, 0, 0, 0, 7 };
+	assert_int_equal(dd_wtxn_append(w, DD_T_DECISIONS, (dd_val){ k7, 8 }, LIT("seven")), DD_OK);
+	/* a new key in the middle, the same */
+	unsigned char mid[9] = { 0, 0, 0, 0, 0, 0, 0, 7, 1 };
+	assert_int_equal(dd_wtxn_append(w, DD_T_DECISIONS, (dd_val){ mid, 9 }, LIT("between")),
+	                 DD_OK);
+	uint64_t version = 0;
+	assert_int_equal(dd_wtxn_commit(w, &version), DD_OK);
+	assert_int_equal(dd_wtxn_begin(f->store, &w), DD_OK);
+	dd_val v;
+	assert_int_equal(dd_wtxn_get(w, DD_T_DECISIONS, (dd_val){ k7, 8 }, &v), DD_OK);
+	assert_int_equal(v.len, 5);
+	assert_memory_equal(v.data, "seven", 5);
+	assert_int_equal(dd_wtxn_get(w, DD_T_DECISIONS, (dd_val){ mid, 9 }, &v), DD_OK);
+	assert_memory_equal(v.data, "between", 7);
+	unsigned char k299[8] = { 0, 0, 0, 0, 0, 0, 1, 43 };
+	assert_int_equal(dd_wtxn_get(w, DD_T_DECISIONS, (dd_val){ k299, 8 }, &v), DD_OK);
+	assert_int_equal(v.len, 100 + 299 * 4);
+	assert_int_equal(((const char *)v.data)[0], 'a' + 299 % 26);
+	/* in order from the front: 0..7, the one between, 8..299 */
+	collect c = { 0 };
+	size_t taken = 0;
+	assert_int_equal(dd_wtxn_take_first(w, DD_T_DECISIONS, 10, collect_fn, &c, &taken), DD_OK);
+	assert_int_equal(taken, 10);
+	assert_int_equal(c.n, 10);
+	assert_int_equal(c.lens[8], 9);
+	assert_int_equal(c.lens[9], 8);
+	dd_wtxn_abort(w);
+	/* the sticky error and bad arguments as dd_wtxn_put */
+	assert_int_equal(dd_wtxn_begin(f->store, &w), DD_OK);
+	assert_int_equal(dd_wtxn_append(w, DD_T__COUNT, (dd_val){ k7, 8 }, LIT("x")), DD_EINVAL);
+	assert_int_equal(dd_wtxn_append(w, DD_T_DECISIONS, (dd_val){ k7, 8 }, LIT("x")), DD_EINVAL);
+	dd_wtxn_abort(w);
+}
+
 static void test_scan_policies(void **state)
 {
 	fixture *f = *state;
@@ -1173,6 +1224,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_take_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_policies, setup, teardown),
