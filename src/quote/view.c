@@ -192,21 +192,62 @@ static void set_known(qv_shadow *sh, enum view_key k)
 	sh->known[k / 64] |= UINT64_C(1) << (k % 64);
 }
 
-static void set_str(lua_State *L, int t, qv_shadow *sh, enum view_key k, const char *v)
+/* The table a run of sets writes to, pushed on the first set that changes
+ * something: a table whose fields all hold already costs no Lua call.
+ * Either a reused table of the registry (ref) or line slot `line`. */
+typedef struct qv_target {
+	lua_State *L;
+	dd_quoter *q;
+	qv_shadow *sh;
+	int ref;     /* registry ref, or LUA_NOREF for a line */
+	size_t line;
+	int t;       /* its stack index once pushed, else 0 */
+} qv_target;
+
+static int push_line(lua_State *L, dd_quoter *q, size_t i);
+
+static int target(qv_target *g)
 {
+	if (g->t == 0) {
+		if (g->ref != LUA_NOREF)
+			lua_rawgeti(g->L, LUA_REGISTRYINDEX, g->ref);
+		else if (push_line(g->L, g->q, g->line))
+			memset(g->sh, 0, sizeof(*g->sh)); /* a new table holds nothing yet */
+		g->t = lua_gettop(g->L);
+	}
+	return g->t;
+}
+
+/* Pops the target if it was pushed (it is on top: targets are used one
+ * after the other). */
+static void target_done(qv_target *g)
+{
+	if (g->t != 0)
+		lua_settop(g->L, g->t - 1);
+	g->t = 0;
+}
+
+static void set_str(qv_target *g, enum view_key k, const char *v)
+{
+	qv_shadow *sh = g->sh;
 	v = or_empty(v);
 	if (known(sh, k) && strcmp(sh->sv[k], v) == 0)
 		return;
+	lua_State *L = g->L;
+	int t = target(g);
 	lua_rawgeti(L, KEYS, k);
 	sh->sv[k] = lua_pushstring(L, v); /* the table's copy from now on */
 	lua_rawset(L, t);
 	set_known(sh, k);
 }
 
-static void set_int(lua_State *L, int t, qv_shadow *sh, enum view_key k, int64_t v)
+static void set_int(qv_target *g, enum view_key k, int64_t v)
 {
+	qv_shadow *sh = g->sh;
 	if (known(sh, k) && sh->iv[k] == v && sh->sv[k] == NULL)
 		return;
+	lua_State *L = g->L;
+	int t = target(g);
 	lua_rawgeti(L, KEYS, k);
 	lua_pushinteger(L, (lua_Integer)v);
 	lua_rawset(L, t);
@@ -215,17 +256,46 @@ static void set_int(lua_State *L, int t, qv_shadow *sh, enum view_key k, int64_t
 	set_known(sh, k);
 }
 
-static void set_bool(lua_State *L, int t, qv_shadow *sh, enum view_key k, int v)
+static void set_bool(qv_target *g, enum view_key k, int v)
 {
+	qv_shadow *sh = g->sh;
 	v = v != 0;
 	if (known(sh, k) && sh->iv[k] == v + 2 && sh->sv[k] == NULL)
 		return;
+	lua_State *L = g->L;
+	int t = target(g);
 	lua_rawgeti(L, KEYS, k);
 	lua_pushboolean(L, v);
 	lua_rawset(L, t);
 	sh->iv[k] = v + 2; /* not equal to an integer 0 / 1 held before */
 	sh->sv[k] = NULL;
 	set_known(sh, k);
+}
+
+/* The same for a field that is nil (absent) or a view made now: nil is
+ * remembered (iv 1), a view never is (it is made per evaluation). */
+static void set_view_or_nil(qv_target *g, enum view_key k, const dd_sandbox_view_class *cls,
+                            uint32_t a)
+{
+	qv_shadow *sh = g->sh;
+	if (cls == NULL && known(sh, k) && sh->iv[k] == 1 && sh->sv[k] == NULL)
+		return;
+	lua_State *L = g->L;
+	int t = target(g);
+	lua_rawgeti(L, KEYS, k);
+	if (cls != NULL)
+		dd_sandbox_push_view(L, cls, g->q, a, 0, &g->q->generation);
+	else
+		lua_pushnil(L);
+	lua_rawset(L, t);
+	sh->iv[k] = cls != NULL ? 2 : 1;
+	sh->sv[k] = NULL;
+	set_known(sh, k);
+}
+
+static qv_target reg_target(lua_State *L, dd_quoter *q, qv_shadow *sh, int ref)
+{
+	return (qv_target){ L, q, sh, ref, 0, 0 };
 }
 
 /* The shadow of line slot i, growing the array; NULL when out of memory. */
@@ -265,8 +335,8 @@ static const char *rounding_name(dd_rounding mode)
 /* committed_orders and open_receivables: what finance typed in the profile
  * plus the open orders and invoices the commits keep; overdue_days: derived
  * from the open invoices' due dates at the request time (or the profile's) */
-static void sync_profile(lua_State *L, int t, qv_shadow *sh,
-                         const Dealdesk__V1__CreditProfile *c, const qo_credit *d)
+static void sync_profile(qv_target *g, const Dealdesk__V1__CreditProfile *c,
+                         const qo_credit *d)
 {
 	int64_t committed = 0, receivables = 0;
 	if (c && dd_money_add(c->committed_orders, d->open_orders - d->open_orders_beyond,
@@ -274,51 +344,49 @@ static void sync_profile(lua_State *L, int t, qv_shadow *sh,
 		committed = INT64_MAX;
 	if (c && dd_money_add(c->open_receivables, d->receivables, &receivables) != DD_OK)
 		receivables = INT64_MAX;
-	set_bool(L, t, sh, K_PRESENT, c != NULL);
-	set_str(L, t, sh, K_CURRENCY, c ? c->currency : "");
-	set_int(L, t, sh, K_LIMIT, c ? c->credit_limit : 0);
-	set_int(L, t, sh, K_OPEN_RECEIVABLES, receivables);
-	set_int(L, t, sh, K_COMMITTED_ORDERS, committed);
-	set_int(L, t, sh, K_TERMS_DAYS, c ? c->standard_terms_days : 0);
-	set_int(L, t, sh, K_OVERDUE_DAYS, c ? d->overdue_days : 0);
-	set_str(L, t, sh, K_TIER, c ? c->tier : "");
-	set_int(L, t, sh, K_NEXT_REVIEW_AT, c ? c->next_review_at : 0);
-	set_bool(L, t, sh, K_HOLD, c ? c->hold : 0);
-	set_bool(L, t, sh, K_BLOCKED, c ? c->blocked : 0);
-	set_int(L, t, sh, K_MAX_ORDER_VALUE, c ? c->max_order_value : 0);
-	set_int(L, t, sh, K_SCORE, c ? c->score : 0);
+	set_bool(g, K_PRESENT, c != NULL);
+	set_str(g, K_CURRENCY, c ? c->currency : "");
+	set_int(g, K_LIMIT, c ? c->credit_limit : 0);
+	set_int(g, K_OPEN_RECEIVABLES, receivables);
+	set_int(g, K_COMMITTED_ORDERS, committed);
+	set_int(g, K_TERMS_DAYS, c ? c->standard_terms_days : 0);
+	set_int(g, K_OVERDUE_DAYS, c ? d->overdue_days : 0);
+	set_str(g, K_TIER, c ? c->tier : "");
+	set_int(g, K_NEXT_REVIEW_AT, c ? c->next_review_at : 0);
+	set_bool(g, K_HOLD, c ? c->hold : 0);
+	set_bool(g, K_BLOCKED, c ? c->blocked : 0);
+	set_int(g, K_MAX_ORDER_VALUE, c ? c->max_order_value : 0);
+	set_int(g, K_SCORE, c ? c->score : 0);
 }
 
 static void sync_order(lua_State *L, quote_run *r)
 {
 	dd_quoter *q = r->q;
 	const qo_order *o = &r->order;
-	push_ref(L, q->ctx_raw);
-	int t = lua_gettop(L);
-	qv_shadow *sh = &q->shadows->ctx;
-	set_int(L, t, sh, K_NOW, o->time);
-	set_str(L, t, sh, K_CURRENCY, o->req->currency);
-	set_int(L, t, sh, K_EXPONENT, o->exponent);
-	set_str(L, t, sh, K_CHANNEL, o->channel);
-	set_str(L, t, sh, K_REGION, o->region);
-	set_str(L, t, sh, K_ORDER_ID, o->req->order_id);
-	set_bool(L, t, sh, K_EXPLAIN, r->explain);
+	qv_target g = reg_target(L, q, &q->shadows->ctx, q->ctx_raw);
+	set_int(&g, K_NOW, o->time);
+	set_str(&g, K_CURRENCY, o->req->currency);
+	set_int(&g, K_EXPONENT, o->exponent);
+	set_str(&g, K_CHANNEL, o->channel);
+	set_str(&g, K_REGION, o->region);
+	set_str(&g, K_ORDER_ID, o->req->order_id);
+	set_bool(&g, K_EXPLAIN, r->explain);
+	target_done(&g);
 	const Dealdesk__V1__Customer *c = o->customer;
-	push_ref(L, q->customer_raw);
-	t = lua_gettop(L);
-	sh = &q->shadows->customer;
-	set_str(L, t, sh, K_ID, c->id);
-	set_str(L, t, sh, K_NAME, c->name);
-	set_str(L, t, sh, K_GROUP, c->customer_group);
-	set_str(L, t, sh, K_SEGMENT, c->segment);
-	set_str(L, t, sh, K_TIER, c->credit ? c->credit->tier : "");
-	set_str(L, t, sh, K_LOYALTY_TIER, c->loyalty_tier);
-	set_int(L, t, sh, K_ORDER_COUNT, c->order_count);
-	set_int(L, t, sh, K_FIRST_ORDER_AT, c->first_order_at);
-	set_int(L, t, sh, K_LAST_ORDER_AT, c->last_order_at);
-	push_ref(L, q->profile_raw);
-	sync_profile(L, lua_gettop(L), &q->shadows->profile, c->credit, &o->credit);
-	lua_pop(L, 3);
+	g = reg_target(L, q, &q->shadows->customer, q->customer_raw);
+	set_str(&g, K_ID, c->id);
+	set_str(&g, K_NAME, c->name);
+	set_str(&g, K_GROUP, c->customer_group);
+	set_str(&g, K_SEGMENT, c->segment);
+	set_str(&g, K_TIER, c->credit ? c->credit->tier : "");
+	set_str(&g, K_LOYALTY_TIER, c->loyalty_tier);
+	set_int(&g, K_ORDER_COUNT, c->order_count);
+	set_int(&g, K_FIRST_ORDER_AT, c->first_order_at);
+	set_int(&g, K_LAST_ORDER_AT, c->last_order_at);
+	target_done(&g);
+	g = reg_target(L, q, &q->shadows->profile, q->profile_raw);
+	sync_profile(&g, c->credit, &o->credit);
+	target_done(&g);
 }
 
 /* the raw table of line i (created on first use), on top of the stack;
@@ -344,48 +412,38 @@ static int push_line(lua_State *L, dd_quoter *q, size_t i)
 	return 1;
 }
 
-static void sync_amounts(lua_State *L, int t, qv_shadow *sh, const qo_line *l)
-{
-	set_int(L, t, sh, K_UNIT_PRICE, l->unit_price);
-	set_int(L, t, sh, K_SUBTOTAL, l->subtotal);
-	set_int(L, t, sh, K_DISCOUNT, l->discount);
-	set_int(L, t, sh, K_TOTAL, qo_line_total(l));
-}
-
+/* Line i's table: only pushed (or made) when a field of it changes, or
+ * when it does not exist yet (ctx.lines lists every line's proxy). */
 static void sync_line(lua_State *L, quote_run *r, size_t i, int all)
 {
 	dd_quoter *q = r->q;
 	const qo_line *l = &r->order.lines[i];
-	qv_shadow *sh = line_shadow(L, q, i);
-	if (push_line(L, q, i))
-		memset(sh, 0, sizeof(*sh)); /* a new table holds nothing yet */
-	int t = lua_gettop(L);
+	qv_target g = { L, q, line_shadow(L, q, i), LUA_NOREF, i, 0 };
+	if (i >= q->created_lines)
+		target(&g);
 	if (all) {
 		const Dealdesk__V1__PriceEntry *e = l->price;
-		set_int(L, t, sh, K_NO, (int64_t)i);
-		set_str(L, t, sh, K_SKU, l->sku);
-		set_str(L, t, sh, K_NAME, e->name);
-		set_int(L, t, sh, K_QUANTITY, l->quantity);
-		set_str(L, t, sh, K_CATEGORY, e->category);
-		set_str(L, t, sh, K_PRICE_LIST, e->price_list_id);
-		set_int(L, t, sh, K_PRICE_TIER, l->price_tier);
-		set_int(L, t, sh, K_LIST_PRICE, e->unit_price);
-		set_int(L, t, sh, K_UNIT_COST, e->unit_cost);
-		set_int(L, t, sh, K_FLOOR, e->floor_price);
-		set_int(L, t, sh, K_CEILING, e->ceiling_price);
-		set_int(L, t, sh, K_LIST_SUBTOTAL, l->list_subtotal);
-		set_str(L, t, sh, K_ROUNDING, rounding_name(l->rounding));
-		set_bool(L, t, sh, K_GIFT, l->gift);
-		if (l->signals)
-			dd_sandbox_push_view(L, &quote_view_signals, q, (uint32_t)i, 0, &q->generation);
-		else
-			lua_pushnil(L);
-		lua_rawgeti(L, KEYS, K_SIGNALS);
-		lua_insert(L, -2);
-		lua_rawset(L, t);
+		set_int(&g, K_NO, (int64_t)i);
+		set_str(&g, K_SKU, l->sku);
+		set_str(&g, K_NAME, e->name);
+		set_int(&g, K_QUANTITY, l->quantity);
+		set_str(&g, K_CATEGORY, e->category);
+		set_str(&g, K_PRICE_LIST, e->price_list_id);
+		set_int(&g, K_PRICE_TIER, l->price_tier);
+		set_int(&g, K_LIST_PRICE, e->unit_price);
+		set_int(&g, K_UNIT_COST, e->unit_cost);
+		set_int(&g, K_FLOOR, e->floor_price);
+		set_int(&g, K_CEILING, e->ceiling_price);
+		set_int(&g, K_LIST_SUBTOTAL, l->list_subtotal);
+		set_str(&g, K_ROUNDING, rounding_name(l->rounding));
+		set_bool(&g, K_GIFT, l->gift);
+		set_view_or_nil(&g, K_SIGNALS, l->signals ? &quote_view_signals : NULL, (uint32_t)i);
 	}
-	sync_amounts(L, t, sh, l);
-	lua_pop(L, 1);
+	set_int(&g, K_UNIT_PRICE, l->unit_price);
+	set_int(&g, K_SUBTOTAL, l->subtotal);
+	set_int(&g, K_DISCOUNT, l->discount);
+	set_int(&g, K_TOTAL, qo_line_total(l));
+	target_done(&g);
 }
 
 typedef struct sync_args {
@@ -437,13 +495,11 @@ static int sync(lua_State *L)
 		}
 		lua_pop(L, 2);
 		q->view_lines = o->nlines;
-		push_ref(L, q->ctx_raw);
-		int t = lua_gettop(L);
-		qv_shadow *sh = &q->shadows->ctx;
-		set_int(L, t, sh, K_SUBTOTAL, o->subtotal);
-		set_int(L, t, sh, K_DISCOUNT_TOTAL, o->discount_total);
-		set_int(L, t, sh, K_TOTAL, o->total);
-		lua_pop(L, 1);
+		qv_target g = reg_target(L, q, &q->shadows->ctx, q->ctx_raw);
+		set_int(&g, K_SUBTOTAL, o->subtotal);
+		set_int(&g, K_DISCOUNT_TOTAL, o->discount_total);
+		set_int(&g, K_TOTAL, o->total);
+		target_done(&g);
 	}
 	if (a->what & QV_CANDIDATES) {
 		/* entries that hold the same promotion as last time stay */
@@ -485,31 +541,29 @@ static int sync(lua_State *L)
 	}
 	if (a->what & QV_CREDIT) {
 		const qo_credit *d = &o->credit;
-		push_ref(L, q->credit_raw);
-		int t = lua_gettop(L);
-		qv_shadow *sh = &q->shadows->credit;
-		sync_profile(L, t, sh, o->customer->credit, d);
-		set_bool(L, t, sh, K_SAME_CURRENCY, d->same_currency);
-		set_int(L, t, sh, K_ORDER_TOTAL, o->total);
-		set_int(L, t, sh, K_EXPOSURE, d->exposure);
-		set_int(L, t, sh, K_AVAILABLE, d->available);
-		set_int(L, t, sh, K_LIMIT, d->limit);
+		qv_target g = reg_target(L, q, &q->shadows->credit, q->credit_raw);
+		sync_profile(&g, o->customer->credit, d);
+		set_bool(&g, K_SAME_CURRENCY, d->same_currency);
+		set_int(&g, K_ORDER_TOTAL, o->total);
+		set_int(&g, K_EXPOSURE, d->exposure);
+		set_int(&g, K_AVAILABLE, d->available);
+		set_int(&g, K_LIMIT, d->limit);
 		/* the tier as the tier table has it (the built-in one when none is
 		 * stored); a profile no row applies to has tier "" */
 		const Dealdesk__V1__CreditTier *tr = d->tier;
-		set_str(L, t, sh, K_TIER, tr ? tr->name : "");
-		set_str(L, t, sh, K_TIER_FROM, d->tier_from ? d->tier_from : "");
-		set_int(L, t, sh, K_TERMS_DAYS, d->standard_terms_days);
-		set_int(L, t, sh, K_APPROVE_BPS, tr ? tr->approve_bps : 0);
-		set_int(L, t, sh, K_SHORTER_BPS, tr ? tr->shorter_bps : 0);
-		set_int(L, t, sh, K_DEPOSIT_BPS, tr ? tr->deposit_bps : 0);
-		set_str(L, t, sh, K_BEYOND, tr ? tr->beyond : "");
-		set_int(L, t, sh, K_SHORTER_TERMS_DAYS, tr ? tr->shorter_terms_days : 0);
-		set_int(L, t, sh, K_REVIEW_OVERDUE_DAYS, tr ? tr->review_overdue_days : 0);
-		set_int(L, t, sh, K_DECLINE_OVERDUE_DAYS, tr ? tr->decline_overdue_days : 0);
-		set_int(L, t, sh, K_HORIZON_DAYS, tr ? tr->horizon_days : 0);
-		set_int(L, t, sh, K_BEYOND_HORIZON, d->open_orders_beyond);
-		lua_pop(L, 1);
+		set_str(&g, K_TIER, tr ? tr->name : "");
+		set_str(&g, K_TIER_FROM, d->tier_from ? d->tier_from : "");
+		set_int(&g, K_TERMS_DAYS, d->standard_terms_days);
+		set_int(&g, K_APPROVE_BPS, tr ? tr->approve_bps : 0);
+		set_int(&g, K_SHORTER_BPS, tr ? tr->shorter_bps : 0);
+		set_int(&g, K_DEPOSIT_BPS, tr ? tr->deposit_bps : 0);
+		set_str(&g, K_BEYOND, tr ? tr->beyond : "");
+		set_int(&g, K_SHORTER_TERMS_DAYS, tr ? tr->shorter_terms_days : 0);
+		set_int(&g, K_REVIEW_OVERDUE_DAYS, tr ? tr->review_overdue_days : 0);
+		set_int(&g, K_DECLINE_OVERDUE_DAYS, tr ? tr->decline_overdue_days : 0);
+		set_int(&g, K_HORIZON_DAYS, tr ? tr->horizon_days : 0);
+		set_int(&g, K_BEYOND_HORIZON, d->open_orders_beyond);
+		target_done(&g);
 	}
 	return 0;
 }

@@ -328,6 +328,34 @@ static void test_data_version(void **state)
 	assert_int_equal(dd_wtxn_begin(f->store, &w), DD_OK);
 	assert_int_equal(dd_wtxn_commit(w, &version), DD_OK);
 	assert_int_equal(version, 3);
+
+	/* One read transaction renewed across commits (as a quoter keeps
+	 * it): each snapshot reports its own version, remembered per LMDB
+	 * snapshot; a journal-only commit is a new snapshot, same version. */
+	dd_rtxn *r;
+	assert_int_equal(dd_rtxn_new(f->store, &r), DD_OK);
+	assert_int_equal(dd_rtxn_begin(r), DD_OK);
+	assert_int_equal(dd_rtxn_data_version(r), 3);
+	assert_int_equal(dd_rtxn_data_version(r), 3);
+	dd_rtxn_end(r);
+	assert_int_equal(dd_rtxn_data_version(r), 0); /* not active */
+	assert_int_equal(put_one(f->store, DD_T_PRICES, LIT("d"), LIT("4")), 4);
+	assert_int_equal(dd_rtxn_begin(r), DD_OK);
+	assert_int_equal(dd_rtxn_data_version(r), 4);
+	dd_rtxn_end(r);
+	assert_int_equal(dd_wtxn_begin(f->store, &w), DD_OK);
+	assert_int_equal(dd_wtxn_put(w, DD_T_DECISIONS, LIT("s1"), LIT("rec")), DD_OK);
+	assert_int_equal(dd_wtxn_commit(w, &version), DD_OK);
+	assert_int_equal(version, 4);
+	assert_int_equal(dd_rtxn_begin(r), DD_OK);
+	assert_int_equal(dd_rtxn_data_version(r), 4);
+	dd_rtxn_end(r);
+	assert_int_equal(put_one(f->store, DD_T_PRICES, LIT("e"), LIT("5")), 5);
+	assert_int_equal(put_one(f->store, DD_T_PRICES, LIT("f"), LIT("6")), 6);
+	assert_int_equal(dd_rtxn_begin(r), DD_OK);
+	assert_int_equal(dd_rtxn_data_version(r), 6);
+	dd_rtxn_end(r);
+	dd_rtxn_free(r);
 }
 
 /* ---- scans ---------------------------------------------------------------- */

@@ -795,6 +795,60 @@ static void test_gift_line_view_on_a_repeated_quote(void **state)
 	assert_string_equal(r->compliance[0]->message, "2");
 }
 
+/* One quoter, carts that differ in every line field, alternating: the
+ * reused line tables are written only where a field changed, so what a
+ * policy sees must still be each cart's own, field for field (a line
+ * slot going from a SKU with market signals to one without and back). */
+static void test_alternating_carts_see_their_own_lines(void **state)
+{
+	fixture *f = *state;
+	fx_price(f, "B", "x", 500, 200);
+	fx_price(f, "C", "y", 300, 100);
+	fx_activate(f, DD_POLICY_COMPLIANCE,
+	            "function check(ctx, checks)\n"
+	            "  local out = {}\n"
+	            "  for i = 1, #ctx.lines do\n"
+	            "    local l = ctx.lines[i]\n"
+	            "    out[i] = { check = 'v', status = 'PASS', line = i - 1,\n"
+	            "      message = l.no .. ' ' .. l.sku .. ' x' .. l.quantity .. ' ' .. l.category ..\n"
+	            "        ' ' .. l.list_price .. ' ' .. l.unit_price .. ' ' .. l.total .. ' ' ..\n"
+	            "        (l.signals ~= nil and 'signals' or 'none') }\n"
+	            "  end\n"
+	            "  out[#out + 1] = { check = 'o', status = 'PASS', line = -1,\n"
+	            "    message = #ctx.lines .. ' ' .. ctx.subtotal .. ' ' .. ctx.total }\n"
+	            "  return out\n"
+	            "end\n");
+	req_buf x, y;
+	req_init(&x, "viewer", "USD", "web");
+	req_line(&x, "A", 1);
+	req_line(&x, "V", 3);
+	req_init(&y, "viewer", "USD", "web");
+	req_line(&y, "V", 2);
+	req_line(&y, "B", 2);
+	req_line(&y, "C", 1);
+	for (int round = 0; round < 5; round++) {
+		int is_x = round % 2 == 0;
+		Dealdesk__V1__QuoteResponse *r = quote_ok(f, is_x ? &x : &y);
+		static const char *const want_x[] = { "0 A x1 x 1000 ", "1 V x3 vc 1234 " };
+		static const char *const want_y[] = { "0 V x2 vc 1234 ", "1 B x2 x 500 ", "2 C x1 y 300 " };
+		size_t n = is_x ? 2 : 3;
+		assert_int_equal(r->n_lines, n);
+		assert_int_equal(r->n_compliance, n + 1);
+		for (size_t i = 0; i < n; i++) {
+			const Dealdesk__V1__QuoteLine *l = r->lines[i];
+			char want[160];
+			snprintf(want, sizeof(want), "%s%lld %lld %s", is_x ? want_x[i] : want_y[i],
+			         (long long)l->unit_price, (long long)l->line_total,
+			         !strcmp(l->sku, "V") ? "signals" : "none");
+			assert_string_equal(r->compliance[i]->message, want);
+		}
+		char order[80];
+		snprintf(order, sizeof(order), "%zu %lld %lld", n, (long long)r->subtotal,
+		         (long long)r->total);
+		assert_string_equal(r->compliance[n]->message, order);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -813,6 +867,8 @@ int main(void)
 		                                fx_teardown),
 		cmocka_unit_test_setup_teardown(test_gift_line_view_on_a_repeated_quote, setup_view,
 		                                fx_teardown),
+		cmocka_unit_test_setup_teardown(test_alternating_carts_see_their_own_lines,
+		                                setup_view, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
