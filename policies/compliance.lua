@@ -78,11 +78,8 @@ local function money(v, exp)
   return (neg and "-" or "") .. s
 end
 
-local function pct(bps)
-  local neg = bps < 0
-  if neg then bps = -bps end
-  return string.format("%s%d.%02d%%", neg and "-" or "", bps // 100, bps % 100)
-end
+-- "12.34%" from basis points
+local pct = dd.format_bps
 
 -- "2026-09-21" from Unix seconds (civil from days, H. Hinnant)
 local function date(t)

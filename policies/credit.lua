@@ -36,11 +36,8 @@
 local min = math.min
 local dd_format, dd_exponent, dd_muldiv, dd_trace = dd.format, dd.exponent, dd.muldiv, dd.trace
 
--- "12.34%" from basis points (>= 0)
-local function pct(bps)
-  local frac = bps % 100
-  return (bps // 100) .. (frac < 10 and ".0" or ".") .. frac .. "%"
-end
+-- "12.34%" from basis points
+local pct = dd.format_bps
 
 -- who may override each outcome (the method table's roles)
 local OVERRIDE = {

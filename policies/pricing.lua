@@ -40,11 +40,8 @@ local DAY = 86400
 local ipairs = ipairs
 local dd_bps, dd_mul, dd_format, dd_trace = dd.bps, dd.mul, dd.format, dd.trace
 
--- "12.34%" from basis points (>= 0)
-local function pct(bps)
-  local frac = bps % 100
-  return (bps // 100) .. (frac < 10 and ".0" or ".") .. frac .. "%"
-end
+-- "12.34%" from basis points
+local pct = dd.format_bps
 
 local function fresh(ctx, at, days)
   return at > 0 and ctx.now - at <= days * DAY and at <= ctx.now

@@ -198,6 +198,20 @@ static int dd_lua_format(lua_State *L)
 	return 1;
 }
 
+/* dd.format_bps(bps) -> "12.34%" (basis points as a percentage, two
+ * decimals, "-" below zero): what every policy's reasons spell rates as */
+static int dd_lua_format_bps(lua_State *L)
+{
+	int64_t bps = check_int(L, 1, "format_bps");
+	char buf[48];
+	int len = dd_money_format(bps, 2, buf, sizeof(buf) - 1);
+	if (len < 0)
+		return luaL_error(L, "dd.format_bps: %s", dd_strerror(DD_EINTERNAL));
+	buf[len++] = '%';
+	lua_pushlstring(L, buf, (size_t)len);
+	return 1;
+}
+
 /* dd.exponent(currency) -> ISO 4217 minor-unit exponent, or nil */
 static int dd_lua_exponent(lua_State *L)
 {
@@ -223,6 +237,7 @@ void policy_push_ddlib(lua_State *L)
 		{"bps", dd_lua_bps},
 		{"allocate", dd_lua_allocate},
 		{"format", dd_lua_format},
+		{"format_bps", dd_lua_format_bps},
 		{"exponent", dd_lua_exponent},
 		{NULL, NULL},
 	};

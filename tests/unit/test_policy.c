@@ -882,6 +882,13 @@ static void test_dd_helpers(void **state)
 	                "math.maxinteger");
 	expect_true(sb, "dd.format(-1205, 2) == '-12.05' and dd.format(7, 0) "
 	                "== '7'");
+	expect_true(sb, "dd.format_bps(2503) == '25.03%' and dd.format_bps(5) == '0.05%' "
+	                "and dd.format_bps(0) == '0.00%' and dd.format_bps(10000) == '100.00%' "
+	                "and dd.format_bps(-1) == '-0.01%' and dd.format_bps(-123456) == '-1234.56%'");
+	expect_true(sb, "dd.format_bps(math.mininteger) == '-92233720368547758.08%' and "
+	                "dd.format_bps(math.maxinteger) == '92233720368547758.07%'");
+	expect_error(sb, "return dd.format_bps(1.5)", DD_EPOLICY, "format_bps");
+	expect_error(sb, "return dd.format_bps('12')", DD_EPOLICY, "format_bps");
 	expect_true(sb, "dd.exponent('JPY') == 0 and dd.exponent('USD') == 2 "
 	                "and dd.exponent('XXX') == nil and "
 	                "dd.exponent('usd') == nil and dd.exponent('USD\\0') "
