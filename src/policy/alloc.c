@@ -52,7 +52,7 @@ static void block_free(void *p, size_t size)
 static void *block_realloc(void *p, size_t osize, size_t nsize)
 {
 	if (osize < BIG_BLOCK && nsize < BIG_BLOCK)
-		return realloc(p, nsize);
+		return p != NULL ? realloc(p, nsize) : malloc(nsize); /* most are new objects */
 	if (osize >= BIG_BLOCK && nsize >= BIG_BLOCK) {
 		if (page_round(osize) == page_round(nsize))
 			return p;

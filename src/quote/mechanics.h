@@ -165,17 +165,23 @@ static inline void add_line(qm_effect *e, size_t i, int64_t amount)
 	}
 }
 
-static inline void detail(mech *m, qm_effect *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static inline void detail(mech *m, qm_effect *e, const char *fmt, ...)
+static inline void detail_(mech *m, qm_effect *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline void detail_(mech *m, qm_effect *e, const char *fmt, ...)
 {
-	if (!m->r->explain)
-		return;
 	size_t used = strlen(e->detail);
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(e->detail + used, sizeof(e->detail) - used, fmt, ap);
 	va_end(ap);
 }
+
+/* The explain trace's detail of an effect: its arguments (amounts spelt
+ * out) are only worked out when the request asked for the trace. */
+#define detail(m, e, ...)                                                 \
+	do {                                                              \
+		if ((m)->r->explain)                                      \
+			detail_((m), (e), __VA_ARGS__);                   \
+	} while (0)
 
 /* The rate and amount of the customer's experiment arm. */
 typedef struct arm_view {
