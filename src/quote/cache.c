@@ -253,18 +253,25 @@ static int table_slot_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-ptrdiff_t quote_table_slot(const dd_quoter *q, int promotions, lua_State *L, int idx)
+ptrdiff_t quote_table_slot(dd_quoter *q, int promotions, lua_State *L, int idx)
 {
 	const qp_table_slot *v = promotions ? q->promo_tables : q->check_tables;
 	size_t lo = 0, hi = promotions ? q->npromos : q->nchecks;
-	uintptr_t t = (uintptr_t)lua_topointer(L, idx);
-	if (v == NULL || lua_type(L, idx) != LUA_TTABLE)
+	const void *p = lua_topointer(L, idx);
+	uintptr_t t = (uintptr_t)p;
+	if (v == NULL || p == NULL || lua_type(L, idx) != LUA_TTABLE)
 		return -1;
+	int kind = promotions != 0;
+	if (q->last_table[kind] == p)
+		return q->last_slot[kind];
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		uintptr_t m = (uintptr_t)v[mid].table;
-		if (m == t)
+		if (m == t) {
+			q->last_table[kind] = p;
+			q->last_slot[kind] = (ptrdiff_t)v[mid].slot;
 			return (ptrdiff_t)v[mid].slot;
+		}
 		if (m < t)
 			lo = mid + 1;
 		else
@@ -285,6 +292,7 @@ static int build_lua(lua_State *L)
 	qp_table_slot **slot = b->promotions ? &b->q->promo_tables : &b->q->check_tables;
 	free(*slot);
 	*slot = index;
+	b->q->last_table[b->promotions != 0] = NULL;
 	lua_createtable(L, (int)b->n, 0);
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->promotions) {
@@ -350,6 +358,7 @@ static int refresh(dd_quoter *q, int promotions, dd_error *err)
 		q->nchecks = 0;
 		free(q->check_tables);
 		q->check_tables = NULL;
+		q->last_table[0] = NULL;
 		dd_arena_free(arena);
 	}
 	dd_arena_init(arena, 65536, 0);

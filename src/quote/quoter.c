@@ -82,6 +82,7 @@ void quote_free_promotions(dd_quoter *q)
 	q->npromos = 0;
 	free(q->promo_tables);
 	q->promo_tables = NULL;
+	q->last_table[1] = NULL;
 	quote_index_free(q->pindex);
 	q->pindex = NULL;
 	dd_arena_free(&q->promo_arena);

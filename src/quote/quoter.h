@@ -58,6 +58,10 @@ struct dd_quoter {
 	/* the frozen tables by address, sorted: how a primitive finds the
 	 * record of the table it was given (quote_table_slot) */
 	struct qp_table_slot *promo_tables, *check_tables;
+	/* the last table found, per kind: a policy hands the same promotion
+	 * to in_force, effect and commit in a row */
+	const void *last_table[2];
+	ptrdiff_t last_slot[2];
 	/* the credit tier table (tiers.c), sorted for matching */
 	uint64_t tiers_version;
 	int tiers_loaded;
@@ -104,7 +108,7 @@ void quote_free_promotions(dd_quoter *q);
 /* The slot of the frozen promotion (promotions != 0) or check table at
  * stack index idx, found by the table's identity: a table a script made
  * is none, whatever it holds. -1 when it is none. */
-ptrdiff_t quote_table_slot(const dd_quoter *q, int promotions, lua_State *L, int idx);
+ptrdiff_t quote_table_slot(dd_quoter *q, int promotions, lua_State *L, int idx);
 /* Makes sure promotions and checks are current. */
 int quote_refresh_data(dd_quoter *q, dd_error *err);
 /* Calls the entry function of the policy of kind with the views on the
