@@ -9,12 +9,6 @@ struct dd_rtxn {
 	dd_store *store;
 	MDB_txn *txn;   /* NULL until the first begin, or after a failed renew */
 	bool active;    /* between dd_rtxn_begin and dd_rtxn_end */
-	/* the data version of the snapshot LMDB numbers dv_txnid: the same
-	 * number is the same snapshot, so the version is read once per
-	 * committed write, not once per quote */
-	bool dv_known;
-	size_t dv_txnid;
-	uint64_t dv;
 };
 
 /* ---- scans (shared by read and write transactions) ----------------------- */
@@ -166,13 +160,10 @@ uint64_t dd_rtxn_meta_u64(dd_rtxn *txn, const char *key)
 
 uint64_t dd_rtxn_data_version(dd_rtxn *txn)
 {
-	if (txn == NULL || !txn->active)
-		return 0;
-	size_t id = mdb_txn_id(txn->txn);
-	if (txn->dv_known && txn->dv_txnid == id)
-		return txn->dv;
-	txn->dv = dd_rtxn_meta_u64(txn, DD_META_DATA_VERSION);
-	txn->dv_txnid = id;
-	txn->dv_known = true;
-	return txn->dv;
+	/* read from the snapshot itself, every time: LMDB's transaction id is
+	 * not an identity of what a reader sees (mdb_txn_renew reads the id,
+	 * then copies the meta page, which a writer two commits on may have
+	 * rewritten by then), so a version remembered per id was wrong under
+	 * fast writers (test_concurrent_readers caught it) */
+	return dd_rtxn_meta_u64(txn, DD_META_DATA_VERSION);
 }
