@@ -60,6 +60,7 @@ local function decision(outcome, terms, deposit, reason, to_approve, checks)
 end
 
 -- the sub-checks with their status and figures, for the checkout and finance
+-- (used and tier_name: the utilisation, when it is known)
 local function sub_checks(ctx, credit, exponent, used, tier_name)
   local maxv = credit.max_order_value
   local first = ctx.customer.order_count == 0 and maxv > 0
@@ -82,24 +83,24 @@ function decide(ctx, credit)
                     "a credit limit set by finance, or payment in advance")
   end
   -- the sub-checks' figures are spelt out only for an outcome that needs them
-  local function early_checks() return sub_checks(ctx, credit, exponent, nil, "") end
+  -- (sub_checks without a utilisation: the early outcomes below)
   if credit.blocked then
     return decision("DECLINE", 0, 0, "BLOCKED: finance blocked the account",
-                    "finance unblocks the account", early_checks())
+                    "finance unblocks the account", sub_checks(ctx, credit, exponent))
   end
   if credit.hold then
     return decision("REVIEW", 0, 0, "CREDIT_HOLD: finance put the account on hold",
-                    "finance lifts the hold or releases this order", early_checks())
+                    "finance lifts the hold or releases this order", sub_checks(ctx, credit, exponent))
   end
   if not credit.same_currency then
     return decision("REVIEW", 0, 0, "CURRENCY_MISMATCH: credit is kept in " ..
                     credit.currency .. ", the order is in " .. ctx.currency,
-                    "the same order in " .. credit.currency, early_checks())
+                    "the same order in " .. credit.currency, sub_checks(ctx, credit, exponent))
   end
   if credit.tier == "" then
     return decision("REVIEW", 0, 0, "NO_TIER: no row of the credit tier table applies to " ..
                     "this profile and none is the default",
-                    "a tier for this customer in the credit tier table", early_checks())
+                    "a tier for this customer in the credit tier table", sub_checks(ctx, credit, exponent))
   end
   local overdue = credit.overdue_days
   local review_days, decline_days = credit.review_overdue_days, credit.decline_overdue_days
@@ -107,25 +108,25 @@ function decide(ctx, credit)
     return decision("DECLINE", 0, 0, "OVERDUE: oldest open item " .. overdue ..
                     " days past due (decline above " .. decline_days .. ")",
                     "payment of the open items more than " .. review_days ..
-                    " days past due", early_checks())
+                    " days past due", sub_checks(ctx, credit, exponent))
   end
   if overdue > review_days then
     return decision("REVIEW", 0, 0, "OVERDUE: oldest open item " .. overdue ..
                     " days past due (review above " .. review_days .. ")",
                     "payment of the open items more than " .. review_days ..
-                    " days past due", early_checks())
+                    " days past due", sub_checks(ctx, credit, exponent))
   end
   local review_at = credit.next_review_at
   if review_at ~= 0 and ctx.now >= review_at then
     return decision("REVIEW", 0, 0, "REVIEW_DUE: the credit review date has passed",
-                    "a credit review by finance (a new next_review_at)", early_checks())
+                    "a credit review by finance (a new next_review_at)", sub_checks(ctx, credit, exponent))
   end
   local maxv = credit.max_order_value
   if ctx.customer.order_count == 0 and maxv > 0 and credit.order_total > maxv then
     return decision("REVIEW", 0, 0, "FIRST_ORDER_OVER_MAXIMUM: order total " ..
                     dd_format(credit.order_total, exponent) .. " is above the " ..
                     dd_format(maxv, exponent) .. " allowed for a customer without history",
-                    "an order total of at most " .. dd_format(maxv, exponent), early_checks())
+                    "an order total of at most " .. dd_format(maxv, exponent), sub_checks(ctx, credit, exponent))
   end
 
   local tier_name = credit.tier

@@ -82,20 +82,23 @@ local function evaluate(ctx, p)
   return effect(p)
 end
 
+-- a promotion that does not apply, and why
+local function skip(why_not, id, why)
+  why_not[id] = why
+  dd_trace("promotions", id, false, why)
+end
+
+-- applies effect e of p within what the order cap leaves (room); returns
+-- the room left
+local function commit(applied, p, id, e, room)
+  applied[id] = true
+  return room - commit_effect(p, e, room)
+end
+
 function apply(ctx, promotions)
   local order_room = dd_bps(ctx.subtotal, MAX_ORDER_DISCOUNT_BPS, "down")
   local applied, why_not = {}, {}
   local npromos = #promotions
-
-  local function skip(id, why)
-    why_not[id] = why
-    dd_trace("promotions", id, false, why)
-  end
-
-  local function commit(p, id, e)
-    order_room = order_room - commit_effect(p, e, order_room)
-    applied[id] = true
-  end
 
   -- 1. exclusive promotions: the first that gives something is the only one
   local exclusive = nil
@@ -105,10 +108,10 @@ function apply(ctx, promotions)
       local id = p.id
       local e, why = evaluate(ctx, p)
       if e ~= nil then
-        commit(p, id, e)
+        order_room = commit(applied, p, id, e, order_room)
         exclusive = id
       else
-        skip(id, why)
+        skip(why_not, id, why)
       end
     end
   end
@@ -122,9 +125,9 @@ function apply(ctx, promotions)
     if applied[id] or (p.exclusive and why_not[id]) then
       -- already handled above
     elseif exclusive ~= nil then
-      skip(id, "exclusive promotion " .. exclusive .. " applies")
+      skip(why_not, id, "exclusive promotion " .. exclusive .. " applies")
     elseif stopped ~= nil then
-      skip(id, "evaluation stopped after " .. stopped)
+      skip(why_not, id, "evaluation stopped after " .. stopped)
     elseif group ~= nil then
       local g = group
       if not groups_done[g] then
@@ -136,7 +139,7 @@ function apply(ctx, promotions)
           if m.stacking_group == g and not m.exclusive then
             local e, why = evaluate(ctx, m)
             if e == nil then
-              skip(m.id, why)
+              skip(why_not, m.id, why)
             elseif effect_total(e) > best_total then
               if best ~= nil then losers[#losers + 1] = best end
               best, best_e, best_total = m, e, effect_total(e)
@@ -146,9 +149,9 @@ function apply(ctx, promotions)
           end
         end
         if best ~= nil then
-          commit(best, best.id, best_e)
+          order_room = commit(applied, best, best.id, best_e, order_room)
           for _, m in ipairs(losers) do
-            skip(m.id, "group " .. g .. ": " .. best.id .. " gives more")
+            skip(why_not, m.id, "group " .. g .. ": " .. best.id .. " gives more")
           end
           if best.stop_after then stopped = best.id end
         end
@@ -156,10 +159,10 @@ function apply(ctx, promotions)
     else
       local e, why = evaluate(ctx, p)
       if e ~= nil then
-        commit(p, id, e)
+        order_room = commit(applied, p, id, e, order_room)
         if p.stop_after then stopped = id end
       else
-        skip(id, why)
+        skip(why_not, id, why)
       end
     end
   end
