@@ -1412,6 +1412,55 @@ static void test_later_promotions_on_what_units_cost_now(void **state)
 	assert_int_equal(r->total, 1150);
 }
 
+/* The primitives know a promotion by its table (an index by address, and
+ * the last one found): the promotion tables are made again whenever the
+ * promotions change, and new tables may take old addresses. Rounds that
+ * rewrite the promotions between quotes on one quoter must price with the
+ * promotions of their own round, every time. */
+static void test_promotions_rewritten_between_quotes(void **state)
+{
+	fixture *f = *state;
+	req_buf b;
+	req_c1(&b);
+	req_line(&b, "D", 1); /* 20.00 */
+	req_line(&b, "A", 2); /* 2 x 10.00 */
+	for (int round = 0; round < 200; round++) {
+		/* three promotions; their amounts and order differ per round */
+		int64_t off_d = 10 * (round + 1), off_a = 5 * (round % 7 + 1);
+		char *d_skus[] = { "D" }, *a_skus[] = { "A" };
+		Dealdesk__V1__Promotion p = fx_promo("PD", KIND(FIXED_AMOUNT));
+		p.amount = off_d;
+		p.currency = "USD";
+		p.skus = d_skus;
+		p.n_skus = 1;
+		p.priority = round % 2 ? 1 : 3;
+		fx_put_promo(f, &p);
+		p = fx_promo("PA", KIND(FIXED_AMOUNT));
+		p.amount = off_a;
+		p.currency = "USD";
+		p.skus = a_skus;
+		p.n_skus = 1;
+		p.priority = 2;
+		fx_put_promo(f, &p);
+		p = fx_promo("POFF", KIND(PERCENTAGE));
+		p.percent_bps = 5000;
+		p.enabled = round % 3 == 0; /* in force one round in three */
+		p.skus = d_skus;
+		p.n_skus = 1;
+		p.priority = 9;
+		fx_put_promo(f, &p);
+		for (int again = 0; again < 2; again++) {
+			Dealdesk__V1__QuoteResponse *r = quote_ok(f, &b);
+			int64_t d = 2000 - off_d;
+			if (round % 3 == 0) /* half of what D still costs (even) */
+				d /= 2;
+			assert_int_equal(r->lines[0]->line_total, d);
+			assert_int_equal(r->lines[1]->line_total, 2000 - 2 * off_a);
+			assert_int_equal(r->total, d + 2000 - 2 * off_a);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1437,6 +1486,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stacking_group, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stop_after, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_lua_condition, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_promotions_rewritten_between_quotes, fx_setup,
+		                                fx_teardown),
 		cmocka_unit_test_setup_teardown(test_in_force_conditions, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_coupons_accepted_and_refused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_experiment_arms, fx_setup, fx_teardown),
