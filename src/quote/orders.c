@@ -194,13 +194,49 @@ typedef struct expect {
 	int64_t uses, amount;
 } expect;
 
+typedef struct expect_list {
+	expect *v;
+	size_t n, cap;
+} expect_list;
+
+/* What the orders imply: the usage counters (s->v, s->n: "c", "p", "x",
+ * "r" keys) and the entries of the two order indexes, open_orders (an
+ * OPEN or CREDIT_HOLD order with exposure: its exposure) and
+ * customer_orders (every order). */
 typedef struct verify_scan {
 	dd_arena *a;
 	expect *v;
 	size_t n, cap;
+	expect_list open, cust;
+	int check_cust; /* the customer_orders index is built (meta) */
 	uint64_t orders;
 	int overflow, nomem;
 } verify_scan;
+
+static void expect_push(verify_scan *s, expect_list *l, const char *key, size_t klen,
+                        int64_t uses, int64_t amount)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		expect *n = realloc(l->v, cap * sizeof(*n));
+		if (n == NULL) {
+			s->nomem = 1;
+			return;
+		}
+		l->v = n;
+		l->cap = cap;
+	}
+	expect *e = &l->v[l->n];
+	if ((e->key = dd_arena_alloc(s->a, klen ? klen : 1)) == NULL) {
+		s->nomem = 1;
+		return;
+	}
+	memcpy(e->key, key, klen);
+	e->klen = klen;
+	e->uses = uses;
+	e->amount = amount;
+	l->n++;
+}
 
 static void expect_add(verify_scan *s, const char *kind, const char *id, const char *cust,
                        int64_t uses, int64_t amount)
@@ -210,26 +246,21 @@ static void expect_add(verify_scan *s, const char *kind, const char *id, const c
 	                : dd_key_join(key, sizeof(key), 2, kind, id);
 	if (klen < 0)
 		return;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		expect *n = realloc(s->v, cap * sizeof(*n));
-		if (n == NULL) {
-			s->nomem = 1;
-			return;
-		}
-		s->v = n;
-		s->cap = cap;
-	}
-	expect *e = &s->v[s->n];
-	if ((e->key = dd_arena_alloc(s->a, (size_t)klen)) == NULL) {
-		s->nomem = 1;
-		return;
-	}
-	memcpy(e->key, key, (size_t)klen);
-	e->klen = (size_t)klen;
-	e->uses = uses;
-	e->amount = amount;
-	s->n++;
+	expect_list l = { s->v, s->n, s->cap };
+	expect_push(s, &l, key, (size_t)klen, uses, amount);
+	s->v = l.v;
+	s->n = l.n;
+	s->cap = l.cap;
+}
+
+/* an entry of open_orders or customer_orders: "customer \0 t \0 id" */
+static void expect_dated(verify_scan *s, expect_list *l, const char *cust, int64_t t,
+                         const char *id, int64_t amount)
+{
+	char key[DD_STORE_MAX_KEY + 1];
+	int klen = quote_order_dated_key(key, cust, t, id);
+	if (klen > 0)
+		expect_push(s, l, key, (size_t)klen, 1, amount);
 }
 
 static int keycmp(const void *k1, size_t l1, const void *k2, size_t l2)
@@ -269,6 +300,10 @@ static int verify_order(void *ud, dd_val key, dd_val val)
 		if (holds && o->exposure > 0)
 			expect_add(s, "x", o->customer_id, NULL, 1, o->exposure);
 	}
+	if (holds && o->exposure > 0)
+		expect_dated(s, &s->open, o->customer_id, o->delivery_at, o->order_id, o->exposure);
+	if (s->check_cust)
+		expect_dated(s, &s->cust, o->customer_id, o->created_at, o->order_id, 0);
 	protobuf_c_message_free_unpacked(&o->base, NULL);
 	return s->nomem ? DD_ENOMEM : 0;
 }
@@ -320,11 +355,22 @@ static void name_counter(char *out, size_t size, const char *key, size_t klen)
 		snprintf(out, size, "%s %.*s", kind, (int)idlen, id);
 }
 
+static void add_named_diff(diff_scan *d, const char *name, int64_t eu, int64_t ea, int64_t su,
+                           int64_t sa);
+
 static void add_diff(diff_scan *d, const char *key, size_t klen, int64_t eu, int64_t ea,
                      int64_t su, int64_t sa)
 {
 	if (eu == su && ea == sa)
 		return;
+	char name[DD_STORE_MAX_KEY + 32];
+	name_counter(name, sizeof(name), key, klen);
+	add_named_diff(d, name, eu, ea, su, sa);
+}
+
+static void add_named_diff(diff_scan *d, const char *name, int64_t eu, int64_t ea, int64_t su,
+                           int64_t sa)
+{
 	if (d->nd == d->capd) {
 		size_t cap = d->capd ? d->capd * 2 : 16;
 		Dealdesk__V1__CounterDifference **n = dd_arena_alloc(d->a, cap * sizeof(*n));
@@ -338,8 +384,6 @@ static void add_diff(diff_scan *d, const char *key, size_t klen, int64_t eu, int
 		d->capd = cap;
 	}
 	Dealdesk__V1__CounterDifference *c = dd_arena_alloc(d->a, sizeof(*c));
-	char name[DD_STORE_MAX_KEY + 32];
-	name_counter(name, sizeof(name), key, klen);
 	if (c == NULL || (c->counter = dd_arena_strdup(d->a, name)) == NULL) {
 		d->nomem = 1;
 		return;
@@ -378,6 +422,72 @@ static int diff_one(void *ud, dd_val key, dd_val val)
 	return d->nomem ? DD_ENOMEM : 0;
 }
 
+/* ---- the order indexes: open_orders, customer_orders ---------------------------- */
+
+typedef struct ixv_scan {
+	diff_scan *d;
+	const expect_list *e;
+	size_t i;
+	const char *what; /* "open order", "customer order" */
+	int valued;       /* open_orders: the value is the exposure, 8 bytes BE */
+	uint64_t entries;
+} ixv_scan;
+
+/* "open order ID customer CUST" from "cust \0 t \0 id" */
+static void ixv_diff(ixv_scan *x, const char *key, size_t klen, int64_t eu, int64_t ea,
+                       int64_t su, int64_t sa)
+{
+	if (eu == su && ea == sa)
+		return;
+	size_t cl = strnlen(key, klen);
+	const char *id = cl + 10 <= klen ? key + cl + 10 : "";
+	size_t il = cl + 10 <= klen ? klen - cl - 10 : 0;
+	char name[2 * DD_STORE_MAX_KEY + 64];
+	snprintf(name, sizeof(name), "%s %.*s customer %.*s", x->what, (int)il, id, (int)cl, key);
+	add_named_diff(x->d, name, eu, ea, su, sa);
+}
+
+static int ixv_one(void *ud, dd_val key, dd_val val)
+{
+	ixv_scan *x = ud;
+	x->entries++;
+	int64_t sa = 0;
+	if (x->valued) {
+		uint64_t v = 0;
+		const uint8_t *b = val.data;
+		for (size_t k = 0; k < 8 && val.len == 8; k++)
+			v = (v << 8) | b[k];
+		sa = val.len == 8 ? (int64_t)v : -1; /* -1: not an amount */
+	}
+	const expect_list *e = x->e;
+	while (x->i < e->n && keycmp(e->v[x->i].key, e->v[x->i].klen, key.data, key.len) < 0) {
+		ixv_diff(x, e->v[x->i].key, e->v[x->i].klen, 1, e->v[x->i].amount, 0, 0);
+		x->i++;
+	}
+	if (x->i < e->n && keycmp(e->v[x->i].key, e->v[x->i].klen, key.data, key.len) == 0) {
+		ixv_diff(x, key.data, key.len, 1, e->v[x->i].amount, 1, sa);
+		x->i++;
+	} else {
+		ixv_diff(x, key.data, key.len, 0, 0, 1, sa);
+	}
+	return x->d->nomem ? DD_ENOMEM : 0;
+}
+
+/* Compares one index with what the orders imply; every entry missing,
+ * stray or (open_orders) holding another exposure is a difference. */
+static int verify_index(dd_rtxn *t, dd_table table, diff_scan *d, expect_list *e,
+                        const char *what, int valued, uint64_t *entries)
+{
+	if (e->n > 1)
+		qsort(e->v, e->n, sizeof(*e->v), expect_cmp);
+	ixv_scan x = { d, e, 0, what, valued, 0 };
+	int rc = dd_rtxn_scan(t, table, (dd_val){ NULL, 0 }, (dd_val){ NULL, 0 }, ixv_one, &x);
+	for (; rc >= 0 && x.i < e->n; x.i++)
+		ixv_diff(&x, e->v[x.i].key, e->v[x.i].klen, 1, e->v[x.i].amount, 0, 0);
+	*entries += x.entries;
+	return rc;
+}
+
 int dd_order_verify(dd_store *store, dd_arena *arena, Dealdesk__V1__VerifyCountersResponse **out,
                     dd_error *err)
 {
@@ -388,7 +498,10 @@ int dd_order_verify(dd_store *store, dd_arena *arena, Dealdesk__V1__VerifyCounte
 	int rc = begin(store, &t, err);
 	if (rc != DD_OK)
 		return rc;
-	verify_scan s = { arena, NULL, 0, 0, 0, 0, 0 };
+	verify_scan s = { .a = arena };
+	/* a store from before customer_orders gets it built by its next
+	 * commit: until then there is nothing to compare */
+	s.check_cust = dd_rtxn_meta_u64(t, DD_META_CUSTOMER_ORDERS) != 0;
 	rc = dd_rtxn_scan(t, DD_T_ORDERS, (dd_val){ NULL, 0 }, (dd_val){ NULL, 0 }, verify_order, &s);
 	if (rc >= 0)
 		rc = dd_rtxn_scan(t, DD_T_INVOICES, (dd_val){ NULL, 0 }, (dd_val){ NULL, 0 },
@@ -413,9 +526,16 @@ int dd_order_verify(dd_store *store, dd_arena *arena, Dealdesk__V1__VerifyCounte
 		for (; rc >= 0 && d.i < s.n; d.i++)
 			add_diff(&d, s.v[d.i].key, s.v[d.i].klen, s.v[d.i].uses, s.v[d.i].amount, 0, 0);
 	}
+	uint64_t entries = 0;
+	if (rc >= 0 && !s.nomem)
+		rc = verify_index(t, DD_T_OPEN_ORDERS, &d, &s.open, "open order", 1, &entries);
+	if (rc >= 0 && !s.nomem && s.check_cust)
+		rc = verify_index(t, DD_T_CUSTOMER_ORDERS, &d, &s.cust, "customer order", 0, &entries);
 	uint64_t version = dd_rtxn_data_version(t);
 	end(t);
 	free(s.v);
+	free(s.open.v);
+	free(s.cust.v);
 	if (rc < 0 || d.nomem || s.nomem)
 		return dd_error_set(err, rc == DD_ENOMEM || d.nomem || s.nomem ? DD_ENOMEM : DD_ESTORE,
 		                    "verify: cannot read the orders and counters");
@@ -427,6 +547,7 @@ int dd_order_verify(dd_store *store, dd_arena *arena, Dealdesk__V1__VerifyCounte
 	r->differences = d.d;
 	r->n_differences = d.nd;
 	r->data_version = version;
+	r->index_entries = entries;
 	*out = r;
 	return DD_OK;
 }

@@ -15,6 +15,7 @@
 #include "dealdesk/admin.h"
 #include "dealdesk/order.h"
 #include "dealdesk/quote.h"
+#include "dealdesk/store.h"
 #include "dealdesk/writer.h"
 
 #define T0 1790000000
@@ -420,6 +421,125 @@ static void test_list_by_customer(void **state)
 	assert_string_equal(got[3], "k1");
 }
 
+/* "customer \0 t (8 bytes BE) \0 id", the order indexes' key */
+static size_t dated_key(char *key, const char *cust, int64_t t, const char *id)
+{
+	size_t cl = strlen(cust), il = strlen(id);
+	memcpy(key, cust, cl);
+	key[cl] = '\0';
+	for (int b = 0; b < 8; b++)
+		key[cl + 1 + b] = (char)((uint64_t)t >> (56 - 8 * b));
+	key[cl + 9] = '\0';
+	memcpy(key + cl + 10, id, il);
+	return cl + 10 + il;
+}
+
+typedef struct tamper {
+	const char *cust, *id;
+	int64_t t;
+	int table; /* dd_table */
+	int op;    /* 0 delete, 1 put value */
+	int64_t value;
+} tamper;
+
+static int tamper_fn(dd_wtxn *txn, void *ud, dd_error *err)
+{
+	(void)err;
+	const tamper *x = ud;
+	char key[256];
+	size_t klen = dated_key(key, x->cust, x->t, x->id);
+	if (x->op == 0)
+		return dd_wtxn_del(txn, (dd_table)x->table, (dd_val){ key, klen });
+	unsigned char v[8];
+	for (int b = 0; b < 8; b++)
+		v[b] = (unsigned char)((uint64_t)x->value >> (56 - 8 * b));
+	return dd_wtxn_put(txn, (dd_table)x->table, (dd_val){ key, klen },
+	                   (dd_val){ v, x->table == DD_T_OPEN_ORDERS ? 8 : 0 });
+}
+
+static const Dealdesk__V1__CounterDifference *difference(const Dealdesk__V1__VerifyCountersResponse *v,
+                                                       const char *name)
+{
+	for (size_t i = 0; i < v->n_differences; i++)
+		if (strcmp(v->differences[i]->counter, name) == 0)
+			return v->differences[i];
+	fail_msg("no difference named '%s'", name);
+	return NULL;
+}
+
+/* VerifyCounters compares the order indexes with the orders too: an entry
+ * missing, one too many, or an open order listed with another exposure,
+ * each named with its order and customer. */
+static void test_verify_order_indexes(void **state)
+{
+	fixture *f = *state;
+	commit_buf a, b, c;
+	commit_init(&a, "o1", "acme", 1, NULL);
+	commit_init(&b, "o2", "acme", 2, NULL);
+	commit_init(&c, "o3", "bolt", 1, NULL);
+	dd_order_write *w;
+	dd_error err;
+	Dealdesk__V1__Order *o[3];
+	commit_buf *bufs[] = { &a, &b, &c };
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(dd_order_commit_prepare(f->q, &bufs[i]->c, T0 + i, &f->arena, &w, &err),
+		                 DD_OK);
+		assert_int_equal(apply(f, w, &err), DD_OK);
+		o[i] = result(f, w);
+		assert_true(o[i]->exposure > 0);
+	}
+	/* o3 cancelled: no longer an open order, still a customer's order */
+	assert_int_equal(dd_order_change_prepare(DD_ORDER_CANCEL, "o3", "t", "", T0 + 5, &f->arena,
+	                                         &w, &err), DD_OK);
+	assert_int_equal(apply(f, w, &err), DD_OK);
+	Dealdesk__V1__VerifyCountersResponse *v;
+	assert_int_equal(dd_order_verify(f->store, &f->arena, &v, &err), DD_OK);
+	assert_int_equal(v->n_differences, 0);
+	assert_int_equal(v->orders, 3);
+	assert_int_equal(v->index_entries, 2 + 3); /* o1, o2 open; o1..o3 by customer */
+
+	tamper t[] = {
+		/* o1's open entry lost */
+		{ "acme", "o1", o[0]->delivery_at, DD_T_OPEN_ORDERS, 0, 0 },
+		/* o2 listed with 1 minor unit too much */
+		{ "acme", "o2", o[1]->delivery_at, DD_T_OPEN_ORDERS, 1, o[1]->exposure + 1 },
+		/* the cancelled o3 listed as open again */
+		{ "bolt", "o3", o[2]->delivery_at, DD_T_OPEN_ORDERS, 1, 777 },
+		/* o2 gone from its customer's orders, a ghost in them */
+		{ "acme", "o2", o[1]->created_at, DD_T_CUSTOMER_ORDERS, 0, 0 },
+		{ "acme", "ghost", T0, DD_T_CUSTOMER_ORDERS, 1, 0 },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_int_equal(dd_store_write(f->store, tamper_fn, &t[i], NULL, &err), DD_OK);
+	assert_int_equal(dd_order_verify(f->store, &f->arena, &v, &err), DD_OK);
+	assert_int_equal(v->n_differences, 5);
+	assert_int_equal(v->index_entries, 2 + 3);
+	const Dealdesk__V1__CounterDifference *d = difference(v, "open order o1 customer acme");
+	assert_int_equal(d->expected_uses, 1);
+	assert_int_equal(d->expected_amount, o[0]->exposure);
+	assert_int_equal(d->stored_uses, 0);
+	assert_int_equal(d->stored_amount, 0);
+	d = difference(v, "open order o2 customer acme");
+	assert_int_equal(d->expected_uses, 1);
+	assert_int_equal(d->expected_amount, o[1]->exposure);
+	assert_int_equal(d->stored_uses, 1);
+	assert_int_equal(d->stored_amount, o[1]->exposure + 1);
+	d = difference(v, "open order o3 customer bolt");
+	assert_int_equal(d->expected_uses, 0);
+	assert_int_equal(d->stored_uses, 1);
+	assert_int_equal(d->stored_amount, 777);
+	d = difference(v, "customer order o2 customer acme");
+	assert_int_equal(d->expected_uses, 1);
+	assert_int_equal(d->stored_uses, 0);
+	d = difference(v, "customer order ghost customer acme");
+	assert_int_equal(d->expected_uses, 0);
+	assert_int_equal(d->stored_uses, 1);
+	/* the usage counters themselves were not touched */
+	for (size_t i = 0; i < v->n_differences; i++)
+		assert_true(strncmp(v->differences[i]->counter, "open order ", 11) == 0 ||
+		            strncmp(v->differences[i]->counter, "customer order ", 15) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +548,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expected_total_and_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dynamic_horizon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_by_customer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_order_indexes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
