@@ -101,11 +101,15 @@ function apply(ctx, promotions)
   local npromos = #promotions
 
   -- 1. exclusive promotions: the first that gives something is the only one
-  local exclusive = nil
+  -- (looked: those looked at here)
+  local exclusive, looked = nil, nil
   for k = 1, npromos do
+    if exclusive ~= nil then break end
     local p = promotions[k]
-    if p.exclusive and exclusive == nil then
+    if p.exclusive then
       local id = p.id
+      looked = looked or {}
+      looked[id] = true
       local e, why = evaluate(ctx, p)
       if e ~= nil then
         order_room = commit(applied, p, id, e, order_room)
@@ -122,7 +126,7 @@ function apply(ctx, promotions)
     local p = promotions[k]
     local id = p.id
     local group = p.stacking_group
-    if applied[id] or (p.exclusive and why_not[id]) then
+    if looked ~= nil and looked[id] then
       -- already handled above
     elseif exclusive ~= nil then
       skip(why_not, id, "exclusive promotion " .. exclusive .. " applies")
@@ -167,10 +171,12 @@ function apply(ctx, promotions)
     end
   end
 
-  -- 3. what became of each coupon code entered
-  local coupons = {}
+  -- 3. what became of each coupon code entered (none entered: nothing to say)
   local codes = ctx.coupon_list
-  for c = 1, #codes do
+  local ncodes = #codes
+  if ncodes == 0 then return nil end
+  local coupons = {}
+  for c = 1, ncodes do
     local code = codes[c]
     local info = ctx.coupon_info[code]
     local r = { code = code, accepted = false }
