@@ -78,7 +78,8 @@ end
 
 function decide(ctx, credit)
   local exponent = dd_exponent(credit.currency) or dd_exponent(ctx.currency) or 2
-  if not credit.present or credit.limit == 0 then
+  local limit = credit.limit
+  if not credit.present or limit == 0 then
     return decision("PREPAY", 0, 0, "NO_CREDIT_LINE: the customer has no credit limit",
                     "a credit limit set by finance, or payment in advance")
   end
@@ -90,17 +91,20 @@ function decide(ctx, credit)
   end
   if credit.hold then
     return decision("REVIEW", 0, 0, "CREDIT_HOLD: finance put the account on hold",
-                    "finance lifts the hold or releases this order", sub_checks(ctx, credit, exponent))
+                    "finance lifts the hold or releases this order",
+                    sub_checks(ctx, credit, exponent))
   end
   if not credit.same_currency then
     return decision("REVIEW", 0, 0, "CURRENCY_MISMATCH: credit is kept in " ..
                     credit.currency .. ", the order is in " .. ctx.currency,
                     "the same order in " .. credit.currency, sub_checks(ctx, credit, exponent))
   end
-  if credit.tier == "" then
+  local tier_name = credit.tier
+  if tier_name == "" then
     return decision("REVIEW", 0, 0, "NO_TIER: no row of the credit tier table applies to " ..
                     "this profile and none is the default",
-                    "a tier for this customer in the credit tier table", sub_checks(ctx, credit, exponent))
+                    "a tier for this customer in the credit tier table",
+                    sub_checks(ctx, credit, exponent))
   end
   local overdue = credit.overdue_days
   local review_days, decline_days = credit.review_overdue_days, credit.decline_overdue_days
@@ -119,20 +123,22 @@ function decide(ctx, credit)
   local review_at = credit.next_review_at
   if review_at ~= 0 and ctx.now >= review_at then
     return decision("REVIEW", 0, 0, "REVIEW_DUE: the credit review date has passed",
-                    "a credit review by finance (a new next_review_at)", sub_checks(ctx, credit, exponent))
+                    "a credit review by finance (a new next_review_at)",
+                    sub_checks(ctx, credit, exponent))
   end
   local maxv = credit.max_order_value
   if ctx.customer.order_count == 0 and maxv > 0 and credit.order_total > maxv then
     return decision("REVIEW", 0, 0, "FIRST_ORDER_OVER_MAXIMUM: order total " ..
                     dd_format(credit.order_total, exponent) .. " is above the " ..
                     dd_format(maxv, exponent) .. " allowed for a customer without history",
-                    "an order total of at most " .. dd_format(maxv, exponent), sub_checks(ctx, credit, exponent))
+                    "an order total of at most " .. dd_format(maxv, exponent),
+                    sub_checks(ctx, credit, exponent))
   end
 
-  local tier_name = credit.tier
-  local scored = credit.tier_from == "score" and (" from score " .. credit.score) or
-                 credit.tier_from == "default" and ", the default" or ""
-  local exposure, limit = credit.exposure, credit.limit
+  local tier_from = credit.tier_from
+  local scored = tier_from == "score" and (" from score " .. credit.score) or
+                 tier_from == "default" and ", the default" or ""
+  local exposure = credit.exposure
   -- utilisation of the limit in basis points, rounded up (never flattering)
   local used = dd_muldiv(exposure, 10000, limit, "up")
   local where = "exposure " .. dd_format(exposure, exponent) .. " is " .. pct(used) ..
