@@ -199,15 +199,12 @@ typedef struct expect_list {
 	size_t n, cap;
 } expect_list;
 
-/* What the orders imply: the usage counters (s->v, s->n: "c", "p", "x",
- * "r" keys) and the entries of the two order indexes, open_orders (an
+/* What the orders imply: the usage counters ("c", "p", "x", "r" keys) and the entries of the two order indexes, open_orders (an
  * OPEN or CREDIT_HOLD order with exposure: its exposure) and
  * customer_orders (every order). */
 typedef struct verify_scan {
 	dd_arena *a;
-	expect *v;
-	size_t n, cap;
-	expect_list open, cust;
+	expect_list counters, open, cust;
 	int check_cust; /* the customer_orders index is built (meta) */
 	uint64_t orders;
 	int overflow, nomem;
@@ -246,11 +243,7 @@ static void expect_add(verify_scan *s, const char *kind, const char *id, const c
 	                : dd_key_join(key, sizeof(key), 2, kind, id);
 	if (klen < 0)
 		return;
-	expect_list l = { s->v, s->n, s->cap };
-	expect_push(s, &l, key, (size_t)klen, uses, amount);
-	s->v = l.v;
-	s->n = l.n;
-	s->cap = l.cap;
+	expect_push(s, &s->counters, key, (size_t)klen, uses, amount);
 }
 
 /* an entry of open_orders or customer_orders: "customer \0 t \0 id" */
@@ -408,13 +401,13 @@ static int diff_one(void *ud, dd_val key, dd_val val)
 	Dealdesk__V1__Usage *u = (void *)protobuf_c_message_unpack(&dealdesk__v1__usage__descriptor,
 	                                                         &d->a->pb, val.len, val.data);
 	int64_t su = u ? u->uses : -1, sa = u ? u->amount : -1;
-	verify_scan *s = d->s;
-	while (d->i < s->n && keycmp(s->v[d->i].key, s->v[d->i].klen, key.data, key.len) < 0) {
-		add_diff(d, s->v[d->i].key, s->v[d->i].klen, s->v[d->i].uses, s->v[d->i].amount, 0, 0);
+	const expect_list *e = &d->s->counters;
+	while (d->i < e->n && keycmp(e->v[d->i].key, e->v[d->i].klen, key.data, key.len) < 0) {
+		add_diff(d, e->v[d->i].key, e->v[d->i].klen, e->v[d->i].uses, e->v[d->i].amount, 0, 0);
 		d->i++;
 	}
-	if (d->i < s->n && keycmp(s->v[d->i].key, s->v[d->i].klen, key.data, key.len) == 0) {
-		add_diff(d, key.data, key.len, s->v[d->i].uses, s->v[d->i].amount, su, sa);
+	if (d->i < e->n && keycmp(e->v[d->i].key, e->v[d->i].klen, key.data, key.len) == 0) {
+		add_diff(d, key.data, key.len, e->v[d->i].uses, e->v[d->i].amount, su, sa);
 		d->i++;
 	} else {
 		add_diff(d, key.data, key.len, 0, 0, su, sa);
@@ -509,22 +502,23 @@ int dd_order_verify(dd_store *store, dd_arena *arena, Dealdesk__V1__VerifyCounte
 	diff_scan d = { &s, 0, arena, NULL, 0, 0, 0, 0 };
 	if (rc >= 0) {
 		/* merge duplicates: sort, then sum equal keys */
-		if (s.n > 1)
-			qsort(s.v, s.n, sizeof(*s.v), expect_cmp);
+		expect_list *c = &s.counters;
+		if (c->n > 1)
+			qsort(c->v, c->n, sizeof(*c->v), expect_cmp);
 		size_t m = 0;
-		for (size_t i = 0; i < s.n; i++) {
-			if (m > 0 && expect_cmp(&s.v[m - 1], &s.v[i]) == 0) {
-				if (dd_money_add(s.v[m - 1].uses, s.v[i].uses, &s.v[m - 1].uses) != DD_OK ||
-				    dd_money_add(s.v[m - 1].amount, s.v[i].amount, &s.v[m - 1].amount) != DD_OK)
+		for (size_t i = 0; i < c->n; i++) {
+			if (m > 0 && expect_cmp(&c->v[m - 1], &c->v[i]) == 0) {
+				if (dd_money_add(c->v[m - 1].uses, c->v[i].uses, &c->v[m - 1].uses) != DD_OK ||
+				    dd_money_add(c->v[m - 1].amount, c->v[i].amount, &c->v[m - 1].amount) != DD_OK)
 					s.overflow = 1;
 			} else {
-				s.v[m++] = s.v[i];
+				c->v[m++] = c->v[i];
 			}
 		}
-		s.n = m;
+		c->n = m;
 		rc = dd_rtxn_scan(t, DD_T_USAGE, (dd_val){ NULL, 0 }, (dd_val){ NULL, 0 }, diff_one, &d);
-		for (; rc >= 0 && d.i < s.n; d.i++)
-			add_diff(&d, s.v[d.i].key, s.v[d.i].klen, s.v[d.i].uses, s.v[d.i].amount, 0, 0);
+		for (; rc >= 0 && d.i < c->n; d.i++)
+			add_diff(&d, c->v[d.i].key, c->v[d.i].klen, c->v[d.i].uses, c->v[d.i].amount, 0, 0);
 	}
 	uint64_t entries = 0;
 	if (rc >= 0 && !s.nomem)
@@ -533,7 +527,7 @@ int dd_order_verify(dd_store *store, dd_arena *arena, Dealdesk__V1__VerifyCounte
 		rc = verify_index(t, DD_T_CUSTOMER_ORDERS, &d, &s.cust, "customer order", 0, &entries);
 	uint64_t version = dd_rtxn_data_version(t);
 	end(t);
-	free(s.v);
+	free(s.counters.v);
 	free(s.open.v);
 	free(s.cust.v);
 	if (rc < 0 || d.nomem || s.nomem)
