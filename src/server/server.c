@@ -123,12 +123,17 @@ static grpc_status_code decode_request(dd_call *c, dd_error *err)
 		dd_error_set(err, DD_ENOMEM, "request: cannot read the message");
 		return GRPC_STATUS_RESOURCE_EXHAUSTED;
 	}
-	/* strings and repeated-field counts first, on the wire bytes: a
-	 * request past a limit is refused before protobuf-c allocates for it */
-	int rc = dd_wire_check(m->request, buf, len, c->w->server->config, err);
-	if (rc != DD_OK)
-		return dd_err_grpc_status(rc);
-	ProtobufCMessage *req = protobuf_c_message_unpack(m->request, &c->arena.pb, len, buf);
+	const dd_config *cfg = c->w->server->config;
+	ProtobufCMessage *req = dd_fast_decode(m->request, buf, len, cfg, &c->arena);
+	if (req == NULL) {
+		/* strings and repeated-field counts first, on the wire bytes: a
+		 * request past a limit is refused before protobuf-c allocates
+		 * for it */
+		int rc = dd_wire_check(m->request, buf, len, cfg, err);
+		if (rc != DD_OK)
+			return dd_err_grpc_status(rc);
+		req = protobuf_c_message_unpack(m->request, &c->arena.pb, len, buf);
+	}
 	if (req == NULL) {
 		dd_error_set(err, DD_EINVAL, "request: malformed protobuf for %s",
 		             m->request->name);

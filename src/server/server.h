@@ -131,4 +131,13 @@ int dd_wire_check(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_
 int dd_wire_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
                           size_t len, dd_error *err);
 
+/* The request decoded in one pass, into arena a, for the request types it
+ * knows (QuoteRequest), with dd_wire_check's rules applied on the way.
+ * NULL when it does not know the type or is not sure of the bytes (an
+ * unknown field, a field twice, a limit passed, bad UTF-8...): the request
+ * then takes dd_wire_check and protobuf_c_message_unpack, which decide.
+ * What it returns equals what that general path returns (fastdecode.c). */
+ProtobufCMessage *dd_fast_decode(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                                 size_t len, const dd_config *cfg, dd_arena *a);
+
 #endif

@@ -251,8 +251,10 @@ static void received(dd_call *c, grpc_byte_buffer *bb)
 	if (buf == NULL)
 		rc = dd_error_set(&err, DD_ENOMEM, "request: cannot read the message");
 	if (rc == DD_OK)
+		c->request = dd_fast_decode(m->request, buf, len, cfg, &s->msg_arena);
+	if (rc == DD_OK && c->request == NULL)
 		rc = dd_wire_check(m->request, buf, len, cfg, &err);
-	if (rc == DD_OK) {
+	if (rc == DD_OK && c->request == NULL) {
 		c->request = protobuf_c_message_unpack(m->request, &s->msg_arena.pb, len, buf);
 		if (c->request == NULL)
 			rc = dd_error_set(&err, DD_EINVAL, "request: malformed protobuf for %s",

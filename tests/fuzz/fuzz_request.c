@@ -12,7 +12,8 @@
  * Checked besides the sanitizers: what passed the wire check and decoded
  * holds only valid UTF-8 without NUL and no repeated field longer than its
  * limit; it packs (dd_pb_pack) to protobuf-c's very bytes; an error names a
- * field (its message is "field...: reason"). */
+ * field (its message is "field...: reason"); what the one-pass decoder
+ * (dd_fast_decode) accepts, the general path accepts as the same message. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,15 +250,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len = size - 1;
 	dd_error err;
 	dd_error_clear(&err);
+	/* the one-pass decoder (src/server/fastdecode.c), which dealdeskd
+	 * tries first: whatever it accepts, the general path below must accept
+	 * too, giving the same message */
+	dd_arena fast_arena;
+	dd_arena_init(&fast_arena, 65536, config.max_message_bytes * 8 + (64u << 20));
+	const ProtobufCMessage *fast = dd_fast_decode(TYPES[t].desc, buf, len, &config, &fast_arena);
 	int rc = dd_wire_check(TYPES[t].desc, buf, len, &config, &err);
 	if (rc != DD_OK) {
+		FUZZ_CHECK(fast == NULL, "%s: the fast decoder accepts what the wire check refuses (%s)",
+		           TYPES[t].desc->name, err.msg);
 		FUZZ_CHECK(rc == DD_EINVAL, "wire check: %d (%s)", rc, err.msg);
 		FUZZ_CHECK(err.msg[0] != '\0', "wire check: no message");
+		dd_arena_free(&fast_arena);
 		return 0;
 	}
 	dd_arena arena;
 	dd_arena_init(&arena, 65536, config.max_message_bytes * 8 + (64u << 20));
 	ProtobufCMessage *m = protobuf_c_message_unpack(TYPES[t].desc, &arena.pb, len, buf);
+	FUZZ_CHECK(fast == NULL || m != NULL, "%s: the fast decoder accepts what protobuf-c refuses",
+	           TYPES[t].desc->name);
+	if (fast != NULL) {
+		check_decoded(fast, 0);
+		size_t fl = protobuf_c_message_get_packed_size(fast);
+		size_t ml = protobuf_c_message_get_packed_size(m);
+		uint8_t *fb = malloc(fl ? fl : 1), *mb = malloc(ml ? ml : 1);
+		FUZZ_CHECK(fb != NULL && mb != NULL, "out of memory");
+		protobuf_c_message_pack(fast, fb);
+		protobuf_c_message_pack(m, mb);
+		FUZZ_CHECK(fl == ml && memcmp(fb, mb, fl) == 0,
+		           "%s: the fast decoder's message differs from protobuf-c's",
+		           TYPES[t].desc->name);
+		FUZZ_CHECK(m->n_unknown_fields == 0 && fast->n_unknown_fields == 0,
+		           "%s: the fast decoder took a message with unknown fields",
+		           TYPES[t].desc->name);
+		free(fb);
+		free(mb);
+	}
+	dd_arena_free(&fast_arena);
 	if (m != NULL) {
 		check_decoded(m, 0);
 		/* dealdeskd packs what it sends with dd_pb_pack: protobuf-c's

@@ -1,4 +1,5 @@
-/* Unit tests for src/server: the wire-level string checks, the status
+/* Unit tests for src/server: the wire-level string checks, the one-pass
+ * quote request decoder, the status
  * mapping, the configuration (file and settings), the method table's
  * roles and the deadline decision. */
 #include <setjmp.h>
@@ -154,6 +155,148 @@ static void test_wirecheck_counts(void **state)
 	                    "request: given more than once (one message, not parts to merge)");
 	/* the strings-only check (responses) does not judge that */
 	assert_int_equal(dd_wire_check_strings(commit, msg, ml, &err), DD_OK);
+}
+
+/* The one-pass decoder against protobuf-c on bytes b: NULL from it, or
+ * the very message protobuf-c decodes (packed, the same bytes). */
+static const Dealdesk__V1__QuoteRequest *fast_same(const uint8_t *b, size_t len,
+                                                   const dd_config *cfg, dd_arena *a)
+{
+	const ProtobufCMessageDescriptor *d = &dealdesk__v1__quote_request__descriptor;
+	ProtobufCMessage *fast = dd_fast_decode(d, b, len, cfg, a);
+	if (fast == NULL)
+		return NULL;
+	dd_error err;
+	assert_int_equal(dd_wire_check(d, b, len, cfg, &err), DD_OK);
+	ProtobufCMessage *pc = protobuf_c_message_unpack(d, NULL, len, b);
+	assert_non_null(pc);
+	size_t n = protobuf_c_message_get_packed_size(pc);
+	assert_int_equal(protobuf_c_message_get_packed_size(fast), n);
+	uint8_t *x = malloc(n + 1), *y = malloc(n + 1);
+	protobuf_c_message_pack(pc, x);
+	protobuf_c_message_pack(fast, y);
+	assert_memory_equal(x, y, n);
+	free(x);
+	free(y);
+	protobuf_c_message_free_unpacked(pc, NULL);
+	return (const void *)fast;
+}
+
+static void test_fast_decode(void **state)
+{
+	(void)state;
+	dd_config cfg;
+	dd_config_defaults(&cfg);
+	dd_arena a;
+	dd_arena_init(&a, 4096, 0);
+	uint8_t buf[1024];
+
+	/* a full request: every field, two lines, coupons, attributes */
+	Dealdesk__V1__QuoteRequest r = DEALDESK__V1__QUOTE_REQUEST__INIT;
+	Dealdesk__V1__LineRequest l1 = DEALDESK__V1__LINE_REQUEST__INIT;
+	Dealdesk__V1__LineRequest l2 = DEALDESK__V1__LINE_REQUEST__INIT;
+	Dealdesk__V1__LineRequest *lp[] = { &l1, &l2 };
+	Dealdesk__V1__QuoteRequest__AttributesEntry e1 =
+		DEALDESK__V1__QUOTE_REQUEST__ATTRIBUTES_ENTRY__INIT;
+	Dealdesk__V1__QuoteRequest__AttributesEntry *ep[] = { &e1 };
+	char *codes[] = { "SAVE10", "caf\xc3\xa9" };
+	r.customer_id = "acme";
+	r.currency = "USD";
+	r.channel = "web";
+	r.region = "EU";
+	r.order_id = "o-1";
+	r.request_time = 1790000000;
+	r.delivery_at = -5; /* ten bytes on the wire */
+	r.explain = 1;
+	l1.sku = "WIDGET-1";
+	l1.quantity = 2;
+	l2.sku = "GADGET-\xe2\x82\xac";
+	l2.quantity = -1;
+	r.lines = lp;
+	r.n_lines = 2;
+	r.coupon_codes = codes;
+	r.n_coupon_codes = 2;
+	e1.key = "gift_wrap";
+	e1.value = "yes";
+	r.attributes = ep;
+	r.n_attributes = 1;
+	size_t len = protobuf_c_message_pack(&r.base, buf);
+	const Dealdesk__V1__QuoteRequest *q = fast_same(buf, len, &cfg, &a);
+	assert_non_null(q);
+	assert_string_equal(q->customer_id, "acme");
+	assert_string_equal(q->region, "EU");
+	assert_string_equal(q->order_id, "o-1");
+	assert_int_equal(q->n_lines, 2);
+	assert_string_equal(q->lines[1]->sku, "GADGET-\xe2\x82\xac");
+	assert_int_equal(q->lines[1]->quantity, -1);
+	assert_int_equal(q->delivery_at, -5);
+	assert_int_equal(q->request_time, 1790000000);
+	assert_true(q->explain);
+	assert_int_equal(q->n_coupon_codes, 2);
+	assert_string_equal(q->coupon_codes[1], "caf\xc3\xa9");
+	assert_int_equal(q->n_attributes, 1);
+	assert_string_equal(q->attributes[0]->key, "gift_wrap");
+	assert_string_equal(q->attributes[0]->value, "yes");
+
+	/* nothing at all: the defaults, as protobuf-c gives them */
+	q = fast_same(buf, 0, &cfg, &a);
+	assert_non_null(q);
+	assert_string_equal(q->customer_id, "");
+	assert_int_equal(q->n_lines, 0);
+	assert_null(q->lines);
+	/* a line given as an empty message, and a request in another field
+	 * order than the packer's */
+	const uint8_t reordered[] = { (5 << 3) | 2, 0, (7 << 3), 1, (1 << 3) | 2, 1, 'c' };
+	q = fast_same(reordered, sizeof(reordered), &cfg, &a);
+	assert_non_null(q);
+	assert_int_equal(q->n_lines, 1);
+	assert_string_equal(q->lines[0]->sku, "");
+	assert_string_equal(q->customer_id, "c");
+
+	/* what it leaves to the general path */
+	const ProtobufCMessageDescriptor *d = &dealdesk__v1__quote_request__descriptor;
+	uint8_t b[2 * 257];
+	struct {
+		const char *why;
+		uint8_t bytes[12];
+		size_t n;
+	} refused[] = {
+		{ "an unknown field", { (12 << 3), 1 }, 2 },
+		{ "a field past 15 (two-byte tag)", { 0x80 | ((16 << 3) & 0x7f), 1, 0 }, 3 },
+		{ "a singular field twice", { (1 << 3) | 2, 1, 'a', (1 << 3) | 2, 1, 'b' }, 6 },
+		{ "a wire type not the field's", { (1 << 3), 1 }, 2 },
+		{ "explain as two bytes", { (10 << 3), 0x81, 0x00 }, 3 },
+		{ "a NUL in a string", { (2 << 3) | 2, 2, 'U', 0 }, 4 },
+		{ "invalid UTF-8", { (2 << 3) | 2, 2, 0xc3, 'x' }, 4 },
+		{ "a length past the end", { (2 << 3) | 2, 5, 'U' }, 3 },
+		{ "a varint past 10 bytes",
+		  { (7 << 3), 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 1 }, 12 },
+		{ "an unknown field in a line", { (5 << 3) | 2, 2, (3 << 3), 1 }, 4 },
+		{ "a line's sku twice", { (5 << 3) | 2, 6, (1 << 3) | 2, 1, 'a', (1 << 3) | 2, 1, 'b' },
+		  8 },
+		{ "field 0", { 0, 1 }, 2 },
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (dd_fast_decode(d, refused[i].bytes, refused[i].n, &cfg, &a) != NULL)
+			fail_msg("the fast decoder took %s", refused[i].why);
+	/* a limit passed: max-coupons 1 */
+	cfg.limits.max_coupons = 1;
+	assert_null(dd_fast_decode(d, buf, len, &cfg, &a));
+	cfg.limits.max_coupons = 2;
+	assert_non_null(dd_fast_decode(d, buf, len, &cfg, &a));
+	cfg.limits.max_lines = 1;
+	assert_null(dd_fast_decode(d, buf, len, &cfg, &a));
+	dd_config_defaults(&cfg);
+	/* more lines than it keeps on its stack (256): the general path */
+	for (int i = 0; i < 257; i++) {
+		b[2 * i] = (5 << 3) | 2;
+		b[2 * i + 1] = 0;
+	}
+	assert_null(dd_fast_decode(d, b, 2 * 257, &cfg, &a));
+	assert_non_null(fast_same(b, 2 * 256, &cfg, &a));
+	/* other request types: not its business */
+	assert_null(dd_fast_decode(&dealdesk__v1__commit_request__descriptor, buf, 0, &cfg, &a));
+	dd_arena_free(&a);
 }
 
 static void test_status_mapping(void **state)
@@ -643,6 +786,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wirecheck),
 		cmocka_unit_test(test_wirecheck_counts),
+		cmocka_unit_test(test_fast_decode),
 		cmocka_unit_test(test_status_mapping),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_config_auth),
