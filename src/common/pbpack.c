@@ -19,9 +19,14 @@ enum { L_NONE, L_OPTIONAL, L_REQUIRED, L_REPEATED, L_ONEOF };
 
 typedef struct pb_prog pb_prog;
 
+/* What put_msg does with an op, decided when the program is built: the
+ * common proto3 cases in one dispatch, the rest (F_OTHER) by label and
+ * kind. */
+enum { F_OTHER, F_VARINT64, F_INT32, F_BOOL, F_STRING, F_REPEATED };
+
 typedef struct pb_op {
 	uint32_t offset, qoffset, id;
-	uint8_t kind, label, packed;
+	uint8_t fast, kind, label, packed;
 	uint8_t tag_len, ptag_len;
 	uint8_t tag[5];  /* the field's tag with its wire type */
 	uint8_t ptag[5]; /* with LENGTH_PREFIXED, for a packed array */
@@ -133,6 +138,17 @@ static pb_prog *compile(const ProtobufCMessageDescriptor *d)
 		op_kind(op, f->type);
 		if (op->kind == K_MESSAGE)
 			op->sub_desc = f->descriptor;
+		op->fast = F_OTHER;
+		if (op->label == L_REPEATED)
+			op->fast = F_REPEATED;
+		else if (op->label == L_NONE && op->kind == K_VARINT64)
+			op->fast = F_VARINT64;
+		else if (op->label == L_NONE && op->kind == K_INT32)
+			op->fast = F_INT32;
+		else if (op->label == L_NONE && op->kind == K_BOOL)
+			op->fast = F_BOOL;
+		else if (op->label == L_NONE && op->kind == K_STRING)
+			op->fast = F_STRING;
 	}
 	return p;
 }
@@ -381,6 +397,38 @@ static void put_array(wr *w, const pb_op *op, const char *arr, size_t count)
 	u_tag(w, op->ptag, op->ptag_len);
 }
 
+/* An op that is not one of the common cases: whether it is present (by
+ * its label), then put_field. */
+static void put_other(wr *w, const pb_op *op, const char *base, const void *v)
+{
+	switch (op->label) {
+	case L_NONE: /* proto3, a kind not handled in put_msg */
+		if (zeroish(op, v))
+			return;
+		break;
+	case L_ONEOF:
+		if (*(const uint32_t *)(base + op->qoffset) != op->id)
+			return;
+		/* pointers as optional ones */
+		__attribute__((fallthrough));
+	case L_OPTIONAL:
+		if (pointer_kind(op)) {
+			const void *ptr = *(const void *const *)v;
+			if (ptr == NULL || ptr == op->default_value)
+				return;
+		} else if (op->label == L_OPTIONAL &&
+		           !*(const protobuf_c_boolean *)(base + op->qoffset)) {
+			return;
+		}
+		break;
+	default: /* L_REQUIRED */
+		break;
+	}
+	put_field(w, op, v);
+}
+
+/* The fields last to first. A write that finds no memory sets w->failed
+ * and the caller throws the bytes away, so the loop need not stop for it. */
 static void put_msg(wr *w, const pb_prog *prog, const ProtobufCMessage *m)
 {
 	const char *base = (const char *)m;
@@ -393,71 +441,48 @@ static void put_msg(wr *w, const pb_prog *prog, const ProtobufCMessage *m)
 			memcpy(w->p, u->data, u->len);
 		u_varint(w, ((uint64_t)u->tag << 3) | u->wire_type);
 	}
-	for (size_t i = prog->n; i-- > 0 && !w->failed;) {
+	for (size_t i = prog->n; i-- > 0;) {
 		const pb_op *op = &prog->ops[i];
 		const void *v = base + op->offset;
-		switch (op->label) {
-		case L_NONE: /* proto3: most fields; the common kinds written here */
-			switch (op->kind) {
-			case K_VARINT64: {
-				uint64_t x = *(const uint64_t *)v;
-				if (x == 0 || !room(w, 15))
-					continue;
-				u_varint(w, x);
-				u_tag(w, op->tag, op->tag_len);
+		switch (op->fast) {
+		case F_VARINT64: {
+			uint64_t x = *(const uint64_t *)v;
+			if (x == 0 || !room(w, 15))
 				continue;
-			}
-			case K_INT32: {
-				int32_t x = *(const int32_t *)v;
-				if (x == 0 || !room(w, 15))
-					continue;
-				u_varint(w, (uint64_t)(int64_t)x);
-				u_tag(w, op->tag, op->tag_len);
+			u_varint(w, x);
+			u_tag(w, op->tag, op->tag_len);
+			continue;
+		}
+		case F_INT32: {
+			int32_t x = *(const int32_t *)v;
+			if (x == 0 || !room(w, 15))
 				continue;
-			}
-			case K_BOOL:
-				if (*(const protobuf_c_boolean *)v == 0 || !room(w, 6))
-					continue;
-				*--w->p = 1;
-				u_tag(w, op->tag, op->tag_len);
+			u_varint(w, (uint64_t)(int64_t)x);
+			u_tag(w, op->tag, op->tag_len);
+			continue;
+		}
+		case F_BOOL:
+			if (*(const protobuf_c_boolean *)v == 0 || !room(w, 6))
 				continue;
-			case K_STRING: {
-				const char *str = *(const char *const *)v;
-				if (str != NULL && *str != '\0')
-					put_len_field(w, op, str, strlen(str));
-				continue;
-			}
-			default:
-				if (zeroish(op, v))
-					continue;
-				break;
-			}
-			break;
-		case L_ONEOF:
-			if (*(const uint32_t *)(base + op->qoffset) != op->id)
-				continue;
-			/* pointers as optional ones */
-			__attribute__((fallthrough));
-		case L_OPTIONAL:
-			if (pointer_kind(op)) {
-				const void *ptr = *(const void *const *)v;
-				if (ptr == NULL || ptr == op->default_value)
-					continue;
-			} else if (op->label == L_OPTIONAL &&
-			           !*(const protobuf_c_boolean *)(base + op->qoffset)) {
-				continue;
-			}
-			break;
-		case L_REQUIRED:
-			break;
-		default: { /* repeated */
+			*--w->p = 1;
+			u_tag(w, op->tag, op->tag_len);
+			continue;
+		case F_STRING: {
+			const char *str = *(const char *const *)v;
+			if (str != NULL && *str != '\0')
+				put_len_field(w, op, str, strlen(str));
+			continue;
+		}
+		case F_REPEATED: {
 			size_t count = *(const size_t *)(base + op->qoffset);
 			if (count > 0)
 				put_array(w, op, *(const char *const *)v, count);
 			continue;
 		}
+		default:
+			put_other(w, op, base, v);
+			continue;
 		}
-		put_field(w, op, v);
 	}
 }
 
