@@ -134,9 +134,17 @@ int dd_money_muldiv(int64_t a, int64_t b, int64_t d, dd_rounding mode,
 {
 	if (d <= 0)
 		return DD_EINVAL;
-	__int128 n = (__int128)a * (__int128)b; /* cannot overflow 128 bits */
-	__int128 q = n / d, r = n % d;          /* C truncates toward zero */
-	__int128 v = round_quotient(q, r, d, mode);
+	int64_t n64;
+	__int128 v;
+	if (!__builtin_mul_overflow(a, b, &n64)) {
+		/* the usual case (amounts times basis points): one 64-bit
+		 * division, a fraction of a 128-bit one; the same result */
+		v = round_quotient(n64 / d, n64 % d, d, mode);
+	} else {
+		__int128 n = (__int128)a * (__int128)b; /* cannot overflow 128 bits */
+		__int128 q = n / d, r = n % d;          /* C truncates toward zero */
+		v = round_quotient(q, r, d, mode);
+	}
 	if (v > INT64_MAX || v < INT64_MIN)
 		return DD_EOVERFLOW;
 	*out = (int64_t)v;

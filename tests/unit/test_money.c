@@ -79,6 +79,65 @@ static void test_rounding_modes(void **state)
 	assert_int_equal(dd_money_muldiv(1, 1, 0, DD_ROUND_DOWN, &r), DD_EINVAL);
 }
 
+/* An independent rounding of a*b/d (d > 0) in 128 bits, for every mode. */
+static __int128 ref_muldiv(int64_t a, int64_t b, int64_t d, dd_rounding mode)
+{
+	__int128 n = (__int128)a * b, fl = n / d, rem = n % d;
+	if (rem < 0) { /* to floor division: 0 <= rem < d */
+		fl -= 1;
+		rem += d;
+	}
+	if (rem == 0)
+		return fl;
+	int neg = n < 0;
+	switch (mode) {
+	case DD_ROUND_DOWN: return neg ? fl + 1 : fl;    /* toward zero */
+	case DD_ROUND_UP: return neg ? fl : fl + 1;      /* away from zero */
+	case DD_ROUND_HALF_UP:
+		if (2 * rem == d)
+			return neg ? fl : fl + 1;        /* a half: away from zero */
+		return 2 * rem > d ? fl + 1 : fl;
+	default:                                         /* half even */
+		if (2 * rem == d)
+			return (fl % 2 == 0) ? fl : fl + 1;
+		return 2 * rem > d ? fl + 1 : fl;
+	}
+}
+
+/* The 64-bit path (a product that fits) and the 128-bit one (one that does
+ * not) give the same as the reference, on both sides of the boundary. */
+static void test_muldiv_both_paths(void **state)
+{
+	(void)state;
+	const int64_t as[] = { 0, 1, -1, 7, -7, 125, -125, 999999937, -999999937,
+		               INT64_MAX / 10000, INT64_MAX / 10000 + 1, -(INT64_MAX / 10000) - 1,
+		               INT64_MAX / 3, INT64_MIN / 3, INT64_MAX, INT64_MIN + 1 };
+	const int64_t bs[] = { 0, 1, -1, 3, 2500, 10000, -10000, 9999, 3037000499, 3037000500 };
+	const int64_t ds[] = { 1, 2, 3, 7, 10000, 10001, 3037000499, INT64_MAX };
+	const dd_rounding modes[] = { DD_ROUND_DOWN, DD_ROUND_UP, DD_ROUND_HALF_UP,
+		                      DD_ROUND_HALF_EVEN };
+	size_t checked = 0;
+	for (size_t i = 0; i < sizeof(as) / sizeof(as[0]); i++)
+		for (size_t j = 0; j < sizeof(bs) / sizeof(bs[0]); j++)
+			for (size_t k = 0; k < sizeof(ds) / sizeof(ds[0]); k++)
+				for (size_t m = 0; m < 4; m++) {
+					__int128 want = ref_muldiv(as[i], bs[j], ds[k], modes[m]);
+					int64_t got = 0;
+					int rc = dd_money_muldiv(as[i], bs[j], ds[k], modes[m], &got);
+					if (want > INT64_MAX || want < INT64_MIN) {
+						assert_int_equal(rc, DD_EOVERFLOW);
+						continue;
+					}
+					if (rc != DD_OK || got != (int64_t)want)
+						fail_msg("%lld * %lld / %lld (mode %d): %lld, want %lld",
+						         (long long)as[i], (long long)bs[j],
+						         (long long)ds[k], (int)modes[m], (long long)got,
+						         (long long)want);
+					checked++;
+				}
+	assert_true(checked > 2000);
+}
+
 static void test_allocate_largest_remainder(void **state)
 {
 	(void)state;
@@ -174,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_currency_exponents),
 		cmocka_unit_test(test_checked_arithmetic),
 		cmocka_unit_test(test_rounding_modes),
+		cmocka_unit_test(test_muldiv_both_paths),
 		cmocka_unit_test(test_allocate_largest_remainder),
 		cmocka_unit_test(test_allocate_huge_values),
 		cmocka_unit_test(test_format_parse),
