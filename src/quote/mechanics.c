@@ -40,7 +40,9 @@ static void begin(mech *m, lua_State *L, int arg)
 	if (q->run == NULL || q->run->stage != QS_PROMOTE)
 		luaL_error(L, "promotion primitives work only in the promotions policy "
 		              "(not in another policy or a promotion's condition)");
-	memset(m, 0, sizeof(*m));
+	m->why[0] = '\0'; /* written by why() when asked; not cleared whole */
+	m->cand = NULL;
+	m->p = NULL;
 	m->L = L;
 	m->q = q;
 	m->r = q->run;
