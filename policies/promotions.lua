@@ -82,22 +82,28 @@ local function evaluate(ctx, p)
   return effect(p)
 end
 
--- a promotion that does not apply, and why
+-- a promotion that does not apply, and why (kept in why_not when there
+-- are coupon results to give)
 local function skip(why_not, id, why)
-  why_not[id] = why
+  if why_not then why_not[id] = why end
   dd_trace("promotions", id, false, why)
 end
 
 -- applies effect e of p within what the order cap leaves (room); returns
 -- the room left
 local function commit(applied, p, id, e, room)
-  applied[id] = true
+  if applied then applied[id] = true end
   return room - commit_effect(p, e, room)
 end
 
 function apply(ctx, promotions)
   local order_room = dd_bps(ctx.subtotal, MAX_ORDER_DISCOUNT_BPS, "down")
-  local applied, why_not = {}, {}
+  -- what applied and why the others did not: what the coupon results at
+  -- the end are made of, so kept only when a code was entered
+  local codes = ctx.coupon_list
+  local ncodes = #codes
+  local applied, why_not = nil, nil
+  if ncodes > 0 then applied, why_not = {}, {} end
   local npromos = #promotions
 
   -- 1. exclusive promotions: the first that gives something is the only one
@@ -172,8 +178,6 @@ function apply(ctx, promotions)
   end
 
   -- 3. what became of each coupon code entered (none entered: nothing to say)
-  local codes = ctx.coupon_list
-  local ncodes = #codes
   if ncodes == 0 then return nil end
   local coupons = {}
   for c = 1, ncodes do
