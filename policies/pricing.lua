@@ -18,7 +18,7 @@
 -- price(ctx) returns a table indexed by line position (1, 2, ...). An entry
 --   { unit_price = <minor units>, reason = "<why>" }
 -- changes that line's unit price; a line without an entry keeps its list
--- price. Amounts are integers in minor units (cents, yen, fils).
+-- price (nil instead of a table: no line changes). Amounts are integers in minor units (cents, yen, fils).
 
 -- Member prices: list price less this many basis points (100 bp = 1 %).
 local member_discount_bps = {
@@ -76,7 +76,7 @@ local function competitor_price(ctx, s)
 end
 
 function price(ctx)
-  local result = {}
+  local result = nil
   local group = ctx.customer.group
   local member_bps = member_discount_bps[group]
   local lines = ctx.lines
@@ -117,6 +117,7 @@ function price(ctx)
       why = (why and why .. "; " or "") .. "held at the ceiling " .. dd_format(ceiling, ctx.exponent)
     end
     if why then
+      result = result or {}
       result[i] = { unit_price = best, reason = why }
       dd_trace("pricing", line.sku, true, "line " .. line.no .. ": " .. list .. " -> " .. best ..
                ": " .. why)

@@ -127,7 +127,7 @@ function apply(ctx, promotions)
   end
 
   -- 2. everything else in priority order
-  local groups_done, stopped = {}, nil
+  local groups_done, stopped = nil, nil
   for k = 1, npromos do
     local p = promotions[k]
     local id = p.id
@@ -140,6 +140,7 @@ function apply(ctx, promotions)
       skip(why_not, id, "evaluation stopped after " .. stopped)
     elseif group ~= nil then
       local g = group
+      groups_done = groups_done or {}
       if not groups_done[g] then
         groups_done[g] = true
         -- the member giving the most wins; ties go to the earlier one
