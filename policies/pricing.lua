@@ -18,7 +18,8 @@
 -- price(ctx) returns a table indexed by line position (1, 2, ...). An entry
 --   { unit_price = <minor units>, reason = "<why>" }
 -- changes that line's unit price; a line without an entry keeps its list
--- price (nil instead of a table: no line changes). Amounts are integers in minor units (cents, yen, fils).
+-- price (nil instead of a table: no line changes). Amounts are integers in
+-- minor units (cents, yen, fils).
 
 -- Member prices: list price less this many basis points (100 bp = 1 %).
 local member_discount_bps = {
