@@ -217,16 +217,10 @@ static int any_record(void *ud, dd_val key, dd_val val)
 /* Picks the price entry of sku for quantity units (see pick_one). */
 static int find_price(quote_run *r, const char *sku, int64_t quantity, price_pick *p)
 {
-	/* "sku \0 currency \0": dd_key_join's key of the two, and its end */
 	char prefix[DD_STORE_MAX_KEY + 1];
-	const char *cur = r->order.req->currency;
-	size_t sl = strlen(sku), cl = strlen(cur);
-	if (sl + 1 + cl > DD_STORE_MAX_KEY)
+	int plen = dd_key_join(prefix, sizeof(prefix) - 1, 2, sku, r->order.req->currency);
+	if (plen < 0)
 		return DD_EINVAL;
-	memcpy(prefix, sku, sl);
-	prefix[sl] = '\0';
-	memcpy(prefix + sl + 1, cur, cl);
-	size_t plen = sl + 1 + cl;
 	prefix[plen++] = '\0';
 	*p = (price_pick){ r, quantity, NULL, -1, 0, 0, NULL };
 	qp_prices pp;

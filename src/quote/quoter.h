@@ -12,14 +12,14 @@
 #include "policy/host.h"
 #include "index.h"
 
-/* A promotion as the engine keeps it between quotes: the record (in the
- * quoter's data arena) and what the quote path needs of it at once. */
 /* A frozen promotion or check table's address and its slot. */
 typedef struct qp_table_slot {
 	const void *table;
 	size_t slot;
 } qp_table_slot;
 
+/* A promotion as the engine keeps it between quotes: the record (in the
+ * quoter's data arena) and what the quote path needs of it at once. */
 typedef struct qp_promo {
 	const Dealdesk__V1__Promotion *p;
 	int has_budget;

@@ -4,13 +4,16 @@
 #include <stdarg.h>
 #include <string.h>
 
-/* Measures first so that buf is left untouched on DD_EINVAL. The \0
- * separator keeps "ab"+"c" apart from "a"+"bc", and makes "sku\0" a scan
- * prefix that matches that sku and not "sku2". */
+/* Measures first so that buf is left untouched on DD_EINVAL (each part's
+ * length kept for the copy, for the usual few parts). The \0 separator
+ * keeps "ab"+"c" apart from "a"+"bc", and makes "sku\0" a scan prefix that
+ * matches that sku and not "sku2". */
 int dd_key_join(char *buf, size_t size, int nparts, ...)
 {
 	if (nparts < 1 || (buf == NULL && size > 0))
 		return DD_EINVAL;
+	enum { KEPT = 8 };
+	size_t lens[KEPT];
 	va_list ap;
 	va_start(ap, nparts);
 	size_t len = 0;
@@ -21,7 +24,10 @@ int dd_key_join(char *buf, size_t size, int nparts, ...)
 			ret = DD_EINVAL;
 			break;
 		}
-		len += strlen(part) + (i > 0); /* separator before all but the first */
+		size_t n = strlen(part);
+		if (i < KEPT)
+			lens[i] = n;
+		len += n + (i > 0); /* separator before all but the first */
 		if (len > DD_STORE_MAX_KEY || len > size) {
 			ret = DD_EINVAL;
 			break;
@@ -37,7 +43,7 @@ int dd_key_join(char *buf, size_t size, int nparts, ...)
 		const char *part = va_arg(ap, const char *);
 		if (i > 0)
 			buf[off++] = '\0';
-		size_t n = strlen(part);
+		size_t n = i < KEPT ? lens[i] : strlen(part);
 		if (n > 0) {
 			memcpy(buf + off, part, n);
 			off += n;
